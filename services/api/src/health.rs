@@ -1,0 +1,18 @@
+//! Probes for orchestrators: liveness says the process answers, readiness that it can serve.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use crate::ApiState;
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database answers and its schema is the one this build expects.
+pub async fn readyz(State(state): State<ApiState>) -> (StatusCode, String) {
+    match switchback_store::migrate::check_current(&state.pool).await {
+        Ok(()) => (StatusCode::OK, "ready".to_owned()),
+        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+    }
+}

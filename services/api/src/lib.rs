@@ -1,0 +1,91 @@
+//! switchback-api: the AWS Step Functions wire contract.
+//!
+//! Module map:
+//! - [`protocol`] — the AWS JSON 1.0 envelope (`POST /`, `X-Amz-Target`), body limits, timestamps.
+//! - `operations` — one module per group of operations, and the dispatch table.
+//! - [`input`] — the model's member constraints, reported as AWS's `ValidationException`.
+//! - [`page_token`] — signed, expiring pagination tokens.
+//! - [`error`] — the layer's error enum and the single table to AWS error shapes.
+//! - `health` — `/healthz` and `/readyz`.
+//!
+//! The API never advances an execution: it records intents in the database and leaves the rest
+//! to scheduler nodes.
+
+pub mod error;
+mod health;
+pub mod input;
+mod operations;
+pub mod page_token;
+pub mod protocol;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use switchback_store::PgPool;
+use tokio::net::TcpListener;
+
+pub use error::Error;
+use page_token::PageTokens;
+
+/// The API's settings, filled in by the binary.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Account id of every resource (until credentials map to accounts).
+    pub default_account: String,
+    /// Region used when a request carries no signed region.
+    pub default_region: String,
+    /// Largest request body accepted. AWS's hard request limit is 1 MiB; definitions can be
+    /// 1 MiB of characters, which JSON escaping can make larger, hence the default of 4 MiB.
+    pub max_request_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            default_account: "123456789012".to_owned(),
+            default_region: "us-east-1".to_owned(),
+            max_request_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Shared by every request. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiState {
+    pub pool: PgPool,
+    pub config: Arc<ApiConfig>,
+    pub page_tokens: PageTokens,
+}
+
+impl ApiState {
+    /// Reads what the API needs from the database (the page-token key).
+    pub async fn load(pool: PgPool, config: ApiConfig) -> Result<Self, Error> {
+        let key = switchback_store::meta::page_token_key(&pool).await?;
+        Ok(Self {
+            pool,
+            config: Arc::new(config),
+            page_tokens: PageTokens::new(key),
+        })
+    }
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/", post(protocol::handle))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: ApiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

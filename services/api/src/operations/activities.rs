@@ -1,0 +1,130 @@
+//! CreateActivity, DescribeActivity, DeleteActivity, ListActivities.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchback_asl::arn::{Arn, ResourceKind};
+use switchback_store::activities::{self, Activity, Created, NewActivity};
+
+use super::Context;
+use super::common::{Paging, Tag, check_name, check_tags, next_token, parse_arn};
+use crate::Error;
+use crate::input::{Checks, parse};
+use crate::protocol::epoch_seconds;
+
+const LIST: &str = "activities";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateInput {
+    name: Option<String>,
+    #[serde(default)]
+    tags: Vec<Tag>,
+    encryption_configuration: Option<Value>,
+}
+
+pub async fn create(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let input: CreateInput = parse(body)?;
+    let mut checks = Checks::new();
+    checks
+        .required("name", &input.name)
+        .length("name", input.name.as_deref(), 1, 80);
+    let name = input.name.unwrap_or_default();
+    let tags = check_tags(&input.tags, &name, &mut checks)?;
+    checks.finish()?;
+    check_name(&name)?;
+    if let Some(config) = &input.encryption_configuration {
+        super::state_machines::check_encryption(config)?;
+    }
+
+    let scope = context.scope.clone();
+    let arn = Arn::format(
+        &scope.region,
+        &scope.account,
+        ResourceKind::Activity,
+        &[&name],
+    );
+    let new = NewActivity {
+        scope,
+        name,
+        arn,
+        tags,
+        encryption_configuration: input.encryption_configuration,
+    };
+    let activity = match activities::create(&context.state.pool, &new).await? {
+        Created::New(a) | Created::Existing(a) => a,
+    };
+    Ok(json!({
+        "activityArn": activity.arn,
+        "creationDate": epoch_seconds(activity.created_at),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ArnInput {
+    activity_arn: Option<String>,
+}
+
+fn activity_arn(body: Value) -> Result<String, Error> {
+    let input: ArnInput = parse(body)?;
+    Checks::new()
+        .required("activityArn", &input.activity_arn)
+        .length("activityArn", input.activity_arn.as_deref(), 1, 256)
+        .finish()?;
+    let arn = input.activity_arn.unwrap_or_default();
+    parse_arn(&arn, ResourceKind::Activity)?;
+    Ok(arn)
+}
+
+pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let arn = activity_arn(body)?;
+    let activity = activities::describe(&context.state.pool, &arn)
+        .await?
+        .ok_or(Error::ActivityDoesNotExist(arn))?;
+    let mut output = summary(&activity);
+    // AWS always describes an activity's encryption, AWS_OWNED_KEY when none was chosen.
+    output["encryptionConfiguration"] = activity
+        .encryption_configuration
+        .map_or_else(|| json!({ "type": "AWS_OWNED_KEY" }), |c| c.0);
+    Ok(output)
+}
+
+pub async fn delete(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let arn = activity_arn(body)?;
+    activities::delete(&context.state.pool, &arn).await?;
+    Ok(json!({}))
+}
+
+pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let paging: Paging = parse(body)?;
+    let mut checks = Checks::new();
+    paging.check(&mut checks);
+    checks.finish()?;
+    let page = paging.page(context, LIST)?;
+    let rows = activities::list(
+        &context.state.pool,
+        &context.scope,
+        page.after,
+        page.size + 1,
+    )
+    .await?;
+    let positions: Vec<i64> = rows.iter().map(|a| a.seq).collect();
+    let items: Vec<Value> = rows
+        .iter()
+        .take(usize::try_from(page.size).unwrap_or(usize::MAX))
+        .map(summary)
+        .collect();
+    let mut output = json!({ "activities": items });
+    if let Some(token) = next_token(context, LIST, &page, &positions) {
+        output["nextToken"] = Value::from(token);
+    }
+    Ok(output)
+}
+
+fn summary(activity: &Activity) -> Value {
+    json!({
+        "activityArn": activity.arn,
+        "name": activity.name,
+        "creationDate": epoch_seconds(activity.created_at),
+    })
+}

@@ -1,0 +1,83 @@
+//! One module per group of operations; `dispatch` maps the `X-Amz-Target` operation name to its
+//! handler. Every handler takes the request body as JSON and returns the response body.
+
+mod activities;
+mod common;
+mod state_machines;
+
+use serde_json::Value;
+use switchback_store::Scope;
+
+use crate::{ApiState, Error};
+
+/// What a handler needs besides its input.
+pub struct Context<'a> {
+    pub state: &'a ApiState,
+    /// The account and region the request acts in.
+    pub scope: Scope,
+}
+
+/// Every operation of the Step Functions API (botocore's model), for telling a known but not yet
+/// served operation from a name that does not exist.
+const ALL_OPERATIONS: [&str; 37] = [
+    "CreateActivity",
+    "CreateStateMachine",
+    "CreateStateMachineAlias",
+    "DeleteActivity",
+    "DeleteStateMachine",
+    "DeleteStateMachineAlias",
+    "DeleteStateMachineVersion",
+    "DescribeActivity",
+    "DescribeExecution",
+    "DescribeMapRun",
+    "DescribeStateMachine",
+    "DescribeStateMachineAlias",
+    "DescribeStateMachineForExecution",
+    "GetActivityTask",
+    "GetExecutionHistory",
+    "ListActivities",
+    "ListExecutions",
+    "ListMapRuns",
+    "ListStateMachineAliases",
+    "ListStateMachineVersions",
+    "ListStateMachines",
+    "ListTagsForResource",
+    "PublishStateMachineVersion",
+    "RedriveExecution",
+    "SendTaskFailure",
+    "SendTaskHeartbeat",
+    "SendTaskSuccess",
+    "StartExecution",
+    "StartSyncExecution",
+    "StopExecution",
+    "TagResource",
+    "TestState",
+    "UntagResource",
+    "UpdateMapRun",
+    "UpdateStateMachine",
+    "UpdateStateMachineAlias",
+    "ValidateStateMachineDefinition",
+];
+
+pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Result<Value, Error> {
+    match operation {
+        "CreateActivity" => activities::create(context, body).await,
+        "DescribeActivity" => activities::describe(context, body).await,
+        "DeleteActivity" => activities::delete(context, body).await,
+        "ListActivities" => activities::list(context, body).await,
+        "CreateStateMachine" => state_machines::create(context, body).await,
+        "DescribeStateMachine" => state_machines::describe(context, body).await,
+        "DeleteStateMachine" => state_machines::delete(context, body).await,
+        "ListStateMachines" => state_machines::list(context, body).await,
+        known if ALL_OPERATIONS.contains(&known) => Err(Error::UnknownOperation(format!(
+            "Operation {known} is not supported by this version of Switchback"
+        ))),
+        "" => Err(Error::UnknownOperation(
+            "Missing or malformed X-Amz-Target header: expected AWSStepFunctions.<Operation>"
+                .to_owned(),
+        )),
+        unknown => Err(Error::UnknownOperation(format!(
+            "Unknown operation {unknown}"
+        ))),
+    }
+}

@@ -1,0 +1,327 @@
+//! CreateStateMachine, DescribeStateMachine, DeleteStateMachine, ListStateMachines.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchback_asl::arn::{Arn, ResourceKind};
+use switchback_asl::diagnostic::invalid_definition_message_for;
+use switchback_asl::{MachineType, ValidateOptions, validate};
+use switchback_store::state_machines::{self, Created, NewStateMachine, StateMachine};
+
+use super::Context;
+use super::common::{Paging, Tag, check_name, check_tags, next_token, parse_arn};
+use crate::Error;
+use crate::input::{Checks, parse};
+use crate::protocol::epoch_seconds;
+
+const LIST: &str = "stateMachines";
+/// botocore's `Definition` shape: 1 to 1,048,576 characters.
+const MAX_DEFINITION_CHARS: usize = 1_048_576;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateInput {
+    name: Option<String>,
+    definition: Option<String>,
+    role_arn: Option<String>,
+    #[serde(rename = "type")]
+    machine_type: Option<String>,
+    logging_configuration: Option<Value>,
+    tracing_configuration: Option<Value>,
+    encryption_configuration: Option<Value>,
+    #[serde(default)]
+    tags: Vec<Tag>,
+    publish: Option<bool>,
+    version_description: Option<String>,
+}
+
+pub async fn create(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let input: CreateInput = parse(body)?;
+    let mut checks = Checks::new();
+    checks
+        .required("name", &input.name)
+        .length("name", input.name.as_deref(), 1, 80)
+        .required("definition", &input.definition)
+        .length(
+            "definition",
+            input.definition.as_deref(),
+            1,
+            MAX_DEFINITION_CHARS,
+        )
+        .required("roleArn", &input.role_arn)
+        .length("roleArn", input.role_arn.as_deref(), 1, 256)
+        .one_of(
+            "type",
+            input.machine_type.as_deref(),
+            &["STANDARD", "EXPRESS"],
+        )
+        .length(
+            "versionDescription",
+            input.version_description.as_deref(),
+            0,
+            256,
+        );
+    let name = input.name.unwrap_or_default();
+    let tags = check_tags(&input.tags, &name, &mut checks)?;
+    checks.finish()?;
+    check_name(&name)?;
+
+    let publish = input.publish.unwrap_or(false);
+    if input.version_description.is_some() && !publish {
+        return Err(Error::Validation(
+            "Version description can only be set when publish is true".to_owned(),
+        ));
+    }
+    if publish {
+        return Err(Error::Validation(
+            "Publishing state machine versions is not supported by this version of Switchback"
+                .to_owned(),
+        ));
+    }
+    let role_arn = input.role_arn.unwrap_or_default();
+    check_role_arn(&role_arn)?;
+    let machine_type = input.machine_type.unwrap_or_else(|| "STANDARD".to_owned());
+    let logging_configuration = check_logging(input.logging_configuration)?;
+    let tracing_configuration = check_tracing(input.tracing_configuration)?;
+    if let Some(config) = &input.encryption_configuration {
+        check_encryption(config)?;
+    }
+    let encryption_configuration = input.encryption_configuration;
+
+    let definition = input.definition.unwrap_or_default();
+    let options = ValidateOptions {
+        machine_type: if machine_type == "EXPRESS" {
+            MachineType::Express
+        } else {
+            MachineType::Standard
+        },
+    };
+    let diagnostics = validate(&definition, &options);
+    if diagnostics
+        .iter()
+        .any(|d| d.severity == switchback_asl::Severity::Error)
+    {
+        return Err(Error::InvalidDefinition(invalid_definition_message_for(
+            &definition,
+            &diagnostics,
+        )));
+    }
+
+    let scope = context.scope.clone();
+    let arn = Arn::format(
+        &scope.region,
+        &scope.account,
+        ResourceKind::StateMachine,
+        &[&name],
+    );
+    let new = NewStateMachine {
+        scope,
+        name,
+        arn,
+        machine_type,
+        definition,
+        role_arn,
+        logging_configuration,
+        tracing_configuration,
+        encryption_configuration,
+        tags,
+    };
+    let machine = match state_machines::create(&context.state.pool, &new).await? {
+        Created::New(m) | Created::Existing(m) => m,
+        Created::Conflict(m) => return Err(Error::StateMachineAlreadyExists(m.arn)),
+        Created::Deleting(m) => return Err(Error::StateMachineDeleting(m.arn)),
+    };
+    Ok(json!({
+        "stateMachineArn": machine.arn,
+        "creationDate": epoch_seconds(machine.created_at),
+    }))
+}
+
+/// The role must at least look like an ARN; Switchback does not assume roles.
+fn check_role_arn(role_arn: &str) -> Result<(), Error> {
+    let fields: Vec<&str> = role_arn.split(':').collect();
+    if fields.len() < 6 || fields[0] != "arn" {
+        return Err(Error::InvalidArn(format!("Invalid ARN prefix: {role_arn}")));
+    }
+    Ok(())
+}
+
+const LOG_LEVELS: [&str; 4] = ["ALL", "ERROR", "FATAL", "OFF"];
+
+/// Fills in AWS's defaults and rejects what AWS rejects.
+fn check_logging(config: Option<Value>) -> Result<Value, Error> {
+    let mut config = config.unwrap_or_else(|| json!({}));
+    let Some(object) = config.as_object_mut() else {
+        return Err(Error::Serialization(
+            "loggingConfiguration must be a structure".to_owned(),
+        ));
+    };
+    let level = object
+        .entry("level")
+        .or_insert_with(|| Value::from("OFF"))
+        .clone();
+    let level = level.as_str().unwrap_or_default().to_owned();
+    let mut checks = Checks::new();
+    checks.one_of("loggingConfiguration.level", Some(&level), &LOG_LEVELS);
+    checks.finish()?;
+    object
+        .entry("includeExecutionData")
+        .or_insert(Value::Bool(false));
+    let destinations = object
+        .get("destinations")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if level != "OFF" && destinations != 1 {
+        return Err(Error::InvalidLoggingConfiguration(
+            "Invalid Logging Configuration: Must specify exactly one Log Destination.".to_owned(),
+        ));
+    }
+    if destinations > 1 {
+        return Err(Error::InvalidLoggingConfiguration(
+            "Invalid Logging Configuration: Must specify exactly one Log Destination.".to_owned(),
+        ));
+    }
+    Ok(config)
+}
+
+fn check_tracing(config: Option<Value>) -> Result<Value, Error> {
+    match config {
+        None => Ok(json!({ "enabled": false })),
+        Some(config) => match config.get("enabled") {
+            None | Some(Value::Bool(_)) => {
+                let enabled = config
+                    .get("enabled")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                Ok(json!({ "enabled": enabled }))
+            }
+            Some(_) => Err(Error::InvalidTracingConfiguration(
+                "Invalid Tracing Configuration: enabled must be a boolean".to_owned(),
+            )),
+        },
+    }
+}
+
+/// Checks an `EncryptionConfiguration` (state machines and activities share the shape).
+pub fn check_encryption(config: &Value) -> Result<(), Error> {
+    let kind = config.get("type").and_then(Value::as_str);
+    let mut checks = Checks::new();
+    checks
+        .required("encryptionConfiguration.type", &kind)
+        .one_of(
+            "encryptionConfiguration.type",
+            kind,
+            &["AWS_OWNED_KEY", "CUSTOMER_MANAGED_KMS_KEY"],
+        )
+        .range(
+            "encryptionConfiguration.kmsDataKeyReusePeriodSeconds",
+            config
+                .get("kmsDataKeyReusePeriodSeconds")
+                .and_then(Value::as_i64),
+            60,
+            900,
+        );
+    checks.finish()?;
+    let has_key = config.get("kmsKeyId").is_some();
+    match (kind, has_key) {
+        (Some("CUSTOMER_MANAGED_KMS_KEY"), false) => Err(Error::InvalidEncryptionConfiguration(
+            "Invalid Encryption Configuration: kmsKeyId is required for CUSTOMER_MANAGED_KMS_KEY"
+                .to_owned(),
+        )),
+        (Some("AWS_OWNED_KEY"), true) => Err(Error::InvalidEncryptionConfiguration(
+            "Invalid Encryption Configuration: kmsKeyId must not be set for AWS_OWNED_KEY"
+                .to_owned(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ArnInput {
+    state_machine_arn: Option<String>,
+}
+
+fn state_machine_arn(body: Value) -> Result<String, Error> {
+    let input: ArnInput = parse(body)?;
+    Checks::new()
+        .required("stateMachineArn", &input.state_machine_arn)
+        .length(
+            "stateMachineArn",
+            input.state_machine_arn.as_deref(),
+            1,
+            256,
+        )
+        .finish()?;
+    let arn = input.state_machine_arn.unwrap_or_default();
+    parse_arn(&arn, ResourceKind::StateMachine)?;
+    Ok(arn)
+}
+
+pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let arn = state_machine_arn(body)?;
+    let machine = state_machines::describe(&context.state.pool, &arn)
+        .await?
+        .ok_or(Error::StateMachineDoesNotExist(arn))?;
+    Ok(description(&machine))
+}
+
+/// DescribeStateMachine's answer.
+fn description(machine: &StateMachine) -> Value {
+    let mut output = json!({
+        "stateMachineArn": machine.arn,
+        "name": machine.name,
+        "status": machine.status,
+        "definition": machine.definition,
+        "roleArn": machine.role_arn,
+        "type": machine.machine_type,
+        "creationDate": epoch_seconds(machine.created_at),
+        "loggingConfiguration": machine.logging_configuration.0,
+        "tracingConfiguration": machine.tracing_configuration.0,
+    });
+    if let Some(config) = &machine.encryption_configuration {
+        output["encryptionConfiguration"] = config.0.clone();
+    }
+    if let Some(revision) = machine.revision_id {
+        output["revisionId"] = Value::from(revision.to_string());
+    }
+    output
+}
+
+pub async fn delete(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let arn = state_machine_arn(body)?;
+    state_machines::delete(&context.state.pool, &arn).await?;
+    Ok(json!({}))
+}
+
+pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let paging: Paging = parse(body)?;
+    let mut checks = Checks::new();
+    paging.check(&mut checks);
+    checks.finish()?;
+    let page = paging.page(context, LIST)?;
+    let rows = state_machines::list(
+        &context.state.pool,
+        &context.scope,
+        page.after,
+        page.size + 1,
+    )
+    .await?;
+    let positions: Vec<i64> = rows.iter().map(|m| m.seq).collect();
+    let items: Vec<Value> = rows
+        .iter()
+        .take(usize::try_from(page.size).unwrap_or(usize::MAX))
+        .map(|m| {
+            json!({
+                "stateMachineArn": m.arn,
+                "name": m.name,
+                "type": m.machine_type,
+                "creationDate": epoch_seconds(m.created_at),
+            })
+        })
+        .collect();
+    let mut output = json!({ "stateMachines": items });
+    if let Some(token) = next_token(context, LIST, &page, &positions) {
+        output["nextToken"] = Value::from(token);
+    }
+    Ok(output)
+}

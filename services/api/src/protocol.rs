@@ -1,0 +1,137 @@
+//! The AWS JSON 1.0 envelope: `POST /` with `X-Amz-Target: AWSStepFunctions.<Operation>`, a JSON
+//! object body, a JSON object answer. Any Host header is accepted (SDKs send StartSyncExecution
+//! and TestState to `sync-<host>`).
+
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use time::OffsetDateTime;
+use tracing::Instrument;
+
+use crate::{ApiState, Error, operations};
+
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+const TARGET_PREFIX: &str = "AWSStepFunctions.";
+
+/// The handler behind `POST /`.
+pub async fn handle(State(state): State<ApiState>, headers: HeaderMap, body: Body) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let operation = target.strip_prefix(TARGET_PREFIX).unwrap_or_default();
+    let span = tracing::info_span!("api", operation, request_id = %request_id);
+
+    let result = async {
+        let body = read_body(body, state.config.max_request_bytes).await?;
+        let context = operations::Context {
+            state: &state,
+            scope: scope_from(&headers, &state),
+        };
+        operations::dispatch(&context, operation, body).await
+    };
+    let result = result.instrument(span.clone()).await;
+
+    let mut response = match result {
+        Ok(output) => {
+            let mut response = output.to_string().into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+            response
+        }
+        Err(error) => {
+            span.in_scope(|| {
+                tracing::debug!(error_type = error.type_name(), error = %error, "request rejected")
+            });
+            error.into_response()
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
+}
+
+/// Reads the body, refusing more than `limit` bytes, and parses it as a JSON object. An empty
+/// body counts as `{}`, as it does for AWS.
+async fn read_body(body: Body, limit: usize) -> Result<Value, Error> {
+    let bytes = to_bytes(body, limit).await.map_err(|_| {
+        Error::RequestTooLarge(format!(
+            "Request body is larger than the limit of {limit} bytes"
+        ))
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Default::default()));
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(_) => Err(Error::Serialization(
+            "Start of structure or map expected at the top level of the request body".to_owned(),
+        )),
+        Err(e) => Err(Error::Serialization(format!(
+            "Malformed JSON request body: {e}"
+        ))),
+    }
+}
+
+/// The account and region a request acts in. The region is the one the client signed for (the
+/// credential scope of its `Authorization` header), so one server can hold several regions as
+/// AWS does; without a signature, the configured default.
+fn scope_from(headers: &HeaderMap, state: &ApiState) -> switchback_store::Scope {
+    let region = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(signed_region)
+        .unwrap_or(&state.config.default_region)
+        .to_owned();
+    switchback_store::Scope {
+        account: state.config.default_account.clone(),
+        region,
+    }
+}
+
+/// `AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/states/aws4_request, ...` → `us-east-1`.
+fn signed_region(authorization: &str) -> Option<&str> {
+    let credential = authorization.split("Credential=").nth(1)?;
+    let scope = credential.split([',', ' ']).next()?;
+    let region = scope.split('/').nth(2)?;
+    let valid = !region.is_empty()
+        && region.len() <= 32
+        && region
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    valid.then_some(region)
+}
+
+/// AWS's wire timestamps: epoch seconds with whole milliseconds. Stored times are already cut to
+/// milliseconds, so the float prints exactly (e.g. `1700000000.123`).
+pub fn epoch_seconds(at: OffsetDateTime) -> Value {
+    let millis = at.unix_timestamp_nanos() / 1_000_000;
+    // A millisecond count fits an f64 exactly for any date this service will see.
+    Value::from(millis as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_comes_from_the_credential_scope() {
+        let auth = "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-west-1/states/aws4_request, \
+                    SignedHeaders=host, Signature=abc";
+        assert_eq!(signed_region(auth), Some("eu-west-1"));
+        assert_eq!(signed_region("Bearer x"), None);
+    }
+
+    #[test]
+    fn timestamps_have_whole_milliseconds() {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_000_000)
+            .expect("valid time");
+        assert_eq!(epoch_seconds(at).to_string(), "1700000000.123");
+    }
+}

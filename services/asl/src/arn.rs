@@ -1,0 +1,153 @@
+//! Amazon Resource Names of Step Functions resources: how they are built and parsed.
+//!
+//! `arn:<partition>:states:<region>:<account>:<kind>:<name>[...]`. Parsing reports problems in
+//! the words AWS uses inside its `InvalidArn` errors.
+
+use std::fmt;
+
+/// The resource kinds this service names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    Activity,
+    StateMachine,
+    Execution,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Activity => "activity",
+            ResourceKind::StateMachine => "stateMachine",
+            ResourceKind::Execution => "execution",
+        }
+    }
+}
+
+/// A parsed Step Functions ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arn {
+    pub partition: String,
+    pub region: String,
+    pub account: String,
+    pub kind: ResourceKind,
+    /// Everything after the kind, split on `:` (a state machine name; or machine and execution).
+    pub parts: Vec<String>,
+}
+
+/// Why an ARN was rejected; `Display` gives AWS's wording (the text inside `Invalid Arn: '…'`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArnError {
+    Prefix(String),
+    Service(String),
+    ResourceType(String),
+    Qualifier(String),
+}
+
+impl fmt::Display for ArnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArnError::Prefix(arn) => write!(f, "Invalid ARN prefix: {arn}"),
+            ArnError::Service(arn) => write!(f, "Invalid ARN service: {arn}"),
+            ArnError::ResourceType(kind) => {
+                write!(f, "Resource type not valid in this context: {kind}")
+            }
+            ArnError::Qualifier(arn) => write!(f, "Invalid Arn: {arn}"),
+        }
+    }
+}
+
+impl Arn {
+    /// Builds the ARN of a resource in the `aws` partition.
+    pub fn format(region: &str, account: &str, kind: ResourceKind, parts: &[&str]) -> String {
+        let mut arn = format!("arn:aws:states:{region}:{account}:{}", kind.as_str());
+        for part in parts {
+            arn.push(':');
+            arn.push_str(part);
+        }
+        arn
+    }
+
+    /// Parses `input`, requiring it to name a resource of `expected` kind.
+    pub fn parse(input: &str, expected: ResourceKind) -> Result<Arn, ArnError> {
+        let fields: Vec<&str> = input.split(':').collect();
+        if fields.len() < 7 || fields[0] != "arn" || fields[1].is_empty() {
+            return Err(ArnError::Prefix(input.to_owned()));
+        }
+        if fields[2] != "states" {
+            return Err(ArnError::Service(input.to_owned()));
+        }
+        let kind = match fields[5] {
+            "activity" => ResourceKind::Activity,
+            "stateMachine" => ResourceKind::StateMachine,
+            "execution" => ResourceKind::Execution,
+            other => return Err(ArnError::ResourceType(other.to_owned())),
+        };
+        if kind != expected {
+            return Err(ArnError::ResourceType(kind.as_str().to_owned()));
+        }
+        let parts: Vec<String> = fields[6..].iter().map(|s| (*s).to_owned()).collect();
+        let expected_parts = match kind {
+            ResourceKind::Activity | ResourceKind::StateMachine => 1,
+            ResourceKind::Execution => 2,
+        };
+        if parts.len() != expected_parts || parts.iter().any(|p| p.is_empty()) {
+            return Err(ArnError::Qualifier(input.to_owned()));
+        }
+        Ok(Arn {
+            partition: fields[1].to_owned(),
+            region: fields[3].to_owned(),
+            account: fields[4].to_owned(),
+            kind,
+            parts,
+        })
+    }
+
+    /// The resource's own name (the last part).
+    pub fn name(&self) -> &str {
+        self.parts.last().map(String::as_str).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses_back() {
+        let arn = Arn::format(
+            "us-east-1",
+            "123456789012",
+            ResourceKind::StateMachine,
+            &["m"],
+        );
+        assert_eq!(arn, "arn:aws:states:us-east-1:123456789012:stateMachine:m");
+        let parsed = Arn::parse(&arn, ResourceKind::StateMachine).expect("valid");
+        assert_eq!(parsed.name(), "m");
+        assert_eq!(parsed.account, "123456789012");
+        assert_eq!(parsed.region, "us-east-1");
+    }
+
+    #[test]
+    fn rejects_with_aws_words() {
+        let err = Arn::parse("no_an_activity_arn", ResourceKind::Activity).unwrap_err();
+        assert_eq!(err.to_string(), "Invalid ARN prefix: no_an_activity_arn");
+        let arn = "arn:aws:states:us-east-1:123456789012:activity:a";
+        let err = Arn::parse(arn, ResourceKind::StateMachine).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Resource type not valid in this context: activity"
+        );
+        let err = Arn::parse(
+            "arn:aws:lambda:us-east-1:1:function:f",
+            ResourceKind::Activity,
+        )
+        .unwrap_err();
+        assert!(matches!(err, ArnError::Service(_)));
+        let err = Arn::parse(
+            "arn:aws:states:us-east-1:1:activity:a:b",
+            ResourceKind::Activity,
+        )
+        .unwrap_err();
+        assert!(matches!(err, ArnError::Qualifier(_)));
+    }
+}

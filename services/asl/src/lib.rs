@@ -1,0 +1,26 @@
+//! switchback-asl: the Amazon States Language, as pure functions (no IO, no clock).
+//!
+//! Module map:
+//! - `arn` — ARNs of activities, state machines and executions: formatting and parsing.
+//! - `names` — the naming rule for activities, state machines and executions.
+//! - `diagnostic` — `Diagnostic`, `Severity`, `DiagnosticCode`, and the InvalidDefinition message AWS renders from them.
+//! - `validate` — `validate()`, `ValidateOptions`, `MachineType`: every problem in a definition, in AWS's words.
+//!   - `validate::machine` — a machine or nested scope: `StartAt`, `States`, top-level fields, state names.
+//!   - `validate::states` — one state: `Type`, the field table per type and query language, `Next`/`End`,
+//!     data-flow fields, and the Pass, Wait, Succeed, Fail and Parallel states.
+//!   - `validate::task` — Task states: resource (and Express restrictions), timeouts, credentials.
+//!   - `validate::choice` — Choice rules (JSONPath comparators, JSONata conditions).
+//!   - `validate::map` — Map states: item processor, processor config, concurrency, tolerance, `Label`.
+//!   - `validate::retry_catch` — retriers and catchers.
+//!   - `validate::reachability` — dangling targets, missing end state, unreachable states.
+//!   - `validate::language` — JSONPath vs JSONata: a state's language, fields of the other language.
+//!   - `validate::fields` — shared field checks: presence, JSON types, ranges, paths, payload templates.
+//!   - `validate::timestamp` — RFC 3339 timestamps.
+
+pub mod arn;
+pub mod diagnostic;
+pub mod names;
+pub mod validate;
+
+pub use diagnostic::{Diagnostic, DiagnosticCode, Severity};
+pub use validate::{MachineType, ValidateOptions, validate};

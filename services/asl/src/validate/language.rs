@@ -1,0 +1,178 @@
+//! The two query languages: which one a state speaks, and how a field written for the
+//! other one is reported.
+
+use serde_json::{Map, Value};
+
+use super::{Checker, child};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Language {
+    JsonPath,
+    Jsonata,
+}
+
+impl Language {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Language::JsonPath => "JSONPath",
+            Language::Jsonata => "JSONata",
+        }
+    }
+}
+
+/// Which query language a field belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldLanguage {
+    Both,
+    JsonPathOnly,
+    JsonataOnly,
+}
+
+impl FieldLanguage {
+    fn allows(self, language: Language) -> bool {
+        match self {
+            FieldLanguage::Both => true,
+            FieldLanguage::JsonPathOnly => language == Language::JsonPath,
+            FieldLanguage::JsonataOnly => language == Language::Jsonata,
+        }
+    }
+
+    fn owner(self) -> Language {
+        match self {
+            FieldLanguage::JsonataOnly => Language::Jsonata,
+            _ => Language::JsonPath,
+        }
+    }
+}
+
+/// Reads a `QueryLanguage` field; `None` when absent or invalid (invalid is reported).
+pub(crate) fn read(
+    checker: &mut Checker<'_>,
+    object: &Map<String, Value>,
+    location: &str,
+) -> Option<Language> {
+    match object.get("QueryLanguage")? {
+        Value::String(text) if text == "JSONPath" => Some(Language::JsonPath),
+        Value::String(text) if text == "JSONata" => Some(Language::Jsonata),
+        _ => {
+            checker.schema(
+                "The field 'QueryLanguage' should have one of these values: [JSONPath, JSONata]",
+                &child(location, "QueryLanguage"),
+            );
+            None
+        }
+    }
+}
+
+/// The language a state speaks: its own `QueryLanguage`, else the machine's. A JSONata
+/// machine cannot step back to JSONPath in one state.
+pub(crate) fn of_state(
+    checker: &mut Checker<'_>,
+    state: &Map<String, Value>,
+    location: &str,
+) -> Language {
+    let root = checker.root_language;
+    match read(checker, state, location) {
+        Some(Language::JsonPath) if root == Language::Jsonata => {
+            checker.schema(
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                location,
+            );
+            Language::JsonPath
+        }
+        Some(language) => language,
+        None => root,
+    }
+}
+
+/// Reports every field of `object` that `classify` does not know, or knows only for the
+/// other language. Unknown fields read `Field 'X' is not supported`, in AWS's words.
+pub(crate) fn check_fields(
+    checker: &mut Checker<'_>,
+    object: &Map<String, Value>,
+    language: Language,
+    location: &str,
+    classify: impl Fn(&str) -> Option<FieldLanguage>,
+) {
+    for key in object.keys() {
+        match classify(key) {
+            None => checker.schema(format!("Field '{key}' is not supported"), location),
+            Some(field) if !field.allows(language) => checker.schema(
+                format!(
+                    "The QueryLanguage is set to '{}', but field '{key}' is only supported for the '{}' QueryLanguage",
+                    language.as_str(),
+                    field.owner().as_str()
+                ),
+                location,
+            ),
+            Some(_) => {}
+        }
+    }
+}
+
+/// A JSONata expression string: `{% ... %}` with nothing outside the braces.
+pub(crate) fn is_expression(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|text| text.starts_with("{%") && text.ends_with("%}") && text.len() >= 4)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::validate::test_support::*;
+
+    #[test]
+    fn a_state_cannot_downgrade_a_jsonata_machine() {
+        let definition = r#"{"StartAt":"Pass","States":{"Pass":{"Type":"Pass","End":true,"QueryLanguage":"JSONPath"}},"QueryLanguage":"JSONata"}"#;
+        assert_eq!(
+            errors(&check(definition)),
+            vec![schema(
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                "/States/Pass"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_state_may_upgrade_a_jsonpath_machine() {
+        let definition = r#"{"StartAt":"Map","QueryLanguage":"JSONPath","States":{"Map":{"Type":"Map","QueryLanguage":"JSONata","ItemProcessor":{"ProcessorConfig":{"Mode":"INLINE"},"StartAt":"Pass","States":{"Pass":{"QueryLanguage":"JSONPath","Type":"Pass","End":true}}},"End":true}}}"#;
+        assert!(errors(&check(definition)).is_empty());
+    }
+
+    #[test]
+    fn jsonata_fields_in_jsonpath_states_are_refused() {
+        let definition = single(r#"{"Type":"Pass","Output":{"a":1},"End":true}"#);
+        assert_eq!(
+            errors(&check(&definition)),
+            vec![schema(
+                "The QueryLanguage is set to 'JSONPath', but field 'Output' is only supported for the 'JSONata' QueryLanguage",
+                "/States/A"
+            )]
+        );
+    }
+
+    #[test]
+    fn jsonpath_fields_in_jsonata_states_are_refused() {
+        let definition =
+            single(r#"{"Type":"Pass","QueryLanguage":"JSONata","InputPath":"$.a","End":true}"#);
+        assert_eq!(
+            errors(&check(&definition)),
+            vec![schema(
+                "The QueryLanguage is set to 'JSONata', but field 'InputPath' is only supported for the 'JSONPath' QueryLanguage",
+                "/States/A"
+            )]
+        );
+    }
+
+    #[test]
+    fn unknown_query_language_values_are_refused() {
+        let definition = single(r#"{"Type":"Pass","QueryLanguage":"XPath","End":true}"#);
+        assert_eq!(
+            errors(&check(&definition)),
+            vec![schema(
+                "The field 'QueryLanguage' should have one of these values: [JSONPath, JSONata]",
+                "/States/A/QueryLanguage"
+            )]
+        );
+    }
+}

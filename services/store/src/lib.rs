@@ -1,0 +1,33 @@
+//! switchback-store: everything Switchback keeps in PostgreSQL, and the only crate that writes SQL.
+//!
+//! Module map:
+//! - [`pool`] — connecting, pool sizing, and the database settings.
+//! - [`migrate`] — the embedded refinery migrations, run under an advisory lock, and the schema check
+//!   that API and scheduler nodes make before they serve.
+//! - [`meta`] — server-wide values kept in the database (the page-token signing key).
+//! - [`admin`] — creating databases (the dev cluster, the test template).
+//! - [`activities`] — activity rows.
+//! - [`state_machines`] — state machine rows and their create-or-return-existing rule.
+//! - [`error`] — the store's error enum; SQLSTATEs become domain errors here.
+//!
+//! Every function takes a `&PgPool` (or a connection) and runs static SQL with runtime-checked
+//! `query_as`; every query is exercised by the end-to-end tests against a real PostgreSQL.
+
+pub mod activities;
+pub mod admin;
+pub mod error;
+pub mod meta;
+pub mod migrate;
+pub mod pool;
+pub mod state_machines;
+
+pub use error::Error;
+pub use pool::{DatabaseSettings, connect};
+pub use sqlx::PgPool;
+
+/// Which account and region a resource belongs to. Every list is scoped by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub account: String,
+    pub region: String,
+}

@@ -1,0 +1,136 @@
+//! The application as a value: build it from settings (binding its listener), then run it until
+//! a shutdown signal. Tests build one on port 0 in-process.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use switchback_store::PgPool;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::settings::Settings;
+
+/// Which parts of Switchback this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// API and scheduler in one process.
+    All,
+    Api,
+    Scheduler,
+}
+
+impl Role {
+    fn runs_api(self) -> bool {
+        matches!(self, Role::All | Role::Api)
+    }
+
+    fn runs_scheduler(self) -> bool {
+        matches!(self, Role::All | Role::Scheduler)
+    }
+}
+
+pub struct Application {
+    role: Role,
+    pool: PgPool,
+    api: Option<(TcpListener, switchback_api::ApiState)>,
+}
+
+impl Application {
+    /// Connects to `database_url`, checks that its schema is current, and binds the API's
+    /// listener. Nothing is served until [`Application::run_until_stopped`].
+    pub async fn build(
+        settings: &Settings,
+        database_url: &str,
+        role: Role,
+    ) -> anyhow::Result<Self> {
+        let pool = switchback_store::connect(&settings.store_settings(database_url.to_owned()))
+            .context("invalid database url")?;
+        switchback_store::migrate::check_current(&pool)
+            .await
+            .context("the database is not ready")?;
+        let api = if role.runs_api() {
+            let listener = TcpListener::bind(&settings.api.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", settings.api.listen))?;
+            let state = switchback_api::ApiState::load(pool.clone(), settings.api_config())
+                .await
+                .context("cannot load api state")?;
+            Some((listener, state))
+        } else {
+            None
+        };
+        Ok(Self { role, pool, api })
+    }
+
+    /// The address the API listens on, when this process serves the API.
+    pub fn api_address(&self) -> Option<SocketAddr> {
+        self.api
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish and stops.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = move |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+
+        let mut tasks = tokio::task::JoinSet::new();
+        if let Some((listener, state)) = self.api {
+            let address = listener.local_addr().ok();
+            tracing::info!(address = ?address, "api listening");
+            let stop = stopped(stop_rx.clone());
+            tasks.spawn(async move {
+                switchback_api::serve(listener, state, stop)
+                    .await
+                    .context("api server failed")
+            });
+        }
+        if self.role.runs_scheduler() {
+            let stop = stopped(stop_rx.clone());
+            let pool = self.pool.clone();
+            tasks.spawn(async move {
+                switchback_scheduler::run(pool, stop)
+                    .await
+                    .context("scheduler failed")
+            });
+        }
+        // The first part to fail stops the whole process; otherwise all finish after shutdown.
+        while let Some(joined) = tasks.join_next().await {
+            joined.context("a task panicked")??;
+        }
+        self.pool.close().await;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("interrupt received, shutting down"),
+        () = terminate => tracing::info!("sigterm received, shutting down"),
+    }
+}

@@ -1,0 +1,138 @@
+//! Settings: built-in defaults < `switchback.toml` (or `--config FILE`) < `SWITCHBACK__SECTION__KEY`
+//! environment variables. `DATABASE_URL` is honoured when `database.url` is not set.
+//! Every setting is listed in docs/operations.md.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub api: ApiSettings,
+    pub database: DatabaseSettings,
+    pub aws: AwsSettings,
+    pub log: LogSettings,
+    pub dev: DevSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiSettings {
+    /// Address the API listens on.
+    pub listen: String,
+    /// Largest request body accepted, in bytes.
+    pub max_request_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `postgres://` URL. When unset, `DATABASE_URL`; when that is unset too, `switchback dev`
+    /// starts an embedded PostgreSQL and other commands fail.
+    pub url: Option<String>,
+    pub max_connections: u32,
+    pub acquire_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AwsSettings {
+    /// The account id in every ARN.
+    pub account_id: String,
+    /// The region used when a request is not signed for one.
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    /// `pretty` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter directive, e.g. `info` or `switchback_api=debug,info`.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DevSettings {
+    /// Where `switchback dev` keeps its embedded PostgreSQL cluster.
+    pub data_dir: PathBuf,
+}
+
+const DEFAULTS: &str = r#"
+[api]
+listen = "0.0.0.0:8083"
+max_request_bytes = 4194304
+
+[database]
+max_connections = 8
+acquire_timeout_seconds = 10
+
+[aws]
+account_id = "123456789012"
+region = "us-east-1"
+
+[log]
+format = "pretty"
+filter = "info"
+
+[dev]
+data_dir = ".switchback/pgdata"
+"#;
+
+/// The file read when `--config` is not given, if it exists.
+const DEFAULT_FILE: &str = "switchback.toml";
+
+impl Settings {
+    /// Loads the layered settings. `file` is a required file given with `--config`.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        builder = match file {
+            Some(path) => builder.add_source(File::from(path).format(FileFormat::Toml)),
+            None => builder.add_source(File::new(DEFAULT_FILE, FileFormat::Toml).required(false)),
+        };
+        let config = builder
+            .add_source(
+                Environment::with_prefix("SWITCHBACK")
+                    .prefix_separator("__")
+                    .separator("__"),
+            )
+            .build()
+            .context("cannot read settings")?;
+        let mut settings: Settings = config.try_deserialize().context("invalid settings")?;
+        if settings.database.url.is_none() {
+            settings.database.url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
+        }
+        Ok(settings)
+    }
+
+    /// The built-in defaults alone, ignoring files and the environment (for tests).
+    pub fn defaults() -> anyhow::Result<Self> {
+        Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .build()
+            .context("cannot read default settings")?
+            .try_deserialize()
+            .context("invalid default settings")
+    }
+
+    pub fn api_config(&self) -> switchback_api::ApiConfig {
+        switchback_api::ApiConfig {
+            default_account: self.aws.account_id.clone(),
+            default_region: self.aws.region.clone(),
+            max_request_bytes: self.api.max_request_bytes,
+        }
+    }
+
+    pub fn store_settings(&self, url: String) -> switchback_store::DatabaseSettings {
+        switchback_store::DatabaseSettings {
+            url,
+            max_connections: self.database.max_connections,
+            acquire_timeout: std::time::Duration::from_secs(self.database.acquire_timeout_seconds),
+        }
+    }
+}

@@ -1,0 +1,321 @@
+use std::collections::HashSet;
+
+use switchback_tests::TestApp;
+
+use crate::error_code;
+
+#[tokio::test]
+async fn create_describe_list_delete() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .client
+        .create_activity()
+        .name("worker.queue-1")
+        .send()
+        .await
+        .unwrap();
+    let arn = created.activity_arn().to_owned();
+    assert_eq!(
+        arn,
+        "arn:aws:states:us-east-1:123456789012:activity:worker.queue-1"
+    );
+
+    let described = app
+        .client
+        .describe_activity()
+        .activity_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.name(), "worker.queue-1");
+    assert_eq!(described.activity_arn(), arn);
+    assert_eq!(described.creation_date(), created.creation_date());
+    let encryption = described
+        .encryption_configuration()
+        .expect("encryption configuration");
+    assert_eq!(encryption.r#type().as_str(), "AWS_OWNED_KEY");
+
+    let listed = app.client.list_activities().send().await.unwrap();
+    assert_eq!(listed.activities().len(), 1);
+    assert_eq!(listed.activities()[0].activity_arn(), arn);
+    assert_eq!(listed.activities()[0].name(), "worker.queue-1");
+    assert!(listed.next_token().is_none());
+
+    app.client
+        .delete_activity()
+        .activity_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    // Deleting again is not an error.
+    app.client
+        .delete_activity()
+        .activity_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = error_code(
+        app.client
+            .describe_activity()
+            .activity_arn(&arn)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ActivityDoesNotExist");
+    assert_eq!(message, format!("Activity Does Not Exist: '{arn}'"));
+    assert!(
+        app.client
+            .list_activities()
+            .send()
+            .await
+            .unwrap()
+            .activities()
+            .is_empty()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn create_is_idempotent_on_the_name() {
+    let app = TestApp::spawn().await;
+    let first = app
+        .client
+        .create_activity()
+        .name("same")
+        .send()
+        .await
+        .unwrap();
+    let tag = aws_sdk_sfn::types::Tag::builder()
+        .key("k")
+        .value("v")
+        .build();
+    let second = app
+        .client
+        .create_activity()
+        .name("same")
+        .tags(tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.activity_arn(), second.activity_arn());
+    assert_eq!(first.creation_date(), second.creation_date());
+    assert_eq!(
+        app.client
+            .list_activities()
+            .send()
+            .await
+            .unwrap()
+            .activities()
+            .len(),
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_names_are_rejected() {
+    let app = TestApp::spawn().await;
+    for name in [
+        "activity name",
+        "a\"b",
+        "a#b",
+        "a$b",
+        "a*b",
+        "a/b",
+        "a:b",
+        "a\u{1}b",
+        "a\u{85}b",
+    ] {
+        let (code, message) = error_code(app.client.create_activity().name(name).send().await);
+        assert_eq!(code, "InvalidName", "{name:?}");
+        assert_eq!(message, format!("Invalid Name: '{name}'"));
+    }
+    let long = "x".repeat(81);
+    let (code, message) = error_code(app.client.create_activity().name(&long).send().await);
+    assert_eq!(code, "ValidationException");
+    assert!(message.contains("at 'name' failed to satisfy constraint: Member must have length less than or equal to 80"), "{message}");
+    // 80 characters of anything allowed is fine, dots and dashes included.
+    let ok = format!("a.b-c_{}", "x".repeat(74));
+    app.client.create_activity().name(&ok).send().await.unwrap();
+    assert!(
+        app.client
+            .list_activities()
+            .send()
+            .await
+            .unwrap()
+            .activities()
+            .len()
+            == 1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_arns_are_rejected() {
+    let app = TestApp::spawn().await;
+    let (code, message) = error_code(
+        app.client
+            .describe_activity()
+            .activity_arn("no_an_activity_arn")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidArn");
+    assert_eq!(
+        message,
+        "Invalid Arn: 'Invalid ARN prefix: no_an_activity_arn'"
+    );
+    let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:m";
+    let (code, message) = error_code(
+        app.client
+            .delete_activity()
+            .activity_arn(machine)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidArn");
+    assert_eq!(
+        message,
+        "Invalid Arn: 'Resource type not valid in this context: stateMachine'"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn list_pages_survive_inserts_and_reject_forged_tokens() {
+    let app = TestApp::spawn().await;
+    for i in 0..7 {
+        app.client
+            .create_activity()
+            .name(format!("a{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = app
+            .client
+            .list_activities()
+            .max_results(3)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(page.activities().len() <= 3);
+        seen.extend(page.activities().iter().map(|a| a.name().to_owned()));
+        if pages == 1 {
+            // A row created mid-listing appears once, at the end, and shifts nothing.
+            app.client
+                .create_activity()
+                .name("late")
+                .send()
+                .await
+                .unwrap();
+        }
+        match page.next_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ["a0", "a1", "a2", "a3", "a4", "a5", "a6", "late"]);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), seen.len());
+
+    let first = app
+        .client
+        .list_activities()
+        .max_results(2)
+        .send()
+        .await
+        .unwrap();
+    let token = first.next_token().expect("a next page").to_owned();
+    let mut forged = token.clone().into_bytes();
+    forged[2] = if forged[2] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    let (code, _) = error_code(
+        app.client
+            .list_activities()
+            .next_token(&forged)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidToken");
+    // A token of one list is no good for another.
+    let (code, _) = error_code(
+        app.client
+            .list_state_machines()
+            .next_token(&token)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidToken");
+
+    let (code, message) = error_code(app.client.list_activities().max_results(1001).send().await);
+    assert_eq!(code, "ValidationException");
+    assert_eq!(
+        message,
+        "1 validation error detected: Value '1001' at 'maxResults' failed to satisfy constraint: \
+         Member must have value less than or equal to 1000"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn default_page_size_is_one_hundred() {
+    let app = TestApp::spawn().await;
+    for i in 0..101 {
+        app.client
+            .create_activity()
+            .name(format!("p{i:03}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let first = app.client.list_activities().send().await.unwrap();
+    assert_eq!(first.activities().len(), 100);
+    let rest = app
+        .client
+        .list_activities()
+        .next_token(first.next_token().expect("more"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.activities().len(), 1);
+    assert_eq!(rest.activities()[0].name(), "p100");
+    assert!(rest.next_token().is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn regions_are_separate() {
+    let app = TestApp::spawn().await;
+    let west = app.client_in("eu-west-1");
+    let created = west.create_activity().name("here").send().await.unwrap();
+    assert_eq!(
+        created.activity_arn(),
+        "arn:aws:states:eu-west-1:123456789012:activity:here"
+    );
+    assert_eq!(
+        west.list_activities()
+            .send()
+            .await
+            .unwrap()
+            .activities()
+            .len(),
+        1
+    );
+    assert!(
+        app.client
+            .list_activities()
+            .send()
+            .await
+            .unwrap()
+            .activities()
+            .is_empty()
+    );
+    app.stop().await;
+}

@@ -1,0 +1,27 @@
+//! The one end-to-end test binary: the real server, in-process, on a real PostgreSQL, driven by
+//! the real AWS SDK. One binary keeps link times down.
+
+mod activities;
+mod architecture;
+mod persistence;
+mod protocol;
+mod state_machines;
+
+use aws_sdk_sfn::error::ProvideErrorMetadata;
+
+/// The error shape name (`__type`) of an SDK error, or a panic when the call succeeded.
+pub fn error_code<T: std::fmt::Debug, E>(
+    result: Result<T, aws_sdk_sfn::error::SdkError<E>>,
+) -> (String, String)
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+{
+    match result {
+        Ok(value) => panic!("expected an error, got {value:?}"),
+        Err(error) => {
+            let code = error.code().unwrap_or("<none>").to_owned();
+            let message = error.message().unwrap_or("<none>").to_owned();
+            (code, message)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Everything lives in PostgreSQL: a new process on the same database sees the same resources.
+
+use switchback_tests::TestApp;
+
+#[tokio::test]
+async fn resources_survive_a_restart() {
+    let app = TestApp::spawn().await;
+    let activity = app
+        .client
+        .create_activity()
+        .name("durable")
+        .send()
+        .await
+        .unwrap();
+    app.client
+        .create_activity()
+        .name("second")
+        .send()
+        .await
+        .unwrap();
+    let machine = app
+        .client
+        .create_state_machine()
+        .name("durable")
+        .definition(r#"{"StartAt": "S", "States": {"S": {"Type": "Succeed"}}}"#)
+        .role_arn("arn:aws:iam::123456789012:role/r")
+        .send()
+        .await
+        .unwrap();
+    let page = app
+        .client
+        .list_activities()
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    let url = app.database_url.clone();
+    app.stop().await;
+
+    let app = TestApp::spawn_on(&url).await;
+    let described = app
+        .client
+        .describe_activity()
+        .activity_arn(activity.activity_arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.creation_date(), activity.creation_date());
+    let described = app
+        .client
+        .describe_state_machine()
+        .state_machine_arn(machine.state_machine_arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.name(), "durable");
+    // A page token from the old process is still good.
+    let next = app
+        .client
+        .list_activities()
+        .next_token(page.next_token().expect("a second page"))
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = next.activities().iter().map(|a| a.name()).collect();
+    assert_eq!(names, ["second"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn api_nodes_refuse_a_database_that_is_behind() {
+    let url = switchback_tests::pg::fresh_database().await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::raw_sql("DELETE FROM refinery_schema_history")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let settings = switchback::settings::Settings::defaults().unwrap();
+    let error = switchback::app::Application::build(&settings, &url, switchback::app::Role::Api)
+        .await
+        .err()
+        .expect("must refuse");
+    let message = format!("{error:#}");
+    assert!(message.contains("run `switchback migrate`"), "{message}");
+}

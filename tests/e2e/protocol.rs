@@ -1,0 +1,100 @@
+//! The AWS JSON 1.0 envelope, with requests no SDK would send.
+
+use switchback_tests::TestApp;
+use switchback_tests::raw::{get, post};
+
+#[tokio::test]
+async fn unknown_and_missing_targets() {
+    let app = TestApp::spawn().await;
+    let response = post(app.address, Some("AWSStepFunctions.FlyToTheMoon"), b"{}").await;
+    assert_eq!(response.status, 400);
+    assert_eq!(response.json()["__type"], "UnknownOperationException");
+    let response = post(app.address, None, b"{}").await;
+    assert_eq!(response.status, 400);
+    assert_eq!(response.json()["__type"], "UnknownOperationException");
+    // A real operation this version does not serve yet says so.
+    let response = post(app.address, Some("AWSStepFunctions.TestState"), b"{}").await;
+    assert_eq!(response.json()["__type"], "UnknownOperationException");
+    assert!(
+        response.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("TestState")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_bodies() {
+    let app = TestApp::spawn().await;
+    let target = Some("AWSStepFunctions.CreateActivity");
+    let response = post(app.address, target, b"{\"name\": ").await;
+    assert_eq!(response.status, 400);
+    assert_eq!(response.json()["__type"], "SerializationException");
+    let response = post(app.address, target, b"[1, 2]").await;
+    assert_eq!(response.json()["__type"], "SerializationException");
+    // A member of the wrong type.
+    let response = post(app.address, target, br#"{"name": 42}"#).await;
+    assert_eq!(response.json()["__type"], "SerializationException");
+    // A missing required member.
+    let response = post(app.address, target, b"").await;
+    assert_eq!(response.status, 400);
+    let body = response.json();
+    assert_eq!(body["__type"], "ValidationException");
+    assert_eq!(
+        body["message"],
+        "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn request_bodies_are_capped() {
+    let app = TestApp::spawn().await;
+    let huge = format!(r#"{{"name": "{}"}}"#, "x".repeat(5 * 1024 * 1024));
+    let response = post(
+        app.address,
+        Some("AWSStepFunctions.CreateActivity"),
+        huge.as_bytes(),
+    )
+    .await;
+    assert_eq!(response.status, 413);
+    assert_eq!(response.json()["__type"], "RequestEntityTooLargeException");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn any_host_and_timestamps_in_epoch_seconds() {
+    let app = TestApp::spawn().await;
+    // raw::post sends Host: sync-localhost, as SDKs do for StartSyncExecution and TestState.
+    let response = post(
+        app.address,
+        Some("AWSStepFunctions.CreateActivity"),
+        br#"{"name": "t"}"#,
+    )
+    .await;
+    assert_eq!(response.status, 200);
+    let body = response.json();
+    let date = body["creationDate"].as_f64().expect("epoch seconds");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - date).abs() < 60.0, "{date} vs {now}");
+    // Whole milliseconds: at most three decimals.
+    let text = body["creationDate"].to_string();
+    assert!(
+        text.split('.').nth(1).is_none_or(|d| d.len() <= 3),
+        "{text}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::spawn().await;
+    assert_eq!(get(app.address, "/healthz").await.status, 200);
+    let ready = get(app.address, "/readyz").await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    app.stop().await;
+}

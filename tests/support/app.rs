@@ -1,0 +1,84 @@
+//! The application under test, started in-process, and SDK clients for it.
+
+use std::net::SocketAddr;
+
+use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+use switchback::app::{Application, Role};
+use switchback::settings::Settings;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::pg;
+
+/// A running Switchback on `127.0.0.1:<random port>`, with its own database.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub database_url: String,
+    /// A client for region us-east-1.
+    pub client: aws_sdk_sfn::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestApp {
+    /// API and scheduler on a fresh database.
+    pub async fn spawn() -> TestApp {
+        let url = pg::fresh_database().await;
+        Self::spawn_on(&url).await
+    }
+
+    /// API and scheduler on an existing database (to restart on the same data).
+    pub async fn spawn_on(database_url: &str) -> TestApp {
+        let mut settings = Settings::defaults().expect("default settings");
+        settings.api.listen = "127.0.0.1:0".to_owned();
+        settings.database.max_connections = 4;
+        let app = Application::build(&settings, database_url, Role::All)
+            .await
+            .expect("build app");
+        let address = app.api_address().expect("api address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            address,
+            database_url: database_url.to_owned(),
+            client: client(address, "us-east-1"),
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// A client that signs for another region.
+    pub fn client_in(&self, region: &str) -> aws_sdk_sfn::Client {
+        client(self.address, region)
+    }
+
+    /// Stops the app gracefully and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task)
+            .await
+            .expect("app task panicked")
+            .expect("app failed");
+    }
+}
+
+/// The real AWS SDK client, retries off so that a server error is never retried away.
+pub fn client(address: SocketAddr, region: &str) -> aws_sdk_sfn::Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .endpoint_url(format!("http://{address}"))
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "tests"))
+        .behavior_version(BehaviorVersion::latest())
+        .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    aws_sdk_sfn::Client::from_conf(config)
+}

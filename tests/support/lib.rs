@@ -1,0 +1,13 @@
+//! Test support for Switchback's black-box tests.
+//!
+//! - [`pg`] — one throwaway PostgreSQL cluster per test process (or `DATABASE_URL`), a migrated
+//!   template database, and a fresh database per test.
+//! - [`app`] — the real application started in-process on `127.0.0.1:0`, and real
+//!   `aws-sdk-sfn` clients pointed at it.
+//! - [`raw`] — plain HTTP requests, for protocol cases no SDK would send.
+
+pub mod app;
+pub mod pg;
+pub mod raw;
+
+pub use app::TestApp;
