@@ -362,3 +362,57 @@ async fn list_pages_in_creation_order() {
     assert_eq!(names, ["m0", "m1", "m2", "m3", "m4"]);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn validate_definition_reports_every_diagnostic() {
+    use aws_sdk_sfn::types::{
+        ValidateStateMachineDefinitionResultCode as Result,
+        ValidateStateMachineDefinitionSeverity as Severity,
+    };
+    let app = TestApp::spawn().await;
+    let ok = app
+        .client
+        .validate_state_machine_definition()
+        .definition(pass_machine("x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.result(), &Result::Ok);
+    assert!(ok.diagnostics().is_empty());
+
+    let bad = app
+        .client
+        .validate_state_machine_definition()
+        .definition(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "X"}, "B": {"Type": "Teleport"}}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.result(), &Result::Fail);
+    assert!(bad.diagnostics().len() >= 2, "{:?}", bad.diagnostics());
+    assert!(
+        bad.diagnostics()
+            .iter()
+            .all(|d| d.severity() == &Severity::Error)
+    );
+    assert!(
+        bad.diagnostics()
+            .iter()
+            .any(|d| d.location() == Some("/States/B/Type"))
+    );
+    assert!(!bad.truncated().unwrap_or(true));
+
+    let one = app
+        .client
+        .validate_state_machine_definition()
+        .definition("{}")
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.diagnostics().len(), 1);
+    assert_eq!(
+        one.diagnostics()[0].message(),
+        "These fields are required: [States, StartAt]"
+    );
+    app.stop().await;
+}

@@ -4,6 +4,7 @@
 mod activities;
 mod common;
 mod state_machines;
+mod validate_definition;
 
 use serde_json::Value;
 use switchback_store::Scope;
@@ -69,6 +70,9 @@ pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Re
         "DescribeStateMachine" => state_machines::describe(context, body).await,
         "DeleteStateMachine" => state_machines::delete(context, body).await,
         "ListStateMachines" => state_machines::list(context, body).await,
+        "ValidateStateMachineDefinition" => {
+            validate_definition::validate_definition(context, body).await
+        }
         known if ALL_OPERATIONS.contains(&known) => Err(Error::UnknownOperation(format!(
             "Operation {known} is not supported by this version of Switchback"
         ))),

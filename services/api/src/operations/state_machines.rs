@@ -15,7 +15,7 @@ use crate::protocol::epoch_seconds;
 
 const LIST: &str = "stateMachines";
 /// botocore's `Definition` shape: 1 to 1,048,576 characters.
-const MAX_DEFINITION_CHARS: usize = 1_048_576;
+pub const MAX_DEFINITION_CHARS: usize = 1_048_576;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
