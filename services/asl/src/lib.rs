@@ -1,6 +1,14 @@
 //! switchback-asl: the Amazon States Language, as pure functions (no IO, no clock).
 //!
 //! Module map:
+//! - `interpreter` — the step function: start and step an execution; snapshot, events, effects, history.
+//! - `dataflow` — InputPath, Parameters/ItemSelector, ResultSelector, ResultPath, OutputPath; paths and templates.
+//! - `intrinsics` — the intrinsic functions (`States.Format` and the rest).
+//! - `choice` — evaluating Choice rules.
+//! - `retry` — Retry and Catch matching, backoff delays.
+//! - `wait` — when a Wait state ends.
+//! - `failure` — `Failure` (error + cause) and the predefined `States.*` error names.
+//! - `entropy` — randomness passed in by the caller (jitter, `States.UUID`, `States.MathRandom`).
 //! - `arn` — ARNs of activities, state machines and executions: formatting and parsing.
 //! - `names` — the naming rule for activities, state machines and executions.
 //! - `diagnostic` — `Diagnostic`, `Severity`, `DiagnosticCode`, and the InvalidDefinition message AWS renders from them.
@@ -18,9 +26,17 @@
 //!   - `validate::timestamp` — RFC 3339 timestamps.
 
 pub mod arn;
+pub mod choice;
+pub mod dataflow;
 pub mod diagnostic;
+pub mod entropy;
+pub mod failure;
+pub mod interpreter;
+pub mod intrinsics;
 pub mod names;
+pub mod retry;
 pub mod validate;
+pub mod wait;
 
 pub use diagnostic::{Diagnostic, DiagnosticCode, Severity};
 pub use validate::{MachineType, ValidateOptions, validate};

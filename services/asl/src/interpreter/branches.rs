@@ -1,0 +1,362 @@
+//! Parallel and Map: states that run child threads and gather their outputs in order.
+
+use serde_json::{Value, json};
+
+use super::runner::{Runner, pointer_token};
+use super::snapshot::{BranchesPhase, IterationsPhase, Phase, Thread};
+use crate::dataflow;
+use crate::failure::{Failure, errors};
+
+impl Runner<'_> {
+    pub fn run_parallel(&mut self, thread: &mut Thread, def: &Value) -> Result<(), Failure> {
+        let context = self.context(thread);
+        let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
+        let input = dataflow::apply_parameters(def, &effective, &context, &mut self.entropy)?;
+        let mut last = thread.last_event;
+        self.emit(&mut last, "ParallelStateStarted", json!({}));
+        thread.last_event = last;
+        let empty = Vec::new();
+        let branches = def
+            .get("Branches")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty);
+        let scope = format!("{}/States/{}", thread.scope, pointer_token(&thread.state));
+        let branches = branches
+            .iter()
+            .enumerate()
+            .map(|(i, branch)| {
+                let start = branch
+                    .get("StartAt")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                Thread::new(
+                    format!("{scope}/Branches/{i}"),
+                    start.to_owned(),
+                    input.clone(),
+                    last,
+                )
+            })
+            .collect();
+        thread.phase = Phase::Branches(BranchesPhase { branches });
+        Ok(())
+    }
+
+    pub fn advance_branches(&mut self, thread: &mut Thread) -> bool {
+        let Phase::Branches(mut phase) = std::mem::replace(&mut thread.phase, Phase::Enter) else {
+            return false;
+        };
+        for branch in phase.branches.iter_mut().filter(|b| !b.is_finished()) {
+            self.advance(branch);
+        }
+        let failed = phase.branches.iter().find_map(|b| match &b.phase {
+            Phase::Failed { error, cause } => {
+                Some((Failure::new(error.clone(), cause.clone()), b.last_event))
+            }
+            _ => None,
+        });
+        let def = match self.state_def(thread) {
+            Ok(def) => def,
+            Err(failure) => {
+                self.fail_thread(thread, failure);
+                return true;
+            }
+        };
+        if let Some((failure, branch_last)) = failed {
+            phase.branches.iter().for_each(|b| self.cancel_tasks(b));
+            thread.last_event = branch_last;
+            self.give_up_or_retry(thread, def, failure, "ParallelStateFailed");
+            return true;
+        }
+        if !phase.branches.iter().all(Thread::is_finished) {
+            thread.phase = Phase::Branches(phase);
+            return false;
+        }
+        // AWS chains the state's closing events to the newest event of its branches.
+        let newest = phase
+            .branches
+            .iter()
+            .map(|b| b.last_event)
+            .max()
+            .unwrap_or(thread.last_event);
+        let outputs: Vec<Value> = phase
+            .branches
+            .into_iter()
+            .map(|b| match b.phase {
+                Phase::Succeeded { output } => output,
+                _ => Value::Null,
+            })
+            .collect();
+        thread.last_event = newest;
+        self.finish_with_result(thread, def, Value::Array(outputs), "ParallelStateSucceeded");
+        true
+    }
+
+    /// The `…StateSucceeded` event, then ResultSelector, ResultPath, OutputPath, Exited and the
+    /// transition. AWS chains both events to the same previous event.
+    fn finish_with_result(
+        &mut self,
+        thread: &mut Thread,
+        def: &Value,
+        result: Value,
+        succeeded: &str,
+    ) {
+        let mut unchained = thread.last_event;
+        self.emit(&mut unchained, succeeded, json!({}));
+        let context = self.context(thread);
+        let output = dataflow::apply_result_selector(def, &result, &context, &mut self.entropy)
+            .and_then(|r| dataflow::apply_result_path(def, &thread.input, r))
+            .and_then(|o| dataflow::apply_output_path(def, &o, &context));
+        match output {
+            Ok(output) => self.exit_and_transition(thread, output),
+            Err(failure) => self.handle_failure(thread, def, failure),
+        }
+    }
+
+    pub fn run_map(&mut self, thread: &mut Thread, def: &Value) -> Result<(), Failure> {
+        let context = self.context(thread);
+        let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
+        let max_concurrency = count(
+            def,
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            &effective,
+            &context,
+        )?;
+        let items_path = def.get("ItemsPath").and_then(Value::as_str).unwrap_or("$");
+        let items = dataflow::evaluate_path(items_path, &effective, &context)?;
+        let Value::Array(items) = items else {
+            return Err(Failure::runtime(format!(
+                "Item list at path '{items_path}' must be a JSON array, but found: {items}"
+            )));
+        };
+        let mut last = thread.last_event;
+        self.emit(
+            &mut last,
+            "MapStateStarted",
+            json!({ "mapStateStartedEventDetails": { "length": items.len() } }),
+        );
+        thread.last_event = last;
+        // AWS reads the tolerated failure settings after the map started.
+        let tolerated_count = count(
+            def,
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            &effective,
+            &context,
+        )?;
+        let tolerated_percentage = percentage(def, &effective, &context)?;
+        // Legacy Map states (with `Iterator`) use `Parameters` where new ones use `ItemSelector`.
+        let selector = def
+            .get("ItemSelector")
+            .or_else(|| def.get("Iterator").and(def.get("Parameters")));
+        let mut pending = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let input = match selector {
+                Some(template) => {
+                    let mut item_context = context.clone();
+                    item_context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
+                    dataflow::evaluate_template(
+                        template,
+                        &effective,
+                        &item_context,
+                        &mut self.entropy,
+                    )?
+                }
+                None => item.clone(),
+            };
+            pending.push((index, input));
+        }
+        thread.phase = Phase::Iterations(IterationsPhase {
+            results: vec![None; pending.len()],
+            pending,
+            running: Vec::new(),
+            max_concurrency: max_concurrency.unwrap_or(0),
+            failures: 0,
+            tolerated_count,
+            tolerated_percentage,
+        });
+        Ok(())
+    }
+
+    pub fn advance_iterations(&mut self, thread: &mut Thread) -> bool {
+        let Phase::Iterations(mut phase) = std::mem::replace(&mut thread.phase, Phase::Enter)
+        else {
+            return false;
+        };
+        let def = match self.state_def(thread) {
+            Ok(def) => def,
+            Err(failure) => {
+                self.fail_thread(thread, failure);
+                return true;
+            }
+        };
+        let processor = if def.get("ItemProcessor").is_some() {
+            "ItemProcessor"
+        } else {
+            "Iterator"
+        };
+        let scope = format!(
+            "{}/States/{}/{processor}",
+            thread.scope,
+            pointer_token(&thread.state)
+        );
+        let start = def
+            .get(processor)
+            .and_then(|p| p.get("StartAt"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let total = phase.results.len();
+        let mut progressed = false;
+        let mut launch_after: Option<u64> = None;
+        loop {
+            // Start iterations up to MaxConcurrency (0 means no limit).
+            while !phase.pending.is_empty()
+                && (phase.max_concurrency == 0 || phase.running.len() < phase.max_concurrency)
+            {
+                let (index, input) = phase.pending.remove(0);
+                // AWS chains a new iteration to the last state event of the one before it.
+                let mut last = launch_after.unwrap_or(thread.last_event);
+                let started = self.emit(
+                    &mut last,
+                    "MapIterationStarted",
+                    json!({ "mapIterationStartedEventDetails": { "index": index, "name": thread.state } }),
+                );
+                let child = Thread::new(scope.clone(), start.clone(), input, started);
+                phase.running.push((index, child));
+                progressed = true;
+            }
+            for (_, child) in phase.running.iter_mut() {
+                self.advance(child);
+            }
+            let mut finished_any = false;
+            let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut phase.running)
+                .into_iter()
+                .partition(|(_, child)| child.is_finished());
+            phase.running = running;
+            for (index, child) in done {
+                finished_any = true;
+                let child_last = child.last_event;
+                let mut last = child_last;
+                match child.phase {
+                    Phase::Succeeded { output } => {
+                        self.emit(
+                            &mut last,
+                            "MapIterationSucceeded",
+                            json!({ "mapIterationSucceededEventDetails": { "index": index, "name": thread.state } }),
+                        );
+                        phase.results[index] = Some(output);
+                        thread.last_event = last;
+                        launch_after = Some(child_last);
+                    }
+                    Phase::Failed { error, cause } => {
+                        self.emit(
+                            &mut last,
+                            "MapIterationFailed",
+                            json!({ "mapIterationFailedEventDetails": { "index": index, "name": thread.state } }),
+                        );
+                        phase.failures += 1;
+                        phase.results[index] = Some(json!({ "Error": error, "Cause": cause }));
+                        if !within_tolerance(&phase, total) {
+                            for (_, other) in &phase.running {
+                                self.cancel_tasks(other);
+                            }
+                            let tolerance_set = phase.tolerated_count.is_some()
+                                || phase.tolerated_percentage.is_some();
+                            let failure = if tolerance_set {
+                                Failure::new(
+                                    errors::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                                    "The specified tolerated failure threshold was exceeded",
+                                )
+                            } else {
+                                Failure::new(error, cause)
+                            };
+                            thread.last_event = child_last;
+                            self.give_up_or_retry(thread, def, failure, "MapStateFailed");
+                            return true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            progressed |= finished_any;
+            if !finished_any || phase.pending.is_empty() {
+                break;
+            }
+        }
+        if phase.pending.is_empty() && phase.running.is_empty() {
+            let results: Vec<Value> = phase
+                .results
+                .into_iter()
+                .map(|r| r.unwrap_or(Value::Null))
+                .collect();
+            self.finish_with_result(thread, def, Value::Array(results), "MapStateSucceeded");
+            return true;
+        }
+        thread.phase = Phase::Iterations(phase);
+        progressed
+    }
+}
+
+fn within_tolerance(phase: &IterationsPhase, total: usize) -> bool {
+    let by_count = phase.tolerated_count.is_some_and(|n| phase.failures <= n);
+    let by_percentage = phase
+        .tolerated_percentage
+        .is_some_and(|p| total > 0 && (phase.failures as f64) * 100.0 / (total as f64) <= p);
+    by_count || by_percentage
+}
+
+/// A non-negative integer field given directly or through a path.
+fn count(
+    def: &Value,
+    field: &str,
+    path_field: &str,
+    input: &Value,
+    context: &Value,
+) -> Result<Option<usize>, Failure> {
+    if let Some(n) = def.get(field).and_then(Value::as_u64) {
+        return Ok(usize::try_from(n).ok());
+    }
+    let Some(path) = def.get(path_field).and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let value = dataflow::evaluate_path(path, input, context)?;
+    match value.as_u64() {
+        Some(n) => Ok(usize::try_from(n).ok()),
+        None => Err(Failure::runtime(format!(
+            "The {path_field} field refers to value \"{}\" which is not a valid integer: {path}",
+            raw_text(&value)
+        ))),
+    }
+}
+
+fn percentage(def: &Value, input: &Value, context: &Value) -> Result<Option<f64>, Failure> {
+    if let Some(p) = def
+        .get("ToleratedFailurePercentage")
+        .and_then(Value::as_f64)
+    {
+        return Ok(Some(p));
+    }
+    let Some(path) = def
+        .get("ToleratedFailurePercentagePath")
+        .and_then(Value::as_str)
+    else {
+        return Ok(None);
+    };
+    let value = dataflow::evaluate_path(path, input, context)?;
+    match value.as_f64() {
+        Some(p) if (0.0..=100.0).contains(&p) => Ok(Some(p)),
+        _ => Err(Failure::runtime(format!(
+            "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid percentage: {path}",
+            raw_text(&value)
+        ))),
+    }
+}
+
+/// A value as AWS quotes it in these messages: strings without their JSON quotes.
+fn raw_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

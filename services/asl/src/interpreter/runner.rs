@@ -1,0 +1,453 @@
+//! The machinery every state shares: emitting events, the context object, moving to the next
+//! state, Retry and Catch, and the execution's own start and end.
+
+use serde_json::{Value, json};
+
+use super::history::{self, HistoryEvent};
+use super::snapshot::{ExecutionInfo, Phase, Snapshot, Status, Thread};
+use super::{Effect, Event, Transition, clock};
+use crate::dataflow;
+use crate::entropy::Entropy;
+use crate::failure::{Failure, errors};
+use crate::retry;
+
+pub(super) struct Runner<'a> {
+    pub definition: &'a Value,
+    pub info: &'a ExecutionInfo,
+    pub execution_input: &'a Value,
+    pub now: i64,
+    pub entropy: Entropy,
+    pub last_event_id: u64,
+    pub next_task_id: u64,
+    pub history: Vec<HistoryEvent>,
+    pub effects: Vec<Effect>,
+}
+
+pub(super) fn start(
+    definition: &Value,
+    info: ExecutionInfo,
+    input: Value,
+    now: i64,
+    seed: u64,
+) -> Transition {
+    let start_at = definition
+        .get("StartAt")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let deadline_ms = definition
+        .get("TimeoutSeconds")
+        .and_then(Value::as_i64)
+        .map(|s| now + s * 1000);
+    let snapshot = Snapshot {
+        status: Status::Running,
+        root: Thread::new(String::new(), start_at, input.clone(), 0),
+        input: input.clone(),
+        info,
+        last_event_id: 1,
+        deadline_ms,
+        next_task_id: 1,
+        output: None,
+        error: None,
+        cause: None,
+    };
+    let started = HistoryEvent {
+        id: 1,
+        previous_event_id: 0,
+        timestamp_ms: now,
+        event_type: "ExecutionStarted".into(),
+        details: json!({ "executionStartedEventDetails": {
+            "input": history::text(&input),
+            "inputDetails": { "truncated": false },
+            "roleArn": snapshot.info.role_arn,
+        }}),
+    };
+    // ExecutionStarted is event 1; AWS chains the first state's events from 0, not from it.
+    let mut transition = step(definition, snapshot, &Event::Tick, now, seed);
+    transition.history.insert(0, started);
+    transition
+}
+
+pub(super) fn step(
+    definition: &Value,
+    mut snapshot: Snapshot,
+    event: &Event,
+    now: i64,
+    seed: u64,
+) -> Transition {
+    if snapshot.status != Status::Running {
+        return Transition {
+            snapshot,
+            history: Vec::new(),
+            effects: Vec::new(),
+        };
+    }
+    let mut root = std::mem::replace(
+        &mut snapshot.root,
+        Thread::new(String::new(), String::new(), Value::Null, 0),
+    );
+    let mut runner = Runner {
+        definition,
+        info: &snapshot.info,
+        execution_input: &snapshot.input,
+        now,
+        entropy: Entropy::new(seed),
+        last_event_id: snapshot.last_event_id,
+        next_task_id: snapshot.next_task_id,
+        history: Vec::new(),
+        effects: Vec::new(),
+    };
+
+    let mut ending: Option<(Status, Value)> = None;
+    match event {
+        Event::Stop { error, cause } => {
+            runner.cancel_tasks(&root);
+            let details = history::failed(
+                "executionAbortedEventDetails",
+                error.as_deref().unwrap_or_default(),
+                cause.as_deref().unwrap_or_default(),
+            );
+            let mut last = root.last_event;
+            runner.emit(&mut last, "ExecutionAborted", details);
+            ending = Some((Status::Aborted, Value::Null));
+        }
+        Event::Tick => {}
+        task_event => {
+            runner.deliver(&mut root, task_event);
+        }
+    }
+
+    if ending.is_none() && snapshot.deadline_ms.is_some_and(|d| d <= now) {
+        runner.cancel_tasks(&root);
+        let mut last = root.last_event;
+        runner.emit(
+            &mut last,
+            "ExecutionTimedOut",
+            history::failed("executionTimedOutEventDetails", errors::TIMEOUT, ""),
+        );
+        ending = Some((Status::TimedOut, Value::Null));
+    }
+
+    if ending.is_none() {
+        runner.advance(&mut root);
+        match &root.phase {
+            Phase::Succeeded { output } => {
+                let mut last = root.last_event;
+                runner.emit(
+                    &mut last,
+                    "ExecutionSucceeded",
+                    json!({ "executionSucceededEventDetails": {
+                        "output": history::text(output),
+                        "outputDetails": { "truncated": false },
+                    }}),
+                );
+                ending = Some((Status::Succeeded, output.clone()));
+            }
+            Phase::Failed { error, cause } => {
+                let mut last = root.last_event;
+                runner.emit(
+                    &mut last,
+                    "ExecutionFailed",
+                    history::failed("executionFailedEventDetails", error, cause),
+                );
+                ending = Some((Status::Failed, Value::Null));
+            }
+            _ => {}
+        }
+    }
+
+    let Runner {
+        last_event_id,
+        next_task_id,
+        history,
+        effects,
+        ..
+    } = runner;
+    snapshot.last_event_id = last_event_id;
+    snapshot.next_task_id = next_task_id;
+    if let Some((status, output)) = ending {
+        snapshot.status = status;
+        match &root.phase {
+            Phase::Failed { error, cause } if status == Status::Failed => {
+                snapshot.error = Some(error.clone());
+                snapshot.cause = Some(cause.clone());
+            }
+            _ => {}
+        }
+        if status == Status::Succeeded {
+            snapshot.output = Some(output);
+        }
+        if let Event::Stop { error, cause } = event {
+            snapshot.error = error.clone();
+            snapshot.cause = cause.clone();
+        }
+        if status == Status::TimedOut {
+            snapshot.error = Some(errors::TIMEOUT.to_owned());
+        }
+    }
+    snapshot.root = root;
+    Transition {
+        snapshot,
+        history,
+        effects,
+    }
+}
+
+/// Escapes a state name for a JSON pointer.
+pub(super) fn pointer_token(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+impl<'a> Runner<'a> {
+    /// Appends an event to the history, chained to the thread's previous event.
+    pub fn emit(&mut self, thread_last: &mut u64, event_type: &str, details: Value) -> u64 {
+        self.last_event_id += 1;
+        let id = self.last_event_id;
+        self.history.push(HistoryEvent {
+            id,
+            previous_event_id: *thread_last,
+            timestamp_ms: self.now,
+            event_type: event_type.to_owned(),
+            details,
+        });
+        *thread_last = id;
+        id
+    }
+
+    /// The JSON object of the thread's current state.
+    pub fn state_def(&self, thread: &Thread) -> Result<&'a Value, Failure> {
+        let pointer = format!("{}/States/{}", thread.scope, pointer_token(&thread.state));
+        self.definition
+            .pointer(&pointer)
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Failure::runtime(format!("State '{}' does not exist", thread.state)))
+    }
+
+    /// The context object (`$$`) as the thread's current state sees it.
+    pub fn context(&self, thread: &Thread) -> Value {
+        let retries: u32 = thread.attempts.iter().sum();
+        // Key order as AWS writes the context object.
+        let mut context = json!({
+            "Execution": {
+                "Id": self.info.execution_arn,
+                "Input": self.execution_input,
+                "StartTime": clock::iso8601(self.info.start_time_ms),
+                "Name": self.info.name,
+                "RoleArn": self.info.role_arn,
+                "RedriveCount": 0,
+            },
+            "StateMachine": {
+                "Id": self.info.state_machine_arn,
+                "Name": self.info.state_machine_name,
+            },
+            "State": {
+                "Name": thread.state,
+                "EnteredTime": clock::iso8601(thread.entered_ms),
+            },
+        });
+        // AWS shows RetryCount only once the state has been retried.
+        if retries > 0 {
+            context["State"]["RetryCount"] = Value::from(retries);
+        }
+        if let Some(item) = &thread.map_item {
+            context["Map"] = json!({ "Item": item });
+        }
+        context
+    }
+
+    /// Runs the thread until it waits or finishes.
+    pub fn advance(&mut self, thread: &mut Thread) {
+        // Every action moves the thread forward; the bound guards against a definition that
+        // loops through synchronous states forever (AWS's history limit ends those too).
+        for _ in 0..100_000 {
+            if !self.act(thread) {
+                return;
+            }
+        }
+        self.fail_thread(
+            thread,
+            Failure::runtime(
+                "The execution exceeded the number of state transitions one step may run",
+            ),
+        );
+    }
+
+    /// One action on the thread; false when it is waiting or finished.
+    fn act(&mut self, thread: &mut Thread) -> bool {
+        match &thread.phase {
+            Phase::Enter => {
+                self.enter(thread);
+                true
+            }
+            Phase::Waiting { until_ms, output } if *until_ms <= self.now => {
+                let output = output.clone();
+                self.exit_and_transition(thread, output);
+                true
+            }
+            Phase::Backoff { until_ms } if *until_ms <= self.now => {
+                self.run_state(thread);
+                true
+            }
+            Phase::Task(_) => self.check_task_deadlines(thread),
+            Phase::Branches(_) => self.advance_branches(thread),
+            Phase::Iterations(_) => self.advance_iterations(thread),
+            _ => false,
+        }
+    }
+
+    fn enter(&mut self, thread: &mut Thread) {
+        let def = match self.state_def(thread) {
+            Ok(def) => def,
+            Err(failure) => {
+                self.fail_thread(thread, failure);
+                return;
+            }
+        };
+        let state_type = def.get("Type").and_then(Value::as_str).unwrap_or_default();
+        let event = format!("{}Entered", history::state_prefix(state_type));
+        let mut last = thread.last_event;
+        thread.entered_event = self.emit(
+            &mut last,
+            &event,
+            history::entered(&thread.state, &thread.input),
+        );
+        thread.last_event = last;
+        thread.entered_ms = self.now;
+        let retriers = def
+            .get("Retry")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        thread.attempts = vec![0; retriers];
+        self.run_state(thread);
+    }
+
+    /// Emits the state's Exited event with `output` and moves on.
+    pub fn exit_and_transition(&mut self, thread: &mut Thread, output: Value) {
+        let def = match self.state_def(thread) {
+            Ok(def) => def,
+            Err(failure) => return self.fail_thread(thread, failure),
+        };
+        let state_type = def.get("Type").and_then(Value::as_str).unwrap_or_default();
+        let event = format!("{}Exited", history::state_prefix(state_type));
+        let mut last = thread.last_event;
+        self.emit(&mut last, &event, history::exited(&thread.state, &output));
+        thread.last_event = last;
+        self.transition(thread, def, output);
+    }
+
+    /// Follows `Next`, or ends the thread at an `End` (or Succeed) state.
+    pub fn transition(&mut self, thread: &mut Thread, def: &Value, output: Value) {
+        match def.get("Next").and_then(Value::as_str) {
+            Some(next) => self.go_to(thread, next, output),
+            None => thread.phase = Phase::Succeeded { output },
+        }
+    }
+
+    pub fn go_to(&mut self, thread: &mut Thread, next: &str, input: Value) {
+        thread.state = next.to_owned();
+        thread.input = input;
+        thread.attempts.clear();
+        thread.phase = Phase::Enter;
+    }
+
+    /// The thread ends with this failure, unrecoverably.
+    pub fn fail_thread(&mut self, thread: &mut Thread, failure: Failure) {
+        thread.phase = Phase::Failed {
+            error: failure.error,
+            cause: failure.cause,
+        };
+    }
+
+    /// AWS wraps runtime errors of the data flow with the state they happened in.
+    pub fn explain_failure(&self, thread: &Thread, failure: Failure) -> Failure {
+        const PREFIX: &str = "An error occurred while executing the state";
+        if failure.error == errors::RUNTIME && !failure.cause.starts_with(PREFIX) {
+            let cause = format!(
+                "{PREFIX} '{}' (entered at the event id #{}). {}",
+                thread.state, thread.entered_event, failure.cause
+            );
+            return Failure::new(failure.error, cause);
+        }
+        failure
+    }
+
+    /// An error in the current state: Retry, then Catch, else the thread fails.
+    pub fn handle_failure(&mut self, thread: &mut Thread, def: &Value, failure: Failure) {
+        let failure = self.explain_failure(thread, failure);
+        let empty = Vec::new();
+        let retriers = def.get("Retry").and_then(Value::as_array).unwrap_or(&empty);
+        if let Some(index) = retry::matching_retrier(retriers, &failure.error) {
+            if thread.attempts.len() < retriers.len() {
+                thread.attempts.resize(retriers.len(), 0);
+            }
+            let attempt = thread.attempts[index] + 1;
+            if let Some(delay) = retry::retry_delay_ms(&retriers[index], attempt, &mut self.entropy)
+            {
+                thread.attempts[index] = attempt;
+                thread.phase = Phase::Backoff {
+                    until_ms: self.now + i64::try_from(delay).unwrap_or(i64::MAX / 2),
+                };
+                return;
+            }
+        }
+        let catchers = def.get("Catch").and_then(Value::as_array).unwrap_or(&empty);
+        if let Some(index) = retry::matching_catcher(catchers, &failure.error) {
+            let catcher = &catchers[index];
+            let error_output = json!({ "Error": failure.error, "Cause": failure.cause });
+            match dataflow::apply_result_path(catcher, &thread.input, error_output) {
+                Ok(output) => {
+                    let state_type = def.get("Type").and_then(Value::as_str).unwrap_or_default();
+                    let event = format!("{}Exited", history::state_prefix(state_type));
+                    let mut last = thread.last_event;
+                    self.emit(&mut last, &event, history::exited(&thread.state, &output));
+                    thread.last_event = last;
+                    let next = catcher
+                        .get("Next")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    self.go_to(thread, next, output);
+                }
+                Err(path_failure) => {
+                    let failure = self.explain_failure(thread, path_failure);
+                    self.fail_thread(thread, failure);
+                }
+            }
+            return;
+        }
+        self.fail_thread(thread, failure);
+    }
+
+    /// A Parallel or Map state failed: when a retrier will run it again, nothing is written yet;
+    /// otherwise the `…StateFailed` event, then Catch or the thread's failure.
+    pub fn give_up_or_retry(
+        &mut self,
+        thread: &mut Thread,
+        def: &Value,
+        failure: Failure,
+        failed_event: &str,
+    ) {
+        let empty = Vec::new();
+        let retriers = def.get("Retry").and_then(Value::as_array).unwrap_or(&empty);
+        let will_retry = retry::matching_retrier(retriers, &failure.error).is_some_and(|index| {
+            let attempt = thread.attempts.get(index).copied().unwrap_or(0) + 1;
+            let mut probe = self.entropy.clone();
+            retry::retry_delay_ms(&retriers[index], attempt, &mut probe).is_some()
+        });
+        if !will_retry {
+            let mut last = thread.last_event;
+            self.emit(&mut last, failed_event, json!({}));
+            thread.last_event = last;
+        }
+        self.handle_failure(thread, def, failure);
+    }
+
+    /// Refuses every task still open in this subtree.
+    pub fn cancel_tasks(&mut self, thread: &Thread) {
+        let mut open = Vec::new();
+        thread.open_tasks(&mut open);
+        self.effects.extend(
+            open.into_iter()
+                .map(|task_id| Effect::CancelTask { task_id }),
+        );
+    }
+}

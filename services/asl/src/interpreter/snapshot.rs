@@ -1,0 +1,193 @@
+//! Everything an execution in flight needs between two steps, serializable so the engine can keep
+//! it in the database. An execution is a tree of threads: the root runs the top-level states;
+//! a Parallel state holds one thread per branch, a Map state one per running iteration.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+impl Status {
+    /// AWS's `ExecutionStatus` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// Who the execution is: the parts of the context object (`$$`) that never change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionInfo {
+    pub execution_arn: String,
+    pub name: String,
+    pub role_arn: String,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub start_time_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub status: Status,
+    pub info: ExecutionInfo,
+    /// The execution's input, for `$$.Execution.Input`.
+    pub input: Value,
+    /// The id of the newest history event.
+    pub last_event_id: u64,
+    /// From the definition's `TimeoutSeconds`.
+    pub deadline_ms: Option<i64>,
+    /// Task ids are unique within an execution.
+    pub next_task_id: u64,
+    pub root: Thread,
+    /// Set once the execution ended.
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thread {
+    /// JSON pointer to the object holding this thread's `StartAt` and `States`.
+    pub scope: String,
+    /// The current state.
+    pub state: String,
+    /// The raw input of the current state.
+    pub input: Value,
+    pub phase: Phase,
+    /// Retry attempts made so far for the current state, per retrier.
+    pub attempts: Vec<u32>,
+    /// The id of this thread's newest event, for `previousEventId`.
+    pub last_event: u64,
+    /// The id of the current state's Entered event (AWS cites it in runtime errors).
+    pub entered_event: u64,
+    /// When the current state was entered (`$$.State.EnteredTime`).
+    pub entered_ms: i64,
+    /// `$$.Map.Item` for iteration threads.
+    pub map_item: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Phase {
+    /// The state is to be entered with `input`.
+    Enter,
+    /// A Wait state, until the time comes; then the state exits with `output`.
+    Waiting {
+        until_ms: i64,
+        output: Value,
+    },
+    /// Retry backoff; then the state runs again (without a new Entered event).
+    Backoff {
+        until_ms: i64,
+    },
+    Task(TaskPhase),
+    Branches(BranchesPhase),
+    Iterations(IterationsPhase),
+    /// The thread reached an end state.
+    Succeeded {
+        output: Value,
+    },
+    /// The thread failed (an unhandled error or a Fail state).
+    Failed {
+        error: String,
+        cause: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskPhase {
+    pub task_id: u64,
+    pub resource: String,
+    /// Whether a worker took it (ActivityStarted).
+    pub started: bool,
+    pub timeout_at_ms: Option<i64>,
+    pub heartbeat_seconds: Option<i64>,
+    pub heartbeat_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BranchesPhase {
+    pub branches: Vec<Thread>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IterationsPhase {
+    /// The input of each iteration, after ItemSelector.
+    pub pending: Vec<(usize, Value)>,
+    /// Running iterations with their index.
+    pub running: Vec<(usize, Thread)>,
+    /// Outputs by index, filled as iterations succeed.
+    pub results: Vec<Option<Value>>,
+    pub max_concurrency: usize,
+    pub failures: usize,
+    pub tolerated_count: Option<usize>,
+    pub tolerated_percentage: Option<f64>,
+}
+
+impl Thread {
+    pub fn new(scope: String, state: String, input: Value, last_event: u64) -> Self {
+        Self {
+            scope,
+            state,
+            input,
+            phase: Phase::Enter,
+            attempts: Vec::new(),
+            last_event,
+            entered_event: 0,
+            entered_ms: 0,
+            map_item: None,
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        matches!(self.phase, Phase::Succeeded { .. } | Phase::Failed { .. })
+    }
+
+    /// The earliest time something in this thread's subtree is due.
+    pub fn next_due_ms(&self) -> Option<i64> {
+        match &self.phase {
+            Phase::Waiting { until_ms, .. } | Phase::Backoff { until_ms } => Some(*until_ms),
+            Phase::Task(task) => [task.timeout_at_ms, task.heartbeat_at_ms]
+                .into_iter()
+                .flatten()
+                .min(),
+            Phase::Branches(b) => b.branches.iter().filter_map(Thread::next_due_ms).min(),
+            Phase::Iterations(i) => i.running.iter().filter_map(|(_, t)| t.next_due_ms()).min(),
+            _ => None,
+        }
+    }
+
+    /// Task ids outstanding in this subtree.
+    pub fn open_tasks(&self, out: &mut Vec<u64>) {
+        match &self.phase {
+            Phase::Task(task) => out.push(task.task_id),
+            Phase::Branches(b) => b.branches.iter().for_each(|t| t.open_tasks(out)),
+            Phase::Iterations(i) => i.running.iter().for_each(|(_, t)| t.open_tasks(out)),
+            _ => {}
+        }
+    }
+}
+
+impl Snapshot {
+    /// When the engine must step this execution again even if nothing else happens.
+    pub fn next_due_ms(&self) -> Option<i64> {
+        if self.status != Status::Running {
+            return None;
+        }
+        [self.root.next_due_ms(), self.deadline_ms]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}

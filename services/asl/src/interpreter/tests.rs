@@ -1,0 +1,384 @@
+//! The step function on small machines: every state type, tasks, timers, failures, and the
+//! history's shape. The recorded AWS scenarios (`tests/step_corpus.rs`) cover far more when
+//! the corpus is present.
+
+use serde_json::{Value, json};
+
+use super::snapshot::Status;
+use super::{Effect, Event, ExecutionInfo, Transition, start, step};
+
+const T0: i64 = 1_700_000_000_000;
+
+fn info() -> ExecutionInfo {
+    ExecutionInfo {
+        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
+        name: "e".into(),
+        role_arn: "arn:aws:iam::123456789012:role/r".into(),
+        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+        state_machine_name: "m".into(),
+        start_time_ms: T0,
+    }
+}
+
+/// Drives an execution whose only outside events are timers, collecting every event type.
+fn run_timers(definition: &Value, input: Value) -> (Transition, Vec<String>) {
+    let mut now = T0;
+    let mut transition = start(definition, info(), input, now, 1);
+    let mut types: Vec<String> = transition
+        .history
+        .iter()
+        .map(|e| e.event_type.clone())
+        .collect();
+    let mut ids: Vec<u64> = transition.history.iter().map(|e| e.id).collect();
+    while transition.snapshot.status == Status::Running {
+        let due = transition.snapshot.next_due_ms().expect("something is due");
+        now = now.max(due);
+        transition = step(definition, transition.snapshot, &Event::Tick, now, 2);
+        types.extend(transition.history.iter().map(|e| e.event_type.clone()));
+        ids.extend(transition.history.iter().map(|e| e.id));
+    }
+    let expected: Vec<u64> = (1..=ids.len() as u64).collect();
+    assert_eq!(ids, expected, "event ids are 1..n without gaps");
+    (transition, types)
+}
+
+#[test]
+fn pass_chain_runs_in_one_step() {
+    let definition = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.a", "Next": "B"},
+        "B": {"Type": "Pass", "Parameters": {"y.$": "$.a.x"}, "End": true}}});
+    let transition = start(&definition, info(), json!({"in": true}), T0, 1);
+    assert_eq!(transition.snapshot.status, Status::Succeeded);
+    assert_eq!(transition.snapshot.output, Some(json!({"y": 1})));
+    let types: Vec<&str> = transition
+        .history
+        .iter()
+        .map(|e| e.event_type.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    // The first state's events chain from 0, as AWS's do.
+    assert_eq!(transition.history[1].previous_event_id, 0);
+    assert_eq!(transition.history[2].previous_event_id, 2);
+}
+
+#[test]
+fn wait_is_a_timer() {
+    let definition =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5, "End": true}}});
+    let transition = start(&definition, info(), json!({}), T0, 1);
+    assert_eq!(transition.snapshot.status, Status::Running);
+    assert_eq!(transition.snapshot.next_due_ms(), Some(T0 + 5000));
+    // Too early: nothing happens.
+    let early = step(
+        &definition,
+        transition.snapshot.clone(),
+        &Event::Tick,
+        T0 + 4999,
+        1,
+    );
+    assert!(early.history.is_empty());
+    let done = step(&definition, transition.snapshot, &Event::Tick, T0 + 5000, 1);
+    assert_eq!(done.snapshot.status, Status::Succeeded);
+    assert_eq!(done.history[0].event_type, "WaitStateExited");
+}
+
+#[test]
+fn choice_and_fail() {
+    let definition = json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 1, "Next": "Big"}], "Default": "Small"},
+        "Big": {"Type": "Fail", "Error": "TooBig", "Cause": "n > 1"},
+        "Small": {"Type": "Succeed"}}});
+    let (big, _) = run_timers(&definition, json!({"n": 2}));
+    assert_eq!(big.snapshot.status, Status::Failed);
+    assert_eq!(big.snapshot.error.as_deref(), Some("TooBig"));
+    assert_eq!(big.snapshot.cause.as_deref(), Some("n > 1"));
+    let (small, _) = run_timers(&definition, json!({"n": 0}));
+    assert_eq!(small.snapshot.status, Status::Succeeded);
+}
+
+#[test]
+fn parallel_and_map_gather_results_in_order() {
+    let definition = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Next": "M", "Branches": [
+            {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "Next": "One"}, "One": {"Type": "Pass", "Result": 1, "End": true}}},
+            {"StartAt": "Two", "States": {"Two": {"Type": "Pass", "Result": 2, "End": true}}}]},
+        "M": {"Type": "Map", "MaxConcurrency": 1, "End": true,
+              "ItemProcessor": {"StartAt": "Double", "States": {
+                  "Double": {"Type": "Pass", "Parameters": {"v.$": "States.MathAdd($, $)"}, "End": true}}}}}});
+    let (done, types) = run_timers(&definition, json!({}));
+    assert_eq!(done.snapshot.status, Status::Succeeded);
+    assert_eq!(done.snapshot.output, Some(json!([{"v": 2}, {"v": 4}])));
+    assert_eq!(
+        types.iter().filter(|t| *t == "MapIterationStarted").count(),
+        2
+    );
+    assert!(types.contains(&"ParallelStateSucceeded".to_owned()));
+}
+
+#[test]
+fn map_fails_with_the_iteration_error() {
+    let definition = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Bad", "Cause": "item"}}}}}});
+    let (done, types) = run_timers(&definition, json!([1, 2]));
+    assert_eq!(done.snapshot.status, Status::Failed);
+    assert_eq!(done.snapshot.error.as_deref(), Some("Bad"));
+    assert!(types.contains(&"MapStateFailed".to_owned()));
+}
+
+fn activity_machine(extra: Value) -> Value {
+    let mut task = json!({"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:a", "End": true});
+    if let (Value::Object(task), Value::Object(extra)) = (&mut task, extra) {
+        task.extend(extra);
+    }
+    json!({"StartAt": "T", "States": {"T": task, "Caught": {"Type": "Pass", "End": true}}})
+}
+
+fn scheduled_task(transition: &Transition) -> u64 {
+    transition
+        .effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::ScheduleActivity { task_id, .. } => Some(*task_id),
+            Effect::CancelTask { .. } => None,
+        })
+        .expect("an activity was scheduled")
+}
+
+#[test]
+fn activity_task_succeeds_with_result_path() {
+    let definition = activity_machine(json!({"ResultPath": "$.result"}));
+    let started = start(&definition, info(), json!({"x": 1}), T0, 1);
+    let task_id = scheduled_task(&started);
+    let Some(Effect::ScheduleActivity {
+        input,
+        activity_arn,
+        ..
+    }) = started.effects.first()
+    else {
+        panic!("schedule effect");
+    };
+    assert_eq!(input, "{\"x\":1}");
+    assert!(activity_arn.ends_with(":activity:a"));
+    let taken = step(
+        &definition,
+        started.snapshot,
+        &Event::TaskStarted {
+            task_id,
+            worker_name: "w".into(),
+        },
+        T0 + 1,
+        1,
+    );
+    assert_eq!(taken.history[0].event_type, "ActivityStarted");
+    let done = step(
+        &definition,
+        taken.snapshot,
+        &Event::TaskSucceeded {
+            task_id,
+            output: "{\"ok\":true}".into(),
+        },
+        T0 + 2,
+        1,
+    );
+    assert_eq!(done.snapshot.status, Status::Succeeded);
+    assert_eq!(
+        done.snapshot.output,
+        Some(json!({"x": 1, "result": {"ok": true}}))
+    );
+}
+
+#[test]
+fn activity_failure_is_retried_then_caught() {
+    let definition = activity_machine(json!({
+        "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}]}));
+    let first = start(&definition, info(), json!({}), T0, 1);
+    let task_id = scheduled_task(&first);
+    let failed = step(
+        &definition,
+        first.snapshot,
+        &Event::TaskFailed {
+            task_id,
+            error: "Flaky".into(),
+            cause: "c".into(),
+        },
+        T0,
+        1,
+    );
+    assert_eq!(failed.snapshot.status, Status::Running);
+    assert_eq!(failed.snapshot.next_due_ms(), Some(T0 + 1000));
+    let retried = step(&definition, failed.snapshot, &Event::Tick, T0 + 1000, 1);
+    let second = scheduled_task(&retried);
+    assert_ne!(second, task_id);
+    let caught = step(
+        &definition,
+        retried.snapshot,
+        &Event::TaskFailed {
+            task_id: second,
+            error: "Flaky".into(),
+            cause: "again".into(),
+        },
+        T0 + 1001,
+        1,
+    );
+    assert_eq!(caught.snapshot.status, Status::Succeeded);
+    assert_eq!(
+        caught.snapshot.output,
+        Some(json!({"error": {"Error": "Flaky", "Cause": "again"}}))
+    );
+}
+
+#[test]
+fn task_timeouts_and_heartbeats() {
+    let definition = activity_machine(json!({"TimeoutSeconds": 10, "HeartbeatSeconds": 3}));
+    let first = start(&definition, info(), json!({}), T0, 1);
+    let task_id = scheduled_task(&first);
+    // Not started: only the overall timeout is armed.
+    assert_eq!(first.snapshot.next_due_ms(), Some(T0 + 10_000));
+    let taken = step(
+        &definition,
+        first.snapshot,
+        &Event::TaskStarted {
+            task_id,
+            worker_name: "w".into(),
+        },
+        T0 + 1000,
+        1,
+    );
+    assert_eq!(taken.snapshot.next_due_ms(), Some(T0 + 4000));
+    let beat = step(
+        &definition,
+        taken.snapshot,
+        &Event::TaskHeartbeat { task_id },
+        T0 + 3000,
+        1,
+    );
+    assert_eq!(beat.snapshot.next_due_ms(), Some(T0 + 6000));
+    let timed_out = step(&definition, beat.snapshot, &Event::Tick, T0 + 6000, 1);
+    assert_eq!(timed_out.snapshot.status, Status::Failed);
+    assert_eq!(
+        timed_out.snapshot.error.as_deref(),
+        Some("States.HeartbeatTimeout")
+    );
+    assert!(timed_out.effects.contains(&Effect::CancelTask { task_id }));
+}
+
+#[test]
+fn stop_aborts_and_cancels_tasks() {
+    let definition = activity_machine(json!({}));
+    let first = start(&definition, info(), json!({}), T0, 1);
+    let task_id = scheduled_task(&first);
+    let stopped = step(
+        &definition,
+        first.snapshot,
+        &Event::Stop {
+            error: Some("E".into()),
+            cause: None,
+        },
+        T0 + 5,
+        1,
+    );
+    assert_eq!(stopped.snapshot.status, Status::Aborted);
+    assert_eq!(
+        stopped.history.last().map(|e| e.event_type.as_str()),
+        Some("ExecutionAborted")
+    );
+    assert!(stopped.effects.contains(&Effect::CancelTask { task_id }));
+    // A late result for an ended execution changes nothing.
+    let late = step(
+        &definition,
+        stopped.snapshot,
+        &Event::TaskSucceeded {
+            task_id,
+            output: "{}".into(),
+        },
+        T0 + 6,
+        1,
+    );
+    assert!(late.history.is_empty());
+}
+
+#[test]
+fn execution_timeout() {
+    let definition = json!({"StartAt": "W", "TimeoutSeconds": 2, "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}});
+    let (done, types) = run_timers(&definition, json!({}));
+    assert_eq!(done.snapshot.status, Status::TimedOut);
+    assert_eq!(types.last().map(String::as_str), Some("ExecutionTimedOut"));
+}
+
+#[test]
+fn unsupported_resources_fail_clearly() {
+    let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true}}});
+    let (done, _) = run_timers(&definition, json!({}));
+    assert_eq!(done.snapshot.status, Status::Failed);
+    assert_eq!(done.snapshot.error.as_deref(), Some("States.Runtime"));
+    assert!(
+        done.snapshot
+            .cause
+            .as_deref()
+            .unwrap_or_default()
+            .contains("sqs:sendMessage")
+    );
+}
+
+#[test]
+fn never_panics_on_mangled_definitions() {
+    let base = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Next": "M", "Branches": [{"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": true, "Next": "W"}], "Default": "W"},
+            "W": {"Type": "Wait", "SecondsPath": "$.s", "End": true}}}]},
+        "M": {"Type": "Map", "ItemsPath": "$.items", "End": true, "Retry": [{"ErrorEquals": ["States.ALL"]}],
+              "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:r:1:activity:a", "End": true}}}}}});
+    let text = base.to_string();
+    let inputs = [
+        json!({}),
+        json!({"a": 1, "s": 1, "items": [1, 2]}),
+        json!(null),
+        json!([1]),
+        json!({"s": -1, "items": "x"}),
+    ];
+    // Every single-character corruption that still parses as JSON, on several inputs.
+    for position in 0..text.len() {
+        for replacement in ["\"", "0", "}", "x"] {
+            let mut mangled = text.clone();
+            mangled.replace_range(position..=position, replacement);
+            let Ok(definition) = serde_json::from_str::<Value>(&mangled) else {
+                continue;
+            };
+            for input in &inputs {
+                let mut now = T0;
+                let mut transition = start(&definition, info(), input.clone(), now, 3);
+                let mut last_id = transition.history.last().map_or(0, |e| e.id);
+                for round in 0..20 {
+                    let event = match transition.effects.first() {
+                        Some(Effect::ScheduleActivity { task_id, .. }) => Event::TaskSucceeded {
+                            task_id: *task_id,
+                            output: "1".into(),
+                        },
+                        _ => Event::Tick,
+                    };
+                    now = transition
+                        .snapshot
+                        .next_due_ms()
+                        .unwrap_or(now + 1)
+                        .max(now);
+                    transition = step(&definition, transition.snapshot, &event, now, round);
+                    for event in &transition.history {
+                        assert_eq!(event.id, last_id + 1, "contiguous ids in {mangled}");
+                        last_id = event.id;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! When a Wait state ends: `Seconds`, `Timestamp`, `SecondsPath` or `TimestampPath`.
+//!
+//! Causes are AWS's own words without the prefix AWS puts before every state-level runtime cause
+//! ("An error occurred while executing the state '<name>' (entered at the event id #<id>). "):
+//! only the interpreter knows the state's name and event id, so it adds that prefix.
+
+pub(crate) mod timestamp;
+
+use serde_json::Value;
+
+use crate::dataflow::evaluate_path;
+use crate::failure::Failure;
+
+/// Epoch milliseconds at which a Wait state entered at `now_ms` with this (effective) input ends.
+///
+/// A timestamp already in the past ends the wait at once, so the result is never before `now_ms`.
+pub fn wait_until_ms(
+    state: &Value,
+    input: &Value,
+    context: &Value,
+    now_ms: i64,
+) -> Result<i64, Failure> {
+    if let Some(seconds) = state.get("Seconds") {
+        // The validator guarantees a non-negative integer; anything else is reported the way
+        // AWS reports a bad SecondsPath value rather than panicking.
+        return match seconds.as_i64() {
+            Some(seconds) if seconds >= 0 => Ok(after_seconds(now_ms, seconds)),
+            _ => Err(Failure::runtime(format!(
+                "The Seconds parameter cannot be parsed as a long value: {}",
+                render(seconds)
+            ))),
+        };
+    }
+    if let Some(text) = state.get("Timestamp") {
+        return match text.as_str().and_then(parse_timestamp_ms) {
+            Some(at) => Ok(at.max(now_ms)),
+            None => Err(Failure::runtime(format!(
+                "The Timestamp parameter does not reference a valid ISO-8601 extended offset \
+                 date-time format string: {}",
+                render(text)
+            ))),
+        };
+    }
+    if let Some(path) = state.get("SecondsPath").and_then(Value::as_str) {
+        let value = resolve("SecondsPath", path, input, context)?;
+        return match value.as_i64() {
+            Some(seconds) if seconds >= 0 => Ok(after_seconds(now_ms, seconds)),
+            Some(_) => Err(Failure::runtime(format!(
+                "The SecondsPath parameter references a negative value: {path} == {}",
+                render(&value)
+            ))),
+            // Fractions, strings, u64 beyond a Java long and every other JSON type.
+            None => Err(Failure::runtime(format!(
+                "The SecondsPath parameter cannot be parsed as a long value: {path} == {}",
+                render(&value)
+            ))),
+        };
+    }
+    if let Some(path) = state.get("TimestampPath").and_then(Value::as_str) {
+        let value = resolve("TimestampPath", path, input, context)?;
+        return match value.as_str().and_then(parse_timestamp_ms) {
+            Some(at) => Ok(at.max(now_ms)),
+            None => Err(Failure::runtime(format!(
+                "The TimestampPath parameter does not reference a valid ISO-8601 extended offset \
+                 date-time format string: {path} == {}",
+                render(&value)
+            ))),
+        };
+    }
+    Err(Failure::runtime(
+        "A Wait state requires one of Seconds, Timestamp, SecondsPath or TimestampPath",
+    ))
+}
+
+/// Parses an RFC 3339 timestamp as AWS does into epoch milliseconds (None if invalid).
+pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
+    timestamp::parse_instant(text).map(timestamp::Instant::epoch_ms)
+}
+
+/// `now + seconds`, saturating: a SecondsPath may hold any Java long, far beyond any timer.
+fn after_seconds(now_ms: i64, seconds: i64) -> i64 {
+    now_ms.saturating_add(seconds.saturating_mul(1000))
+}
+
+fn resolve(field: &str, path: &str, input: &Value, context: &Value) -> Result<Value, Failure> {
+    evaluate_path(path, input, context).map_err(|_| {
+        Failure::runtime(format!(
+            "The {field} parameter does not reference an input value: {path}"
+        ))
+    })
+}
+
+/// A value as AWS prints it after `==`: strings bare (`$.t == 2016-12-05T21:29:29`), the rest
+/// as JSON text (`$.s == -1.5`).
+fn render(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::{parse_timestamp_ms, wait_until_ms};
+    use crate::failure::errors;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn until(state: Value, input: Value) -> Result<i64, (String, String)> {
+        wait_until_ms(&state, &input, &json!({}), NOW).map_err(|f| (f.error, f.cause))
+    }
+
+    fn runtime(cause: &str) -> Result<i64, (String, String)> {
+        Err((errors::RUNTIME.to_string(), cause.to_string()))
+    }
+
+    #[test]
+    fn seconds() {
+        assert_eq!(until(json!({"Seconds": 0}), json!({})), Ok(NOW));
+        assert_eq!(until(json!({"Seconds": 60}), json!({})), Ok(NOW + 60_000));
+        assert!(until(json!({"Seconds": -1}), json!({})).is_err());
+    }
+
+    #[test]
+    fn timestamp() {
+        let future = json!({"Timestamp": "2030-01-01T00:00:00Z"});
+        assert_eq!(until(future, json!({})), Ok(1_893_456_000_000));
+        // A past timestamp ends the wait on entry.
+        let past = json!({"Timestamp": "2016-03-14T01:59:00Z"});
+        assert_eq!(until(past, json!({})), Ok(NOW));
+        let bad = json!({"Timestamp": "2016-03-14T01:59:00"});
+        assert!(until(bad, json!({})).is_err());
+    }
+
+    #[test]
+    fn seconds_path() {
+        let state = json!({"SecondsPath": "$.input.waitSeconds"});
+        let with = |v: Value| until(state.clone(), json!({"input": {"waitSeconds": v}}));
+        assert_eq!(with(json!(0)), Ok(NOW));
+        assert_eq!(with(json!(1)), Ok(NOW + 1000));
+        assert_eq!(with(json!(i64::MAX)), Ok(i64::MAX));
+        assert_eq!(
+            with(json!(-1.5)),
+            runtime(
+                "The SecondsPath parameter cannot be parsed as a long value: \
+                 $.input.waitSeconds == -1.5"
+            )
+        );
+        assert_eq!(
+            with(json!(-1)),
+            runtime(
+                "The SecondsPath parameter references a negative value: $.input.waitSeconds == -1"
+            )
+        );
+        assert_eq!(
+            with(json!("5")),
+            runtime(
+                "The SecondsPath parameter cannot be parsed as a long value: $.input.waitSeconds == 5"
+            )
+        );
+        for value in [
+            json!(1.0),
+            json!(null),
+            json!(true),
+            json!([1]),
+            json!(u64::MAX),
+        ] {
+            assert!(with(value).is_err());
+        }
+        assert_eq!(
+            until(state, json!({})),
+            runtime(
+                "The SecondsPath parameter does not reference an input value: $.input.waitSeconds"
+            )
+        );
+    }
+
+    #[test]
+    fn timestamp_path() {
+        let state = json!({"TimestampPath": "$.TimestampValue"});
+        let with = |v: Value| until(state.clone(), json!({"TimestampValue": v}));
+        assert_eq!(
+            with(json!("2030-01-01T01:00:00+01:00")),
+            Ok(1_893_456_000_000)
+        );
+        assert_eq!(with(json!("2016-03-05T21:29:29.243167252Z")), Ok(NOW));
+        for text in [
+            "2016-13-05T21:29:29Z",
+            "05-12-2016T21:29:29Z",
+            "2016-12-05T25:29:29Z",
+            "2016-12-05 21:29:29Z",
+            "2016-12-05T21:29:29",
+        ] {
+            let cause = format!(
+                "The TimestampPath parameter does not reference a valid ISO-8601 extended offset \
+                 date-time format string: $.TimestampValue == {text}"
+            );
+            assert_eq!(with(json!(text)), runtime(&cause));
+        }
+        assert!(with(json!(12)).is_err());
+        assert_eq!(
+            until(state, json!({})),
+            runtime(
+                "The TimestampPath parameter does not reference an input value: $.TimestampValue"
+            )
+        );
+    }
+
+    #[test]
+    fn missing_field_is_an_error() {
+        assert!(until(json!({"Type": "Wait"}), json!({})).is_err());
+    }
+
+    #[test]
+    fn public_parser() {
+        assert_eq!(parse_timestamp_ms("1970-01-01T00:00:01.5Z"), Some(1500));
+        assert_eq!(parse_timestamp_ms("nope"), None);
+    }
+}
