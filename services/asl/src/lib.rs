@@ -2,6 +2,7 @@
 //!
 //! Module map:
 //! - `interpreter` — the step function: start and step an execution; snapshot, events, effects, history.
+//! - `model` — `Machine`: a definition parsed once and shared by every step of its executions.
 //! - `dataflow` — InputPath, Parameters/ItemSelector, ResultSelector, ResultPath, OutputPath; paths and templates.
 //! - `intrinsics` — the intrinsic functions (`States.Format` and the rest).
 //! - `choice` — evaluating Choice rules.
@@ -33,6 +34,7 @@ pub mod entropy;
 pub mod failure;
 pub mod interpreter;
 pub mod intrinsics;
+pub mod model;
 pub mod names;
 pub mod retry;
 pub mod validate;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::Value;
-use switchback_asl::interpreter::{self, Event, ExecutionInfo, Status};
+use switchback_asl::interpreter::{self, Event, ExecutionInfo, Machine, Status};
 
 const CATEGORIES: [&str; 8] = [
     "base",
@@ -155,7 +155,8 @@ fn run_and_compare(record: &Value) -> Result<Vec<Value>, String> {
         start_time_ms: 1_700_000_000_000,
     };
     let mut now = 1_700_000_000_000;
-    let mut transition = interpreter::start(&definition, info, input, now, 42);
+    let machine = Machine::new(definition);
+    let mut transition = interpreter::start(&machine, info, input, now, 42);
     let mut history: Vec<Value> = transition.history.iter().map(|e| e.to_wire(true)).collect();
     for round in 0..10_000u64 {
         if transition.snapshot.status != Status::Running {
@@ -165,7 +166,7 @@ fn run_and_compare(record: &Value) -> Result<Vec<Value>, String> {
             return Err("the execution waits on nothing".into());
         };
         now = now.max(due);
-        transition = interpreter::step(&definition, transition.snapshot, &Event::Tick, now, round);
+        transition = interpreter::step(&machine, transition.snapshot, &Event::Tick, now, round);
         history.extend(transition.history.iter().map(|e| e.to_wire(true)));
     }
     let expected = &record["expected"];

@@ -22,6 +22,7 @@ mod tests;
 
 use serde_json::Value;
 
+pub use crate::model::Machine;
 pub use history::HistoryEvent;
 pub use snapshot::{ExecutionInfo, Snapshot, Status};
 
@@ -80,23 +81,23 @@ pub struct Transition {
 
 /// Starts an execution: `ExecutionStarted`, then as far as it can go.
 pub fn start(
-    definition: &Value,
+    machine: &Machine,
     info: ExecutionInfo,
     input: Value,
     now_ms: i64,
     seed: u64,
 ) -> Transition {
-    runner::start(definition, info, input, now_ms, seed)
+    runner::start(machine.definition(), info, input, now_ms, seed)
 }
 
 /// Advances `snapshot` by `event` at `now_ms`. Never panics; a broken snapshot or definition fails
 /// the execution with `States.Runtime`.
 pub fn step(
-    definition: &Value,
+    machine: &Machine,
     snapshot: Snapshot,
     event: &Event,
     now_ms: i64,
     seed: u64,
 ) -> Transition {
-    runner::step(definition, snapshot, event, now_ms, seed)
+    runner::step(machine.definition(), snapshot, event, now_ms, seed)
 }

@@ -5,7 +5,27 @@
 use serde_json::{Value, json};
 
 use super::snapshot::Status;
-use super::{Effect, Event, ExecutionInfo, Transition, start, step};
+use super::{Effect, Event, ExecutionInfo, Machine, Transition};
+
+fn start(definition: &Value, info: ExecutionInfo, input: Value, now: i64, seed: u64) -> Transition {
+    super::start(&Machine::new(definition.clone()), info, input, now, seed)
+}
+
+fn step(
+    definition: &Value,
+    snapshot: super::Snapshot,
+    event: &Event,
+    now: i64,
+    seed: u64,
+) -> Transition {
+    super::step(
+        &Machine::new(definition.clone()),
+        snapshot,
+        event,
+        now,
+        seed,
+    )
+}
 
 const T0: i64 = 1_700_000_000_000;
 
