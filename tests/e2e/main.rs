@@ -3,6 +3,7 @@
 
 mod activities;
 mod architecture;
+mod executions;
 mod persistence;
 mod protocol;
 mod state_machines;

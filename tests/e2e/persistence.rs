@@ -84,3 +84,38 @@ async fn api_nodes_refuse_a_database_that_is_behind() {
     let message = format!("{error:#}");
     assert!(message.contains("run `switchback migrate`"), "{message}");
 }
+
+#[tokio::test]
+async fn nodes_migrating_together_do_not_race() {
+    let url = switchback_tests::pg::empty_database().await;
+    let runs = (0..4).map(|_| {
+        let url = url.clone();
+        async move { switchback_store::migrate::run(&url).await }
+    });
+    let results = futures_join_all(runs).await;
+    let applied: usize = results
+        .into_iter()
+        .map(|r| r.expect("every concurrent migration succeeds").len())
+        .sum();
+    // Exactly one run applied each migration; the others found nothing to do.
+    let expected = usize::try_from(switchback_store::migrate::expected_version()).unwrap();
+    assert_eq!(applied, expected);
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    switchback_store::migrate::check_current(&pool)
+        .await
+        .unwrap();
+}
+
+/// Runs futures concurrently on the current task set and collects their outputs in order.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut outputs = Vec::new();
+    for handle in handles {
+        outputs.push(handle.await.expect("task panicked"));
+    }
+    outputs
+}

@@ -70,6 +70,16 @@ fn start_cluster() -> Server {
     }
 }
 
+/// An empty database (never migrated) for one test; returns its URL.
+pub async fn empty_database() -> String {
+    let server = server().await;
+    let name = format!("e_{}", uuid::Uuid::now_v7().simple());
+    switchback_store::admin::create_database(&server.url("postgres"), &name, None)
+        .await
+        .expect("create empty database");
+    server.url(&name)
+}
+
 /// A fresh, migrated database for one test; returns its URL.
 pub async fn fresh_database() -> String {
     let server = server().await;

@@ -46,6 +46,12 @@ pub enum Error {
     StateMachineAlreadyExists(String),
     #[error("State machine '{0}' is being deleted.")]
     StateMachineDeleting(String),
+    #[error("{0}")]
+    InvalidExecutionInput(String),
+    #[error("Execution Does Not Exist: '{0}'")]
+    ExecutionDoesNotExist(String),
+    #[error("Execution Already Exists: '{0}'")]
+    ExecutionAlreadyExists(String),
 
     /// Anything that is the server's fault. The message sent to the client stays generic; the
     /// cause goes to the log.
@@ -84,6 +90,9 @@ impl Error {
             StateMachineDoesNotExist(_) => ("StateMachineDoesNotExist", StatusCode::BAD_REQUEST),
             StateMachineAlreadyExists(_) => ("StateMachineAlreadyExists", StatusCode::BAD_REQUEST),
             StateMachineDeleting(_) => ("StateMachineDeleting", StatusCode::BAD_REQUEST),
+            InvalidExecutionInput(_) => ("InvalidExecutionInput", StatusCode::BAD_REQUEST),
+            ExecutionDoesNotExist(_) => ("ExecutionDoesNotExist", StatusCode::BAD_REQUEST),
+            ExecutionAlreadyExists(_) => ("ExecutionAlreadyExists", StatusCode::BAD_REQUEST),
             Internal(_) => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }

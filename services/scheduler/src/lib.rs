@@ -1,15 +1,23 @@
 //! switchback-scheduler: the only place that advances executions.
 //!
 //! Module map:
-//! - this file: the scheduler's settings and its run loop.
+//! - this file — the scheduler's settings and its loop: claim a batch, step it, commit, sleep
+//!   until the next due time or a notification.
+//! - `batch` — one batch in one transaction.
+//! - `advance` — one execution's step: signals and time through the step function.
 //!
 //! The scheduler meets the API only in the database (rows plus NOTIFY); it never imports the
-//! API crate. Executions, and so the claim loop that drives them, arrive with the execution
-//! engine; until then a scheduler node checks its database and holds no work.
+//! API crate. Any number of schedulers may run against one database: claims use
+//! `FOR UPDATE SKIP LOCKED`, so each execution is advanced by one of them at a time.
+
+mod advance;
+mod batch;
 
 use std::future::Future;
+use std::time::Duration;
 
 use switchback_store::PgPool;
+use switchback_store::notify::{self, Listener};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -17,11 +25,72 @@ pub enum Error {
     Store(#[from] switchback_store::Error),
 }
 
-/// Runs the scheduler until `shutdown` completes.
-pub async fn run(pool: PgPool, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// How many executions one transaction claims and advances.
+    pub batch_size: i64,
+    /// The longest sleep without looking at the table: the safety net for lost notifications.
+    pub poll_interval: Duration,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 64,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Runs the scheduler until `shutdown` completes. The batch in hand is finished first.
+pub async fn run(
+    pool: PgPool,
+    config: SchedulerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
     switchback_store::migrate::check_current(&pool).await?;
-    tracing::info!("scheduler started");
-    shutdown.await;
+    let mut listener = Listener::connect(&pool, &[notify::DUE]).await?;
+    tracing::info!(batch_size = config.batch_size, "scheduler started");
+    tokio::pin!(shutdown);
+    loop {
+        let advanced = match batch::run(&pool, config.batch_size).await {
+            Ok(n) => n,
+            Err(error) => {
+                // The transaction rolled back: nothing was lost, the executions stay due.
+                tracing::warn!(%error, "scheduler batch failed, retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                0
+            }
+        };
+        if advanced as i64 >= config.batch_size {
+            // A full batch: more may be due right now.
+            continue;
+        }
+        let wait = sleep_until_due(&pool, config.poll_interval).await;
+        tokio::select! {
+            () = &mut shutdown => break,
+            woke = listener.recv() => {
+                if let Err(error) = woke {
+                    tracing::warn!(%error, "notification listener failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
     tracing::info!("scheduler stopped");
     Ok(())
+}
+
+/// How long to sleep: until the next due time, at most `poll_interval`.
+async fn sleep_until_due(pool: &PgPool, poll_interval: Duration) -> Duration {
+    match switchback_store::engine::next_due(pool).await {
+        Ok(Some(due)) => {
+            let now = time::OffsetDateTime::now_utc();
+            let until = (due - now).whole_milliseconds().max(0);
+            Duration::from_millis(u64::try_from(until).unwrap_or(0)).min(poll_interval)
+        }
+        Ok(None) => poll_interval,
+        Err(_) => poll_interval,
+    }
 }

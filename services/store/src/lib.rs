@@ -8,6 +8,10 @@
 //! - [`admin`] — creating databases (the dev cluster, the test template).
 //! - [`activities`] — activity rows.
 //! - [`state_machines`] — state machine rows and their create-or-return-existing rule.
+//! - [`executions`] — executions as the API sees them: start, describe, list, signal, history pages.
+//! - [`engine`] — what schedulers do: claim due executions, take signals, write steps in one transaction.
+//! - [`notify`] — LISTEN/NOTIFY channels and a listener; notifications are hints, never the truth.
+//! - [`signals`] — the intents API nodes record for schedulers (stop, task results), as one enum.
 //! - [`error`] — the store's error enum; SQLSTATEs become domain errors here.
 //!
 //! Every function takes a `&PgPool` (or a connection) and runs static SQL with runtime-checked
@@ -15,10 +19,14 @@
 
 pub mod activities;
 pub mod admin;
+pub mod engine;
 pub mod error;
+pub mod executions;
 pub mod meta;
 pub mod migrate;
+pub mod notify;
 pub mod pool;
+pub mod signals;
 pub mod state_machines;
 
 pub use error::Error;

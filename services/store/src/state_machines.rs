@@ -70,6 +70,10 @@ const SELECT_BY_ARN: &str = "
         tracing_configuration, encryption_configuration, revision_id, created_at
     FROM state_machines WHERE arn = $1";
 
+const LOCK_BY_ARN: &str = "SELECT 1 FROM state_machines WHERE arn = $1 FOR UPDATE";
+const HAS_RUNNING: &str =
+    "SELECT EXISTS (SELECT 1 FROM executions WHERE state_machine_arn = $1 AND status = 'RUNNING')";
+const MARK_DELETING: &str = "UPDATE state_machines SET status = 'DELETING' WHERE arn = $1";
 const DELETE_BY_ARN: &str = "DELETE FROM state_machines WHERE arn = $1";
 
 const LIST_PAGE: &str = "
@@ -132,9 +136,31 @@ pub async fn describe(pool: &PgPool, arn: &str) -> Result<Option<StateMachine>, 
         .await?)
 }
 
-/// Deletes the state machine. Deleting one that does not exist is not an error (as in AWS).
+/// Deletes the state machine, or, while executions of it run, marks it DELETING: the last of
+/// them to end deletes it (see `engine::apply`). Deleting one that does not exist is not an
+/// error (as in AWS).
 pub async fn delete(pool: &PgPool, arn: &str) -> Result<(), Error> {
-    sqlx::query(DELETE_BY_ARN).bind(arn).execute(pool).await?;
+    let mut tx = pool.begin().await?;
+    // The row lock orders this delete against StartExecution, which holds a share lock.
+    if sqlx::query(LOCK_BY_ARN)
+        .bind(arn)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    let (running,): (bool,) = sqlx::query_as(HAS_RUNNING)
+        .bind(arn)
+        .fetch_one(&mut *tx)
+        .await?;
+    let statement = if running {
+        MARK_DELETING
+    } else {
+        DELETE_BY_ARN
+    };
+    sqlx::query(statement).bind(arn).execute(&mut *tx).await?;
+    tx.commit().await?;
     Ok(())
 }
 

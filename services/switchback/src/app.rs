@@ -32,6 +32,7 @@ impl Role {
 
 pub struct Application {
     role: Role,
+    scheduler: switchback_scheduler::SchedulerConfig,
     pool: PgPool,
     api: Option<(TcpListener, switchback_api::ApiState)>,
 }
@@ -60,7 +61,12 @@ impl Application {
         } else {
             None
         };
-        Ok(Self { role, pool, api })
+        Ok(Self {
+            role,
+            scheduler: settings.scheduler_config(),
+            pool,
+            api,
+        })
     }
 
     /// The address the API listens on, when this process serves the API.
@@ -98,8 +104,9 @@ impl Application {
         if self.role.runs_scheduler() {
             let stop = stopped(stop_rx.clone());
             let pool = self.pool.clone();
+            let config = self.scheduler.clone();
             tasks.spawn(async move {
-                switchback_scheduler::run(pool, stop)
+                switchback_scheduler::run(pool, config, stop)
                     .await
                     .context("scheduler failed")
             });

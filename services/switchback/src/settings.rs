@@ -13,6 +13,7 @@ pub struct Settings {
     pub api: ApiSettings,
     pub database: DatabaseSettings,
     pub aws: AwsSettings,
+    pub scheduler: SchedulerSettings,
     pub log: LogSettings,
     pub dev: DevSettings,
 }
@@ -40,6 +41,14 @@ pub struct AwsSettings {
     pub account_id: String,
     /// The region used when a request is not signed for one.
     pub region: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SchedulerSettings {
+    /// Executions one scheduler transaction claims and advances.
+    pub batch_size: i64,
+    /// Longest sleep between looks at the executions table when no notification arrives.
+    pub poll_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +84,10 @@ acquire_timeout_seconds = 10
 [aws]
 account_id = "123456789012"
 region = "us-east-1"
+
+[scheduler]
+batch_size = 64
+poll_interval_ms = 1000
 
 [log]
 format = "pretty"
@@ -125,6 +138,13 @@ impl Settings {
             default_account: self.aws.account_id.clone(),
             default_region: self.aws.region.clone(),
             max_request_bytes: self.api.max_request_bytes,
+        }
+    }
+
+    pub fn scheduler_config(&self) -> switchback_scheduler::SchedulerConfig {
+        switchback_scheduler::SchedulerConfig {
+            batch_size: self.scheduler.batch_size.max(1),
+            poll_interval: std::time::Duration::from_millis(self.scheduler.poll_interval_ms.max(1)),
         }
     }
 

@@ -3,6 +3,8 @@
 
 mod activities;
 mod common;
+mod execution_input;
+mod executions;
 mod state_machines;
 mod validate_definition;
 
@@ -70,6 +72,14 @@ pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Re
         "DescribeStateMachine" => state_machines::describe(context, body).await,
         "DeleteStateMachine" => state_machines::delete(context, body).await,
         "ListStateMachines" => state_machines::list(context, body).await,
+        "StartExecution" => executions::start(context, body).await,
+        "DescribeExecution" => executions::describe(context, body).await,
+        "ListExecutions" => executions::list(context, body).await,
+        "StopExecution" => executions::stop(context, body).await,
+        "GetExecutionHistory" => executions::history(context, body).await,
+        "DescribeStateMachineForExecution" => {
+            executions::describe_state_machine(context, body).await
+        }
         "ValidateStateMachineDefinition" => {
             validate_definition::validate_definition(context, body).await
         }

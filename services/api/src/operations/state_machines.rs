@@ -212,6 +212,12 @@ pub fn check_encryption(config: &Value) -> Result<(), Error> {
             kind,
             &["AWS_OWNED_KEY", "CUSTOMER_MANAGED_KMS_KEY"],
         )
+        .length(
+            "encryptionConfiguration.kmsKeyId",
+            config.get("kmsKeyId").and_then(Value::as_str),
+            1,
+            2048,
+        )
         .range(
             "encryptionConfiguration.kmsDataKeyReusePeriodSeconds",
             config

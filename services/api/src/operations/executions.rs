@@ -1,0 +1,390 @@
+//! StartExecution, DescribeExecution, ListExecutions, StopExecution, GetExecutionHistory,
+//! DescribeStateMachineForExecution. The API records intents; schedulers run executions.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchback_asl::arn::{Arn, ResourceKind};
+use switchback_store::executions::{self, Execution, NewExecution, Started};
+use switchback_store::signals::Signal;
+use switchback_store::state_machines;
+
+use super::Context;
+use super::common::{Paging, check_name, next_token, parse_arn};
+use super::execution_input::check_input;
+use crate::Error;
+use crate::input::{Checks, parse};
+use crate::protocol::epoch_seconds;
+
+/// AWS's order of the `ExecutionStatus` enum, as its validation messages list it.
+const STATUSES: [&str; 6] = [
+    "SUCCEEDED",
+    "TIMED_OUT",
+    "PENDING_REDRIVE",
+    "ABORTED",
+    "FAILED",
+    "RUNNING",
+];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StartInput {
+    state_machine_arn: Option<String>,
+    name: Option<String>,
+    input: Option<String>,
+    trace_header: Option<String>,
+}
+
+pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let request: StartInput = parse(body)?;
+    Checks::new()
+        .required("stateMachineArn", &request.state_machine_arn)
+        .length(
+            "stateMachineArn",
+            request.state_machine_arn.as_deref(),
+            1,
+            256,
+        )
+        .length("name", request.name.as_deref(), 1, 80)
+        .length("traceHeader", request.trace_header.as_deref(), 0, 256)
+        .finish()?;
+    let machine_arn = request.state_machine_arn.unwrap_or_default();
+    let parsed = parse_arn(&machine_arn, ResourceKind::StateMachine)?;
+    let name = request
+        .name
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    check_name(&name)?;
+    let input = request.input.unwrap_or_else(|| "{}".to_owned());
+    check_input(&input)?;
+
+    let machine = state_machines::describe(&context.state.pool, &machine_arn)
+        .await?
+        .ok_or_else(|| Error::StateMachineDoesNotExist(machine_arn.clone()))?;
+    // EXPRESS executions are named `express` in their ARN, as AWS names them.
+    let kind = if machine.machine_type == "EXPRESS" {
+        "express"
+    } else {
+        "execution"
+    };
+    let arn = format!(
+        "arn:{}:states:{}:{}:{kind}:{}:{name}",
+        parsed.partition,
+        parsed.region,
+        parsed.account,
+        parsed.name()
+    );
+    let new = NewExecution {
+        scope: context.scope.clone(),
+        arn,
+        state_machine_arn: machine_arn.clone(),
+        name,
+        input,
+        trace_header: request.trace_header,
+    };
+    let execution = match executions::start(&context.state.pool, &new).await? {
+        Started::New(e) | Started::Existing(e) => e,
+        Started::AlreadyExists(e) => return Err(Error::ExecutionAlreadyExists(e.arn)),
+        Started::MachineMissing => return Err(Error::StateMachineDoesNotExist(machine_arn)),
+        Started::MachineDeleting => return Err(Error::StateMachineDeleting(machine_arn)),
+    };
+    Ok(json!({
+        "executionArn": execution.arn,
+        "startDate": epoch_seconds(execution.started_at),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ArnInput {
+    execution_arn: Option<String>,
+}
+
+/// The execution an `executionArn` member names.
+async fn find(context: &Context<'_>, arn: Option<String>) -> Result<Execution, Error> {
+    Checks::new()
+        .required("executionArn", &arn)
+        .length("executionArn", arn.as_deref(), 1, 256)
+        .finish()?;
+    let arn = arn.unwrap_or_default();
+    if Arn::parse(&arn, ResourceKind::Execution).is_err() {
+        // Express executions have their own ARN kind; anything else is malformed.
+        let express = arn.split(':').nth(5) == Some("express");
+        if !express {
+            parse_arn(&arn, ResourceKind::Execution)?;
+        }
+    }
+    executions::describe(&context.state.pool, &arn)
+        .await?
+        .ok_or(Error::ExecutionDoesNotExist(arn))
+}
+
+pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let request: ArnInput = parse(body)?;
+    let execution = find(context, request.execution_arn).await?;
+    let mut output = json!({
+        "executionArn": execution.arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": execution.status,
+        "startDate": epoch_seconds(execution.started_at),
+        "input": execution.input,
+        "inputDetails": { "included": true },
+    });
+    if let Some(stopped) = execution.stopped_at {
+        output["stopDate"] = epoch_seconds(stopped);
+    }
+    if let Some(text) = &execution.output {
+        output["output"] = Value::from(text.as_str());
+        output["outputDetails"] = json!({ "included": true });
+    }
+    if let Some(error) = &execution.error {
+        output["error"] = Value::from(error.as_str());
+    }
+    if let Some(cause) = &execution.cause {
+        output["cause"] = Value::from(cause.as_str());
+    }
+    if let Some(header) = &execution.trace_header {
+        output["traceHeader"] = Value::from(header.as_str());
+    }
+    output["redriveCount"] = Value::from(0);
+    match execution.status.as_str() {
+        "FAILED" | "TIMED_OUT" | "ABORTED" => output["redriveStatus"] = Value::from("REDRIVABLE"),
+        status => {
+            output["redriveStatus"] = Value::from("NOT_REDRIVABLE");
+            output["redriveStatusReason"] =
+                Value::from(format!("Execution is {status} and cannot be redriven"));
+        }
+    }
+    Ok(output)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListInput {
+    state_machine_arn: Option<String>,
+    status_filter: Option<String>,
+    map_run_arn: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let request: ListInput = parse(body)?;
+    let mut checks = Checks::new();
+    checks
+        .length(
+            "stateMachineArn",
+            request.state_machine_arn.as_deref(),
+            1,
+            256,
+        )
+        .one_of("statusFilter", request.status_filter.as_deref(), &STATUSES);
+    request.paging.check(&mut checks);
+    checks.finish()?;
+    if request.map_run_arn.is_some() {
+        return Err(Error::Validation(
+            "Listing the executions of a Map Run is not supported by this version of Switchback"
+                .to_owned(),
+        ));
+    }
+    let Some(machine_arn) = request.state_machine_arn else {
+        return Err(Error::Validation(
+            "Must provide a StateMachine ARN or MapRun ARN".to_owned(),
+        ));
+    };
+    parse_arn(&machine_arn, ResourceKind::StateMachine)?;
+    if state_machines::describe(&context.state.pool, &machine_arn)
+        .await?
+        .is_none()
+    {
+        return Err(Error::StateMachineDoesNotExist(machine_arn));
+    }
+    // A token is good only for the same machine and filter.
+    let list = format!(
+        "executions/{machine_arn}/{}",
+        request.status_filter.as_deref().unwrap_or("*")
+    );
+    let page = request.paging.page(context, &list)?;
+    // Newest first: positions decrease; the first page starts above every position.
+    let before = if request.paging.next_token.is_some() {
+        page.after
+    } else {
+        i64::MAX
+    };
+    let rows = executions::list(
+        &context.state.pool,
+        &machine_arn,
+        request.status_filter.as_deref(),
+        before,
+        page.size + 1,
+    )
+    .await?;
+    let positions: Vec<i64> = rows.iter().map(|e| e.seq).collect();
+    let items: Vec<Value> = rows
+        .iter()
+        .take(usize::try_from(page.size).unwrap_or(usize::MAX))
+        .map(|e| {
+            let mut item = json!({
+                "executionArn": e.arn,
+                "stateMachineArn": e.state_machine_arn,
+                "name": e.name,
+                "status": e.status,
+                "startDate": epoch_seconds(e.started_at),
+            });
+            if let Some(stopped) = e.stopped_at {
+                item["stopDate"] = epoch_seconds(stopped);
+            }
+            item["redriveCount"] = Value::from(0);
+            item
+        })
+        .collect();
+    let mut output = json!({ "executions": items });
+    if let Some(token) = next_token(context, &list, &page, &positions) {
+        output["nextToken"] = Value::from(token);
+    }
+    Ok(output)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StopInput {
+    execution_arn: Option<String>,
+    error: Option<String>,
+    cause: Option<String>,
+}
+
+/// How long StopExecution waits for a scheduler to apply the stop, so that a DescribeExecution
+/// right after it sees ABORTED, as with AWS.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
+pub async fn stop(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let request: StopInput = parse(body)?;
+    Checks::new()
+        .length("error", request.error.as_deref(), 0, 256)
+        .length("cause", request.cause.as_deref(), 0, 32768)
+        .finish()?;
+    let execution = find(context, request.execution_arn).await?;
+    if execution.status != "RUNNING" {
+        // Stopping an execution that already ended changes nothing; AWS answers with a date.
+        let stopped = execution.stopped_at.unwrap_or(execution.started_at);
+        return Ok(json!({ "stopDate": epoch_seconds(stopped) }));
+    }
+    let signal = Signal::Stop {
+        error: request.error,
+        cause: request.cause,
+    };
+    executions::signal(&context.state.pool, execution.seq, &signal).await?;
+    let deadline = tokio::time::Instant::now() + STOP_WAIT;
+    loop {
+        let current = executions::describe(&context.state.pool, &execution.arn).await?;
+        if let Some(stopped) = current.as_ref().and_then(|e| e.stopped_at) {
+            return Ok(json!({ "stopDate": epoch_seconds(stopped) }));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            // The stop is recorded and will be applied; answer with the time it was asked for.
+            return Ok(json!({ "stopDate": epoch_seconds(time::OffsetDateTime::now_utc()) }));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryInput {
+    execution_arn: Option<String>,
+    reverse_order: Option<bool>,
+    include_execution_data: Option<bool>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+pub async fn history(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let request: HistoryInput = parse(body)?;
+    let mut checks = Checks::new();
+    request.paging.check(&mut checks);
+    checks.finish()?;
+    let execution = find(context, request.execution_arn).await?;
+    let reverse = request.reverse_order.unwrap_or(false);
+    let include_data = request.include_execution_data.unwrap_or(true);
+    let list = format!("history/{}/{reverse}", execution.arn);
+    let page = request.paging.page(context, &list)?;
+    let from = match (&request.paging.next_token, reverse) {
+        (Some(_), _) => page.after,
+        (None, false) => 0,
+        (None, true) => i64::from(i32::MAX),
+    };
+    let rows = executions::history_page(
+        &context.state.pool,
+        execution.seq,
+        from,
+        reverse,
+        page.size + 1,
+    )
+    .await?;
+    let positions: Vec<i64> = rows.iter().map(|(id, _)| i64::from(*id)).collect();
+    let mut events = Vec::with_capacity(rows.len());
+    for (_, text) in rows
+        .iter()
+        .take(usize::try_from(page.size).unwrap_or(usize::MAX))
+    {
+        let mut event: Value = serde_json::from_str(text)
+            .map_err(|e| Error::Internal(format!("unreadable history event: {e}")))?;
+        if !include_data {
+            strip_data(&mut event);
+        }
+        events.push(event);
+    }
+    let mut output = json!({ "events": events });
+    if let Some(token) = next_token(context, &list, &page, &positions) {
+        output["nextToken"] = Value::from(token);
+    }
+    Ok(output)
+}
+
+/// `includeExecutionData: false` leaves out inputs and outputs.
+fn strip_data(event: &mut Value) {
+    if let Value::Object(fields) = event {
+        for details in fields.values_mut() {
+            if let Value::Object(details) = details {
+                details.remove("input");
+                details.remove("output");
+            }
+        }
+    }
+}
+
+pub async fn describe_state_machine(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let request: ArnInput = parse(body)?;
+    let execution = find(context, request.execution_arn).await?;
+    let machine =
+        state_machines::describe(&context.state.pool, &execution.state_machine_arn).await?;
+    let name = execution
+        .state_machine_arn
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let mut output = json!({
+        "stateMachineArn": execution.state_machine_arn,
+        "name": name,
+        "definition": execution.definition,
+        "roleArn": execution.role_arn,
+        "updateDate": epoch_seconds(machine.as_ref().map_or(execution.started_at, |m| m.created_at)),
+    });
+    match &machine {
+        Some(machine) => {
+            output["loggingConfiguration"] = machine.logging_configuration.0.clone();
+            output["tracingConfiguration"] = machine.tracing_configuration.0.clone();
+            if let Some(config) = &machine.encryption_configuration {
+                output["encryptionConfiguration"] = config.0.clone();
+            }
+        }
+        None => {
+            output["loggingConfiguration"] =
+                json!({ "level": "OFF", "includeExecutionData": false });
+            output["tracingConfiguration"] = json!({ "enabled": false });
+        }
+    }
+    Ok(output)
+}

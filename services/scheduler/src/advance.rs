@@ -1,0 +1,228 @@
+//! One step of one claimed execution: its signals and the passing of time fed to the step
+//! function, and the result turned into what the store writes.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use serde_json::Value;
+use switchback_asl::interpreter::{
+    self, Effect, Event, ExecutionInfo, HistoryEvent, Machine, Snapshot, Status,
+};
+use switchback_store::engine::{Claimed, NewTask, Step};
+use switchback_store::signals::Signal;
+use time::OffsetDateTime;
+
+/// What one step produces for the store.
+pub struct Advanced {
+    pub step: Step,
+    pub new_tasks: Vec<NewTask>,
+    pub closed_tasks: Vec<(i64, i64)>,
+}
+
+/// Advances `execution` by its signals, then by time, at `now_ms`. A panic or an unreadable
+/// snapshot fails the execution with `States.Runtime` instead of stalling the scheduler.
+pub fn advance(execution: &Claimed, signals: &[Result<Signal, String>], now_ms: i64) -> Advanced {
+    let outcome = catch_unwind(AssertUnwindSafe(|| run(execution, signals, now_ms)));
+    match outcome {
+        Ok(Ok(advanced)) => advanced,
+        Ok(Err(reason)) => poisoned(execution, &reason, now_ms),
+        Err(panic) => {
+            let reason = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            poisoned(execution, &format!("the step panicked: {reason}"), now_ms)
+        }
+    }
+}
+
+fn run(
+    execution: &Claimed,
+    signals: &[Result<Signal, String>],
+    now_ms: i64,
+) -> Result<Advanced, String> {
+    let machine = Machine::parse(&execution.definition);
+    let mut history: Vec<HistoryEvent> = Vec::new();
+    let mut effects: Vec<Effect> = Vec::new();
+    let mut snapshot = match &execution.snapshot {
+        Some(text) => serde_json::from_str::<Snapshot>(text)
+            .map_err(|e| format!("unreadable snapshot: {e}"))?,
+        None => {
+            let input: Value = serde_json::from_str(&execution.input)
+                .map_err(|e| format!("unreadable input: {e}"))?;
+            let started = interpreter::start(&machine, info(execution), input, now_ms, seed());
+            history.extend(started.history);
+            effects.extend(started.effects);
+            started.snapshot
+        }
+    };
+    let mut events: Vec<Event> = Vec::with_capacity(signals.len() + 1);
+    for signal in signals {
+        match signal {
+            Ok(signal) => events.push(to_event(signal)),
+            Err(reason) => {
+                tracing::warn!(execution = %execution.arn, reason, "ignoring an unreadable signal")
+            }
+        }
+    }
+    events.push(Event::Tick);
+    for event in &events {
+        let transition = interpreter::step(&machine, snapshot, event, now_ms, seed());
+        history.extend(transition.history);
+        effects.extend(transition.effects);
+        snapshot = transition.snapshot;
+    }
+    let snapshot_text = serde_json::to_string(&snapshot).map_err(|e| e.to_string())?;
+    let mut new_tasks = Vec::new();
+    let mut closed_tasks = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::ScheduleActivity {
+                task_id,
+                activity_arn,
+                input,
+                ..
+            } => new_tasks.push(NewTask {
+                token: new_token(),
+                execution_seq: execution.seq,
+                task_id: i64::try_from(task_id).unwrap_or(i64::MAX),
+                activity_arn,
+                input,
+            }),
+            Effect::CancelTask { task_id } => {
+                closed_tasks.push((execution.seq, i64::try_from(task_id).unwrap_or(i64::MAX)));
+            }
+        }
+    }
+    let ended = snapshot.status != Status::Running;
+    let step = Step {
+        seq: execution.seq,
+        state_machine_arn: execution.state_machine_arn.clone(),
+        snapshot: snapshot_text,
+        status: snapshot.status.as_str().to_owned(),
+        output: snapshot.output.as_ref().map(Value::to_string),
+        error: snapshot.error.clone(),
+        cause: snapshot.cause.clone(),
+        stopped_at: ended.then(|| timestamp(now_ms)),
+        due_at: snapshot.next_due_ms().map(timestamp),
+        events: history
+            .iter()
+            .map(|e| {
+                (
+                    i32::try_from(e.id).unwrap_or(i32::MAX),
+                    e.to_wire(true).to_string(),
+                )
+            })
+            .collect(),
+    };
+    Ok(Advanced {
+        step,
+        new_tasks,
+        closed_tasks,
+    })
+}
+
+fn to_event(signal: &Signal) -> Event {
+    match signal.clone() {
+        Signal::Stop { error, cause } => Event::Stop { error, cause },
+        Signal::TaskStarted {
+            task_id,
+            worker_name,
+        } => Event::TaskStarted {
+            task_id,
+            worker_name,
+        },
+        Signal::TaskHeartbeat { task_id } => Event::TaskHeartbeat { task_id },
+        Signal::TaskSucceeded { task_id, output } => Event::TaskSucceeded { task_id, output },
+        Signal::TaskFailed {
+            task_id,
+            error,
+            cause,
+        } => Event::TaskFailed {
+            task_id,
+            error,
+            cause,
+        },
+    }
+}
+
+fn info(execution: &Claimed) -> ExecutionInfo {
+    let machine_name = execution
+        .state_machine_arn
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    ExecutionInfo {
+        execution_arn: execution.arn.clone(),
+        name: execution.name.clone(),
+        role_arn: execution.role_arn.clone(),
+        state_machine_arn: execution.state_machine_arn.clone(),
+        state_machine_name: machine_name,
+        start_time_ms: millis(execution.started_at),
+    }
+}
+
+/// The execution fails with `States.Runtime`; the cause says why, and the log says more.
+fn poisoned(execution: &Claimed, reason: &str, now_ms: i64) -> Advanced {
+    tracing::error!(execution = %execution.arn, reason, "execution failed by an internal error");
+    let cause = format!("Switchback could not advance this execution: {reason}");
+    let event = HistoryEvent {
+        id: u64::try_from(execution.history_length).unwrap_or(0) + 1,
+        previous_event_id: u64::try_from(execution.history_length).unwrap_or(0),
+        timestamp_ms: now_ms,
+        event_type: "ExecutionFailed".into(),
+        details: serde_json::json!({ "executionFailedEventDetails": {
+            "error": "States.Runtime",
+            "cause": cause,
+        }}),
+    };
+    Advanced {
+        step: Step {
+            seq: execution.seq,
+            state_machine_arn: execution.state_machine_arn.clone(),
+            snapshot: execution
+                .snapshot
+                .clone()
+                .unwrap_or_else(|| "null".to_owned()),
+            status: Status::Failed.as_str().to_owned(),
+            output: None,
+            error: Some("States.Runtime".to_owned()),
+            cause: Some(cause),
+            stopped_at: Some(timestamp(now_ms)),
+            due_at: None,
+            events: vec![(
+                i32::try_from(event.id).unwrap_or(i32::MAX),
+                event.to_wire(true).to_string(),
+            )],
+        },
+        new_tasks: Vec::new(),
+        closed_tasks: Vec::new(),
+    }
+}
+
+/// 256 random bits from the operating system, URL-safe: task tokens must be unguessable.
+fn new_token() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// Randomness for the step function (retry jitter, States.UUID, States.MathRandom).
+fn seed() -> u64 {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    u64::from_le_bytes([
+        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+    ])
+}
+
+pub fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+pub fn timestamp(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}

@@ -1,0 +1,245 @@
+//! What schedulers do in the database: claim due executions, take their signals, and write each
+//! execution's step (history, snapshot, status, next due time) in the same transaction.
+//!
+//! A scheduler holds the row locks of its claimed executions for the whole transaction, so only
+//! one scheduler advances an execution at a time, and a crash anywhere before the commit leaves
+//! everything as it was: the executions are claimed again later.
+
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{PgConnection, Row};
+use time::OffsetDateTime;
+
+use crate::Error;
+use crate::signals::Signal;
+
+/// An execution claimed for one step.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub seq: i64,
+    pub arn: String,
+    pub state_machine_arn: String,
+    pub name: String,
+    pub definition: String,
+    pub role_arn: String,
+    pub input: String,
+    pub snapshot: Option<String>,
+    pub started_at: OffsetDateTime,
+    pub history_length: i32,
+}
+
+// Oldest due first; SKIP LOCKED lets several schedulers claim disjoint batches at once.
+const CLAIM: &str = "
+    SELECT seq, arn, state_machine_arn, name, definition, role_arn, input, snapshot, started_at,
+        history_length
+    FROM executions
+    WHERE due_at <= now()
+    ORDER BY due_at
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED";
+
+pub async fn claim(tx: &mut PgConnection, limit: i64) -> Result<Vec<Claimed>, Error> {
+    Ok(sqlx::query_as(CLAIM).bind(limit).fetch_all(tx).await?)
+}
+
+const TAKE_SIGNALS: &str = "
+    DELETE FROM signals WHERE execution_seq = ANY($1)
+    RETURNING seq, execution_seq, body";
+
+/// Removes and returns the signals of these executions, oldest first. Deleted in the step's
+/// transaction: if the step does not commit, the signals are still there for the next claim.
+pub async fn take_signals(
+    tx: &mut PgConnection,
+    executions: &[i64],
+) -> Result<Vec<(i64, Result<Signal, String>)>, Error> {
+    let rows = sqlx::query(TAKE_SIGNALS)
+        .bind(executions)
+        .fetch_all(tx)
+        .await?;
+    let mut signals = rows
+        .iter()
+        .map(|row| {
+            let seq: i64 = row.try_get("seq")?;
+            let execution: i64 = row.try_get("execution_seq")?;
+            let body: Json<Value> = row.try_get("body")?;
+            // A body this build cannot read is reported to the caller, not dropped silently.
+            let signal = serde_json::from_value::<Signal>(body.0).map_err(|e| e.to_string());
+            Ok((seq, execution, signal))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    signals.sort_by_key(|(seq, _, _)| *seq);
+    Ok(signals
+        .into_iter()
+        .map(|(_, execution, body)| (execution, body))
+        .collect())
+}
+
+/// The outcome of one step of one execution.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub seq: i64,
+    pub state_machine_arn: String,
+    pub snapshot: String,
+    pub status: String,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// Set when the execution ended in this step.
+    pub stopped_at: Option<OffsetDateTime>,
+    pub due_at: Option<OffsetDateTime>,
+    /// New history events: (id, JSON text).
+    pub events: Vec<(i32, String)>,
+}
+
+// One statement for all events of the batch, and one for all execution rows.
+const INSERT_EVENTS: &str = "
+    INSERT INTO history_events (execution_seq, id, event)
+    SELECT * FROM UNNEST($1::bigint[], $2::integer[], $3::text[])";
+
+const UPDATE_EXECUTIONS: &str = "
+    UPDATE executions AS e SET
+        snapshot = u.snapshot,
+        status = u.status,
+        output = u.output,
+        error = u.error,
+        cause = u.cause,
+        stopped_at = COALESCE(u.stopped_at, e.stopped_at),
+        due_at = u.due_at,
+        history_length = e.history_length + u.new_events
+    FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::timestamptz[], $8::timestamptz[], $9::integer[])
+        AS u(seq, snapshot, status, output, error, cause, stopped_at, due_at, new_events)
+    WHERE e.seq = u.seq";
+
+/// Writes the steps of a batch.
+pub async fn apply(tx: &mut PgConnection, steps: &[Step]) -> Result<(), Error> {
+    let (mut event_execs, mut event_ids, mut event_texts) = (Vec::new(), Vec::new(), Vec::new());
+    for step in steps {
+        for (id, text) in &step.events {
+            event_execs.push(step.seq);
+            event_ids.push(*id);
+            event_texts.push(text.as_str());
+        }
+    }
+    if !event_ids.is_empty() {
+        sqlx::query(INSERT_EVENTS)
+            .bind(&event_execs)
+            .bind(&event_ids)
+            .bind(&event_texts)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let seqs: Vec<i64> = steps.iter().map(|s| s.seq).collect();
+    let snapshots: Vec<&str> = steps.iter().map(|s| s.snapshot.as_str()).collect();
+    let statuses: Vec<&str> = steps.iter().map(|s| s.status.as_str()).collect();
+    let outputs: Vec<Option<&str>> = steps.iter().map(|s| s.output.as_deref()).collect();
+    let errors: Vec<Option<&str>> = steps.iter().map(|s| s.error.as_deref()).collect();
+    let causes: Vec<Option<&str>> = steps.iter().map(|s| s.cause.as_deref()).collect();
+    let stopped: Vec<Option<OffsetDateTime>> = steps.iter().map(|s| s.stopped_at).collect();
+    let due: Vec<Option<OffsetDateTime>> = steps.iter().map(|s| s.due_at).collect();
+    let counts: Vec<i32> = steps
+        .iter()
+        .map(|s| i32::try_from(s.events.len()).unwrap_or(i32::MAX))
+        .collect();
+    sqlx::query(UPDATE_EXECUTIONS)
+        .bind(&seqs)
+        .bind(&snapshots)
+        .bind(&statuses)
+        .bind(&outputs)
+        .bind(&errors)
+        .bind(&causes)
+        .bind(&stopped)
+        .bind(&due)
+        .bind(&counts)
+        .execute(&mut *tx)
+        .await?;
+    let ended: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.stopped_at.is_some())
+        .map(|s| s.state_machine_arn.as_str())
+        .collect();
+    if !ended.is_empty() {
+        sqlx::query(DELETE_FINISHED_MACHINES)
+            .bind(&ended)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A machine marked DELETING goes once its last running execution has ended.
+const DELETE_FINISHED_MACHINES: &str = "
+    DELETE FROM state_machines AS sm
+    WHERE sm.status = 'DELETING' AND sm.arn = ANY($1)
+      AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.state_machine_arn = sm.arn AND e.status = 'RUNNING')";
+
+const NEXT_DUE: &str = "SELECT min(due_at) FROM executions WHERE due_at IS NOT NULL";
+
+/// When the next execution falls due (schedulers sleep until then, or a notification).
+pub async fn next_due(pool: &sqlx::PgPool) -> Result<Option<OffsetDateTime>, Error> {
+    let row = sqlx::query(NEXT_DUE).fetch_one(pool).await?;
+    Ok(row.try_get(0)?)
+}
+
+const INSERT_TASK: &str = "
+    INSERT INTO tasks (token, execution_seq, task_id, activity_arn, input)
+    SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
+    ON CONFLICT (execution_seq, task_id) DO NOTHING";
+const CLOSE_TASKS: &str = "
+    UPDATE tasks SET status = 'CLOSED'
+    FROM UNNEST($1::bigint[], $2::bigint[]) AS c(execution_seq, task_id)
+    WHERE tasks.execution_seq = c.execution_seq AND tasks.task_id = c.task_id";
+const NOTIFY_TASKS: &str = "SELECT pg_notify('switchback_tasks', $1)";
+
+/// An activity task a step scheduled.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub token: String,
+    pub execution_seq: i64,
+    pub task_id: i64,
+    pub activity_arn: String,
+    pub input: String,
+}
+
+/// Records scheduled tasks and closes cancelled ones, in the step's transaction; waiting
+/// workers of each activity are notified on commit.
+pub async fn write_tasks(
+    tx: &mut PgConnection,
+    new: &[NewTask],
+    closed: &[(i64, i64)],
+) -> Result<(), Error> {
+    if !new.is_empty() {
+        let tokens: Vec<&str> = new.iter().map(|t| t.token.as_str()).collect();
+        let executions: Vec<i64> = new.iter().map(|t| t.execution_seq).collect();
+        let ids: Vec<i64> = new.iter().map(|t| t.task_id).collect();
+        let activities: Vec<&str> = new.iter().map(|t| t.activity_arn.as_str()).collect();
+        let inputs: Vec<&str> = new.iter().map(|t| t.input.as_str()).collect();
+        sqlx::query(INSERT_TASK)
+            .bind(&tokens)
+            .bind(&executions)
+            .bind(&ids)
+            .bind(&activities)
+            .bind(&inputs)
+            .execute(&mut *tx)
+            .await?;
+        let mut notified: Vec<&str> = activities.clone();
+        notified.sort_unstable();
+        notified.dedup();
+        for activity in notified {
+            sqlx::query(NOTIFY_TASKS)
+                .bind(activity)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    if !closed.is_empty() {
+        let executions: Vec<i64> = closed.iter().map(|c| c.0).collect();
+        let ids: Vec<i64> = closed.iter().map(|c| c.1).collect();
+        sqlx::query(CLOSE_TASKS)
+            .bind(&executions)
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,599 @@
+//! Executions end to end: the API records, schedulers run, PostgreSQL keeps everything.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use switchback_tests::TestApp;
+
+use crate::error_code;
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/r";
+
+async fn create_machine(app: &TestApp, name: &str, definition: &str) -> String {
+    app.client
+        .create_state_machine()
+        .name(name)
+        .definition(definition)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .expect("create state machine")
+        .state_machine_arn()
+        .to_owned()
+}
+
+/// Polls DescribeExecution until the execution leaves RUNNING.
+pub async fn wait_until_done(
+    client: &aws_sdk_sfn::Client,
+    arn: &str,
+    timeout: Duration,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let described = client
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .expect("describe execution");
+        if described.status() != &ExecutionStatus::Running {
+            return described;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{arn} still running after {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn history_types(client: &aws_sdk_sfn::Client, arn: &str) -> Vec<HistoryEventType> {
+    let history = client
+        .get_execution_history()
+        .execution_arn(arn)
+        .max_results(1000)
+        .send()
+        .await
+        .expect("get execution history");
+    history
+        .events()
+        .iter()
+        .map(|e| e.r#type().clone())
+        .collect()
+}
+
+const PASS_CHAIN: &str = r#"{"StartAt": "A", "States": {
+    "A": {"Type": "Pass", "Result": {"n": 1}, "ResultPath": "$.a", "Next": "B"},
+    "B": {"Type": "Pass", "Parameters": {"sum.$": "States.MathAdd($.a.n, $.x)"}, "End": true}}}"#;
+
+#[tokio::test]
+async fn a_pass_chain_runs_to_success() {
+    let app = TestApp::spawn().await;
+    let machine = create_machine(&app, "chain", PASS_CHAIN).await;
+    let started = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .name("first")
+        .input(r#"{"x": 41}"#)
+        .send()
+        .await
+        .unwrap();
+    let arn = started.execution_arn();
+    assert_eq!(
+        arn,
+        "arn:aws:states:us-east-1:123456789012:execution:chain:first"
+    );
+    let done = wait_until_done(&app.client, arn, Duration::from_secs(10)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    assert_eq!(done.output(), Some(r#"{"sum":42}"#));
+    assert_eq!(
+        done.input(),
+        Some(r#"{"x": 41}"#),
+        "input is kept exactly as given"
+    );
+    assert!(done.stop_date().is_some());
+    assert_eq!(
+        history_types(&app.client, arn).await,
+        [
+            HistoryEventType::ExecutionStarted,
+            HistoryEventType::PassStateEntered,
+            HistoryEventType::PassStateExited,
+            HistoryEventType::PassStateEntered,
+            HistoryEventType::PassStateExited,
+            HistoryEventType::ExecutionSucceeded,
+        ]
+    );
+    let for_execution = app
+        .client
+        .describe_state_machine_for_execution()
+        .execution_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(for_execution.definition(), PASS_CHAIN);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn start_rules() {
+    let app = TestApp::spawn().await;
+    let machine = create_machine(
+        &app,
+        "waits",
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": true}}}"#,
+    )
+    .await;
+    let start = |name: &'static str, input: &'static str| {
+        app.client
+            .start_execution()
+            .state_machine_arn(&machine)
+            .name(name)
+            .input(input)
+            .send()
+    };
+    let first = start("same", "{}").await.unwrap();
+    // The same name and input while running: the same execution.
+    let again = start("same", "{}").await.unwrap();
+    assert_eq!(first.execution_arn(), again.execution_arn());
+    assert_eq!(first.start_date(), again.start_date());
+    let (code, _) = error_code(start("same", r#"{"other": 1}"#).await);
+    assert_eq!(code, "ExecutionAlreadyExists");
+    let (code, message) = error_code(start("bad", "not some json").await);
+    assert_eq!(code, "InvalidExecutionInput");
+    assert!(
+        message.starts_with("Invalid State Machine Execution Input: 'Unrecognized token 'not'"),
+        "{message}"
+    );
+    let (code, _) = error_code(start("bad name", "{}").await);
+    assert_eq!(code, "InvalidName");
+    // Any JSON value is an input; no name means a generated one.
+    let generated = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input("2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        generated.execution_arn().rsplit(':').next().map(str::len),
+        Some(36)
+    );
+    let missing = "arn:aws:states:us-east-1:123456789012:stateMachine:nope";
+    let (code, message) = error_code(
+        app.client
+            .start_execution()
+            .state_machine_arn(missing)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "StateMachineDoesNotExist");
+    assert_eq!(
+        message,
+        format!("State Machine Does Not Exist: '{missing}'")
+    );
+    let (code, _) = error_code(
+        app.client
+            .describe_execution()
+            .execution_arn("arn:aws:states:us-east-1:123456789012:execution:waits:nope")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ExecutionDoesNotExist");
+    let (code, _) = error_code(
+        app.client
+            .describe_execution()
+            .execution_arn("nope")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidArn");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn list_filters_and_pages_newest_first() {
+    let app = TestApp::spawn().await;
+    let machine = create_machine(
+        &app,
+        "m",
+        r#"{"StartAt": "S", "States": {"S": {"Type": "Succeed"}}}"#,
+    )
+    .await;
+    let mut arns = Vec::new();
+    for i in 0..5 {
+        let started = app
+            .client
+            .start_execution()
+            .state_machine_arn(&machine)
+            .name(format!("e{i}"))
+            .send()
+            .await
+            .unwrap();
+        arns.push(started.execution_arn().to_owned());
+    }
+    for arn in &arns {
+        wait_until_done(&app.client, arn, Duration::from_secs(10)).await;
+    }
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let page = app
+            .client
+            .list_executions()
+            .state_machine_arn(&machine)
+            .max_results(2)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        names.extend(page.executions().iter().map(|e| e.name().to_owned()));
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(names, ["e4", "e3", "e2", "e1", "e0"]);
+    let running = app
+        .client
+        .list_executions()
+        .state_machine_arn(&machine)
+        .status_filter(ExecutionStatus::Running)
+        .send()
+        .await
+        .unwrap();
+    assert!(running.executions().is_empty());
+    let succeeded = app
+        .client
+        .list_executions()
+        .state_machine_arn(&machine)
+        .status_filter(ExecutionStatus::Succeeded)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(succeeded.executions().len(), 5);
+    let (code, message) = error_code(
+        app.client
+            .list_executions()
+            .state_machine_arn(&machine)
+            .status_filter(ExecutionStatus::from("succeeded"))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationException");
+    assert!(
+        message.ends_with("[SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"),
+        "{message}"
+    );
+    let (code, _) = error_code(
+        app.client
+            .list_executions()
+            .state_machine_arn("arn:aws:states:us-east-1:123456789012:stateMachine:none")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "StateMachineDoesNotExist");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn stop_aborts_a_waiting_execution() {
+    let app = TestApp::spawn().await;
+    let machine = create_machine(
+        &app,
+        "long",
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}}"#,
+    )
+    .await;
+    let arn = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn()
+        .to_owned();
+    // Let a scheduler start it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while history_types(&app.client, &arn).await.len() < 2 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.client
+        .stop_execution()
+        .execution_arn(&arn)
+        .error("Halt")
+        .cause("by test")
+        .send()
+        .await
+        .unwrap();
+    // StopExecution waits for the stop to be applied.
+    let described = app
+        .client
+        .describe_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.status(), &ExecutionStatus::Aborted);
+    assert_eq!(described.error(), Some("Halt"));
+    let history = app
+        .client
+        .get_execution_history()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let last = history.events().last().unwrap();
+    assert_eq!(last.r#type(), &HistoryEventType::ExecutionAborted);
+    assert_eq!(last.previous_event_id(), 0);
+    // Stopping again changes nothing and is not an error.
+    app.client
+        .stop_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_wait_survives_a_restart_of_every_process() {
+    let app = TestApp::spawn().await;
+    let machine = create_machine(&app, "w", r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "Next": "P"}, "P": {"Type": "Pass", "End": true}}}"#).await;
+    let arn = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input(r#"{"kept": true}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn()
+        .to_owned();
+    let started = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while history_types(&app.client, &arn).await.len() < 2 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let url = app.database_url.clone();
+    app.stop().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let app = TestApp::spawn_on(&url).await;
+    let done = wait_until_done(&app.client, &arn, Duration::from_secs(10)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    assert_eq!(done.output(), Some(r#"{"kept":true}"#));
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "the timer did not fire early"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn history_pages_forwards_and_backwards_over_a_long_history() {
+    let app = TestApp::spawn().await;
+    // 400 items x (MapIterationStarted, PassStateEntered, PassStateExited, MapIterationSucceeded) ≈ 1,600 events.
+    let machine = create_machine(&app, "big", r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}"#).await;
+    let items: Vec<u32> = (0..400).collect();
+    let input = serde_json::to_string(&items).unwrap();
+    let arn = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input(input)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn()
+        .to_owned();
+    let done = wait_until_done(&app.client, &arn, Duration::from_secs(30)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    for reverse in [false, true] {
+        let mut ids = Vec::new();
+        let mut token = None;
+        loop {
+            let page = app
+                .client
+                .get_execution_history()
+                .execution_arn(&arn)
+                .reverse_order(reverse)
+                .max_results(1000)
+                .set_next_token(token)
+                .send()
+                .await
+                .unwrap();
+            ids.extend(page.events().iter().map(|e| e.id()));
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        assert!(ids.len() > 1000, "{} events", ids.len());
+        let mut expected: Vec<i64> = (1..=ids.len() as i64).collect();
+        if reverse {
+            expected.reverse();
+        }
+        assert_eq!(
+            ids, expected,
+            "contiguous ids, in order, no duplicates (reverse {reverse})"
+        );
+    }
+    let without_data = app
+        .client
+        .get_execution_history()
+        .execution_arn(&arn)
+        .include_execution_data(false)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    let started = without_data.events()[0]
+        .execution_started_event_details()
+        .unwrap();
+    assert!(started.input().is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn execution_timeout() {
+    let app = TestApp::spawn().await;
+    let machine = create_machine(&app, "t", r#"{"StartAt": "W", "TimeoutSeconds": 1, "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}}"#).await;
+    let arn = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn()
+        .to_owned();
+    let done = wait_until_done(&app.client, &arn, Duration::from_secs(10)).await;
+    assert_eq!(done.status(), &ExecutionStatus::TimedOut);
+    assert_eq!(
+        history_types(&app.client, &arn).await.last(),
+        Some(&HistoryEventType::ExecutionTimedOut)
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_a_machine_lets_running_executions_finish() {
+    let app = TestApp::spawn().await;
+    let machine = create_machine(
+        &app,
+        "d",
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}"#,
+    )
+    .await;
+    let arn = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn()
+        .to_owned();
+    app.client
+        .delete_state_machine()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap();
+    let described = app
+        .client
+        .describe_state_machine()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.status(),
+        Some(&aws_sdk_sfn::types::StateMachineStatus::Deleting)
+    );
+    let (code, _) = error_code(
+        app.client
+            .start_execution()
+            .state_machine_arn(&machine)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "StateMachineDeleting");
+    let done = wait_until_done(&app.client, &arn, Duration::from_secs(10)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    let (code, _) = error_code(
+        app.client
+            .describe_state_machine()
+            .state_machine_arn(&machine)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "StateMachineDoesNotExist");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_poisoned_execution_fails_alone() {
+    let app = TestApp::spawn().await;
+    let machine = create_machine(
+        &app,
+        "p",
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}"#,
+    )
+    .await;
+    let bad = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .name("bad")
+        .send()
+        .await
+        .unwrap()
+        .execution_arn()
+        .to_owned();
+    let good = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .name("good")
+        .send()
+        .await
+        .unwrap()
+        .execution_arn()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while history_types(&app.client, &bad).await.len() < 2 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Corrupt one execution's snapshot, as a bug would.
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    sqlx::query("UPDATE executions SET snapshot = 'garbage' WHERE arn = $1")
+        .bind(&bad)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let failed = wait_until_done(&app.client, &bad, Duration::from_secs(10)).await;
+    assert_eq!(failed.status(), &ExecutionStatus::Failed);
+    assert_eq!(failed.error(), Some("States.Runtime"));
+    let fine = wait_until_done(&app.client, &good, Duration::from_secs(10)).await;
+    assert_eq!(fine.status(), &ExecutionStatus::Succeeded);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn several_nodes_share_the_work_without_doing_it_twice() {
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn_on(&first.database_url).await;
+    let machine = create_machine(&first, "shared", r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "P"}, "P": {"Type": "Pass", "End": true}}}"#).await;
+    let mut arns = Vec::new();
+    for i in 0..60 {
+        let client = if i % 2 == 0 {
+            &first.client
+        } else {
+            &second.client
+        };
+        let started = client
+            .start_execution()
+            .state_machine_arn(&machine)
+            .input(format!(r#"{{"i": {i}}}"#))
+            .send()
+            .await
+            .unwrap();
+        arns.push(started.execution_arn().to_owned());
+    }
+    for (i, arn) in arns.iter().enumerate() {
+        let done = wait_until_done(&second.client, arn, Duration::from_secs(20)).await;
+        assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+        assert_eq!(done.output(), Some(format!(r#"{{"i":{i}}}"#).as_str()));
+        let types = history_types(&first.client, arn).await;
+        assert_eq!(types.len(), 6, "{arn}: {types:?}");
+    }
+    second.stop().await;
+    first.stop().await;
+}
