@@ -68,6 +68,9 @@ CREATE TABLE tasks (
     worker_name       text,
     scheduled_at      timestamptz NOT NULL DEFAULT now(),
     started_at        timestamptz,
+    -- Written by API nodes on SendTaskHeartbeat; read by the scheduler when a heartbeat
+    -- deadline comes.
+    last_heartbeat_at timestamptz,
     UNIQUE (execution_seq, task_id)
 );
 

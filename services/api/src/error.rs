@@ -48,6 +48,12 @@ pub enum Error {
     StateMachineDeleting(String),
     #[error("{0}")]
     InvalidExecutionInput(String),
+    #[error("{0}")]
+    InvalidOutput(String),
+    #[error("{0}")]
+    TaskDoesNotExist(String),
+    #[error("{0}")]
+    TaskTimedOut(String),
     #[error("Execution Does Not Exist: '{0}'")]
     ExecutionDoesNotExist(String),
     #[error("Execution Already Exists: '{0}'")]
@@ -91,6 +97,9 @@ impl Error {
             StateMachineAlreadyExists(_) => ("StateMachineAlreadyExists", StatusCode::BAD_REQUEST),
             StateMachineDeleting(_) => ("StateMachineDeleting", StatusCode::BAD_REQUEST),
             InvalidExecutionInput(_) => ("InvalidExecutionInput", StatusCode::BAD_REQUEST),
+            InvalidOutput(_) => ("InvalidOutput", StatusCode::BAD_REQUEST),
+            TaskDoesNotExist(_) => ("TaskDoesNotExist", StatusCode::BAD_REQUEST),
+            TaskTimedOut(_) => ("TaskTimedOut", StatusCode::BAD_REQUEST),
             ExecutionDoesNotExist(_) => ("ExecutionDoesNotExist", StatusCode::BAD_REQUEST),
             ExecutionAlreadyExists(_) => ("ExecutionAlreadyExists", StatusCode::BAD_REQUEST),
             Internal(_) => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),

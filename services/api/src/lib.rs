@@ -3,6 +3,7 @@
 //! Module map:
 //! - [`protocol`] — the AWS JSON 1.0 envelope (`POST /`, `X-Amz-Target`), body limits, timestamps.
 //! - `operations` — one module per group of operations, and the dispatch table.
+//! - `long_poll` — waking GetActivityTask polls from one LISTEN connection per process.
 //! - [`input`] — the model's member constraints, reported as AWS's `ValidationException`.
 //! - [`page_token`] — signed, expiring pagination tokens.
 //! - [`error`] — the layer's error enum and the single table to AWS error shapes.
@@ -14,6 +15,7 @@
 pub mod error;
 mod health;
 pub mod input;
+mod long_poll;
 mod operations;
 pub mod page_token;
 pub mod protocol;
@@ -25,6 +27,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use switchback_store::PgPool;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 pub use error::Error;
 use page_token::PageTokens;
@@ -39,6 +42,8 @@ pub struct ApiConfig {
     /// Largest request body accepted. AWS's hard request limit is 1 MiB; definitions can be
     /// 1 MiB of characters, which JSON escaping can make larger, hence the default of 4 MiB.
     pub max_request_bytes: usize,
+    /// How long GetActivityTask waits for a task before answering without one (AWS: 60 s).
+    pub activity_poll: std::time::Duration,
 }
 
 impl Default for ApiConfig {
@@ -47,6 +52,7 @@ impl Default for ApiConfig {
             default_account: "123456789012".to_owned(),
             default_region: "us-east-1".to_owned(),
             max_request_bytes: 4 * 1024 * 1024,
+            activity_poll: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -57,16 +63,24 @@ pub struct ApiState {
     pub pool: PgPool,
     pub config: Arc<ApiConfig>,
     pub page_tokens: PageTokens,
+    pub(crate) long_polls: Arc<long_poll::Hub>,
+    /// Cancelled when the server begins to shut down: long polls answer at once, without a task.
+    pub shutdown: CancellationToken,
 }
 
 impl ApiState {
     /// Reads what the API needs from the database (the page-token key).
     pub async fn load(pool: PgPool, config: ApiConfig) -> Result<Self, Error> {
         let key = switchback_store::meta::page_token_key(&pool).await?;
+        let long_polls = Arc::new(long_poll::Hub::default());
+        let shutdown = CancellationToken::new();
+        tokio::spawn(long_polls.clone().listen(pool.clone(), shutdown.clone()));
         Ok(Self {
             pool,
             config: Arc::new(config),
             page_tokens: PageTokens::new(key),
+            long_polls,
+            shutdown,
         })
     }
 }
@@ -85,6 +99,13 @@ pub async fn serve(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let cancel = state.shutdown.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Waiting long polls answer now; then the server stops taking requests and lets the
+        // ones in flight finish.
+        cancel.cancel();
+    };
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -2,7 +2,15 @@
 //!
 //! Module map:
 //! - `interpreter` — the step function: start and step an execution; snapshot, events, effects, history.
-//! - `model` — `Machine`: a definition parsed once and shared by every step of its executions.
+//! - `model` — the typed model of the whole language (serde, round-trips) and `Machine`: a definition
+//!   parsed once, indexed by (scope, state name), shared by every step of its executions.
+//!   - `model::definition` — the top level (`StateMachine`), Parallel `Branch`es, `QueryLanguage`.
+//!   - `model::state` — `State`: the eight state types with every JSONPath and JSONata field.
+//!   - `model::choice` — Choice rules: `And`/`Or`/`Not`, comparators and `…Path` twins, `Condition`.
+//!   - `model::retry` — `Retrier`, `Catcher`.
+//!   - `model::map` — Map states: item processor, processor config, reader, batcher, writer.
+//!   - `model::fields` — `NullablePath` (absent vs `null`), numbers-or-JSONata, raw fields keeping `null`.
+//!   - `model::index` — scopes by JSON pointer, states by name: what the interpreter looks up.
 //! - `dataflow` — InputPath, Parameters/ItemSelector, ResultSelector, ResultPath, OutputPath; paths and templates.
 //! - `intrinsics` — the intrinsic functions (`States.Format` and the rest).
 //! - `choice` — evaluating Choice rules.

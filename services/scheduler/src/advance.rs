@@ -20,8 +20,15 @@ pub struct Advanced {
 
 /// Advances `execution` by its signals, then by time, at `now_ms`. A panic or an unreadable
 /// snapshot fails the execution with `States.Runtime` instead of stalling the scheduler.
-pub fn advance(execution: &Claimed, signals: &[Result<Signal, String>], now_ms: i64) -> Advanced {
-    let outcome = catch_unwind(AssertUnwindSafe(|| run(execution, signals, now_ms)));
+pub fn advance(
+    execution: &Claimed,
+    signals: &[Result<Signal, String>],
+    heartbeats: &[(u64, i64)],
+    now_ms: i64,
+) -> Advanced {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        run(execution, signals, heartbeats, now_ms)
+    }));
     match outcome {
         Ok(Ok(advanced)) => advanced,
         Ok(Err(reason)) => poisoned(execution, &reason, now_ms),
@@ -39,6 +46,7 @@ pub fn advance(execution: &Claimed, signals: &[Result<Signal, String>], now_ms: 
 fn run(
     execution: &Claimed,
     signals: &[Result<Signal, String>],
+    heartbeats: &[(u64, i64)],
     now_ms: i64,
 ) -> Result<Advanced, String> {
     let machine = Machine::parse(&execution.definition);
@@ -65,6 +73,16 @@ fn run(
             }
         }
     }
+    // Heartbeats were written to the task rows by API nodes; they move deadlines before time
+    // is applied, so a task that beat in time does not time out.
+    events.extend(
+        heartbeats
+            .iter()
+            .map(|(task_id, at_ms)| Event::TaskHeartbeat {
+                task_id: *task_id,
+                at_ms: *at_ms,
+            }),
+    );
     events.push(Event::Tick);
     for event in &events {
         let transition = interpreter::step(&machine, snapshot, event, now_ms, seed());
@@ -132,7 +150,6 @@ fn to_event(signal: &Signal) -> Event {
             task_id,
             worker_name,
         },
-        Signal::TaskHeartbeat { task_id } => Event::TaskHeartbeat { task_id },
         Signal::TaskSucceeded { task_id, output } => Event::TaskSucceeded { task_id, output },
         Signal::TaskFailed {
             task_id,

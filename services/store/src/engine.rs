@@ -243,3 +243,66 @@ pub async fn write_tasks(
     }
     Ok(())
 }
+
+const HEARTBEATS: &str = "
+    SELECT execution_seq, task_id, last_heartbeat_at FROM tasks
+    WHERE execution_seq = ANY($1) AND status = 'STARTED' AND last_heartbeat_at IS NOT NULL";
+
+/// The latest heartbeat of each started task of these executions: (execution, task, time).
+pub async fn heartbeats(
+    tx: &mut PgConnection,
+    executions: &[i64],
+) -> Result<Vec<(i64, i64, OffsetDateTime)>, Error> {
+    let rows = sqlx::query(HEARTBEATS)
+        .bind(executions)
+        .fetch_all(tx)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("execution_seq")?,
+                row.try_get("task_id")?,
+                row.try_get("last_heartbeat_at")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Error::from)
+}
+
+// A task for an activity that does not exist fails its state at once with States.Runtime, as
+// in AWS: the task is closed and a failure signal makes the execution due again.
+const FAIL_MISSING_ACTIVITIES: &str = "
+    WITH scheduled AS (
+        SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[]) AS t(execution_seq, task_id, activity_arn)
+    ), missing AS (
+        SELECT s.* FROM scheduled s
+        WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.arn = s.activity_arn)
+    ), closed AS (
+        UPDATE tasks SET status = 'CLOSED'
+        FROM missing m
+        WHERE tasks.execution_seq = m.execution_seq AND tasks.task_id = m.task_id
+    ), signalled AS (
+        INSERT INTO signals (execution_seq, body)
+        SELECT m.execution_seq, jsonb_build_object(
+            'kind', 'task_failed', 'task_id', m.task_id, 'error', 'States.Runtime',
+            'cause', 'The activity ' || m.activity_arn || ' does not exist.')
+        FROM missing m
+    )
+    UPDATE executions SET due_at = now() WHERE seq IN (SELECT execution_seq FROM missing)";
+
+/// Fails the new tasks whose activity does not exist. Run after [`apply`], in its transaction.
+pub async fn fail_missing_activities(tx: &mut PgConnection, new: &[NewTask]) -> Result<(), Error> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let executions: Vec<i64> = new.iter().map(|t| t.execution_seq).collect();
+    let ids: Vec<i64> = new.iter().map(|t| t.task_id).collect();
+    let activities: Vec<&str> = new.iter().map(|t| t.activity_arn.as_str()).collect();
+    sqlx::query(FAIL_MISSING_ACTIVITIES)
+        .bind(&executions)
+        .bind(&ids)
+        .bind(&activities)
+        .execute(tx)
+        .await?;
+    Ok(())
+}

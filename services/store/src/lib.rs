@@ -12,6 +12,7 @@
 //! - [`engine`] — what schedulers do: claim due executions, take signals, write steps in one transaction.
 //! - [`notify`] — LISTEN/NOTIFY channels and a listener; notifications are hints, never the truth.
 //! - [`signals`] — the intents API nodes record for schedulers (stop, task results), as one enum.
+//! - [`tasks`] — activity tasks as workers see them: take, report a result, heartbeat.
 //! - [`error`] — the store's error enum; SQLSTATEs become domain errors here.
 //!
 //! Every function takes a `&PgPool` (or a connection) and runs static SQL with runtime-checked
@@ -28,6 +29,7 @@ pub mod notify;
 pub mod pool;
 pub mod signals;
 pub mod state_machines;
+pub mod tasks;
 
 pub use error::Error;
 pub use pool::{DatabaseSettings, connect};

@@ -16,9 +16,6 @@ pub enum Signal {
         task_id: u64,
         worker_name: String,
     },
-    TaskHeartbeat {
-        task_id: u64,
-    },
     TaskSucceeded {
         task_id: u64,
         output: String,

@@ -24,6 +24,8 @@ pub struct ApiSettings {
     pub listen: String,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: usize,
+    /// How long GetActivityTask waits for a task, in seconds.
+    pub activity_poll_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -76,6 +78,7 @@ const DEFAULTS: &str = r#"
 [api]
 listen = "0.0.0.0:8083"
 max_request_bytes = 4194304
+activity_poll_seconds = 60
 
 [database]
 max_connections = 8
@@ -138,6 +141,7 @@ impl Settings {
             default_account: self.aws.account_id.clone(),
             default_region: self.aws.region.clone(),
             max_request_bytes: self.api.max_request_bytes,
+            activity_poll: std::time::Duration::from_secs(self.api.activity_poll_seconds),
         }
     }
 

@@ -6,6 +6,7 @@ mod common;
 mod execution_input;
 mod executions;
 mod state_machines;
+mod tasks;
 mod validate_definition;
 
 use serde_json::Value;
@@ -80,6 +81,10 @@ pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Re
         "DescribeStateMachineForExecution" => {
             executions::describe_state_machine(context, body).await
         }
+        "GetActivityTask" => tasks::get_activity_task(context, body).await,
+        "SendTaskSuccess" => tasks::send_success(context, body).await,
+        "SendTaskFailure" => tasks::send_failure(context, body).await,
+        "SendTaskHeartbeat" => tasks::send_heartbeat(context, body).await,
         "ValidateStateMachineDefinition" => {
             validate_definition::validate_definition(context, body).await
         }

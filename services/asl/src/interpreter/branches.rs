@@ -2,36 +2,34 @@
 
 use serde_json::{Value, json};
 
-use super::runner::{Runner, pointer_token};
+use super::runner::Runner;
 use super::snapshot::{BranchesPhase, IterationsPhase, Phase, Thread};
 use crate::dataflow;
 use crate::failure::{Failure, errors};
+use crate::model::index::{branch_scope, processor_scope};
+use crate::model::{IndexedState, IntegerField, MapState, NumberField, ParallelState, State};
 
 impl Runner<'_> {
-    pub fn run_parallel(&mut self, thread: &mut Thread, def: &Value) -> Result<(), Failure> {
+    pub fn run_parallel(
+        &mut self,
+        thread: &mut Thread,
+        def: &Value,
+        parallel: &ParallelState,
+    ) -> Result<(), Failure> {
         let context = self.context(thread);
         let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
         let input = dataflow::apply_parameters(def, &effective, &context, &mut self.entropy)?;
         let mut last = thread.last_event;
         self.emit(&mut last, "ParallelStateStarted", json!({}));
         thread.last_event = last;
-        let empty = Vec::new();
-        let branches = def
-            .get("Branches")
-            .and_then(Value::as_array)
-            .unwrap_or(&empty);
-        let scope = format!("{}/States/{}", thread.scope, pointer_token(&thread.state));
-        let branches = branches
+        let branches = parallel
+            .branches
             .iter()
             .enumerate()
             .map(|(i, branch)| {
-                let start = branch
-                    .get("StartAt")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
                 Thread::new(
-                    format!("{scope}/Branches/{i}"),
-                    start.to_owned(),
+                    branch_scope(&thread.scope, &thread.state, i),
+                    branch.start_at.clone(),
                     input.clone(),
                     last,
                 )
@@ -96,33 +94,39 @@ impl Runner<'_> {
     fn finish_with_result(
         &mut self,
         thread: &mut Thread,
-        def: &Value,
+        def: &IndexedState,
         result: Value,
         succeeded: &str,
     ) {
         let mut unchained = thread.last_event;
         self.emit(&mut unchained, succeeded, json!({}));
         let context = self.context(thread);
-        let output = dataflow::apply_result_selector(def, &result, &context, &mut self.entropy)
-            .and_then(|r| dataflow::apply_result_path(def, &thread.input, r))
-            .and_then(|o| dataflow::apply_output_path(def, &o, &context));
+        let raw = &def.raw;
+        let output = dataflow::apply_result_selector(raw, &result, &context, &mut self.entropy)
+            .and_then(|r| dataflow::apply_result_path(raw, &thread.input, r))
+            .and_then(|o| dataflow::apply_output_path(raw, &o, &context));
         match output {
             Ok(output) => self.exit_and_transition(thread, output),
             Err(failure) => self.handle_failure(thread, def, failure),
         }
     }
 
-    pub fn run_map(&mut self, thread: &mut Thread, def: &Value) -> Result<(), Failure> {
+    pub fn run_map(
+        &mut self,
+        thread: &mut Thread,
+        def: &Value,
+        map: &MapState,
+    ) -> Result<(), Failure> {
         let context = self.context(thread);
         let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
         let max_concurrency = count(
-            def,
-            "MaxConcurrency",
+            map.max_concurrency.as_ref(),
+            map.max_concurrency_path.as_deref(),
             "MaxConcurrencyPath",
             &effective,
             &context,
         )?;
-        let items_path = def.get("ItemsPath").and_then(Value::as_str).unwrap_or("$");
+        let items_path = map.items_path.as_deref().unwrap_or("$");
         let items = dataflow::evaluate_path(items_path, &effective, &context)?;
         let Value::Array(items) = items else {
             return Err(Failure::runtime(format!(
@@ -138,17 +142,18 @@ impl Runner<'_> {
         thread.last_event = last;
         // AWS reads the tolerated failure settings after the map started.
         let tolerated_count = count(
-            def,
-            "ToleratedFailureCount",
+            map.tolerated_failure_count.as_ref(),
+            map.tolerated_failure_count_path.as_deref(),
             "ToleratedFailureCountPath",
             &effective,
             &context,
         )?;
-        let tolerated_percentage = percentage(def, &effective, &context)?;
+        let tolerated_percentage = percentage(map, &effective, &context)?;
         // Legacy Map states (with `Iterator`) use `Parameters` where new ones use `ItemSelector`.
-        let selector = def
-            .get("ItemSelector")
-            .or_else(|| def.get("Iterator").and(def.get("Parameters")));
+        let selector = map
+            .item_selector
+            .as_ref()
+            .or_else(|| map.iterator.as_ref().and(map.parameters.as_ref()));
         let mut pending = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             let input = match selector {
@@ -190,22 +195,19 @@ impl Runner<'_> {
                 return true;
             }
         };
-        let processor = if def.get("ItemProcessor").is_some() {
-            "ItemProcessor"
-        } else {
-            "Iterator"
+        let State::Map(map) = &def.state else {
+            let failure = Failure::runtime(format!("State '{}' is not a Map state", thread.state));
+            self.fail_thread(thread, failure);
+            return true;
         };
-        let scope = format!(
-            "{}/States/{}/{processor}",
-            thread.scope,
-            pointer_token(&thread.state)
-        );
-        let start = def
-            .get(processor)
-            .and_then(|p| p.get("StartAt"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        // Without a processor (an invalid definition) iterations fail on a state that is not
+        // there, as they always have.
+        let (field, start) = map
+            .processor()
+            .map_or(("Iterator", String::new()), |(f, p)| {
+                (f, p.start_at.clone())
+            });
+        let scope = processor_scope(&thread.scope, &thread.state, field);
         let total = phase.results.len();
         let mut progressed = false;
         let mut launch_after: Option<u64> = None;
@@ -306,18 +308,19 @@ fn within_tolerance(phase: &IterationsPhase, total: usize) -> bool {
     by_count || by_percentage
 }
 
-/// A non-negative integer field given directly or through a path.
+/// A non-negative integer field given directly or through a path. A JSONata expression counts
+/// as absent: JSONata states do not run yet.
 fn count(
-    def: &Value,
-    field: &str,
+    literal: Option<&IntegerField>,
+    path: Option<&str>,
     path_field: &str,
     input: &Value,
     context: &Value,
 ) -> Result<Option<usize>, Failure> {
-    if let Some(n) = def.get(field).and_then(Value::as_u64) {
-        return Ok(usize::try_from(n).ok());
+    if let Some(IntegerField::Literal(n)) = literal {
+        return Ok(usize::try_from(*n).ok());
     }
-    let Some(path) = def.get(path_field).and_then(Value::as_str) else {
+    let Some(path) = path else {
         return Ok(None);
     };
     let value = dataflow::evaluate_path(path, input, context)?;
@@ -330,17 +333,12 @@ fn count(
     }
 }
 
-fn percentage(def: &Value, input: &Value, context: &Value) -> Result<Option<f64>, Failure> {
-    if let Some(p) = def
-        .get("ToleratedFailurePercentage")
-        .and_then(Value::as_f64)
-    {
+fn percentage(map: &MapState, input: &Value, context: &Value) -> Result<Option<f64>, Failure> {
+    let literal = map.tolerated_failure_percentage.as_ref();
+    if let Some(p) = literal.and_then(NumberField::literal_f64) {
         return Ok(Some(p));
     }
-    let Some(path) = def
-        .get("ToleratedFailurePercentagePath")
-        .and_then(Value::as_str)
-    else {
+    let Some(path) = map.tolerated_failure_percentage_path.as_deref() else {
         return Ok(None);
     };
     let value = dataflow::evaluate_path(path, input, context)?;

@@ -4,6 +4,8 @@
 //! - [`snapshot`] — the execution's state between steps: a tree of threads.
 //! - [`history`] — history events with AWS's names and detail shapes.
 //! - `runner` — the machinery shared by every state: events, transitions, Retry and Catch.
+//!   States are looked up in the `Machine`'s index (`crate::model::index`) and dispatched on
+//!   their typed kind; the data-flow functions still read each state's raw JSON.
 //! - `states` — Pass, Task, Choice, Wait, Succeed, Fail.
 //! - `branches` — Parallel and Map: child threads, concurrency, results.
 //! - `clock` — ISO 8601 text for the context object.
@@ -36,9 +38,11 @@ pub enum Event {
         task_id: u64,
         worker_name: String,
     },
-    /// A worker reported progress: the heartbeat deadline moves.
+    /// A worker reported progress at `at_ms`: the heartbeat deadline moves to `at_ms` plus the
+    /// heartbeat interval (never earlier than it was).
     TaskHeartbeat {
         task_id: u64,
+        at_ms: i64,
     },
     TaskSucceeded {
         task_id: u64,
@@ -87,7 +91,7 @@ pub fn start(
     now_ms: i64,
     seed: u64,
 ) -> Transition {
-    runner::start(machine.definition(), info, input, now_ms, seed)
+    runner::start(machine, info, input, now_ms, seed)
 }
 
 /// Advances `snapshot` by `event` at `now_ms`. Never panics; a broken snapshot or definition fails
@@ -99,5 +103,5 @@ pub fn step(
     now_ms: i64,
     seed: u64,
 ) -> Transition {
-    runner::step(machine.definition(), snapshot, event, now_ms, seed)
+    runner::step(machine, snapshot, event, now_ms, seed)
 }

@@ -9,10 +9,11 @@ use super::{Effect, Event, Transition, clock};
 use crate::dataflow;
 use crate::entropy::Entropy;
 use crate::failure::{Failure, errors};
+use crate::model::{IndexedState, Machine};
 use crate::retry;
 
 pub(super) struct Runner<'a> {
-    pub definition: &'a Value,
+    pub machine: &'a Machine,
     pub info: &'a ExecutionInfo,
     pub execution_input: &'a Value,
     pub now: i64,
@@ -24,21 +25,24 @@ pub(super) struct Runner<'a> {
 }
 
 pub(super) fn start(
-    definition: &Value,
+    machine: &Machine,
     info: ExecutionInfo,
     input: Value,
     now: i64,
     seed: u64,
 ) -> Transition {
-    let start_at = definition
-        .get("StartAt")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let deadline_ms = definition
-        .get("TimeoutSeconds")
-        .and_then(Value::as_i64)
-        .map(|s| now + s * 1000);
+    // A machine whose definition did not parse has no scopes: the first step fails it.
+    let start_at = machine
+        .scope("")
+        .map(|scope| scope.start_at.clone())
+        .unwrap_or_default();
+    // Saturating: a huge timeout means none in practice, and must not overflow.
+    let deadline_ms = machine
+        .model()
+        .ok()
+        .and_then(|model| model.timeout_seconds)
+        .and_then(|s| i64::try_from(s).ok())
+        .map(|s| now.saturating_add(s.saturating_mul(1000)));
     let snapshot = Snapshot {
         status: Status::Running,
         root: Thread::new(String::new(), start_at, input.clone(), 0),
@@ -63,13 +67,13 @@ pub(super) fn start(
         }}),
     };
     // ExecutionStarted is event 1; AWS chains the first state's events from 0, not from it.
-    let mut transition = step(definition, snapshot, &Event::Tick, now, seed);
+    let mut transition = step(machine, snapshot, &Event::Tick, now, seed);
     transition.history.insert(0, started);
     transition
 }
 
 pub(super) fn step(
-    definition: &Value,
+    machine: &Machine,
     mut snapshot: Snapshot,
     event: &Event,
     now: i64,
@@ -87,7 +91,7 @@ pub(super) fn step(
         Thread::new(String::new(), String::new(), Value::Null, 0),
     );
     let mut runner = Runner {
-        definition,
+        machine,
         info: &snapshot.info,
         execution_input: &snapshot.input,
         now,
@@ -107,7 +111,8 @@ pub(super) fn step(
                 error.as_deref().unwrap_or_default(),
                 cause.as_deref().unwrap_or_default(),
             );
-            let mut last = root.last_event;
+            // AWS chains ExecutionAborted and ExecutionTimedOut to no event (previousEventId 0).
+            let mut last = 0;
             runner.emit(&mut last, "ExecutionAborted", details);
             ending = Some((Status::Aborted, Value::Null));
         }
@@ -119,7 +124,7 @@ pub(super) fn step(
 
     if ending.is_none() && snapshot.deadline_ms.is_some_and(|d| d <= now) {
         runner.cancel_tasks(&root);
-        let mut last = root.last_event;
+        let mut last = 0;
         runner.emit(
             &mut last,
             "ExecutionTimedOut",
@@ -193,11 +198,6 @@ pub(super) fn step(
     }
 }
 
-/// Escapes a state name for a JSON pointer.
-pub(super) fn pointer_token(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
-}
-
 impl<'a> Runner<'a> {
     /// Appends an event to the history, chained to the thread's previous event.
     pub fn emit(&mut self, thread_last: &mut u64, event_type: &str, details: Value) -> u64 {
@@ -214,12 +214,15 @@ impl<'a> Runner<'a> {
         id
     }
 
-    /// The JSON object of the thread's current state.
-    pub fn state_def(&self, thread: &Thread) -> Result<&'a Value, Failure> {
-        let pointer = format!("{}/States/{}", thread.scope, pointer_token(&thread.state));
-        self.definition
-            .pointer(&pointer)
-            .filter(|v| v.is_object())
+    /// The thread's current state, from the machine's index.
+    pub fn state_def(&self, thread: &Thread) -> Result<&'a IndexedState, Failure> {
+        if let Err(reason) = self.machine.model() {
+            return Err(Failure::runtime(format!(
+                "The state machine definition is invalid: {reason}"
+            )));
+        }
+        self.machine
+            .state(&thread.scope, &thread.state)
             .ok_or_else(|| Failure::runtime(format!("State '{}' does not exist", thread.state)))
     }
 
@@ -303,8 +306,7 @@ impl<'a> Runner<'a> {
                 return;
             }
         };
-        let state_type = def.get("Type").and_then(Value::as_str).unwrap_or_default();
-        let event = format!("{}Entered", history::state_prefix(state_type));
+        let event = format!("{}Entered", history::state_prefix(def.state.type_name()));
         let mut last = thread.last_event;
         thread.entered_event = self.emit(
             &mut last,
@@ -313,11 +315,7 @@ impl<'a> Runner<'a> {
         );
         thread.last_event = last;
         thread.entered_ms = self.now;
-        let retriers = def
-            .get("Retry")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
-        thread.attempts = vec![0; retriers];
+        thread.attempts = vec![0; def.state.retriers().len()];
         self.run_state(thread);
     }
 
@@ -327,8 +325,7 @@ impl<'a> Runner<'a> {
             Ok(def) => def,
             Err(failure) => return self.fail_thread(thread, failure),
         };
-        let state_type = def.get("Type").and_then(Value::as_str).unwrap_or_default();
-        let event = format!("{}Exited", history::state_prefix(state_type));
+        let event = format!("{}Exited", history::state_prefix(def.state.type_name()));
         let mut last = thread.last_event;
         self.emit(&mut last, &event, history::exited(&thread.state, &output));
         thread.last_event = last;
@@ -336,8 +333,8 @@ impl<'a> Runner<'a> {
     }
 
     /// Follows `Next`, or ends the thread at an `End` (or Succeed) state.
-    pub fn transition(&mut self, thread: &mut Thread, def: &Value, output: Value) {
-        match def.get("Next").and_then(Value::as_str) {
+    pub fn transition(&mut self, thread: &mut Thread, def: &IndexedState, output: Value) {
+        match def.state.next() {
             Some(next) => self.go_to(thread, next, output),
             None => thread.phase = Phase::Succeeded { output },
         }
@@ -372,10 +369,9 @@ impl<'a> Runner<'a> {
     }
 
     /// An error in the current state: Retry, then Catch, else the thread fails.
-    pub fn handle_failure(&mut self, thread: &mut Thread, def: &Value, failure: Failure) {
+    pub fn handle_failure(&mut self, thread: &mut Thread, def: &IndexedState, failure: Failure) {
         let failure = self.explain_failure(thread, failure);
-        let empty = Vec::new();
-        let retriers = def.get("Retry").and_then(Value::as_array).unwrap_or(&empty);
+        let retriers = def.raw_retriers();
         if let Some(index) = retry::matching_retrier(retriers, &failure.error) {
             if thread.attempts.len() < retriers.len() {
                 thread.attempts.resize(retriers.len(), 0);
@@ -385,26 +381,28 @@ impl<'a> Runner<'a> {
             {
                 thread.attempts[index] = attempt;
                 thread.phase = Phase::Backoff {
-                    until_ms: self.now + i64::try_from(delay).unwrap_or(i64::MAX / 2),
+                    until_ms: self
+                        .now
+                        .saturating_add(i64::try_from(delay).unwrap_or(i64::MAX / 2)),
                 };
                 return;
             }
         }
-        let catchers = def.get("Catch").and_then(Value::as_array).unwrap_or(&empty);
+        let catchers = def.raw_catchers();
         if let Some(index) = retry::matching_catcher(catchers, &failure.error) {
             let catcher = &catchers[index];
             let error_output = json!({ "Error": failure.error, "Cause": failure.cause });
             match dataflow::apply_result_path(catcher, &thread.input, error_output) {
                 Ok(output) => {
-                    let state_type = def.get("Type").and_then(Value::as_str).unwrap_or_default();
-                    let event = format!("{}Exited", history::state_prefix(state_type));
+                    let event = format!("{}Exited", history::state_prefix(def.state.type_name()));
                     let mut last = thread.last_event;
                     self.emit(&mut last, &event, history::exited(&thread.state, &output));
                     thread.last_event = last;
-                    let next = catcher
-                        .get("Next")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
+                    let next = def
+                        .state
+                        .catchers()
+                        .get(index)
+                        .map_or("", |c| c.next.as_str());
                     self.go_to(thread, next, output);
                 }
                 Err(path_failure) => {
@@ -422,12 +420,11 @@ impl<'a> Runner<'a> {
     pub fn give_up_or_retry(
         &mut self,
         thread: &mut Thread,
-        def: &Value,
+        def: &IndexedState,
         failure: Failure,
         failed_event: &str,
     ) {
-        let empty = Vec::new();
-        let retriers = def.get("Retry").and_then(Value::as_array).unwrap_or(&empty);
+        let retriers = def.raw_retriers();
         let will_retry = retry::matching_retrier(retriers, &failure.error).is_some_and(|index| {
             let attempt = thread.attempts.get(index).copied().unwrap_or(0) + 1;
             let mut probe = self.entropy.clone();

@@ -8,6 +8,7 @@ use super::history;
 use super::runner::Runner;
 use super::snapshot::{Phase, TaskPhase, Thread};
 use crate::failure::{Failure, errors};
+use crate::model::{FailState, IntegerField, State, TaskState};
 use crate::{choice, dataflow, wait};
 
 /// AWS's default task timeout: 99999999 seconds, i.e. none in practice.
@@ -20,22 +21,23 @@ impl Runner<'_> {
             Ok(def) => def,
             Err(failure) => return self.fail_thread(thread, failure),
         };
-        let state_type = def.get("Type").and_then(Value::as_str).unwrap_or_default();
-        let result = match state_type {
-            "Pass" => self.run_pass(thread, def),
-            "Task" => self.run_task(thread, def),
-            "Choice" => self.run_choice(thread, def),
-            "Wait" => self.run_wait(thread, def),
-            "Succeed" => self.run_succeed(thread, def),
-            "Fail" => self.run_fail(thread, def),
-            "Parallel" => self.run_parallel(thread, def),
-            "Map" => self.run_map(thread, def),
-            other => Err(Failure::runtime(format!(
-                "Unsupported state type '{other}'"
-            ))),
+        let raw = &def.raw;
+        let result = match &def.state {
+            State::Pass(_) => self.run_pass(thread, raw),
+            State::Task(task) => self.run_task(thread, raw, task),
+            State::Choice(_) => self.run_choice(thread, raw),
+            State::Wait(_) => self.run_wait(thread, raw),
+            State::Succeed(_) => self.run_succeed(thread, raw),
+            State::Fail(fail) => self.run_fail(thread, fail),
+            State::Parallel(parallel) => self.run_parallel(thread, raw, parallel),
+            State::Map(map) => self.run_map(thread, raw, map),
         };
         if let Err(failure) = result {
-            if matches!(state_type, "Task" | "Parallel" | "Map") {
+            // Only states with Retry and Catch recover; the others fail their thread.
+            if matches!(
+                def.state,
+                State::Task(_) | State::Parallel(_) | State::Map(_)
+            ) {
                 self.handle_failure(thread, def, failure);
             } else {
                 let failure = self.explain_failure(thread, failure);
@@ -97,13 +99,16 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn run_fail(&mut self, thread: &mut Thread, def: &Value) -> Result<(), Failure> {
+    fn run_fail(&mut self, thread: &mut Thread, def: &FailState) -> Result<(), Failure> {
         let context = self.context(thread);
-        let text = |field: &str, path_field: &str| -> Result<String, Failure> {
-            if let Some(value) = def.get(field).and_then(Value::as_str) {
-                return Ok(value.to_owned());
+        let text = |value: &Option<String>,
+                    path: &Option<String>,
+                    path_field: &str|
+         -> Result<String, Failure> {
+            if let Some(value) = value {
+                return Ok(value.clone());
             }
-            match def.get(path_field).and_then(Value::as_str) {
+            match path {
                 Some(path) => {
                     let value = dataflow::evaluate_path(path, &thread.input, &context).map_err(|_| {
                         Failure::runtime(format!(
@@ -119,20 +124,22 @@ impl Runner<'_> {
                 None => Ok(String::new()),
             }
         };
-        let error = text("Error", "ErrorPath")?;
-        let cause = text("Cause", "CausePath")?;
+        let error = text(&def.error, &def.error_path, "ErrorPath")?;
+        let cause = text(&def.cause, &def.cause_path, "CausePath")?;
         thread.phase = Phase::Failed { error, cause };
         Ok(())
     }
 
-    fn run_task(&mut self, thread: &mut Thread, def: &Value) -> Result<(), Failure> {
+    fn run_task(
+        &mut self,
+        thread: &mut Thread,
+        def: &Value,
+        task: &TaskState,
+    ) -> Result<(), Failure> {
         let context = self.context(thread);
         let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
         let parameters = dataflow::apply_parameters(def, &effective, &context, &mut self.entropy)?;
-        let resource = def
-            .get("Resource")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let resource = task.resource.as_str();
         if !is_activity(resource) {
             return Err(Failure::new(
                 errors::RUNTIME,
@@ -142,15 +149,15 @@ impl Runner<'_> {
             ));
         }
         let timeout = seconds(
-            def,
-            "TimeoutSeconds",
+            task.timeout_seconds.as_ref(),
+            task.timeout_seconds_path.as_deref(),
             "TimeoutSecondsPath",
             &effective,
             &context,
         )?;
         let heartbeat = seconds(
-            def,
-            "HeartbeatSeconds",
+            task.heartbeat_seconds.as_ref(),
+            task.heartbeat_seconds_path.as_deref(),
             "HeartbeatSecondsPath",
             &effective,
             &context,
@@ -187,7 +194,8 @@ impl Runner<'_> {
             task_id,
             resource: resource.to_owned(),
             started: false,
-            timeout_at_ms: Some(self.now + timeout.unwrap_or(NO_TIMEOUT) * 1000),
+            // Saturating: a literal of any size must not overflow the deadline.
+            timeout_at_ms: Some(deadline(self.now, timeout.unwrap_or(NO_TIMEOUT))),
             heartbeat_seconds: heartbeat,
             heartbeat_at_ms: None,
         });
@@ -198,7 +206,7 @@ impl Runner<'_> {
     pub fn deliver(&mut self, thread: &mut Thread, event: &Event) -> bool {
         let task_id = match event {
             Event::TaskStarted { task_id, .. }
-            | Event::TaskHeartbeat { task_id }
+            | Event::TaskHeartbeat { task_id, .. }
             | Event::TaskSucceeded { task_id, .. }
             | Event::TaskFailed { task_id, .. } => *task_id,
             Event::Tick | Event::Stop { .. } => return false,
@@ -217,17 +225,28 @@ impl Runner<'_> {
         match event {
             Event::TaskStarted { worker_name, .. } => {
                 task.started = true;
-                task.heartbeat_at_ms = task.heartbeat_seconds.map(|h| self.now + h * 1000);
+                task.heartbeat_at_ms = task.heartbeat_seconds.map(|h| deadline(self.now, h));
                 let mut last = thread.last_event;
                 self.emit(
                     &mut last,
                     "ActivityStarted",
-                    json!({ "activityStartedEventDetails": { "workerName": worker_name } }),
+                    // A worker that gave no name leaves the details empty, as in AWS.
+                    if worker_name.is_empty() {
+                        json!({ "activityStartedEventDetails": {} })
+                    } else {
+                        json!({ "activityStartedEventDetails": { "workerName": worker_name } })
+                    },
                 );
                 thread.last_event = last;
             }
-            Event::TaskHeartbeat { .. } => {
-                task.heartbeat_at_ms = task.heartbeat_seconds.map(|h| self.now + h * 1000);
+            Event::TaskHeartbeat { at_ms, .. } => {
+                // A heartbeat read late (when the deadline fired) still counts from when it was
+                // sent; one older than the current deadline's start changes nothing.
+                let moved = task.heartbeat_seconds.map(|h| deadline(*at_ms, h));
+                task.heartbeat_at_ms = match (task.heartbeat_at_ms, moved) {
+                    (Some(current), Some(moved)) => Some(current.max(moved)),
+                    (current, moved) => moved.or(current),
+                };
             }
             Event::TaskSucceeded { output, .. } => {
                 let mut last = thread.last_event;
@@ -272,9 +291,10 @@ impl Runner<'_> {
             Err(failure) => return self.fail_thread(thread, failure),
         };
         let context = self.context(thread);
-        let output = dataflow::apply_result_selector(def, &result, &context, &mut self.entropy)
-            .and_then(|r| dataflow::apply_result_path(def, &thread.input, r))
-            .and_then(|o| dataflow::apply_output_path(def, &o, &context));
+        let raw = &def.raw;
+        let output = dataflow::apply_result_selector(raw, &result, &context, &mut self.entropy)
+            .and_then(|r| dataflow::apply_result_path(raw, &thread.input, r))
+            .and_then(|o| dataflow::apply_output_path(raw, &o, &context));
         match output {
             Ok(output) => self.exit_and_transition(thread, output),
             Err(failure) => self.handle_failure(thread, def, failure),
@@ -311,6 +331,11 @@ impl Runner<'_> {
     }
 }
 
+/// `now` plus `seconds`, saturating.
+fn deadline(now: i64, seconds: i64) -> i64 {
+    now.saturating_add(seconds.saturating_mul(1000))
+}
+
 /// `arn:<partition>:states:<region>:<account>:activity:<name>`.
 fn is_activity(resource: &str) -> bool {
     let fields: Vec<&str> = resource.split(':').collect();
@@ -318,17 +343,18 @@ fn is_activity(resource: &str) -> bool {
 }
 
 /// A seconds field given directly or through a path (which must select a positive integer).
+/// A JSONata expression counts as absent: JSONata states do not run yet.
 fn seconds(
-    def: &Value,
-    field: &str,
+    literal: Option<&IntegerField>,
+    path: Option<&str>,
     path_field: &str,
     input: &Value,
     context: &Value,
 ) -> Result<Option<i64>, Failure> {
-    if let Some(value) = def.get(field).and_then(Value::as_i64) {
+    if let Some(value) = literal.and_then(IntegerField::literal_i64) {
         return Ok(Some(value));
     }
-    let Some(path) = def.get(path_field).and_then(Value::as_str) else {
+    let Some(path) = path else {
         return Ok(None);
     };
     let value = dataflow::evaluate_path(path, input, context)?;

@@ -279,7 +279,10 @@ fn task_timeouts_and_heartbeats() {
     let beat = step(
         &definition,
         taken.snapshot,
-        &Event::TaskHeartbeat { task_id },
+        &Event::TaskHeartbeat {
+            task_id,
+            at_ms: T0 + 3000,
+        },
         T0 + 3000,
         1,
     );

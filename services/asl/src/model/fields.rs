@@ -1,0 +1,78 @@
+//! Field types shared by the model: paths that may be JSON `null`, numbers that JSONata states
+//! may give as `{% %}` expressions, and optional raw fields that keep an explicit `null`.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Number, Value};
+
+/// `InputPath`, `OutputPath` and `ResultPath`: absent (the default path `$`) is not the same as
+/// `null` (discard the input, the output or the result), so both are kept apart from a path.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum NullablePath {
+    #[default]
+    Absent,
+    Null,
+    Path(String),
+}
+
+impl NullablePath {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, NullablePath::Absent)
+    }
+}
+
+// `Absent` is never serialized (fields skip it), and a present field is `null` or a string.
+impl Serialize for NullablePath {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            NullablePath::Absent | NullablePath::Null => serializer.serialize_none(),
+            NullablePath::Path(path) => serializer.serialize_str(path),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NullablePath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Option::<String>::deserialize(deserializer)? {
+            None => NullablePath::Null,
+            Some(path) => NullablePath::Path(path),
+        })
+    }
+}
+
+/// A number a JSONata state may compute instead: `"TimeoutSeconds": "{% $t %}"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OrExpression<T> {
+    Literal(T),
+    Expression(String),
+}
+
+/// Every integer field of the language has a minimum of 0 or 1, so `u64` holds all valid ones.
+pub type IntegerField = OrExpression<u64>;
+/// Kept as a JSON number so `50` and `50.0` survive a round trip as written.
+pub type NumberField = OrExpression<Number>;
+
+impl IntegerField {
+    /// The literal as `i64`, as the interpreter computes with it; `None` for an expression.
+    pub fn literal_i64(&self) -> Option<i64> {
+        match self {
+            OrExpression::Literal(n) => i64::try_from(*n).ok(),
+            OrExpression::Expression(_) => None,
+        }
+    }
+}
+
+impl NumberField {
+    pub fn literal_f64(&self) -> Option<f64> {
+        match self {
+            OrExpression::Literal(n) => n.as_f64(),
+            OrExpression::Expression(_) => None,
+        }
+    }
+}
+
+/// For `Option<Value>` fields where `null` is a value (`"Result": null` is a null result): plain
+/// `Option` would read a present `null` as absent. Use with `#[serde(default)]`.
+pub fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
