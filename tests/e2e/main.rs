@@ -2,6 +2,7 @@
 //! the real AWS SDK. One binary keeps link times down.
 
 mod activities;
+mod activities_tasks;
 mod architecture;
 mod executions;
 mod persistence;

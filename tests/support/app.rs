@@ -29,9 +29,15 @@ impl TestApp {
 
     /// API and scheduler on an existing database (to restart on the same data).
     pub async fn spawn_on(database_url: &str) -> TestApp {
+        Self::spawn_with(database_url, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn_on`], with settings adjusted by `adjust`.
+    pub async fn spawn_with(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = Settings::defaults().expect("default settings");
         settings.api.listen = "127.0.0.1:0".to_owned();
         settings.database.max_connections = 4;
+        adjust(&mut settings);
         let app = Application::build(&settings, database_url, Role::All)
             .await
             .expect("build app");

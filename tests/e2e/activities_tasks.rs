@@ -1,0 +1,466 @@
+//! Activity workers: long polls, results, heartbeats and timeouts, across API nodes.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_sfn::types::ExecutionStatus;
+use switchback_tests::TestApp;
+
+use crate::error_code;
+use crate::executions::wait_until_done;
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/r";
+
+/// A machine with one activity task; `extra` adds fields to the Task state.
+async fn setup(app: &TestApp, name: &str, extra: &str) -> (String, String) {
+    let activity = app
+        .client
+        .create_activity()
+        .name(name)
+        .send()
+        .await
+        .expect("activity");
+    let activity_arn = activity.activity_arn().to_owned();
+    let definition = format!(
+        r#"{{"StartAt": "T", "States": {{"T": {{"Type": "Task", "Resource": "{activity_arn}", "End": true{extra}}}}}}}"#
+    );
+    let machine = app
+        .client
+        .create_state_machine()
+        .name(name)
+        .definition(definition)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .expect("machine");
+    (activity_arn, machine.state_machine_arn().to_owned())
+}
+
+async fn poll(client: &aws_sdk_sfn::Client, activity_arn: &str) -> Option<(String, String)> {
+    let task = client
+        .get_activity_task()
+        .activity_arn(activity_arn)
+        .worker_name("worker-1")
+        .send()
+        .await
+        .expect("get activity task");
+    task.task_token()
+        .map(|t| (t.to_owned(), task.input().unwrap_or_default().to_owned()))
+}
+
+#[tokio::test]
+async fn a_task_polled_on_one_node_completes_on_another() {
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn_on(&first.database_url).await;
+    let (activity, machine) = setup(&first, "work", r#", "ResultPath": "$.result""#).await;
+    // The poll waits before any task exists; scheduling wakes it.
+    let waiting = {
+        let client = second.client.clone();
+        let activity = activity.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            (poll(&client, &activity).await, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let execution = first
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input(r#"{"job": 7}"#)
+        .send()
+        .await
+        .unwrap();
+    let (task, waited) = waiting.await.unwrap();
+    let (token, input) = task.expect("the waiting poll got the task");
+    assert!(
+        waited < Duration::from_secs(5),
+        "woken by the notification, not a timeout: {waited:?}"
+    );
+    assert_eq!(input, r#"{"job":7}"#);
+    first
+        .client
+        .send_task_success()
+        .task_token(&token)
+        .output(r#"{"done": true}"#)
+        .send()
+        .await
+        .unwrap();
+    let done = wait_until_done(
+        &second.client,
+        execution.execution_arn(),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    assert_eq!(done.output(), Some(r#"{"job":7,"result":{"done":true}}"#));
+    // A second result for the same token is refused.
+    let (code, message) = error_code(
+        second
+            .client
+            .send_task_success()
+            .task_token(&token)
+            .output("{}")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "TaskTimedOut");
+    assert!(message.contains("does not exist anymore"), "{message}");
+    let history = first
+        .client
+        .get_execution_history()
+        .execution_arn(execution.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    let started = history
+        .events()
+        .iter()
+        .find_map(|e| e.activity_started_event_details())
+        .expect("ActivityStarted");
+    assert_eq!(started.worker_name(), Some("worker-1"));
+    second.stop().await;
+    first.stop().await;
+}
+
+#[tokio::test]
+async fn failures_reach_retry_and_catch() {
+    let app = TestApp::spawn().await;
+    let extra = r#", "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 1}], "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]}, "Caught": {"Type": "Pass", "End": true"#;
+    let (activity, machine) = setup(&app, "flaky", extra).await;
+    let execution = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap();
+    for attempt in 0..2 {
+        let (token, _) = poll(&app.client, &activity).await.expect("a task");
+        app.client
+            .send_task_failure()
+            .task_token(&token)
+            .error("Flaky")
+            .cause(format!("attempt {attempt}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let done = wait_until_done(
+        &app.client,
+        execution.execution_arn(),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    assert_eq!(
+        done.output(),
+        Some(r#"{"Error":"Flaky","Cause":"attempt 1"}"#)
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_are_checked() {
+    let app = TestApp::spawn_with(&switchback_tests::pg::fresh_database().await, |s| {
+        s.api.activity_poll_seconds = 1
+    })
+    .await;
+    let (activity, machine) = setup(&app, "tokens", "").await;
+    let (code, _) = error_code(
+        app.client
+            .send_task_success()
+            .task_token("forged")
+            .output("{}")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidToken");
+    let unknown = "0".repeat(64);
+    let (code, _) = error_code(
+        app.client
+            .send_task_heartbeat()
+            .task_token(&unknown)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "TaskDoesNotExist");
+    let execution = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap();
+    let (token, _) = poll(&app.client, &activity).await.expect("a task");
+    let (code, _) = error_code(
+        app.client
+            .send_task_success()
+            .task_token(&token)
+            .output("not json")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidOutput");
+    // Stopping the execution closes its task: the token then answers TaskTimedOut.
+    app.client
+        .stop_execution()
+        .execution_arn(execution.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    let (code, _) = error_code(
+        app.client
+            .send_task_success()
+            .task_token(&token)
+            .output("{}")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "TaskTimedOut");
+    let (code, _) = error_code(
+        app.client
+            .send_task_heartbeat()
+            .task_token(&token)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "TaskTimedOut");
+    // With nothing scheduled, a poll answers without a token when its time is up.
+    let started = Instant::now();
+    assert!(poll(&app.client, &activity).await.is_none());
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let (code, _) = error_code(
+        app.client
+            .get_activity_task()
+            .activity_arn("arn:aws:states:us-east-1:123456789012:activity:none")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ActivityDoesNotExist");
+    let (code, _) = error_code(
+        app.client
+            .get_activity_task()
+            .activity_arn("no_an_activity_arn")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidArn");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn heartbeats_keep_a_task_alive_and_silence_times_it_out() {
+    let app = TestApp::spawn().await;
+    let (activity, machine) = setup(
+        &app,
+        "beat",
+        r#", "HeartbeatSeconds": 3, "TimeoutSeconds": 60"#,
+    )
+    .await;
+    let alive = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .name("alive")
+        .send()
+        .await
+        .unwrap();
+    let (token, _) = poll(&app.client, &activity).await.expect("a task");
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        app.client
+            .send_task_heartbeat()
+            .task_token(&token)
+            .send()
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    app.client
+        .send_task_success()
+        .task_token(&token)
+        .output("{}")
+        .send()
+        .await
+        .unwrap();
+    let done = wait_until_done(&app.client, alive.execution_arn(), Duration::from_secs(10)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+
+    let silent = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .name("silent")
+        .send()
+        .await
+        .unwrap();
+    poll(&app.client, &activity).await.expect("a task");
+    let done = wait_until_done(&app.client, silent.execution_arn(), Duration::from_secs(10)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Failed);
+    assert_eq!(done.error(), Some("States.HeartbeatTimeout"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_timeout_fires_after_every_process_restarted() {
+    let app = TestApp::spawn().await;
+    let (_, machine) = setup(&app, "slow", r#", "TimeoutSeconds": 2"#).await;
+    let execution = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap();
+    let url = app.database_url.clone();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.stop().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let app = TestApp::spawn_on(&url).await;
+    let done = wait_until_done(
+        &app.client,
+        execution.execution_arn(),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(done.status(), &ExecutionStatus::Failed);
+    assert_eq!(done.error(), Some("States.Timeout"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_missing_activity_fails_the_state() {
+    let app = TestApp::spawn().await;
+    let (activity, machine) = setup(&app, "gone", "").await;
+    app.client
+        .delete_activity()
+        .activity_arn(&activity)
+        .send()
+        .await
+        .unwrap();
+    let execution = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap();
+    let done = wait_until_done(
+        &app.client,
+        execution.execution_arn(),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(done.status(), &ExecutionStatus::Failed);
+    assert_eq!(done.error(), Some("States.Runtime"));
+    assert!(
+        done.cause()
+            .unwrap_or_default()
+            .ends_with(&format!("The activity {activity} does not exist."))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn many_polls_on_two_nodes_take_every_task_exactly_once() {
+    // Short polls, so that idle workers notice the end quickly.
+    let url = switchback_tests::pg::fresh_database().await;
+    let first = TestApp::spawn_with(&url, |s| s.api.activity_poll_seconds = 2).await;
+    let second = TestApp::spawn_with(&url, |s| s.api.activity_poll_seconds = 2).await;
+    let (activity, machine) = setup(&first, "crowd", r#", "ResultPath": "$.by""#).await;
+    const TASKS: usize = 1000;
+    const POLLS: usize = 50;
+    let seen = Arc::new(Mutex::new(HashSet::new()));
+    let mut workers = Vec::new();
+    for w in 0..POLLS {
+        let client = if w % 2 == 0 {
+            first.client.clone()
+        } else {
+            second.client.clone()
+        };
+        let (activity, seen) = (activity.clone(), seen.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                if seen.lock().unwrap().len() >= TASKS {
+                    return;
+                }
+                let task = client
+                    .get_activity_task()
+                    .activity_arn(&activity)
+                    .send()
+                    .await
+                    .unwrap();
+                let Some(token) = task.task_token() else {
+                    continue;
+                };
+                assert!(
+                    seen.lock().unwrap().insert(token.to_owned()),
+                    "a task was delivered twice"
+                );
+                client
+                    .send_task_success()
+                    .task_token(token)
+                    .output(format!("{w}"))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    // Ten clients start the executions concurrently, alternating between the nodes.
+    let mut starters = Vec::new();
+    for s in 0..10 {
+        let client = if s % 2 == 0 {
+            first.client.clone()
+        } else {
+            second.client.clone()
+        };
+        let machine = machine.clone();
+        starters.push(tokio::spawn(async move {
+            for i in (s..TASKS).step_by(10) {
+                client
+                    .start_execution()
+                    .state_machine_arn(&machine)
+                    .input(format!(r#"{{"i": {i}}}"#))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for starter in starters {
+        starter.await.unwrap();
+    }
+    for worker in workers {
+        tokio::time::timeout(Duration::from_secs(120), worker)
+            .await
+            .expect("workers finish")
+            .unwrap();
+    }
+    assert_eq!(seen.lock().unwrap().len(), TASKS);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let succeeded = first
+            .client
+            .list_executions()
+            .state_machine_arn(&machine)
+            .status_filter(ExecutionStatus::Succeeded)
+            .max_results(1000)
+            .send()
+            .await
+            .unwrap();
+        if succeeded.executions().len() == TASKS {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {TASKS} succeeded",
+            succeeded.executions().len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    second.stop().await;
+    first.stop().await;
+}
