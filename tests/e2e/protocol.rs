@@ -98,3 +98,53 @@ async fn health_and_readiness() {
     assert_eq!(ready.status, 200, "{}", ready.body);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_move_with_the_work() {
+    let app = TestApp::spawn().await;
+    let machine = app
+        .client
+        .create_state_machine()
+        .name("counted")
+        .definition(r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#)
+        .role_arn("arn:aws:iam::123456789012:role/r")
+        .send()
+        .await
+        .unwrap();
+    let execution = app
+        .client
+        .start_execution()
+        .state_machine_arn(machine.state_machine_arn())
+        .send()
+        .await
+        .unwrap();
+    crate::executions::wait_until_done(
+        &app.client,
+        execution.execution_arn(),
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    let metrics = get(app.address, "/metrics").await;
+    assert_eq!(metrics.status, 200);
+    // The recorder is shared by every app of this test process, so only presence and
+    // positive values are asserted.
+    for series in [
+        "switchback_api_requests_total{operation=\"StartExecution\",outcome=\"ok\"}",
+        "switchback_executions_started_total",
+        "switchback_executions_finished_total{status=\"SUCCEEDED\"}",
+        "switchback_state_transitions_total",
+        "switchback_scheduler_batch_size_count",
+        "switchback_due_executions",
+        "switchback_database_pool_connections",
+    ] {
+        let value = metrics
+            .body
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {series} in {}", metrics.body));
+        if !series.starts_with("switchback_due") {
+            assert!(value > 0.0, "{series} is {value}");
+        }
+    }
+    app.stop().await;
+}

@@ -8,6 +8,7 @@
 //! - [`page_token`] — signed, expiring pagination tokens.
 //! - [`error`] — the layer's error enum and the single table to AWS error shapes.
 //! - `health` — `/healthz` and `/readyz`.
+//! - `metrics_endpoint` — `/metrics` in Prometheus text.
 //!
 //! The API never advances an execution: it records intents in the database and leaves the rest
 //! to scheduler nodes.
@@ -16,6 +17,7 @@ pub mod error;
 mod health;
 pub mod input;
 mod long_poll;
+mod metrics_endpoint;
 mod operations;
 pub mod page_token;
 pub mod protocol;
@@ -25,6 +27,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
 use switchback_store::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -66,11 +69,17 @@ pub struct ApiState {
     pub(crate) long_polls: Arc<long_poll::Hub>,
     /// Cancelled when the server begins to shut down: long polls answer at once, without a task.
     pub shutdown: CancellationToken,
+    /// Renders `/metrics`; `None` when no recorder is installed.
+    pub metrics: Option<PrometheusHandle>,
 }
 
 impl ApiState {
     /// Reads what the API needs from the database (the page-token key).
-    pub async fn load(pool: PgPool, config: ApiConfig) -> Result<Self, Error> {
+    pub async fn load(
+        pool: PgPool,
+        config: ApiConfig,
+        metrics: Option<PrometheusHandle>,
+    ) -> Result<Self, Error> {
         let key = switchback_store::meta::page_token_key(&pool).await?;
         let long_polls = Arc::new(long_poll::Hub::default());
         let shutdown = CancellationToken::new();
@@ -81,6 +90,7 @@ impl ApiState {
             page_tokens: PageTokens::new(key),
             long_polls,
             shutdown,
+            metrics,
         })
     }
 }
@@ -90,6 +100,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/", post(protocol::handle))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics_endpoint::render))
         .with_state(state)
 }
 

@@ -34,7 +34,18 @@ pub async fn handle(State(state): State<ApiState>, headers: HeaderMap, body: Bod
         };
         operations::dispatch(&context, operation, body).await
     };
+    let started = std::time::Instant::now();
     let result = result.instrument(span.clone()).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(error) => error.type_name(),
+    };
+    // Only known operation names become label values, so the series stay bounded.
+    let label = operations::known_operation(operation).unwrap_or("unknown");
+    metrics::counter!("switchback_api_requests_total", "operation" => label, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("switchback_api_request_duration_seconds", "operation" => label)
+        .record(started.elapsed().as_secs_f64());
 
     let mut response = match result {
         Ok(output) => {

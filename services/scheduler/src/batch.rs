@@ -10,6 +10,7 @@ use crate::advance::{advance, millis};
 
 /// Returns how many executions were advanced.
 pub async fn run(pool: &PgPool, batch_size: i64) -> Result<usize, Error> {
+    let started = std::time::Instant::now();
     let mut tx = pool.begin().await.map_err(switchback_store::Error::from)?;
     let claimed = engine::claim(&mut tx, batch_size).await?;
     if claimed.is_empty() {
@@ -46,5 +47,30 @@ pub async fn run(pool: &PgPool, batch_size: i64) -> Result<usize, Error> {
     engine::fail_missing_activities(&mut tx, &new_tasks).await?;
     tx.commit().await.map_err(switchback_store::Error::from)?;
     tracing::debug!(executions = steps.len(), "scheduler batch committed");
+    record_metrics(&steps, new_tasks.len(), started.elapsed());
     Ok(steps.len())
+}
+
+/// Counts what the committed batch did.
+fn record_metrics(steps: &[engine::Step], tasks_scheduled: usize, took: std::time::Duration) {
+    metrics::histogram!("switchback_scheduler_batch_size").record(steps.len() as f64);
+    metrics::histogram!("switchback_scheduler_batch_duration_seconds").record(took.as_secs_f64());
+    metrics::counter!("switchback_tasks_scheduled_total").increment(tasks_scheduled as u64);
+    let mut transitions = 0u64;
+    for step in steps {
+        for (_, event) in &step.events {
+            // Event texts are `{"timestamp":…,"type":"…",…}`; the type is all that is counted.
+            if event.contains("StateEntered\"") {
+                transitions += 1;
+            } else if event.contains("\"ExecutionStarted\"") {
+                metrics::counter!("switchback_executions_started_total").increment(1);
+            } else if event.contains("\"ActivityTimedOut\"") {
+                metrics::counter!("switchback_tasks_timed_out_total").increment(1);
+            }
+        }
+        if step.stopped_at.is_some() {
+            metrics::counter!("switchback_executions_finished_total", "status" => step.status.clone()).increment(1);
+        }
+    }
+    metrics::counter!("switchback_state_transitions_total").increment(transitions);
 }

@@ -306,3 +306,23 @@ pub async fn fail_missing_activities(tx: &mut PgConnection, new: &[NewTask]) -> 
         .await?;
     Ok(())
 }
+
+/// Executions waiting for a scheduler: how many are due now, and how late the oldest is.
+#[derive(Debug, Clone, Copy)]
+pub struct Backlog {
+    pub count: i64,
+    pub oldest_age_seconds: f64,
+}
+
+const BACKLOG: &str = "
+    SELECT count(*) AS count,
+        COALESCE(EXTRACT(EPOCH FROM now() - min(due_at))::float8, 0) AS age
+    FROM executions WHERE due_at <= now()";
+
+pub async fn backlog(pool: &sqlx::PgPool) -> Result<Backlog, Error> {
+    let row = sqlx::query(BACKLOG).fetch_one(pool).await?;
+    Ok(Backlog {
+        count: row.try_get("count")?,
+        oldest_age_seconds: row.try_get("age")?,
+    })
+}

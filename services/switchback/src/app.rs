@@ -54,9 +54,13 @@ impl Application {
             let listener = TcpListener::bind(&settings.api.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", settings.api.listen))?;
-            let state = switchback_api::ApiState::load(pool.clone(), settings.api_config())
-                .await
-                .context("cannot load api state")?;
+            let state = switchback_api::ApiState::load(
+                pool.clone(),
+                settings.api_config(),
+                Some(metrics()),
+            )
+            .await
+            .context("cannot load api state")?;
             Some((listener, state))
         } else {
             None
@@ -140,4 +144,29 @@ pub async fn shutdown_signal() {
         () = interrupt => tracing::info!("interrupt received, shutting down"),
         () = terminate => tracing::info!("sigterm received, shutting down"),
     }
+}
+
+/// The process's Prometheus recorder, installed on first use (tests build several apps in one
+/// process; they share it).
+fn metrics() -> metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Suffix("seconds".to_owned()),
+                    &[
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                        5.0, 10.0, 60.0,
+                    ],
+                )
+                .unwrap_or_else(|_| metrics_exporter_prometheus::PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            // Fails only when another recorder was installed first; then that one records.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
 }

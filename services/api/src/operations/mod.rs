@@ -63,6 +63,11 @@ const ALL_OPERATIONS: [&str; 37] = [
     "ValidateStateMachineDefinition",
 ];
 
+/// The operation's name as a `'static` string, if it is one of the API's.
+pub fn known_operation(name: &str) -> Option<&'static str> {
+    ALL_OPERATIONS.iter().copied().find(|known| *known == name)
+}
+
 pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Result<Value, Error> {
     match operation {
         "CreateActivity" => activities::create(context, body).await,

@@ -44,13 +44,18 @@ pub async fn get_activity_task(context: &Context<'_>, body: Value) -> Result<Val
     let wake = hub.handle(&arn);
     let deadline = tokio::time::Instant::now() + context.state.config.activity_poll;
     let worker = request.worker_name.as_deref();
+    let waiting = metrics::gauge!("switchback_activity_polls_waiting");
+    waiting.increment(1.0);
     let result = loop {
         // Register for a wake-up before looking, so a task scheduled in between is not missed.
         let notified = wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         match tasks::take(&context.state.pool, &arn, worker).await {
-            Ok(Some(taken)) => break Ok(json!({ "taskToken": taken.token, "input": taken.input })),
+            Ok(Some(taken)) => {
+                metrics::counter!("switchback_tasks_started_total").increment(1);
+                break Ok(json!({ "taskToken": taken.token, "input": taken.input }));
+            }
             Ok(None) => {}
             Err(error) => break Err(Error::from(error)),
         }
@@ -66,6 +71,7 @@ pub async fn get_activity_task(context: &Context<'_>, body: Value) -> Result<Val
             () = context.state.shutdown.cancelled() => break Ok(json!({})),
         }
     };
+    waiting.decrement(1.0);
     drop(wake);
     hub.release(&arn);
     result

@@ -12,6 +12,9 @@ use crate::failure::{Failure, errors};
 use crate::model::{IndexedState, Machine};
 use crate::retry;
 
+/// AWS's quota of history events per execution.
+pub(super) const HISTORY_LIMIT: u64 = 25_000;
+
 pub(super) struct Runner<'a> {
     pub machine: &'a Machine,
     pub info: &'a ExecutionInfo,
@@ -263,6 +266,16 @@ impl<'a> Runner<'a> {
         // Every action moves the thread forward; the bound guards against a definition that
         // loops through synchronous states forever (AWS's history limit ends those too).
         for _ in 0..100_000 {
+            // AWS ends an execution whose history would pass 25,000 events; so does this.
+            if self.last_event_id >= HISTORY_LIMIT {
+                self.fail_thread(
+                    thread,
+                    Failure::runtime(format!(
+                        "The execution reached the limit of {HISTORY_LIMIT} history events"
+                    )),
+                );
+                return;
+            }
             if !self.act(thread) {
                 return;
             }

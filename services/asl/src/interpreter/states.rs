@@ -8,6 +8,7 @@ use super::history;
 use super::runner::Runner;
 use super::snapshot::{Phase, TaskPhase, Thread};
 use crate::failure::{Failure, errors};
+use crate::model::definition::QueryLanguage;
 use crate::model::{FailState, IntegerField, State, TaskState};
 use crate::{choice, dataflow, wait};
 
@@ -22,6 +23,10 @@ impl Runner<'_> {
             Err(failure) => return self.fail_thread(thread, failure),
         };
         let raw = &def.raw;
+        if let Some(missing) = self.unsupported(&def.state, raw) {
+            let failure = self.explain_failure(thread, Failure::runtime(missing));
+            return self.fail_thread(thread, failure);
+        }
         let result = match &def.state {
             State::Pass(_) => self.run_pass(thread, raw),
             State::Task(task) => self.run_task(thread, raw, task),
@@ -44,6 +49,20 @@ impl Runner<'_> {
                 self.fail_thread(thread, failure);
             }
         }
+    }
+
+    /// Language features this version cannot run yet fail the state loudly rather than being
+    /// skipped: a JSONata state would otherwise pass its input through unevaluated.
+    fn unsupported(&self, state: &State, raw: &Value) -> Option<&'static str> {
+        let machine_language = self.machine.model().ok().and_then(|m| m.query_language);
+        let language = state.query_language().or(machine_language);
+        if language == Some(QueryLanguage::Jsonata) {
+            return Some("JSONata is not supported by this version of Switchback");
+        }
+        if raw.get("Assign").is_some() {
+            return Some("Variables (Assign) are not supported by this version of Switchback");
+        }
+        None
     }
 
     fn run_pass(&mut self, thread: &mut Thread, def: &Value) -> Result<(), Failure> {

@@ -405,3 +405,39 @@ fn never_panics_on_mangled_definitions() {
         }
     }
 }
+
+#[test]
+fn unsupported_language_features_fail_loudly() {
+    for definition in [
+        json!({"StartAt": "P", "QueryLanguage": "JSONata", "States": {"P": {"Type": "Pass", "Output": "{% 1 %}", "End": true}}}),
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"x": 1}, "End": true}}}),
+    ] {
+        let (done, _) = run_timers(&definition, json!({}));
+        assert_eq!(done.snapshot.status, Status::Failed, "{definition}");
+        assert_eq!(done.snapshot.error.as_deref(), Some("States.Runtime"));
+        assert!(
+            done.snapshot
+                .cause
+                .as_deref()
+                .unwrap_or_default()
+                .contains("not supported")
+        );
+    }
+}
+
+#[test]
+fn an_endless_loop_ends_at_the_history_limit() {
+    let definition = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "B"},
+        "B": {"Type": "Pass", "Next": "A"}}});
+    let (done, types) = run_timers(&definition, json!({}));
+    assert_eq!(done.snapshot.status, Status::Failed);
+    assert!(
+        done.snapshot
+            .cause
+            .as_deref()
+            .unwrap_or_default()
+            .contains("25000 history events")
+    );
+    assert!(types.len() <= 25_002, "{} events", types.len());
+}
