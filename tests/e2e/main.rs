@@ -4,6 +4,7 @@
 mod activities;
 mod activities_tasks;
 mod architecture;
+mod crash;
 mod executions;
 mod persistence;
 mod protocol;

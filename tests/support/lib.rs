@@ -4,10 +4,12 @@
 //!   template database, and a fresh database per test.
 //! - [`app`] — the real application started in-process on `127.0.0.1:0`, and real
 //!   `aws-sdk-sfn` clients pointed at it.
+//! - [`processes`] — real `switchback` processes, killed and restarted by crash tests.
 //! - [`raw`] — plain HTTP requests, for protocol cases no SDK would send.
 
 pub mod app;
 pub mod pg;
+pub mod processes;
 pub mod raw;
 
 pub use app::TestApp;

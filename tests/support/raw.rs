@@ -40,19 +40,29 @@ pub async fn get(address: SocketAddr, path: &str) -> RawResponse {
 }
 
 async fn send(address: SocketAddr, request: &[u8]) -> RawResponse {
-    let mut stream = TcpStream::connect(address).await.expect("connect");
-    stream.write_all(request).await.expect("write");
+    try_send(address, request).await.expect("http exchange")
+}
+
+/// A GET that reports connection failures instead of panicking (for servers that may be down).
+pub async fn try_get(address: SocketAddr, path: &str) -> std::io::Result<RawResponse> {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    try_send(address, request.as_bytes()).await
+}
+
+async fn try_send(address: SocketAddr, request: &[u8]) -> std::io::Result<RawResponse> {
+    let mut stream = TcpStream::connect(address).await?;
+    stream.write_all(request).await?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read");
+    stream.read_to_end(&mut response).await?;
     let text = String::from_utf8_lossy(&response).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .expect("status line");
-    RawResponse {
+        .unwrap_or(0);
+    Ok(RawResponse {
         status,
         body: body.to_owned(),
-    }
+    })
 }

@@ -1,0 +1,115 @@
+//! Real `switchback` processes for crash tests: started with a database URL, killed with
+//! SIGKILL, restarted. Every process still running when the guard drops is killed.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `switchback` binary cargo built next to this test binary.
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/e2e-<hash> → target/<profile>/switchback
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target directory");
+    let binary = dir.join("switchback");
+    assert!(
+        binary.is_file(),
+        "{} is missing: build it first (cargo test --workspace builds it)",
+        binary.display()
+    );
+    binary
+}
+
+/// One process of the real binary.
+pub struct Node {
+    pub role: &'static str,
+    pub address: Option<SocketAddr>,
+    child: Option<Child>,
+    database_url: String,
+}
+
+impl Node {
+    /// Starts `switchback api` on a free port of 127.0.0.1, or `switchback scheduler`.
+    pub fn start(role: &'static str, database_url: &str) -> Node {
+        let address = (role == "api").then(free_address);
+        let mut node = Node {
+            role,
+            address,
+            child: None,
+            database_url: database_url.to_owned(),
+        };
+        node.spawn();
+        node
+    }
+
+    fn spawn(&mut self) {
+        let mut command = Command::new(binary());
+        command
+            .arg(self.role)
+            .env("SWITCHBACK__DATABASE__URL", &self.database_url)
+            .env("SWITCHBACK__DATABASE__MAX_CONNECTIONS", "4")
+            .env("SWITCHBACK__LOG__FILTER", "warn")
+            .env("SWITCHBACK__API__ACTIVITY_POLL_SECONDS", "2")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        if let Some(address) = self.address {
+            command.env("SWITCHBACK__API__LISTEN", address.to_string());
+        }
+        self.child = Some(command.spawn().expect("start switchback"));
+    }
+
+    /// SIGKILL: no shutdown, no cleanup, as a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the same role again (on the same port, for an API node).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Waits until an API node answers `/readyz`.
+    pub async fn wait_ready(&self) {
+        let Some(address) = self.address else { return };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Ok(response)) = tokio::time::timeout(Duration::from_secs(1), async {
+                crate::raw::try_get(address, "/readyz").await
+            })
+            .await
+                && response.status == 200
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} at {address} never became ready",
+                self.role
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_address() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
+    listener.local_addr().expect("local address")
+}
