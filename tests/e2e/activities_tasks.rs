@@ -464,3 +464,28 @@ async fn many_polls_on_two_nodes_take_every_task_exactly_once() {
     second.stop().await;
     first.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_answers_waiting_polls_without_a_task() {
+    let app = TestApp::spawn().await;
+    let (activity, _) = setup(&app, "idle", "").await;
+    let client = app.client.clone();
+    let waiting = tokio::spawn(async move {
+        let started = Instant::now();
+        (poll(&client, &activity).await, started.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopping = Instant::now();
+    app.stop().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        stopping.elapsed()
+    );
+    let (task, waited) = waiting.await.unwrap();
+    assert!(task.is_none(), "no task is handed out while shutting down");
+    assert!(
+        waited < Duration::from_secs(5),
+        "the 60 s poll was answered at shutdown: {waited:?}"
+    );
+}

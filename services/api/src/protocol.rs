@@ -24,7 +24,12 @@ pub async fn handle(State(state): State<ApiState>, headers: HeaderMap, body: Bod
         .unwrap_or_default()
         .to_owned();
     let operation = target.strip_prefix(TARGET_PREFIX).unwrap_or_default();
-    let span = tracing::info_span!("api", operation, request_id = %request_id);
+    let span = tracing::info_span!(
+        "api",
+        operation,
+        request_id = %request_id,
+        execution_arn = tracing::field::Empty
+    );
 
     let result = async {
         let body = read_body(body, state.config.max_request_bytes).await?;

@@ -34,7 +34,10 @@ pub async fn run(pool: &PgPool, batch_size: i64) -> Result<usize, Error> {
     let mut steps = Vec::with_capacity(claimed.len());
     let mut new_tasks = Vec::new();
     let mut closed_tasks = Vec::new();
+    let batch_span = tracing::info_span!("scheduler_batch", executions = claimed.len());
+    let _batch = batch_span.enter();
     for execution in &claimed {
+        let _step = tracing::info_span!("execution_step", execution_arn = %execution.arn).entered();
         let execution_signals = signals.remove(&execution.seq).unwrap_or_default();
         let execution_heartbeats = heartbeats.remove(&execution.seq).unwrap_or_default();
         let advanced = advance(execution, &execution_signals, &execution_heartbeats, now_ms);
@@ -42,6 +45,7 @@ pub async fn run(pool: &PgPool, batch_size: i64) -> Result<usize, Error> {
         closed_tasks.extend(advanced.closed_tasks);
         steps.push(advanced.step);
     }
+    drop(_batch);
     engine::write_tasks(&mut tx, &new_tasks, &closed_tasks).await?;
     engine::apply(&mut tx, &steps).await?;
     engine::fail_missing_activities(&mut tx, &new_tasks).await?;

@@ -13,7 +13,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    telemetry::init(&settings.log);
+    let telemetry = telemetry::init(&settings.log, &settings.telemetry);
     let result = match cli.command.unwrap_or(Command::Dev) {
         Command::Dev => commands::dev(&settings).await,
         Command::Serve => commands::serve(&settings).await,
@@ -22,6 +22,7 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => commands::migrate(&settings).await,
         Command::Validate { file, express } => commands::validate(&file, express),
     };
+    telemetry.shutdown();
     match result {
         Ok(code) => code,
         Err(error) => {

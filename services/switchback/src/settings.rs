@@ -15,6 +15,7 @@ pub struct Settings {
     pub aws: AwsSettings,
     pub scheduler: SchedulerSettings,
     pub log: LogSettings,
+    pub telemetry: TelemetrySettings,
     pub dev: DevSettings,
 }
 
@@ -61,6 +62,14 @@ pub struct LogSettings {
     pub filter: String,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+pub struct TelemetrySettings {
+    /// OTLP/HTTP collector, e.g. `http://otel-collector:4318`; traces are exported when set.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of the exported spans.
+    pub service_name: String,
+}
+
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -95,6 +104,9 @@ poll_interval_ms = 1000
 [log]
 format = "pretty"
 filter = "info"
+
+[telemetry]
+service_name = "switchback"
 
 [dev]
 data_dir = ".switchback/pgdata"

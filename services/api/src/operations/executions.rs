@@ -88,6 +88,9 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         Started::MachineMissing => return Err(Error::StateMachineDoesNotExist(machine_arn)),
         Started::MachineDeleting => return Err(Error::StateMachineDeleting(machine_arn)),
     };
+    // The API span carries the ARN, so a trace joins the scheduler's steps of this execution.
+    tracing::Span::current().record("execution_arn", execution.arn.as_str());
+    tracing::debug!(execution_arn = %execution.arn, "execution recorded");
     Ok(json!({
         "executionArn": execution.arn,
         "startDate": epoch_seconds(execution.started_at),
