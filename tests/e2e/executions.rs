@@ -591,9 +591,99 @@ async fn several_nodes_share_the_work_without_doing_it_twice() {
         let done = wait_until_done(&second.client, arn, Duration::from_secs(20)).await;
         assert_eq!(done.status(), &ExecutionStatus::Succeeded);
         assert_eq!(done.output(), Some(format!(r#"{{"i":{i}}}"#).as_str()));
-        let types = history_types(&first.client, arn).await;
-        assert_eq!(types.len(), 6, "{arn}: {types:?}");
+        let history = first
+            .client
+            .get_execution_history()
+            .execution_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let ids: Vec<i64> = history.events().iter().map(|e| e.id()).collect();
+        assert_eq!(
+            ids,
+            [1, 2, 3, 4, 5, 6],
+            "{arn}: no event duplicated or missing"
+        );
+        let types: Vec<&HistoryEventType> = history.events().iter().map(|e| e.r#type()).collect();
+        assert_eq!(
+            types,
+            [
+                &HistoryEventType::ExecutionStarted,
+                &HistoryEventType::WaitStateEntered,
+                &HistoryEventType::WaitStateExited,
+                &HistoryEventType::PassStateEntered,
+                &HistoryEventType::PassStateExited,
+                &HistoryEventType::ExecutionSucceeded,
+            ],
+            "{arn}"
+        );
     }
     second.stop().await;
     first.stop().await;
+}
+
+#[tokio::test]
+async fn stop_races_the_scheduler() {
+    let app = TestApp::spawn().await;
+    // Short waits: some executions end while their stop is on its way.
+    let machine = create_machine(
+        &app,
+        "race",
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "P"}, "P": {"Type": "Pass", "End": true}}}"#,
+    )
+    .await;
+    let mut arns = Vec::new();
+    for i in 0..40 {
+        let started = app
+            .client
+            .start_execution()
+            .state_machine_arn(&machine)
+            .name(format!("r{i}"))
+            .send()
+            .await
+            .unwrap();
+        arns.push(started.execution_arn().to_owned());
+    }
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let stops: Vec<_> = arns
+        .iter()
+        .map(|arn| {
+            let (client, arn) = (app.client.clone(), arn.clone());
+            tokio::spawn(async move { client.stop_execution().execution_arn(arn).send().await })
+        })
+        .collect();
+    for stop in stops {
+        stop.await.unwrap().unwrap();
+    }
+    for arn in &arns {
+        let done = wait_until_done(&app.client, arn, Duration::from_secs(10)).await;
+        let history = app
+            .client
+            .get_execution_history()
+            .execution_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let ids: Vec<i64> = history.events().iter().map(|e| e.id()).collect();
+        assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>(), "{arn}");
+        let last = history.events().last().unwrap().r#type();
+        // Exactly one ending, and it matches the status.
+        let endings = history
+            .events()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.r#type(),
+                    HistoryEventType::ExecutionAborted | HistoryEventType::ExecutionSucceeded
+                )
+            })
+            .count();
+        assert_eq!(endings, 1, "{arn}");
+        match done.status() {
+            ExecutionStatus::Aborted => assert_eq!(last, &HistoryEventType::ExecutionAborted),
+            ExecutionStatus::Succeeded => assert_eq!(last, &HistoryEventType::ExecutionSucceeded),
+            other => panic!("{arn} ended {other:?}"),
+        }
+    }
+    app.stop().await;
 }
