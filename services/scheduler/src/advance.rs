@@ -22,12 +22,13 @@ pub struct Advanced {
 /// snapshot fails the execution with `States.Runtime` instead of stalling the scheduler.
 pub fn advance(
     execution: &Claimed,
+    machine: &Machine,
     signals: &[Result<Signal, String>],
     heartbeats: &[(u64, i64)],
     now_ms: i64,
 ) -> Advanced {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        run(execution, signals, heartbeats, now_ms)
+        run(execution, machine, signals, heartbeats, now_ms)
     }));
     match outcome {
         Ok(Ok(advanced)) => advanced,
@@ -45,11 +46,11 @@ pub fn advance(
 
 fn run(
     execution: &Claimed,
+    machine: &Machine,
     signals: &[Result<Signal, String>],
     heartbeats: &[(u64, i64)],
     now_ms: i64,
 ) -> Result<Advanced, String> {
-    let machine = Machine::parse(&execution.definition);
     let mut history: Vec<HistoryEvent> = Vec::new();
     let mut effects: Vec<Effect> = Vec::new();
     let mut snapshot = match &execution.snapshot {
@@ -58,7 +59,7 @@ fn run(
         None => {
             let input: Value = serde_json::from_str(&execution.input)
                 .map_err(|e| format!("unreadable input: {e}"))?;
-            let started = interpreter::start(&machine, info(execution), input, now_ms, seed());
+            let started = interpreter::start(machine, info(execution), input, now_ms, seed());
             history.extend(started.history);
             effects.extend(started.effects);
             started.snapshot
@@ -85,7 +86,7 @@ fn run(
     );
     events.push(Event::Tick);
     for event in &events {
-        let transition = interpreter::step(&machine, snapshot, event, now_ms, seed());
+        let transition = interpreter::step(machine, snapshot, event, now_ms, seed());
         history.extend(transition.history);
         effects.extend(transition.effects);
         snapshot = transition.snapshot;

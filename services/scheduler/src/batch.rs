@@ -7,9 +7,10 @@ use switchback_store::engine;
 
 use crate::Error;
 use crate::advance::{advance, millis};
+use crate::machines::Machines;
 
 /// Returns how many executions were advanced.
-pub async fn run(pool: &PgPool, batch_size: i64) -> Result<usize, Error> {
+pub async fn run(pool: &PgPool, batch_size: i64, machines: &mut Machines) -> Result<usize, Error> {
     let started = std::time::Instant::now();
     let mut tx = pool.begin().await.map_err(switchback_store::Error::from)?;
     let claimed = engine::claim(&mut tx, batch_size).await?;
@@ -40,7 +41,14 @@ pub async fn run(pool: &PgPool, batch_size: i64) -> Result<usize, Error> {
         let _step = tracing::info_span!("execution_step", execution_arn = %execution.arn).entered();
         let execution_signals = signals.remove(&execution.seq).unwrap_or_default();
         let execution_heartbeats = heartbeats.remove(&execution.seq).unwrap_or_default();
-        let advanced = advance(execution, &execution_signals, &execution_heartbeats, now_ms);
+        let machine = machines.get(&execution.definition);
+        let advanced = advance(
+            execution,
+            &machine,
+            &execution_signals,
+            &execution_heartbeats,
+            now_ms,
+        );
         new_tasks.extend(advanced.new_tasks);
         closed_tasks.extend(advanced.closed_tasks);
         steps.push(advanced.step);

@@ -4,6 +4,7 @@
 //! - this file — the scheduler's settings and its loop: claim a batch, step it, commit, sleep
 //!   until the next due time or a notification.
 //! - `batch` — one batch in one transaction.
+//! - `machines` — parsed definitions kept between batches.
 //! - `advance` — one execution's step: signals and time through the step function.
 //!
 //! The scheduler meets the API only in the database (rows plus NOTIFY); it never imports the
@@ -12,6 +13,7 @@
 
 mod advance;
 mod batch;
+mod machines;
 
 use std::future::Future;
 use std::time::Duration;
@@ -52,8 +54,9 @@ pub async fn run(
     let mut listener = Listener::connect(&pool, &[notify::DUE]).await?;
     tracing::info!(batch_size = config.batch_size, "scheduler started");
     tokio::pin!(shutdown);
+    let mut machines = machines::Machines::default();
     loop {
-        let advanced = match batch::run(&pool, config.batch_size).await {
+        let advanced = match batch::run(&pool, config.batch_size, &mut machines).await {
             Ok(n) => n,
             Err(error) => {
                 // The transaction rolled back: nothing was lost, the executions stay due.

@@ -132,6 +132,11 @@ impl Settings {
             .build()
             .context("cannot read settings")?;
         let mut settings: Settings = config.try_deserialize().context("invalid settings")?;
+        // An empty value (as a compose file passes for an unset variable) means unset.
+        settings.telemetry.otlp_endpoint = settings
+            .telemetry
+            .otlp_endpoint
+            .filter(|e| !e.trim().is_empty());
         if settings.database.url.is_none() {
             settings.database.url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
         }
