@@ -6,21 +6,45 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The `switchback` binary cargo built next to this test binary.
+/// The `switchback` binary of this build, next to the test binary. `cargo test` builds only
+/// test targets, so the binary is built here, once per test process (a no-op when current).
 pub fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    // target/<profile>/deps/e2e-<hash> → target/<profile>/switchback
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target directory");
-    let binary = dir.join("switchback");
-    assert!(
-        binary.is_file(),
-        "{} is missing: build it first (cargo test --workspace builds it)",
-        binary.display()
-    );
-    binary
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test binary path");
+            // target/<profile>/deps/e2e-<hash> → target/<profile>
+            let dir = exe
+                .parent()
+                .and_then(|deps| deps.parent())
+                .expect("target directory")
+                .to_path_buf();
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let mut build = Command::new(cargo);
+            build
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "switchback",
+                    "--bin",
+                    "switchback",
+                ])
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            if dir.file_name().is_some_and(|p| p == "release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("run cargo build");
+            assert!(status.success(), "cargo build -p switchback failed");
+            let binary = dir.join("switchback");
+            assert!(
+                binary.is_file(),
+                "{} is missing after the build",
+                binary.display()
+            );
+            binary
+        })
+        .clone()
 }
 
 /// One process of the real binary.
