@@ -148,3 +148,29 @@ async fn metrics_move_with_the_work() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn scheduler_nodes_serve_only_probes_and_metrics() {
+    let url = switchback_tests::pg::fresh_database().await;
+    let mut settings = switchback::settings::Settings::defaults().unwrap();
+    settings.scheduler.listen = Some("127.0.0.1:0".to_owned());
+    let app =
+        switchback::app::Application::build(&settings, &url, switchback::app::Role::Scheduler)
+            .await
+            .unwrap();
+    let address = app.api_address().expect("the scheduler's probe address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    assert_eq!(get(address, "/healthz").await.status, 200);
+    assert_eq!(get(address, "/readyz").await.status, 200);
+    assert_eq!(get(address, "/metrics").await.status, 200);
+    let api = post(address, Some("AWSStepFunctions.ListActivities"), b"{}").await;
+    assert_ne!(
+        api.status, 200,
+        "a scheduler node does not serve the AWS API"
+    );
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+}

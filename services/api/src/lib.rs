@@ -47,6 +47,8 @@ pub struct ApiConfig {
     pub max_request_bytes: usize,
     /// How long GetActivityTask waits for a task before answering without one (AWS: 60 s).
     pub activity_poll: std::time::Duration,
+    /// Serve only `/healthz`, `/readyz` and `/metrics` (for scheduler-only processes).
+    pub operations_only: bool,
 }
 
 impl Default for ApiConfig {
@@ -56,6 +58,7 @@ impl Default for ApiConfig {
             default_region: "us-east-1".to_owned(),
             max_request_bytes: 4 * 1024 * 1024,
             activity_poll: std::time::Duration::from_secs(60),
+            operations_only: false,
         }
     }
 }
@@ -96,8 +99,12 @@ impl ApiState {
 }
 
 pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/", post(protocol::handle))
+    let router = if state.config.operations_only {
+        Router::new()
+    } else {
+        Router::new().route("/", post(protocol::handle))
+    };
+    router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics_endpoint::render))

@@ -21,10 +21,6 @@ pub enum Role {
 }
 
 impl Role {
-    fn runs_api(self) -> bool {
-        matches!(self, Role::All | Role::Api)
-    }
-
     fn runs_scheduler(self) -> bool {
         matches!(self, Role::All | Role::Scheduler)
     }
@@ -50,20 +46,25 @@ impl Application {
         switchback_store::migrate::check_current(&pool)
             .await
             .context("the database is not ready")?;
-        let api = if role.runs_api() {
-            let listener = TcpListener::bind(&settings.api.listen)
-                .await
-                .with_context(|| format!("cannot listen on {}", settings.api.listen))?;
-            let state = switchback_api::ApiState::load(
-                pool.clone(),
-                settings.api_config(),
-                Some(metrics()),
-            )
-            .await
-            .context("cannot load api state")?;
-            Some((listener, state))
-        } else {
-            None
+        // API nodes serve the AWS API; a scheduler-only node may serve just its probes and
+        // metrics, when `scheduler.listen` is set.
+        let (listen, operations_only) = match role {
+            Role::All | Role::Api => (Some(settings.api.listen.as_str()), false),
+            Role::Scheduler => (settings.scheduler.listen.as_deref(), true),
+        };
+        let api = match listen {
+            Some(listen) => {
+                let listener = TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {listen}"))?;
+                let mut config = settings.api_config();
+                config.operations_only = operations_only;
+                let state = switchback_api::ApiState::load(pool.clone(), config, Some(metrics()))
+                    .await
+                    .context("cannot load api state")?;
+                Some((listener, state))
+            }
+            None => None,
         };
         Ok(Self {
             role,

@@ -52,6 +52,8 @@ pub struct SchedulerSettings {
     pub batch_size: i64,
     /// Longest sleep between looks at the executions table when no notification arrives.
     pub poll_interval_ms: u64,
+    /// Where a scheduler-only process serves `/healthz`, `/readyz` and `/metrics`; unset: none.
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,6 +161,7 @@ impl Settings {
             default_region: self.aws.region.clone(),
             max_request_bytes: self.api.max_request_bytes,
             activity_poll: std::time::Duration::from_secs(self.api.activity_poll_seconds),
+            operations_only: false,
         }
     }
 
