@@ -1,11 +1,10 @@
 //! Executions as the API sees them: starting (recording the intent), describing, listing,
 //! stopping (recording a signal), and reading history.
 
-use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 use time::OffsetDateTime;
 
-use crate::signals::Signal;
+use crate::signals::{self, Signal};
 use crate::{Error, Scope};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -149,24 +148,10 @@ pub async fn list(
         .await?)
 }
 
-const INSERT_SIGNAL: &str = "
-    INSERT INTO signals (execution_seq, body) VALUES ($1, $2)";
-const MAKE_DUE: &str = "
-    UPDATE executions SET due_at = now() WHERE seq = $1 AND status = 'RUNNING'";
-
 /// Records an intent for a scheduler (a stop, a task result) and makes the execution due.
 pub async fn signal(pool: &PgPool, execution_seq: i64, signal: &Signal) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query(INSERT_SIGNAL)
-        .bind(execution_seq)
-        .bind(Json(signal))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(MAKE_DUE)
-        .bind(execution_seq)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(NOTIFY_DUE).execute(&mut *tx).await?;
+    signals::record(&mut tx, execution_seq, signal).await?;
     tx.commit().await?;
     Ok(())
 }

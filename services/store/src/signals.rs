@@ -2,6 +2,10 @@
 //! This enum is the contract between the two; both sides use it, neither parses JSON by hand.
 
 use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use sqlx::types::Json;
+
+use crate::Error;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -25,4 +29,28 @@ pub enum Signal {
         error: String,
         cause: String,
     },
+}
+
+const INSERT_SIGNAL: &str = "INSERT INTO signals (execution_seq, body) VALUES ($1, $2)";
+const MAKE_DUE: &str = "UPDATE executions SET due_at = now() WHERE seq = $1 AND status = 'RUNNING'";
+const NOTIFY_DUE: &str = "SELECT pg_notify('switchback_due', '')";
+
+/// Records `signal` for the execution and makes it due now, in the caller's transaction;
+/// schedulers are woken when it commits.
+pub(crate) async fn record(
+    tx: &mut PgConnection,
+    execution_seq: i64,
+    signal: &Signal,
+) -> Result<(), Error> {
+    sqlx::query(INSERT_SIGNAL)
+        .bind(execution_seq)
+        .bind(Json(signal))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(MAKE_DUE)
+        .bind(execution_seq)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(NOTIFY_DUE).execute(&mut *tx).await?;
+    Ok(())
 }

@@ -1,11 +1,10 @@
 //! Activity tasks as workers see them: taking one, reporting its result, heartbeats.
 //! A result is recorded as a signal for the task's execution; a scheduler applies it.
 
-use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 
 use crate::Error;
-use crate::signals::Signal;
+use crate::signals::{self, Signal};
 
 /// A task a worker took.
 #[derive(Debug, Clone)]
@@ -24,10 +23,6 @@ const TAKE: &str = "
         LIMIT 1
         FOR UPDATE SKIP LOCKED)
     RETURNING token, input, execution_seq, task_id";
-
-const INSERT_SIGNAL: &str = "INSERT INTO signals (execution_seq, body) VALUES ($1, $2)";
-const MAKE_DUE: &str = "UPDATE executions SET due_at = now() WHERE seq = $1 AND status = 'RUNNING'";
-const NOTIFY_DUE: &str = "SELECT pg_notify('switchback_due', '')";
 
 /// Takes the oldest scheduled task of the activity, if any, and records that it started.
 pub async fn take(
@@ -50,31 +45,13 @@ pub async fn take(
         task_id: u64::try_from(task_id).unwrap_or(0),
         worker_name: worker_name.unwrap_or_default().to_owned(),
     };
-    record(&mut tx, execution_seq, &signal).await?;
+    signals::record(&mut tx, execution_seq, &signal).await?;
     let taken = Taken {
         token: row.try_get("token")?,
         input: row.try_get("input")?,
     };
     tx.commit().await?;
     Ok(Some(taken))
-}
-
-async fn record(
-    tx: &mut sqlx::PgConnection,
-    execution_seq: i64,
-    signal: &Signal,
-) -> Result<(), Error> {
-    sqlx::query(INSERT_SIGNAL)
-        .bind(execution_seq)
-        .bind(Json(signal))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(MAKE_DUE)
-        .bind(execution_seq)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(NOTIFY_DUE).execute(&mut *tx).await?;
-    Ok(())
 }
 
 /// What a worker's report found.
@@ -126,7 +103,7 @@ pub async fn report(pool: &PgPool, token: &str, outcome: Outcome) -> Result<Repo
         .bind(token)
         .execute(&mut *tx)
         .await?;
-    record(&mut tx, execution_seq, &signal).await?;
+    signals::record(&mut tx, execution_seq, &signal).await?;
     tx.commit().await?;
     Ok(Reported::Accepted)
 }
