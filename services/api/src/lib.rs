@@ -74,6 +74,8 @@ pub struct ApiState {
     pub shutdown: CancellationToken,
     /// Renders `/metrics`; `None` when no recorder is installed.
     pub metrics: Option<PrometheusHandle>,
+    /// Wakes schedulers after an intent was recorded (coalesced NOTIFY).
+    pub(crate) due: switchback_store::notify::Coalescer,
 }
 
 impl ApiState {
@@ -87,6 +89,14 @@ impl ApiState {
         let long_polls = Arc::new(long_poll::Hub::default());
         let shutdown = CancellationToken::new();
         tokio::spawn(long_polls.clone().listen(pool.clone(), shutdown.clone()));
+        let stop = shutdown.clone();
+        let due = switchback_store::notify::Coalescer::start(
+            pool.clone(),
+            switchback_store::notify::DUE,
+            async move {
+                stop.cancelled().await;
+            },
+        );
         Ok(Self {
             pool,
             config: Arc::new(config),
@@ -94,6 +104,7 @@ impl ApiState {
             long_polls,
             shutdown,
             metrics,
+            due,
         })
     }
 }

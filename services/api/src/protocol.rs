@@ -54,7 +54,11 @@ pub async fn handle(State(state): State<ApiState>, headers: HeaderMap, body: Bod
 
     let mut response = match result {
         Ok(output) => {
-            let mut response = output.to_string().into_response();
+            let body = match output {
+                operations::Reply::Json(value) => value.to_string(),
+                operations::Reply::Text(text) => text,
+            };
+            let mut response = body.into_response();
             response
                 .headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));

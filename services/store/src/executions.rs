@@ -63,10 +63,8 @@ const SELECT_BY_ARN: &str = "
         output, error, cause, trace_header, started_at, stopped_at
     FROM executions WHERE arn = $1";
 
-/// Wakes schedulers: a new execution is due now.
-const NOTIFY_DUE: &str = "SELECT pg_notify('switchback_due', '')";
-
-/// Records a new execution of the machine; a scheduler starts it.
+/// Records a new execution of the machine; a scheduler starts it. The caller wakes schedulers
+/// after this returns (see `notify::Coalescer`).
 pub async fn start(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> {
     let mut tx = pool.begin().await?;
     // FOR SHARE keeps the machine from being deleted until this execution is recorded.
@@ -95,10 +93,7 @@ pub async fn start(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> 
         .fetch_optional(&mut *tx)
         .await?;
     let outcome = match inserted {
-        Some(execution) => {
-            sqlx::query(NOTIFY_DUE).execute(&mut *tx).await?;
-            Started::New(execution)
-        }
+        Some(execution) => Started::New(execution),
         None => {
             let existing: Execution = sqlx::query_as(SELECT_BY_ARN)
                 .bind(&new.arn)

@@ -46,3 +46,45 @@ impl Listener {
         })
     }
 }
+
+/// Sends NOTIFYs outside the transactions that make work ready, coalesced: however many wake
+/// requests arrive while one NOTIFY is on its way, one more follows it. A NOTIFY inside a
+/// transaction takes a cluster-wide lock at commit, which serialises every committing
+/// transaction that notifies; sent afterwards and coalesced, commits stay parallel.
+#[derive(Clone)]
+pub struct Coalescer {
+    wanted: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Coalescer {
+    /// Starts the sender for `channel`; it ends when `stop` completes.
+    pub fn start(
+        pool: PgPool,
+        channel: &'static str,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        let wanted = std::sync::Arc::new(tokio::sync::Notify::new());
+        let waiting = wanted.clone();
+        tokio::spawn(async move {
+            tokio::pin!(stop);
+            loop {
+                tokio::select! {
+                    () = waiting.notified() => {}
+                    () = &mut stop => return,
+                }
+                if let Err(error) = sqlx::query(NOTIFY).bind(channel).execute(&pool).await {
+                    // Waiters fall back to their periodic re-check; nothing is lost.
+                    tracing::debug!(%error, channel, "notify failed");
+                }
+            }
+        });
+        Self { wanted }
+    }
+
+    /// Asks for a NOTIFY; returns at once.
+    pub fn wake(&self) {
+        self.wanted.notify_one();
+    }
+}
+
+const NOTIFY: &str = "SELECT pg_notify($1, '')";

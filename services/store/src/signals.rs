@@ -33,10 +33,8 @@ pub enum Signal {
 
 const INSERT_SIGNAL: &str = "INSERT INTO signals (execution_seq, body) VALUES ($1, $2)";
 const MAKE_DUE: &str = "UPDATE executions SET due_at = now() WHERE seq = $1 AND status = 'RUNNING'";
-const NOTIFY_DUE: &str = "SELECT pg_notify('switchback_due', '')";
-
-/// Records `signal` for the execution and makes it due now, in the caller's transaction;
-/// schedulers are woken when it commits.
+/// Records `signal` for the execution and makes it due now, in the caller's transaction. The
+/// caller wakes schedulers after the commit (see `notify::Coalescer`).
 pub(crate) async fn record(
     tx: &mut PgConnection,
     execution_seq: i64,
@@ -51,6 +49,5 @@ pub(crate) async fn record(
         .bind(execution_seq)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(NOTIFY_DUE).execute(&mut *tx).await?;
     Ok(())
 }

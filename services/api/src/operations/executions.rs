@@ -10,9 +10,9 @@ use switchback_store::executions::{self, Execution, NewExecution, Started};
 use switchback_store::signals::Signal;
 use switchback_store::state_machines;
 
-use super::Context;
 use super::common::{Paging, check_name, next_token, parse_arn};
 use super::execution_input::check_input;
+use super::{Context, Reply};
 use crate::Error;
 use crate::input::{Checks, parse};
 use crate::protocol::epoch_seconds;
@@ -83,7 +83,11 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         trace_header: request.trace_header,
     };
     let execution = match executions::start(&context.state.pool, &new).await? {
-        Started::New(e) | Started::Existing(e) => e,
+        Started::New(e) => {
+            context.state.due.wake();
+            e
+        }
+        Started::Existing(e) => e,
         Started::AlreadyExists(e) => return Err(Error::ExecutionAlreadyExists(e.arn)),
         Started::MachineMissing => return Err(Error::StateMachineDoesNotExist(machine_arn)),
         Started::MachineDeleting => return Err(Error::StateMachineDeleting(machine_arn)),
@@ -278,6 +282,7 @@ pub async fn stop(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         cause: request.cause,
     };
     executions::signal(&context.state.pool, execution.seq, &signal).await?;
+    context.state.due.wake();
     let deadline = tokio::time::Instant::now() + STOP_WAIT;
     loop {
         let current = executions::describe(&context.state.pool, &execution.arn).await?;
@@ -302,7 +307,7 @@ struct HistoryInput {
     paging: Paging,
 }
 
-pub async fn history(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+pub async fn history(context: &Context<'_>, body: Value) -> Result<Reply, Error> {
     let request: HistoryInput = parse(body)?;
     let mut checks = Checks::new();
     request.paging.check(&mut checks);
@@ -326,23 +331,32 @@ pub async fn history(context: &Context<'_>, body: Value) -> Result<Value, Error>
     )
     .await?;
     let positions: Vec<i64> = rows.iter().map(|(id, _)| i64::from(*id)).collect();
-    let mut events = Vec::with_capacity(rows.len());
-    for (_, text) in rows
+    let events = rows
         .iter()
-        .take(usize::try_from(page.size).unwrap_or(usize::MAX))
-    {
-        let mut event: Value = serde_json::from_str(text)
-            .map_err(|e| Error::Internal(format!("unreadable history event: {e}")))?;
-        if !include_data {
-            strip_data(&mut event);
+        .take(usize::try_from(page.size).unwrap_or(usize::MAX));
+    // Events are stored as the JSON text this operation returns: a page is assembled, not
+    // re-encoded, unless inputs and outputs must be left out.
+    let mut text = String::from("{\"events\":[");
+    for (i, (_, event)) in events.enumerate() {
+        if i > 0 {
+            text.push(',');
         }
-        events.push(event);
+        if include_data {
+            text.push_str(event);
+        } else {
+            let mut event: Value = serde_json::from_str(event)
+                .map_err(|e| Error::Internal(format!("unreadable history event: {e}")))?;
+            strip_data(&mut event);
+            text.push_str(&event.to_string());
+        }
     }
-    let mut output = json!({ "events": events });
+    text.push(']');
     if let Some(token) = next_token(context, &list, &page, &positions) {
-        output["nextToken"] = Value::from(token);
+        text.push_str(",\"nextToken\":");
+        text.push_str(&Value::from(token).to_string());
     }
-    Ok(output)
+    text.push('}');
+    Ok(Reply::Text(text))
 }
 
 /// `includeExecutionData: false` leaves out inputs and outputs.

@@ -14,6 +14,13 @@ use switchback_store::Scope;
 
 use crate::{ApiState, Error};
 
+/// A response body: JSON to encode, or JSON text that is already encoded (history pages are
+/// stored as the text the API returns and sent without decoding).
+pub enum Reply {
+    Json(Value),
+    Text(String),
+}
+
 /// What a handler needs besides its input.
 pub struct Context<'a> {
     pub state: &'a ApiState,
@@ -68,31 +75,35 @@ pub fn known_operation(name: &str) -> Option<&'static str> {
     ALL_OPERATIONS.iter().copied().find(|known| *known == name)
 }
 
-pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Result<Value, Error> {
+pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Result<Reply, Error> {
     match operation {
-        "CreateActivity" => activities::create(context, body).await,
-        "DescribeActivity" => activities::describe(context, body).await,
-        "DeleteActivity" => activities::delete(context, body).await,
-        "ListActivities" => activities::list(context, body).await,
-        "CreateStateMachine" => state_machines::create(context, body).await,
-        "DescribeStateMachine" => state_machines::describe(context, body).await,
-        "DeleteStateMachine" => state_machines::delete(context, body).await,
-        "ListStateMachines" => state_machines::list(context, body).await,
-        "StartExecution" => executions::start(context, body).await,
-        "DescribeExecution" => executions::describe(context, body).await,
-        "ListExecutions" => executions::list(context, body).await,
-        "StopExecution" => executions::stop(context, body).await,
+        "CreateActivity" => activities::create(context, body).await.map(Reply::Json),
+        "DescribeActivity" => activities::describe(context, body).await.map(Reply::Json),
+        "DeleteActivity" => activities::delete(context, body).await.map(Reply::Json),
+        "ListActivities" => activities::list(context, body).await.map(Reply::Json),
+        "CreateStateMachine" => state_machines::create(context, body).await.map(Reply::Json),
+        "DescribeStateMachine" => state_machines::describe(context, body)
+            .await
+            .map(Reply::Json),
+        "DeleteStateMachine" => state_machines::delete(context, body).await.map(Reply::Json),
+        "ListStateMachines" => state_machines::list(context, body).await.map(Reply::Json),
+        "StartExecution" => executions::start(context, body).await.map(Reply::Json),
+        "DescribeExecution" => executions::describe(context, body).await.map(Reply::Json),
+        "ListExecutions" => executions::list(context, body).await.map(Reply::Json),
+        "StopExecution" => executions::stop(context, body).await.map(Reply::Json),
         "GetExecutionHistory" => executions::history(context, body).await,
-        "DescribeStateMachineForExecution" => {
-            executions::describe_state_machine(context, body).await
-        }
-        "GetActivityTask" => tasks::get_activity_task(context, body).await,
-        "SendTaskSuccess" => tasks::send_success(context, body).await,
-        "SendTaskFailure" => tasks::send_failure(context, body).await,
-        "SendTaskHeartbeat" => tasks::send_heartbeat(context, body).await,
-        "ValidateStateMachineDefinition" => {
-            validate_definition::validate_definition(context, body).await
-        }
+        "DescribeStateMachineForExecution" => executions::describe_state_machine(context, body)
+            .await
+            .map(Reply::Json),
+        "GetActivityTask" => tasks::get_activity_task(context, body)
+            .await
+            .map(Reply::Json),
+        "SendTaskSuccess" => tasks::send_success(context, body).await.map(Reply::Json),
+        "SendTaskFailure" => tasks::send_failure(context, body).await.map(Reply::Json),
+        "SendTaskHeartbeat" => tasks::send_heartbeat(context, body).await.map(Reply::Json),
+        "ValidateStateMachineDefinition" => validate_definition::validate_definition(context, body)
+            .await
+            .map(Reply::Json),
         known if ALL_OPERATIONS.contains(&known) => Err(Error::UnknownOperation(format!(
             "Operation {known} is not supported by this version of Switchback"
         ))),

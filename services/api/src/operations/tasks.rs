@@ -53,6 +53,7 @@ pub async fn get_activity_task(context: &Context<'_>, body: Value) -> Result<Val
         notified.as_mut().enable();
         match tasks::take(&context.state.pool, &arn, worker).await {
             Ok(Some(taken)) => {
+                context.state.due.wake();
                 metrics::counter!("switchback_tasks_started_total").increment(1);
                 break Ok(json!({ "taskToken": taken.token, "input": taken.input }));
             }
@@ -105,7 +106,7 @@ pub async fn send_success(context: &Context<'_>, body: Value) -> Result<Value, E
     }
     let reported =
         tasks::report(&context.state.pool, &token, Outcome::Succeeded { output }).await?;
-    answer(reported)
+    answer(context, reported)
 }
 
 #[derive(Deserialize)]
@@ -131,7 +132,7 @@ pub async fn send_failure(context: &Context<'_>, body: Value) -> Result<Value, E
         cause: request.cause.unwrap_or_default(),
     };
     let reported = tasks::report(&context.state.pool, &token, outcome).await?;
-    answer(reported)
+    answer(context, reported)
 }
 
 #[derive(Deserialize)]
@@ -148,7 +149,11 @@ pub async fn send_heartbeat(context: &Context<'_>, body: Value) -> Result<Value,
         .finish()?;
     let token = request.task_token.unwrap_or_default();
     check_token(&token)?;
-    answer(tasks::heartbeat(&context.state.pool, &token).await?)
+    // A heartbeat changes no execution: schedulers need no wake-up.
+    match tasks::heartbeat(&context.state.pool, &token).await? {
+        Reported::Accepted => Ok(json!({})),
+        other => answer(context, other),
+    }
 }
 
 /// Tokens are 64 lowercase hex digits; anything else was never issued by Switchback.
@@ -166,9 +171,12 @@ fn check_token(token: &str) -> Result<(), Error> {
     }
 }
 
-fn answer(reported: Reported) -> Result<Value, Error> {
+fn answer(context: &Context<'_>, reported: Reported) -> Result<Value, Error> {
     match reported {
-        Reported::Accepted => Ok(json!({})),
+        Reported::Accepted => {
+            context.state.due.wake();
+            Ok(json!({}))
+        }
         Reported::Unknown => Err(Error::TaskDoesNotExist(
             "Task Does Not Exist: 'Provided task does not exist'".to_owned(),
         )),
