@@ -1,0 +1,149 @@
+//! `bench`: a load tool for any Step Functions endpoint (Switchback, moto, ...), driven through
+//! the real `aws-sdk-sfn` client so that every figure includes what a real client pays.
+//!
+//! Module map:
+//! - this file — the command line, the client, the run of one scenario under an overall deadline.
+//! - `stats` — latency samples and their percentiles.
+//! - `report` — the figures of a run, printed as they come and written as JSON.
+//! - `sfn` — helpers over the SDK: unique names, machines, waiting for executions, timestamps.
+//! - `load` — N concurrent clients sharing a fixed number of operations, optionally paced.
+//! - `scenarios/` — one module per scenario.
+//!
+//! Every scenario creates its own uniquely named resources and deletes them at the end, and
+//! every wait has a deadline, so a run always stops by itself.
+
+mod load;
+mod report;
+mod scenarios;
+mod sfn;
+mod stats;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+use clap::{Parser, ValueEnum};
+
+use crate::report::Report;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// StartExecution requests/s with N concurrent clients (1-state Pass machine).
+    Start,
+    /// 5-state Pass chain: sequential latency, then executions/s with N clients.
+    Pass5,
+    /// A Map of 100 items × 3 Pass states, and a Parallel of 10 branches: end-to-end time.
+    Fanout,
+    /// Activity dispatch latency and round trip with 1 and with 100 waiting workers.
+    Activity,
+    /// N executions each waiting 1 s: timer lateness from the history.
+    Wait,
+    /// GetExecutionHistory pages of 1,000 from a ~24,000-event history.
+    History,
+    /// RSS of the server process (`--pid`), idle and under the pass5 load.
+    Idle,
+}
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "bench",
+    about = "Load tool for Step Functions endpoints (Switchback, moto, ...)"
+)]
+pub struct Args {
+    /// The endpoint, e.g. http://127.0.0.1:8083. Only plain HTTP is supported.
+    #[arg(long)]
+    pub endpoint: String,
+    #[arg(long, value_enum)]
+    pub scenario: Scenario,
+    /// Concurrent clients for the load phases (default: 32; 16 for `wait`).
+    #[arg(long)]
+    pub clients: Option<usize>,
+    /// Operations or executions in the load phase (default depends on the scenario).
+    #[arg(long)]
+    pub count: Option<usize>,
+    /// Sequential measurements in the latency phases (default depends on the scenario).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// `start` only: pace the clients to this many requests/s in total (default: as fast as
+    /// they go).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// `idle` only: the server process whose VmRSS is read from /proc.
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// Region to sign for.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Writes the figures to this file as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Gives up on the whole run after this many seconds (resources may then be left behind).
+    #[arg(long, default_value_t = 900)]
+    pub timeout: u64,
+}
+
+impl Args {
+    pub fn clients_or(&self, default: usize) -> usize {
+        self.clients.unwrap_or(default).max(1)
+    }
+    pub fn count_or(&self, default: usize) -> usize {
+        self.count.unwrap_or(default).max(1)
+    }
+    pub fn samples_or(&self, default: usize) -> usize {
+        self.samples.unwrap_or(default).max(1)
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if !args.endpoint.starts_with("http://") {
+        anyhow::bail!(
+            "--endpoint must be a plain http:// URL (this tool has no TLS), got {}",
+            args.endpoint
+        );
+    }
+    if let Some(rate) = args.rate
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        anyhow::bail!("--rate must be a positive number of requests per second, got {rate}");
+    }
+    let client = client(&args.endpoint, &args.region);
+    let mut report = Report::new(&args);
+    let run = scenarios::run(&client, &args, &mut report);
+    let outcome = tokio::time::timeout(Duration::from_secs(args.timeout), run).await;
+    let outcome = match outcome {
+        Ok(result) => result,
+        Err(_) => Err(anyhow::anyhow!(
+            "gave up after --timeout {} s; resources of this run may be left behind",
+            args.timeout
+        )),
+    };
+    if let Err(error) = &outcome {
+        report.error(&format!("{error:#}"));
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, report.to_json_string()?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("figures written to {}", path.display());
+    }
+    // The error was reported above; a backtrace of the tool itself would only add noise.
+    if outcome.is_err() {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// The SDK client: plain HTTP, retries off so that every failure is counted, not retried away.
+fn client(endpoint: &str, region: &str) -> aws_sdk_sfn::Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new("AKIDBENCH", "secret", None, None, "bench"))
+        .behavior_version(BehaviorVersion::latest())
+        .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    aws_sdk_sfn::Client::from_conf(config)
+}
