@@ -41,10 +41,13 @@ impl Hub {
         }
     }
 
-    fn wake(&self, activity_arn: &str) {
+    /// Wakes one poll of the activity (the longest waiting). Each poll that takes a task wakes
+    /// the next one, so a burst of tasks is spread over the polls one by one instead of every
+    /// poll racing for every task.
+    pub fn wake_one(&self, activity_arn: &str) {
         let waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(notify) = waiting.get(activity_arn) {
-            notify.notify_waiters();
+            notify.notify_one();
         }
     }
 
@@ -71,7 +74,7 @@ impl Hub {
                     self.wake_all();
                     loop {
                         match listener.recv().await {
-                            Ok(Wake::Notified { payload, .. }) => self.wake(&payload),
+                            Ok(Wake::Notified { payload, .. }) => self.wake_one(&payload),
                             Ok(Wake::Reconnected) => self.wake_all(),
                             Err(error) => {
                                 tracing::warn!(%error, "task listener failed, reconnecting");

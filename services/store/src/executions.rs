@@ -29,7 +29,10 @@ pub struct Execution {
 #[derive(Debug, Clone)]
 pub struct NewExecution {
     pub scope: Scope,
+    /// The execution's ARN for a STANDARD machine, and for an EXPRESS one (AWS names those
+    /// `express`); the machine's type picks one.
     pub arn: String,
+    pub express_arn: String,
     pub state_machine_arn: String,
     pub name: String,
     pub input: String,
@@ -47,16 +50,22 @@ pub enum Started {
     MachineDeleting,
 }
 
-const LOCK_MACHINE: &str = "
-    SELECT type, status, definition, role_arn FROM state_machines WHERE arn = $1 FOR SHARE";
-
+// One statement, one round trip: the machine row is read (and share-locked, so a concurrent
+// DeleteStateMachine waits for this insert) and the execution inserted with the machine's
+// definition. Nothing is returned when the machine is missing or deleting, or the ARN is taken.
 const INSERT: &str = "
     INSERT INTO executions (arn, account, region, state_machine_arn, name, machine_type, definition,
         role_arn, input, trace_header, started_at, due_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, date_trunc('milliseconds', now()), now())
+    SELECT CASE WHEN sm.type = 'EXPRESS' THEN $2 ELSE $1 END, $3, $4, sm.arn, $6, sm.type,
+        sm.definition, sm.role_arn, $7, $8, date_trunc('milliseconds', now()), now()
+    FROM state_machines sm
+    WHERE sm.arn = $5 AND sm.status = 'ACTIVE'
+    FOR SHARE
     ON CONFLICT (arn) DO NOTHING
     RETURNING seq, arn, state_machine_arn, name, machine_type, definition, role_arn, input, status,
         output, error, cause, trace_header, started_at, stopped_at";
+
+const MACHINE_STATUS: &str = "SELECT status, type FROM state_machines WHERE arn = $1";
 
 const SELECT_BY_ARN: &str = "
     SELECT seq, arn, state_machine_arn, name, machine_type, definition, role_arn, input, status,
@@ -66,48 +75,46 @@ const SELECT_BY_ARN: &str = "
 /// Records a new execution of the machine; a scheduler starts it. The caller wakes schedulers
 /// after this returns (see `notify::Coalescer`).
 pub async fn start(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> {
-    let mut tx = pool.begin().await?;
-    // FOR SHARE keeps the machine from being deleted until this execution is recorded.
-    let machine = sqlx::query(LOCK_MACHINE)
+    let inserted: Option<Execution> = sqlx::query_as(INSERT)
+        .bind(&new.arn)
+        .bind(&new.express_arn)
+        .bind(&new.scope.account)
+        .bind(&new.scope.region)
         .bind(&new.state_machine_arn)
-        .fetch_optional(&mut *tx)
+        .bind(&new.name)
+        .bind(&new.input)
+        .bind(&new.trace_header)
+        .fetch_optional(pool)
         .await?;
-    let Some(machine) = machine else {
+    if let Some(execution) = inserted {
+        return Ok(Started::New(execution));
+    }
+    // The rare paths: find out why nothing was inserted.
+    let Some(machine) = sqlx::query(MACHINE_STATUS)
+        .bind(&new.state_machine_arn)
+        .fetch_optional(pool)
+        .await?
+    else {
         return Ok(Started::MachineMissing);
     };
     let status: String = machine.try_get("status")?;
     if status == "DELETING" {
         return Ok(Started::MachineDeleting);
     }
-    let inserted: Option<Execution> = sqlx::query_as(INSERT)
-        .bind(&new.arn)
-        .bind(&new.scope.account)
-        .bind(&new.scope.region)
-        .bind(&new.state_machine_arn)
-        .bind(&new.name)
-        .bind(machine.try_get::<String, _>("type")?)
-        .bind(machine.try_get::<String, _>("definition")?)
-        .bind(machine.try_get::<String, _>("role_arn")?)
-        .bind(&new.input)
-        .bind(&new.trace_header)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let outcome = match inserted {
-        Some(execution) => Started::New(execution),
-        None => {
-            let existing: Execution = sqlx::query_as(SELECT_BY_ARN)
-                .bind(&new.arn)
-                .fetch_one(&mut *tx)
-                .await?;
-            if existing.status == "RUNNING" && existing.input == new.input {
-                Started::Existing(existing)
-            } else {
-                Started::AlreadyExists(existing)
-            }
-        }
+    let machine_type: String = machine.try_get("type")?;
+    let arn = if machine_type == "EXPRESS" {
+        &new.express_arn
+    } else {
+        &new.arn
     };
-    tx.commit().await?;
-    Ok(outcome)
+    match describe(pool, arn).await? {
+        Some(existing) if existing.status == "RUNNING" && existing.input == new.input => {
+            Ok(Started::Existing(existing))
+        }
+        Some(existing) => Ok(Started::AlreadyExists(existing)),
+        // Deleted between the two reads (the machine went away): report it missing.
+        None => Ok(Started::MachineMissing),
+    }
 }
 
 pub async fn describe(pool: &PgPool, arn: &str) -> Result<Option<Execution>, Error> {

@@ -1,10 +1,11 @@
 //! Activity tasks as workers see them: taking one, reporting its result, heartbeats.
 //! A result is recorded as a signal for the task's execution; a scheduler applies it.
 
+use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 
 use crate::Error;
-use crate::signals::{self, Signal};
+use crate::signals::Signal;
 
 /// A task a worker took.
 #[derive(Debug, Clone)]
@@ -13,16 +14,29 @@ pub struct Taken {
     pub input: String,
 }
 
-// Oldest first; SKIP LOCKED lets many polls on many nodes take different tasks at once.
+// One statement: take the oldest scheduled task (SKIP LOCKED lets many polls on many nodes
+// take different tasks at once), record ActivityStarted for the scheduler as a signal (the body
+// is `signals::Signal::TaskStarted`), and make the execution due.
 const TAKE: &str = "
-    UPDATE tasks SET status = 'STARTED', worker_name = $2, started_at = now()
-    WHERE token = (
-        SELECT token FROM tasks
-        WHERE activity_arn = $1 AND status = 'SCHEDULED'
-        ORDER BY scheduled_at
-        LIMIT 1
-        FOR UPDATE SKIP LOCKED)
-    RETURNING token, input, execution_seq, task_id";
+    WITH taken AS (
+        UPDATE tasks SET status = 'STARTED', worker_name = $2, started_at = now()
+        WHERE token = (
+            SELECT token FROM tasks
+            WHERE activity_arn = $1 AND status = 'SCHEDULED'
+            ORDER BY scheduled_at
+            LIMIT 1
+            FOR UPDATE SKIP LOCKED)
+        RETURNING token, input, execution_seq, task_id
+    ), signalled AS (
+        INSERT INTO signals (execution_seq, body)
+        SELECT execution_seq, jsonb_build_object(
+            'kind', 'task_started', 'task_id', task_id, 'worker_name', COALESCE($2, ''))
+        FROM taken
+    ), due AS (
+        UPDATE executions SET due_at = now()
+        WHERE seq = (SELECT execution_seq FROM taken) AND status = 'RUNNING'
+    )
+    SELECT token, input FROM taken";
 
 /// Takes the oldest scheduled task of the activity, if any, and records that it started.
 pub async fn take(
@@ -30,28 +44,18 @@ pub async fn take(
     activity_arn: &str,
     worker_name: Option<&str>,
 ) -> Result<Option<Taken>, Error> {
-    let mut tx = pool.begin().await?;
-    let Some(row) = sqlx::query(TAKE)
+    let row = sqlx::query(TAKE)
         .bind(activity_arn)
         .bind(worker_name)
-        .fetch_optional(&mut *tx)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let execution_seq: i64 = row.try_get("execution_seq")?;
-    let task_id: i64 = row.try_get("task_id")?;
-    let signal = Signal::TaskStarted {
-        task_id: u64::try_from(task_id).unwrap_or(0),
-        worker_name: worker_name.unwrap_or_default().to_owned(),
-    };
-    signals::record(&mut tx, execution_seq, &signal).await?;
-    let taken = Taken {
-        token: row.try_get("token")?,
-        input: row.try_get("input")?,
-    };
-    tx.commit().await?;
-    Ok(Some(taken))
+        .fetch_optional(pool)
+        .await?;
+    row.map(|row| {
+        Ok(Taken {
+            token: row.try_get("token")?,
+            input: row.try_get("input")?,
+        })
+    })
+    .transpose()
 }
 
 /// What a worker's report found.
@@ -71,48 +75,57 @@ pub enum Outcome {
     Failed { error: String, cause: String },
 }
 
-const LOCK_TASK: &str = "
-    SELECT execution_seq, task_id, status FROM tasks WHERE token = $1 FOR UPDATE";
-const CLOSE_TASK: &str = "UPDATE tasks SET status = 'CLOSED' WHERE token = $1";
+// One statement: close the task (once: a closed task is not matched), record its result as a
+// signal with the task's id filled in, and make the execution due.
+const REPORT: &str = "
+    WITH closed AS (
+        UPDATE tasks SET status = 'CLOSED'
+        WHERE token = $1 AND status <> 'CLOSED'
+        RETURNING execution_seq, task_id
+    ), signalled AS (
+        INSERT INTO signals (execution_seq, body)
+        SELECT execution_seq, jsonb_set($2::jsonb, '{task_id}', to_jsonb(task_id)) FROM closed
+    ), due AS (
+        UPDATE executions SET due_at = now()
+        WHERE seq = (SELECT execution_seq FROM closed) AND status = 'RUNNING'
+    )
+    SELECT execution_seq FROM closed";
+const TASK_EXISTS: &str = "SELECT status FROM tasks WHERE token = $1";
 
-/// Records a task's result, once: the task closes in the same transaction.
+/// Records a task's result, once: the task closes in the same statement.
 pub async fn report(pool: &PgPool, token: &str, outcome: Outcome) -> Result<Reported, Error> {
-    let mut tx = pool.begin().await?;
-    let Some(row) = sqlx::query(LOCK_TASK)
-        .bind(token)
-        .fetch_optional(&mut *tx)
-        .await?
-    else {
-        return Ok(Reported::Unknown);
-    };
-    let status: String = row.try_get("status")?;
-    if status == "CLOSED" {
-        return Ok(Reported::Closed);
-    }
-    let execution_seq: i64 = row.try_get("execution_seq")?;
-    let task_id = u64::try_from(row.try_get::<i64, _>("task_id")?).unwrap_or(0);
+    // The task id is filled in by the statement; 0 is a placeholder.
     let signal = match outcome {
-        Outcome::Succeeded { output } => Signal::TaskSucceeded { task_id, output },
+        Outcome::Succeeded { output } => Signal::TaskSucceeded { task_id: 0, output },
         Outcome::Failed { error, cause } => Signal::TaskFailed {
-            task_id,
+            task_id: 0,
             error,
             cause,
         },
     };
-    sqlx::query(CLOSE_TASK)
+    let closed = sqlx::query(REPORT)
         .bind(token)
-        .execute(&mut *tx)
+        .bind(Json(&signal))
+        .fetch_optional(pool)
         .await?;
-    signals::record(&mut tx, execution_seq, &signal).await?;
-    tx.commit().await?;
-    Ok(Reported::Accepted)
+    if closed.is_some() {
+        return Ok(Reported::Accepted);
+    }
+    Ok(
+        match sqlx::query(TASK_EXISTS)
+            .bind(token)
+            .fetch_optional(pool)
+            .await?
+        {
+            Some(_) => Reported::Closed,
+            None => Reported::Unknown,
+        },
+    )
 }
 
 const HEARTBEAT: &str = "
     UPDATE tasks SET last_heartbeat_at = now() WHERE token = $1 AND status <> 'CLOSED'
     RETURNING token";
-const TASK_EXISTS: &str = "SELECT status FROM tasks WHERE token = $1";
-
 /// Notes that the worker is alive. Only the task row changes: a scheduler reads the time when
 /// the heartbeat deadline comes, so heartbeats cost no scheduler work.
 pub async fn heartbeat(pool: &PgPool, token: &str) -> Result<Reported, Error> {

@@ -58,25 +58,22 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     let input = request.input.unwrap_or_else(|| "{}".to_owned());
     check_input(&input)?;
 
-    let machine = state_machines::describe(&context.state.pool, &machine_arn)
-        .await?
-        .ok_or_else(|| Error::StateMachineDoesNotExist(machine_arn.clone()))?;
-    // EXPRESS executions are named `express` in their ARN, as AWS names them.
-    let kind = if machine.machine_type == "EXPRESS" {
-        "express"
-    } else {
-        "execution"
+    // EXPRESS executions are named `express` in their ARN, as AWS names them; the store picks
+    // the one that fits the machine's type.
+    let arn_of = |kind: &str| {
+        format!(
+            "arn:{}:states:{}:{}:{kind}:{}:{name}",
+            parsed.partition,
+            parsed.region,
+            parsed.account,
+            parsed.name()
+        )
     };
-    let arn = format!(
-        "arn:{}:states:{}:{}:{kind}:{}:{name}",
-        parsed.partition,
-        parsed.region,
-        parsed.account,
-        parsed.name()
-    );
+    let (arn, express_arn) = (arn_of("execution"), arn_of("express"));
     let new = NewExecution {
         scope: context.scope.clone(),
         arn,
+        express_arn,
         state_machine_arn: machine_arn.clone(),
         name,
         input,

@@ -54,6 +54,8 @@ pub async fn get_activity_task(context: &Context<'_>, body: Value) -> Result<Val
         match tasks::take(&context.state.pool, &arn, worker).await {
             Ok(Some(taken)) => {
                 context.state.due.wake();
+                // More tasks may be waiting: pass the wake-up on to the next poll.
+                hub.wake_one(&arn);
                 metrics::counter!("switchback_tasks_started_total").increment(1);
                 break Ok(json!({ "taskToken": taken.token, "input": taken.input }));
             }
