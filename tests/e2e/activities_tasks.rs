@@ -73,6 +73,10 @@ async fn a_task_polled_on_one_node_completes_on_another() {
         .await
         .unwrap();
     let (task, waited) = waiting.await.unwrap();
+    let returned = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
     let (token, input) = task.expect("the waiting poll got the task");
     assert!(
         waited < Duration::from_secs(5),
@@ -117,9 +121,16 @@ async fn a_task_polled_on_one_node_completes_on_another() {
     let started = history
         .events()
         .iter()
-        .find_map(|e| e.activity_started_event_details())
+        .find(|e| e.activity_started_event_details().is_some())
         .expect("ActivityStarted");
-    assert_eq!(started.worker_name(), Some("worker-1"));
+    let details = started.activity_started_event_details().unwrap();
+    assert_eq!(details.worker_name(), Some("worker-1"));
+    // Stamped when the worker took the task, not when a scheduler later recorded it.
+    let stamped = started.timestamp().as_secs_f64();
+    assert!(
+        stamped <= returned + 0.005 && stamped > returned - 1.0,
+        "{stamped} vs {returned}"
+    );
     second.stop().await;
     first.stop().await;
 }

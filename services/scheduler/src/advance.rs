@@ -147,9 +147,11 @@ fn to_event(signal: &Signal) -> Event {
         Signal::TaskStarted {
             task_id,
             worker_name,
+            at_ms,
         } => Event::TaskStarted {
             task_id,
             worker_name,
+            at_ms,
         },
         Signal::TaskSucceeded { task_id, output } => Event::TaskSucceeded { task_id, output },
         Signal::TaskFailed {

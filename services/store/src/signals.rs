@@ -19,6 +19,9 @@ pub enum Signal {
     TaskStarted {
         task_id: u64,
         worker_name: String,
+        /// When the worker took the task, epoch milliseconds.
+        #[serde(default)]
+        at_ms: i64,
     },
     TaskSucceeded {
         task_id: u64,

@@ -30,7 +30,8 @@ const TAKE: &str = "
     ), signalled AS (
         INSERT INTO signals (execution_seq, body)
         SELECT execution_seq, jsonb_build_object(
-            'kind', 'task_started', 'task_id', task_id, 'worker_name', COALESCE($2, ''))
+            'kind', 'task_started', 'task_id', task_id, 'worker_name', COALESCE($2, ''),
+            'at_ms', (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
         FROM taken
     ), due AS (
         UPDATE executions SET due_at = now()

@@ -34,9 +34,12 @@ pub enum Event {
     /// Only time passed: timers due by `now` fire.
     Tick,
     /// A worker took an activity task.
+    /// A worker took an activity task at `at_ms` (0: at the step's `now`). ActivityStarted and
+    /// the heartbeat window date from then, as in AWS, not from when a scheduler applied it.
     TaskStarted {
         task_id: u64,
         worker_name: String,
+        at_ms: i64,
     },
     /// A worker reported progress at `at_ms`: the heartbeat deadline moves to `at_ms` plus the
     /// heartbeat interval (never earlier than it was).

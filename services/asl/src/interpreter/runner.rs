@@ -204,12 +204,23 @@ pub(super) fn step(
 impl<'a> Runner<'a> {
     /// Appends an event to the history, chained to the thread's previous event.
     pub fn emit(&mut self, thread_last: &mut u64, event_type: &str, details: Value) -> u64 {
+        self.emit_at(self.now, thread_last, event_type, details)
+    }
+
+    /// As [`Runner::emit`], for an event that happened at `at_ms` (outside, before this step).
+    pub fn emit_at(
+        &mut self,
+        at_ms: i64,
+        thread_last: &mut u64,
+        event_type: &str,
+        details: Value,
+    ) -> u64 {
         self.last_event_id += 1;
         let id = self.last_event_id;
         self.history.push(HistoryEvent {
             id,
             previous_event_id: *thread_last,
-            timestamp_ms: self.now,
+            timestamp_ms: at_ms,
             event_type: event_type.to_owned(),
             details,
         });

@@ -242,11 +242,19 @@ impl Runner<'_> {
             return false;
         };
         match event {
-            Event::TaskStarted { worker_name, .. } => {
+            Event::TaskStarted {
+                worker_name, at_ms, ..
+            } => {
+                let taken = if *at_ms > 0 {
+                    (*at_ms).min(self.now)
+                } else {
+                    self.now
+                };
                 task.started = true;
-                task.heartbeat_at_ms = task.heartbeat_seconds.map(|h| deadline(self.now, h));
+                task.heartbeat_at_ms = task.heartbeat_seconds.map(|h| deadline(taken, h));
                 let mut last = thread.last_event;
-                self.emit(
+                self.emit_at(
+                    taken,
                     &mut last,
                     "ActivityStarted",
                     // A worker that gave no name leaves the details empty, as in AWS.

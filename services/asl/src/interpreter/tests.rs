@@ -195,6 +195,7 @@ fn activity_task_succeeds_with_result_path() {
         &Event::TaskStarted {
             task_id,
             worker_name: "w".into(),
+            at_ms: 0,
         },
         T0 + 1,
         1,
@@ -271,6 +272,7 @@ fn task_timeouts_and_heartbeats() {
         &Event::TaskStarted {
             task_id,
             worker_name: "w".into(),
+            at_ms: 0,
         },
         T0 + 1000,
         1,
