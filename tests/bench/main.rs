@@ -72,6 +72,10 @@ pub struct Args {
     /// `idle` only: the server process whose VmRSS is read from /proc.
     #[arg(long)]
     pub pid: Option<u32>,
+    /// `activity` only: more endpoints (other API nodes of the same deployment) that the
+    /// workers poll, alternating with `--endpoint`. Repeatable.
+    #[arg(long = "worker-endpoint")]
+    pub worker_endpoints: Vec<String>,
     /// Region to sign for.
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
@@ -109,6 +113,13 @@ async fn main() -> anyhow::Result<()> {
     {
         anyhow::bail!("--rate must be a positive number of requests per second, got {rate}");
     }
+    if let Some(bad) = args
+        .worker_endpoints
+        .iter()
+        .find(|e| !e.starts_with("http://"))
+    {
+        anyhow::bail!("--worker-endpoint must be a plain http:// URL, got {bad}");
+    }
     let client = client(&args.endpoint, &args.region);
     let mut report = Report::new(&args);
     let run = scenarios::run(&client, &args, &mut report);
@@ -136,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// The SDK client: plain HTTP, retries off so that every failure is counted, not retried away.
-fn client(endpoint: &str, region: &str) -> aws_sdk_sfn::Client {
+pub fn client(endpoint: &str, region: &str) -> aws_sdk_sfn::Client {
     let config = aws_sdk_sfn::Config::builder()
         .endpoint_url(endpoint)
         .region(Region::new(region.to_owned()))

@@ -43,8 +43,18 @@ pub async fn run(client: &Client, args: &Args, report: &mut Report) -> anyhow::R
          as soon as its poll returns"
     ));
     let outcome = async {
+        // Workers poll the main endpoint and any --worker-endpoint, alternating.
+        let mut pollers = vec![client.clone()];
+        pollers.extend(
+            args.worker_endpoints
+                .iter()
+                .map(|e| crate::client(e, &args.region)),
+        );
         for workers in [1, 100] {
-            measure(client, &machine, &activity, workers, samples, report).await?;
+            measure(
+                client, &pollers, &machine, &activity, workers, samples, report,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -56,6 +66,7 @@ pub async fn run(client: &Client, args: &Args, report: &mut Report) -> anyhow::R
 
 async fn measure(
     client: &Client,
+    pollers: &[Client],
     machine: &str,
     activity: &str,
     workers: usize,
@@ -65,7 +76,8 @@ async fn measure(
     let (tx, mut rx) = mpsc::unbounded_channel::<anyhow::Result<Dispatched>>();
     let mut pool = JoinSet::new();
     for w in 0..workers {
-        pool.spawn(worker(client.clone(), activity.to_owned(), w, tx.clone()));
+        let poller = pollers[w % pollers.len()].clone();
+        pool.spawn(worker(poller, activity.to_owned(), w, tx.clone()));
     }
     // Let every poll reach the server before the first task exists.
     tokio::time::sleep(Duration::from_millis(500)).await;
