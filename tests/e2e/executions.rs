@@ -47,6 +47,15 @@ pub async fn wait_until_done(
     }
 }
 
+/// Waits until a scheduler started the execution and entered its first state.
+async fn wait_until_entered(client: &aws_sdk_sfn::Client, arn: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while history_types(client, arn).await.len() < 2 {
+        assert!(Instant::now() < deadline, "{arn} was not started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn history_types(client: &aws_sdk_sfn::Client, arn: &str) -> Vec<HistoryEventType> {
     let history = client
         .get_execution_history()
@@ -296,11 +305,7 @@ async fn stop_aborts_a_waiting_execution() {
         .execution_arn()
         .to_owned();
     // Let a scheduler start it.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while history_types(&app.client, &arn).await.len() < 2 {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_entered(&app.client, &arn).await;
     app.client
         .stop_execution()
         .execution_arn(&arn)
@@ -354,11 +359,7 @@ async fn a_wait_survives_a_restart_of_every_process() {
         .execution_arn()
         .to_owned();
     let started = Instant::now();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while history_types(&app.client, &arn).await.len() < 2 {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_entered(&app.client, &arn).await;
     let url = app.database_url.clone();
     app.stop().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -545,11 +546,7 @@ async fn a_poisoned_execution_fails_alone() {
         .unwrap()
         .execution_arn()
         .to_owned();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while history_types(&app.client, &bad).await.len() < 2 {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_entered(&app.client, &bad).await;
     // Corrupt one execution's snapshot, as a bug would.
     let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
     sqlx::query("UPDATE executions SET snapshot = 'garbage' WHERE arn = $1")
