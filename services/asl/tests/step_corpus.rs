@@ -60,7 +60,9 @@ fn recorded_executions_match_aws() {
                         Ok(()) => history_entry.0 += 1,
                         Err(why) => {
                             history_entry.1 += 1;
-                            history_failures.push(format!("{id}: {why}"));
+                            // DISTRIBUTED maps run inline here; AWS records Map Run events.
+                            let known = definition_text.contains("\"DISTRIBUTED\"");
+                            history_failures.push((known, format!("{id}: {why}")));
                         }
                     }
                 }
@@ -75,7 +77,7 @@ fn recorded_executions_match_aws() {
         eprintln!("FAIL {failure}");
     }
     if std::env::var_os("HISTORY_DIFFS").is_some() {
-        for failure in &history_failures {
+        for (_, failure) in &history_failures {
             eprintln!("HISTORY {failure}");
         }
     }
@@ -89,6 +91,23 @@ fn recorded_executions_match_aws() {
     }
     let (pass, fail) = counts.values().fold((0, 0), |(p, f), c| (p + c.0, f + c.1));
     eprintln!("step function vs AWS recordings: {pass} passed, {fail} failed");
+    // Every task-free recorded outcome matches today: any difference is a regression.
+    assert_eq!(
+        fail,
+        0,
+        "outcomes differ from AWS's:\n{}",
+        failures.join("\n")
+    );
+    // History-level differences are known only for DISTRIBUTED maps (Map Run events).
+    let unexpected: Vec<&String> = history_failures
+        .iter()
+        .filter(|(known, _)| !known)
+        .map(|(_, failure)| failure)
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "histories differ from AWS's: {unexpected:#?}"
+    );
 }
 
 /// Our history against AWS's, event by event (types, ids, previous ids, details).
