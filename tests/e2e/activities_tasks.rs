@@ -500,3 +500,34 @@ async fn shutdown_answers_waiting_polls_without_a_task() {
         "the 60 s poll was answered at shutdown: {waited:?}"
     );
 }
+
+#[tokio::test]
+async fn a_poll_whose_client_went_away_takes_no_task() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn().await;
+    let (activity, machine) = setup(&app, "gone-worker", "").await;
+    // A raw poll whose client hangs up while it waits.
+    let body = format!(r#"{{"activityArn": "{activity}"}}"#);
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.0\r\n\
+         X-Amz-Target: AWSStepFunctions.GetActivityTask\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(stream);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap();
+    // The task goes to a live worker, not to the poll nobody is reading.
+    let started = Instant::now();
+    let task = poll(&app.client, &activity).await;
+    assert!(task.is_some(), "the task was taken by the abandoned poll");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    app.stop().await;
+}
