@@ -684,3 +684,59 @@ async fn stop_races_the_scheduler() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_starts_are_recorded_together_and_keep_their_rules() {
+    let app = TestApp::spawn().await;
+    let machine = create_machine(
+        &app,
+        "burst",
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": true}}}"#,
+    )
+    .await;
+    let missing = "arn:aws:states:us-east-1:123456789012:stateMachine:missing".to_owned();
+    let mut calls = Vec::new();
+    for i in 0..60 {
+        let client = app.client.clone();
+        let (target, name) = match i % 3 {
+            0 => (machine.clone(), "same".to_owned()),
+            1 => (machine.clone(), format!("unique-{i}")),
+            _ => (missing.clone(), format!("nowhere-{i}")),
+        };
+        calls.push(tokio::spawn(async move {
+            let result = client
+                .start_execution()
+                .state_machine_arn(target)
+                .name(name)
+                .input("{}")
+                .send()
+                .await;
+            (i, result.map(|o| o.execution_arn().to_owned()))
+        }));
+    }
+    let mut same = std::collections::HashSet::new();
+    let mut unique = std::collections::HashSet::new();
+    for call in calls {
+        let (i, result) = call.await.unwrap();
+        match i % 3 {
+            0 => {
+                same.insert(result.unwrap());
+            }
+            1 => {
+                unique.insert(result.unwrap());
+            }
+            _ => assert_eq!(error_code(result).0, "StateMachineDoesNotExist"),
+        }
+    }
+    assert_eq!(same.len(), 1, "the same name and input is one execution");
+    assert_eq!(unique.len(), 20);
+    let listed = app
+        .client
+        .list_executions()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.executions().len(), 21);
+    app.stop().await;
+}

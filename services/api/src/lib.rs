@@ -76,6 +76,8 @@ pub struct ApiState {
     pub metrics: Option<PrometheusHandle>,
     /// Wakes schedulers after an intent was recorded (coalesced NOTIFY).
     pub(crate) due: switchback_store::notify::Coalescer,
+    /// Records StartExecution calls in batches.
+    pub(crate) starter: switchback_store::starts::Starter,
 }
 
 impl ApiState {
@@ -86,6 +88,7 @@ impl ApiState {
         metrics: Option<PrometheusHandle>,
     ) -> Result<Self, Error> {
         let key = switchback_store::meta::page_token_key(&pool).await?;
+        let starter = switchback_store::starts::Starter::start(pool.clone());
         let long_polls = Arc::new(long_poll::Hub::default());
         let shutdown = CancellationToken::new();
         tokio::spawn(long_polls.clone().listen(pool.clone(), shutdown.clone()));
@@ -105,6 +108,7 @@ impl ApiState {
             shutdown,
             metrics,
             due,
+            starter,
         })
     }
 }

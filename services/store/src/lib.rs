@@ -9,6 +9,7 @@
 //! - [`activities`] — activity rows.
 //! - [`state_machines`] — state machine rows and their create-or-return-existing rule.
 //! - [`executions`] — executions as the API sees them: start, describe, list, signal, history pages.
+//! - [`starts`] — StartExecution calls recorded in batches: one INSERT and one commit for all waiting.
 //! - [`engine`] — what schedulers do: claim due executions, take signals, write steps in one transaction.
 //! - [`notify`] — LISTEN/NOTIFY channels and a listener; notifications are hints, never the truth.
 //! - [`signals`] — the intents API nodes record for schedulers (stop, task results), as one enum.
@@ -28,6 +29,7 @@ pub mod migrate;
 pub mod notify;
 pub mod pool;
 pub mod signals;
+pub mod starts;
 pub mod state_machines;
 pub mod tasks;
 

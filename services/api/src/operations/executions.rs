@@ -79,7 +79,7 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         input,
         trace_header: request.trace_header,
     };
-    let execution = match executions::start(&context.state.pool, &new).await? {
+    let execution = match context.state.starter.record(new).await? {
         Started::New(e) => {
             context.state.due.wake();
             e
