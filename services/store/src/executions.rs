@@ -50,20 +50,41 @@ pub enum Started {
     MachineDeleting,
 }
 
-// One statement, one round trip: the machine row is read (and share-locked, so a concurrent
-// DeleteStateMachine waits for this insert) and the execution inserted with the machine's
-// definition. Nothing is returned when the machine is missing or deleting, or the ARN is taken.
+// One statement for any number of new executions: each row's machine is read (and
+// share-locked, so a concurrent DeleteStateMachine waits for this insert) and the execution
+// inserted with the machine's definition. Rows whose machine is missing or deleting, or whose
+// ARN is taken, are skipped; the rest come back.
 const INSERT: &str = "
     INSERT INTO executions (arn, account, region, state_machine_arn, name, machine_type, definition,
         role_arn, input, trace_header, started_at, due_at)
-    SELECT CASE WHEN sm.type = 'EXPRESS' THEN $2 ELSE $1 END, $3, $4, sm.arn, $6, sm.type,
-        sm.definition, sm.role_arn, $7, $8, date_trunc('milliseconds', now()), now()
-    FROM state_machines sm
-    WHERE sm.arn = $5 AND sm.status = 'ACTIVE'
-    FOR SHARE
+    SELECT CASE WHEN sm.type = 'EXPRESS' THEN r.express_arn ELSE r.arn END, r.account, r.region,
+        sm.arn, r.name, sm.type, sm.definition, sm.role_arn, r.input, r.trace_header,
+        date_trunc('milliseconds', now()), now()
+    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::text[])
+        AS r(arn, express_arn, account, region, machine_arn, name, input, trace_header)
+    JOIN state_machines sm ON sm.arn = r.machine_arn AND sm.status = 'ACTIVE'
+    FOR SHARE OF sm
     ON CONFLICT (arn) DO NOTHING
     RETURNING seq, arn, state_machine_arn, name, machine_type, definition, role_arn, input, status,
         output, error, cause, trace_header, started_at, stopped_at";
+
+/// Inserts new executions in one statement (see `starts` for batching); returns those inserted.
+pub(crate) async fn insert(pool: &PgPool, news: &[&NewExecution]) -> Result<Vec<Execution>, Error> {
+    let column = |f: fn(&NewExecution) -> &str| news.iter().map(|n| f(n)).collect::<Vec<&str>>();
+    let trace_headers: Vec<Option<&str>> = news.iter().map(|n| n.trace_header.as_deref()).collect();
+    Ok(sqlx::query_as(INSERT)
+        .bind(column(|n| &n.arn))
+        .bind(column(|n| &n.express_arn))
+        .bind(column(|n| &n.scope.account))
+        .bind(column(|n| &n.scope.region))
+        .bind(column(|n| &n.state_machine_arn))
+        .bind(column(|n| &n.name))
+        .bind(column(|n| &n.input))
+        .bind(&trace_headers)
+        .fetch_all(pool)
+        .await?)
+}
 
 const MACHINE_STATUS: &str = "SELECT status, type FROM state_machines WHERE arn = $1";
 
@@ -75,21 +96,14 @@ const SELECT_BY_ARN: &str = "
 /// Records a new execution of the machine; a scheduler starts it. The caller wakes schedulers
 /// after this returns (see `notify::Coalescer`).
 pub async fn start(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> {
-    let inserted: Option<Execution> = sqlx::query_as(INSERT)
-        .bind(&new.arn)
-        .bind(&new.express_arn)
-        .bind(&new.scope.account)
-        .bind(&new.scope.region)
-        .bind(&new.state_machine_arn)
-        .bind(&new.name)
-        .bind(&new.input)
-        .bind(&new.trace_header)
-        .fetch_optional(pool)
-        .await?;
-    if let Some(execution) = inserted {
-        return Ok(Started::New(execution));
+    match insert(pool, &[new]).await?.pop() {
+        Some(execution) => Ok(Started::New(execution)),
+        None => why_not_inserted(pool, new).await,
     }
-    // The rare paths: find out why nothing was inserted.
+}
+
+/// The rare paths: why an execution was not inserted.
+pub(crate) async fn why_not_inserted(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> {
     let Some(machine) = sqlx::query(MACHINE_STATUS)
         .bind(&new.state_machine_arn)
         .fetch_optional(pool)
@@ -112,7 +126,7 @@ pub async fn start(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> 
             Ok(Started::Existing(existing))
         }
         Some(existing) => Ok(Started::AlreadyExists(existing)),
-        // Deleted between the two reads (the machine went away): report it missing.
+        // The machine was there but the row is not: a concurrent delete won; report it missing.
         None => Ok(Started::MachineMissing),
     }
 }

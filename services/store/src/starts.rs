@@ -54,7 +54,8 @@ async fn run(pool: PgPool, mut queue: mpsc::Receiver<Request>) {
             }
         }
         let news: Vec<&NewExecution> = batch.iter().map(|(new, _)| new).collect();
-        let mut inserted: HashMap<String, Execution> = match insert(&pool, &news).await {
+        let mut inserted: HashMap<String, Execution> = match executions::insert(&pool, &news).await
+        {
             Ok(rows) => rows.into_iter().map(|e| (e.arn.clone(), e)).collect(),
             Err(error) => {
                 // Nothing of the batch was written: each call takes the single path, which
@@ -71,8 +72,7 @@ async fn run(pool: PgPool, mut queue: mpsc::Receiver<Request>) {
                 Some(execution) => {
                     let _ = reply.send(Ok(Started::New(execution)));
                 }
-                // Not inserted: the machine is missing or deleting, or the name is taken. The
-                // single path tells which.
+                // Not inserted (or the batch failed): the single path inserts or tells why not.
                 None => {
                     let pool = pool.clone();
                     tokio::spawn(async move {
@@ -82,37 +82,4 @@ async fn run(pool: PgPool, mut queue: mpsc::Receiver<Request>) {
             }
         }
     }
-}
-
-// As `executions::start`'s statement, for many rows: each row's machine is read and
-// share-locked; rows whose machine is missing or deleting, or whose ARN is taken, are skipped.
-const INSERT_MANY: &str = "
-    INSERT INTO executions (arn, account, region, state_machine_arn, name, machine_type, definition,
-        role_arn, input, trace_header, started_at, due_at)
-    SELECT CASE WHEN sm.type = 'EXPRESS' THEN r.express_arn ELSE r.arn END, r.account, r.region,
-        sm.arn, r.name, sm.type, sm.definition, sm.role_arn, r.input, r.trace_header,
-        date_trunc('milliseconds', now()), now()
-    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                $7::text[], $8::text[])
-        AS r(arn, express_arn, account, region, machine_arn, name, input, trace_header)
-    JOIN state_machines sm ON sm.arn = r.machine_arn AND sm.status = 'ACTIVE'
-    FOR SHARE OF sm
-    ON CONFLICT (arn) DO NOTHING
-    RETURNING seq, arn, state_machine_arn, name, machine_type, definition, role_arn, input, status,
-        output, error, cause, trace_header, started_at, stopped_at";
-
-async fn insert(pool: &PgPool, news: &[&NewExecution]) -> Result<Vec<Execution>, Error> {
-    let column = |f: fn(&NewExecution) -> &str| news.iter().map(|n| f(n)).collect::<Vec<&str>>();
-    let trace_headers: Vec<Option<&str>> = news.iter().map(|n| n.trace_header.as_deref()).collect();
-    Ok(sqlx::query_as(INSERT_MANY)
-        .bind(column(|n| &n.arn))
-        .bind(column(|n| &n.express_arn))
-        .bind(column(|n| &n.scope.account))
-        .bind(column(|n| &n.scope.region))
-        .bind(column(|n| &n.state_machine_arn))
-        .bind(column(|n| &n.name))
-        .bind(column(|n| &n.input))
-        .bind(&trace_headers)
-        .fetch_all(pool)
-        .await?)
 }
