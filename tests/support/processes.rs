@@ -100,10 +100,6 @@ impl Node {
         self.spawn();
     }
 
-    pub fn is_running(&self) -> bool {
-        self.child.is_some()
-    }
-
     /// Waits until an API node answers `/readyz`.
     pub async fn wait_ready(&self) {
         let Some(address) = self.address else { return };

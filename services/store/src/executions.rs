@@ -103,7 +103,7 @@ pub async fn start(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> 
 }
 
 /// The rare paths: why an execution was not inserted.
-pub(crate) async fn why_not_inserted(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> {
+async fn why_not_inserted(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> {
     let Some(machine) = sqlx::query(MACHINE_STATUS)
         .bind(&new.state_machine_arn)
         .fetch_optional(pool)
