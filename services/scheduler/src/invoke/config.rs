@@ -1,0 +1,293 @@
+//! Settings for task integrations: where Lambda lives and with which credentials, and the
+//! connections HTTP Tasks authenticate with (Switchback's stand-in for EventBridge connections).
+//!
+//! Loaded by the `config` crate from the `[integrations]` section of `switchback.toml` and from
+//! `SWITCHBACK__INTEGRATIONS__...` variables. Every field has a default, so an absent section
+//! means "unsigned Lambda calls to AWS's public endpoint, no connections".
+//!
+//! `Debug` is written by hand for every type that holds a secret: settings get logged at start-up
+//! and secrets must never reach a log.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::{Deserialize, Deserializer};
+
+/// The `[integrations]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct IntegrationsConfig {
+    /// How `arn:aws:states:::lambda:invoke` and direct function ARNs reach Lambda.
+    pub lambda: LambdaConfig,
+    /// Connections that HTTP Tasks name in `Authentication.ConnectionArn`.
+    ///
+    /// In TOML either an array of tables (`[[integrations.connections]]`) or a table of tables
+    /// keyed by any label (`[integrations.connections.github]`). Only the keyed form can be set
+    /// or overridden from the environment, e.g.
+    /// `SWITCHBACK__INTEGRATIONS__CONNECTIONS__GITHUB__BASIC__PASSWORD`.
+    #[serde(deserialize_with = "list_or_map")]
+    pub connections: Vec<ConnectionConfig>,
+}
+
+/// `[integrations.lambda]`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LambdaConfig {
+    /// Base URL of a Lambda-compatible API, e.g. `http://localstack:4566` or the Runtime
+    /// Interface Emulator at `http://fn:8080`. Unset: `https://lambda.{region}.amazonaws.com`.
+    pub endpoint: Option<String>,
+    /// Region used for the default endpoint and for signing when the function is not named by a
+    /// full ARN (whose region wins). Unset: the service's `aws.region`.
+    pub region: Option<String>,
+    /// Access key id for SigV4 signing. Requests are unsigned unless this and
+    /// `secret_access_key` are both set.
+    pub access_key_id: Option<String>,
+    /// Secret access key for SigV4 signing. Never logged.
+    pub secret_access_key: Option<String>,
+    /// Session token of temporary credentials, sent as `X-Amz-Security-Token`. Never logged.
+    pub session_token: Option<String>,
+    /// Per-function overrides, keyed by the bare function name (`my-function`, not its ARN).
+    pub functions: HashMap<String, FunctionConfig>,
+}
+
+/// `[integrations.lambda.functions.<name>]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FunctionConfig {
+    /// Base URL for this function only; wins over `lambda.endpoint`.
+    pub endpoint: Option<String>,
+    /// The function name sent in the request path instead of the one the state machine gives.
+    /// The Runtime Interface Emulator, for one, serves a single function named `function`.
+    pub remote_name: Option<String>,
+}
+
+/// One connection: how an HTTP Task that names `arn` authenticates, plus the parameters it adds
+/// to every call.
+#[derive(Clone, Deserialize)]
+pub struct ConnectionConfig {
+    /// The ARN state machines use, e.g. `arn:aws:events:us-east-1:123456789012:connection/github/0f6c...`.
+    /// Any string is accepted; it must be unique among connections.
+    pub arn: String,
+    /// `BASIC`, `API_KEY` or `OAUTH_CLIENT_CREDENTIALS` (EventBridge's names; lowercase accepted).
+    pub authorization_type: AuthorizationType,
+    /// Required for `BASIC`.
+    #[serde(default)]
+    pub basic: Option<BasicAuth>,
+    /// Required for `API_KEY`.
+    #[serde(default)]
+    pub api_key: Option<ApiKeyAuth>,
+    /// Required for `OAUTH_CLIENT_CREDENTIALS`.
+    #[serde(default)]
+    pub oauth: Option<OAuthConfig>,
+    /// Headers, query parameters and body parameters added to every call through this
+    /// connection. They win over the task's own values with the same name, as with EventBridge.
+    #[serde(default)]
+    pub invocation_http_parameters: HttpParameters,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum AuthorizationType {
+    #[serde(rename = "BASIC", alias = "basic")]
+    Basic,
+    #[serde(rename = "API_KEY", alias = "api_key")]
+    ApiKey,
+    #[serde(
+        rename = "OAUTH_CLIENT_CREDENTIALS",
+        alias = "oauth_client_credentials"
+    )]
+    OAuthClientCredentials,
+}
+
+/// `Authorization: Basic base64(username:password)`.
+#[derive(Clone, Deserialize)]
+pub struct BasicAuth {
+    pub username: String,
+    /// Never logged.
+    pub password: String,
+}
+
+/// A header named `name` with the value `value` on every call.
+#[derive(Clone, Deserialize)]
+pub struct ApiKeyAuth {
+    /// Header name, e.g. `x-api-key`.
+    pub name: String,
+    /// Never logged.
+    pub value: String,
+}
+
+/// The OAuth 2.0 client-credentials grant. The token is fetched on first use and cached until
+/// shortly before it expires.
+#[derive(Clone, Deserialize)]
+pub struct OAuthConfig {
+    /// Token endpoint, e.g. `https://auth.example.com/oauth2/token`.
+    pub authorization_endpoint: String,
+    /// `POST` (default), `GET` or `PUT`.
+    #[serde(default = "default_oauth_method")]
+    pub http_method: String,
+    /// Sent with `client_secret` as HTTP Basic credentials (RFC 6749 section 2.3.1).
+    pub client_id: String,
+    /// Never logged.
+    pub client_secret: String,
+    /// Extra headers, query parameters and form fields of the token request (e.g. `scope`).
+    #[serde(default)]
+    pub oauth_http_parameters: HttpParameters,
+}
+
+fn default_oauth_method() -> String {
+    "POST".to_owned()
+}
+
+/// Name/value parameters; values may be secrets, so `Debug` prints names only.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct HttpParameters {
+    pub headers: BTreeMap<String, String>,
+    pub query: BTreeMap<String, String>,
+    pub body: BTreeMap<String, String>,
+}
+
+fn list_or_map<'de, D>(deserializer: D) -> Result<Vec<ConnectionConfig>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrMap {
+        List(Vec<ConnectionConfig>),
+        Map(BTreeMap<String, ConnectionConfig>),
+    }
+    Ok(match ListOrMap::deserialize(deserializer)? {
+        ListOrMap::List(list) => list,
+        ListOrMap::Map(map) => map.into_values().collect(),
+    })
+}
+
+const REDACTED: &str = "<redacted>";
+
+fn redact(value: &Option<String>) -> Option<&'static str> {
+    value.as_ref().map(|_| REDACTED)
+}
+
+impl fmt::Debug for LambdaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LambdaConfig")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &redact(&self.secret_access_key))
+            .field("session_token", &redact(&self.session_token))
+            .field("functions", &self.functions)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ConnectionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionConfig")
+            .field("arn", &self.arn)
+            .field("authorization_type", &self.authorization_type)
+            .field("basic", &self.basic)
+            .field("api_key", &self.api_key)
+            .field("oauth", &self.oauth)
+            .field(
+                "invocation_http_parameters",
+                &self.invocation_http_parameters,
+            )
+            .finish()
+    }
+}
+
+impl fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BasicAuth")
+            .field("username", &self.username)
+            .field("password", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ApiKeyAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeyAuth")
+            .field("name", &self.name)
+            .field("value", &REDACTED)
+            .finish()
+    }
+}
+
+impl fmt::Debug for OAuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthConfig")
+            .field("authorization_endpoint", &self.authorization_endpoint)
+            .field("http_method", &self.http_method)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &REDACTED)
+            .field("oauth_http_parameters", &self.oauth_http_parameters)
+            .finish()
+    }
+}
+
+impl fmt::Debug for HttpParameters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpParameters")
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("query", &self.query.keys().collect::<Vec<_>>())
+            .field("body", &self.body.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let config = IntegrationsConfig {
+            lambda: LambdaConfig {
+                access_key_id: Some("AKIDEXAMPLE".into()),
+                secret_access_key: Some("lambda-secret-value".into()),
+                session_token: Some("session-token-value".into()),
+                ..LambdaConfig::default()
+            },
+            connections: vec![ConnectionConfig {
+                arn: "arn:conn".into(),
+                authorization_type: AuthorizationType::OAuthClientCredentials,
+                basic: Some(BasicAuth {
+                    username: "user".into(),
+                    password: "basic-password-value".into(),
+                }),
+                api_key: Some(ApiKeyAuth {
+                    name: "x-api-key".into(),
+                    value: "api-key-value".into(),
+                }),
+                oauth: Some(OAuthConfig {
+                    authorization_endpoint: "http://auth".into(),
+                    http_method: "POST".into(),
+                    client_id: "client".into(),
+                    client_secret: "client-secret-value".into(),
+                    oauth_http_parameters: HttpParameters::default(),
+                }),
+                invocation_http_parameters: HttpParameters {
+                    headers: [("x-token".to_owned(), "header-secret-value".to_owned())].into(),
+                    query: [("key".to_owned(), "query-secret-value".to_owned())].into(),
+                    body: BTreeMap::new(),
+                },
+            }],
+        };
+        let text = format!("{config:?}");
+        for secret in [
+            "lambda-secret-value",
+            "session-token-value",
+            "basic-password-value",
+            "api-key-value",
+            "client-secret-value",
+            "header-secret-value",
+            "query-secret-value",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert!(text.contains("AKIDEXAMPLE"));
+        assert!(text.contains("x-api-key"));
+    }
+}
