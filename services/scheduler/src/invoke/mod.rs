@@ -1,0 +1,150 @@
+//! Outbound calls for task integrations: what a Task state's `Resource` does when it leaves the
+//! database. The scheduler performs these under a lease and records the [`Outcome`] as a signal.
+//!
+//! Module map:
+//! - this file — [`Invoker`], the one value callers hold, [`Outcome`] and the layer's [`Error`].
+//! - `config` — the `[integrations]` settings: Lambda endpoints and credentials, connections.
+//! - `client` — the shared HTTP/1.1 client (http and https, rustls on ring), deadlines, body cap,
+//!   header redaction for logs.
+//! - `sigv4` — AWS Signature Version 4, pure.
+//! - `lambda` — Lambda's Invoke API and the mapping of its answers to Step Functions' results.
+//! - `http_task` — the HTTP Task (`arn:aws:states:::http:invoke`) and connection authorization.
+//!
+//! Nothing here touches the database or the clock beyond the wall time a signature needs; every
+//! failure, including a broken network, comes back as an [`Outcome::Failed`] that Retry and Catch
+//! can match. Secrets from the settings never appear in logs, errors or outputs.
+
+mod client;
+pub mod config;
+mod http_task;
+mod lambda;
+mod sigv4;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use config::{
+    ApiKeyAuth, AuthorizationType, BasicAuth, ConnectionConfig, FunctionConfig, HttpParameters,
+    IntegrationsConfig, LambdaConfig, OAuthConfig,
+};
+
+/// The result of one call, as the state machine sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The task's result.
+    Succeeded(serde_json::Value),
+    /// A task failure with AWS's error name and cause.
+    Failed { error: String, cause: String },
+}
+
+impl Outcome {
+    pub(crate) fn failed(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self::Failed {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+}
+
+/// Errors of this layer. Only [`Error::Config`] and [`Error::Tls`] leave it (from
+/// [`Invoker::new`]); the others become an [`Outcome::Failed`] of the integration that met them.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid integrations settings: {0}")]
+    Config(String),
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
+    #[error("no response within {0:?}")]
+    Timeout(Duration),
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("{0}")]
+    Transport(String),
+    #[error("response body larger than {limit} bytes")]
+    TooLarge { limit: usize },
+}
+
+/// Performs task integrations. Cheap to clone: one HTTP client and its connection pool, the
+/// settings and the OAuth token cache are shared.
+#[derive(Clone)]
+pub struct Invoker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: client::HttpClient,
+    lambda: lambda::Lambda,
+    http_tasks: http_task::HttpTasks,
+}
+
+impl std::fmt::Debug for Invoker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invoker")
+            .field("lambda", &self.inner.lambda)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Invoker {
+    /// Checks the settings and builds the client. `default_region` is the service's region,
+    /// used for Lambda when the settings name none.
+    pub fn new(config: IntegrationsConfig, default_region: &str) -> Result<Self, Error> {
+        let lambda = lambda::Lambda::new(config.lambda, default_region)?;
+        let http_tasks = http_task::HttpTasks::new(config.connections)?;
+        let http = client::HttpClient::new()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                lambda,
+                http_tasks,
+            }),
+        })
+    }
+
+    /// `lambda:invoke` with `InvocationType` `RequestResponse`: on success the AWS-shaped output
+    /// `{"ExecutedVersion", "Payload", "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode"}`,
+    /// `Payload` holding the function's result parsed as JSON (or the text when it is not JSON).
+    /// `payload` is sent as it is; `timeout` bounds the whole call.
+    pub async fn lambda_invoke(
+        &self,
+        function_name: &str,
+        qualifier: Option<&str>,
+        payload: &str,
+        timeout: Duration,
+    ) -> Outcome {
+        self.inner
+            .lambda
+            .invoke(&self.inner.http, function_name, qualifier, payload, timeout)
+            .await
+    }
+
+    /// `http:invoke` with its evaluated Parameters. `timeout` is capped at AWS's 60 seconds.
+    pub async fn http_invoke(&self, parameters: &serde_json::Value, timeout: Duration) -> Outcome {
+        self.inner
+            .http_tasks
+            .invoke(&self.inner.http, parameters, timeout)
+            .await
+    }
+}
+
+/// An `http(s)://host[:port][/path]` base URL without credentials in it.
+fn check_base_url(url: &str, what: &str) -> Result<(), Error> {
+    let authority = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest.split('/').next().unwrap_or_default());
+    if authority.contains('@') {
+        // Not echoed: the user part may be a password.
+        return Err(Error::Config(format!(
+            "{what} must not carry credentials in the URL"
+        )));
+    }
+    let uri = url
+        .parse::<http::Uri>()
+        .map_err(|_| Error::Config(format!("{what} '{url}' is not a URL")))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+        return Err(Error::Config(format!(
+            "{what} '{url}' must be an http:// or https:// URL"
+        )));
+    }
+    Ok(())
+}
