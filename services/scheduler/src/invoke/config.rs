@@ -241,6 +241,47 @@ impl fmt::Debug for HttpParameters {
 mod tests {
     use super::*;
 
+    // The shape the `config` crate hands over from TOML or the environment.
+    #[test]
+    fn connections_as_a_list_or_keyed_by_label() {
+        let list = serde_json::json!({
+            "lambda": {"endpoint": "http://localhost:4566", "functions": {"f": {"remote_name": "function"}}},
+            "connections": [{
+                "arn": "arn:a",
+                "authorization_type": "API_KEY",
+                "api_key": {"name": "x-api-key", "value": "v"},
+                "invocation_http_parameters": {"headers": {"x-team": "t"}}
+            }]
+        });
+        let config: Result<IntegrationsConfig, _> = serde_json::from_value(list);
+        let Ok(config) = config else {
+            panic!("{config:?}")
+        };
+        assert_eq!(
+            config.connections[0].authorization_type,
+            AuthorizationType::ApiKey
+        );
+        assert_eq!(
+            config.lambda.functions["f"].remote_name.as_deref(),
+            Some("function")
+        );
+        let keyed = serde_json::json!({
+            "connections": {"github": {
+                "arn": "arn:b",
+                "authorization_type": "basic",
+                "basic": {"username": "u", "password": "p"}
+            }}
+        });
+        let config: Result<IntegrationsConfig, _> = serde_json::from_value(keyed);
+        let Ok(config) = config else {
+            panic!("{config:?}")
+        };
+        assert_eq!(config.connections[0].arn, "arn:b");
+        assert!(config.lambda.endpoint.is_none());
+        let empty: Result<IntegrationsConfig, _> = serde_json::from_value(serde_json::json!({}));
+        assert!(empty.is_ok_and(|c| c.connections.is_empty()));
+    }
+
     #[test]
     fn debug_output_holds_no_secret() {
         let config = IntegrationsConfig {

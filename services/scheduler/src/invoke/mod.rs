@@ -9,6 +9,7 @@
 //! - `sigv4` — AWS Signature Version 4, pure.
 //! - `lambda` — Lambda's Invoke API and the mapping of its answers to Step Functions' results.
 //! - `http_task` — the HTTP Task (`arn:aws:states:::http:invoke`) and connection authorization.
+//! - `loopback` (tests) — both integrations against a small HTTP server on 127.0.0.1.
 //!
 //! Nothing here touches the database or the clock beyond the wall time a signature needs; every
 //! failure, including a broken network, comes back as an [`Outcome::Failed`] that Retry and Catch
@@ -18,6 +19,8 @@ mod client;
 pub mod config;
 mod http_task;
 mod lambda;
+#[cfg(test)]
+mod loopback;
 mod sigv4;
 
 use std::sync::Arc;
