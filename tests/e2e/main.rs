@@ -6,6 +6,7 @@ mod activities_tasks;
 mod architecture;
 mod crash;
 mod executions;
+mod integrations;
 mod persistence;
 mod protocol;
 mod state_machines;

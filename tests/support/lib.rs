@@ -6,10 +6,12 @@
 //!   `aws-sdk-sfn` clients pointed at it.
 //! - [`processes`] — real `switchback` processes, killed and restarted by crash tests.
 //! - [`raw`] — plain HTTP requests, for protocol cases no SDK would send.
+//! - [`services`] — a Lambda Invoke API and an HTTP server that Task states call.
 
 pub mod app;
 pub mod pg;
 pub mod processes;
 pub mod raw;
+pub mod services;
 
 pub use app::TestApp;

@@ -53,17 +53,28 @@ pub struct Node {
     pub address: Option<SocketAddr>,
     child: Option<Child>,
     database_url: String,
+    /// Extra `SWITCHBACK__…` settings.
+    env: Vec<(String, String)>,
 }
 
 impl Node {
     /// Starts `switchback api` on a free port of 127.0.0.1, or `switchback scheduler`.
     pub fn start(role: &'static str, database_url: &str) -> Node {
+        Self::start_with(role, database_url, &[])
+    }
+
+    /// As [`Node::start`], with extra environment variables (settings).
+    pub fn start_with(role: &'static str, database_url: &str, env: &[(&str, &str)]) -> Node {
         let address = (role == "api").then(free_address);
         let mut node = Node {
             role,
             address,
             child: None,
             database_url: database_url.to_owned(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         node.spawn();
         node
@@ -83,6 +94,7 @@ impl Node {
         if let Some(address) = self.address {
             command.env("SWITCHBACK__API__LISTEN", address.to_string());
         }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         self.child = Some(command.spawn().expect("start switchback"));
     }
 

@@ -49,6 +49,9 @@ pub struct ApiConfig {
     pub activity_poll: std::time::Duration,
     /// Serve only `/healthz`, `/readyz` and `/metrics` (for scheduler-only processes).
     pub operations_only: bool,
+    /// The mock configuration whose test cases StartExecution accepts as
+    /// `<stateMachineArn>#<case>`.
+    pub mocks: Option<std::sync::Arc<switchback_asl::mocks::MockConfig>>,
 }
 
 impl Default for ApiConfig {
@@ -59,6 +62,7 @@ impl Default for ApiConfig {
             max_request_bytes: 4 * 1024 * 1024,
             activity_poll: std::time::Duration::from_secs(60),
             operations_only: false,
+            mocks: None,
         }
     }
 }

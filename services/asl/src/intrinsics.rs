@@ -14,7 +14,7 @@
 mod arrays;
 mod base64;
 mod functions;
-mod hash;
+pub(crate) mod hash;
 mod lexer;
 mod parser;
 #[cfg(test)]

@@ -18,6 +18,8 @@
 //! - `wait` — when a Wait state ends.
 //! - `failure` — `Failure` (error + cause) and the predefined `States.*` error names.
 //! - `entropy` — randomness passed in by the caller (jitter, `States.UUID`, `States.MathRandom`).
+//! - `resource` — what a Task's `Resource` names (activity, Lambda function, integration) and its pattern.
+//! - `mocks` — mocked task responses in AWS Step Functions Local's mock configuration format.
 //! - `arn` — ARNs of activities, state machines and executions: formatting and parsing.
 //! - `names` — the naming rule for activities, state machines and executions.
 //! - `diagnostic` — `Diagnostic`, `Severity`, `DiagnosticCode`, and the InvalidDefinition message AWS renders from them.
@@ -42,8 +44,10 @@ pub mod entropy;
 pub mod failure;
 pub mod interpreter;
 pub mod intrinsics;
+pub mod mocks;
 pub mod model;
 pub mod names;
+pub mod resource;
 pub mod retry;
 pub mod validate;
 pub mod wait;

@@ -172,6 +172,7 @@ fn run_and_compare(record: &Value) -> Result<Vec<Value>, String> {
         state_machine_arn: "arn:<partition>:states:<region>:111111111111:stateMachine:sm".into(),
         state_machine_name: "sm".into(),
         start_time_ms: 1_700_000_000_000,
+        token_secret: String::new(),
     };
     let mut now = 1_700_000_000_000;
     let machine = Machine::new(definition);

@@ -5,9 +5,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde_json::Value;
 use switchback_asl::interpreter::{
-    self, Effect, Event, ExecutionInfo, HistoryEvent, Machine, Snapshot, Status,
+    self, Call, ChildExecution, Effect, Event, ExecutionInfo, HistoryEvent, Machine, Snapshot,
+    Status,
 };
-use switchback_store::engine::{Claimed, NewTask, Step};
+use switchback_store::engine::{Claimed, NewCall, NewTask, Step};
 use switchback_store::signals::Signal;
 use time::OffsetDateTime;
 
@@ -15,7 +16,10 @@ use time::OffsetDateTime;
 pub struct Advanced {
     pub step: Step,
     pub new_tasks: Vec<NewTask>,
+    pub new_calls: Vec<NewCall>,
     pub closed_tasks: Vec<(i64, i64)>,
+    /// A child execution that ended: its parent task's token and the news for it.
+    pub child_ended: Option<(String, Signal)>,
 }
 
 /// Advances `execution` by its signals, then by time, at `now_ms`. A panic or an unreadable
@@ -93,6 +97,7 @@ fn run(
     }
     let snapshot_text = serde_json::to_string(&snapshot).map_err(|e| e.to_string())?;
     let mut new_tasks = Vec::new();
+    let mut new_calls = Vec::new();
     let mut closed_tasks = Vec::new();
     for effect in effects {
         match effect {
@@ -108,12 +113,39 @@ fn run(
                 activity_arn,
                 input,
             }),
+            Effect::Invoke(invocation) => {
+                let input = match &invocation.call {
+                    Call::Lambda { payload, .. } => payload.clone(),
+                    Call::Http { parameters } => parameters.to_string(),
+                    Call::StartExecution { input, .. } => input.clone(),
+                };
+                new_calls.push(NewCall {
+                    token: invocation.token.clone(),
+                    execution_seq: execution.seq,
+                    task_id: i64::try_from(invocation.task_id).unwrap_or(i64::MAX),
+                    resource: invocation.resource.clone(),
+                    input,
+                    call: serde_json::to_value(&invocation).map_err(|e| e.to_string())?,
+                });
+            }
             Effect::CancelTask { task_id } => {
                 closed_tasks.push((execution.seq, i64::try_from(task_id).unwrap_or(i64::MAX)));
             }
         }
     }
     let ended = snapshot.status != Status::Running;
+    let child_ended = if ended {
+        child_ended(
+            execution,
+            snapshot.status,
+            snapshot.output.as_ref().map(Value::to_string),
+            snapshot.error.clone(),
+            snapshot.cause.clone(),
+            now_ms,
+        )
+    } else {
+        None
+    };
     let step = Step {
         seq: execution.seq,
         state_machine_arn: execution.state_machine_arn.clone(),
@@ -137,7 +169,9 @@ fn run(
     Ok(Advanced {
         step,
         new_tasks,
+        new_calls,
         closed_tasks,
+        child_ended,
     })
 }
 
@@ -163,6 +197,8 @@ fn to_event(signal: &Signal) -> Event {
             error,
             cause,
         },
+        Signal::TaskSubmitted { task_id, output } => Event::TaskSubmitted { task_id, output },
+        Signal::ChildEnded { task_id, child } => Event::ChildEnded { task_id, child },
     }
 }
 
@@ -180,7 +216,34 @@ fn info(execution: &Claimed) -> ExecutionInfo {
         state_machine_arn: execution.state_machine_arn.clone(),
         state_machine_name: machine_name,
         start_time_ms: millis(execution.started_at),
+        token_secret: new_token(),
     }
+}
+
+/// For an execution a `states:startExecution` task started, which ended now: the parent task's
+/// token and the news for it.
+fn child_ended(
+    execution: &Claimed,
+    status: Status,
+    output: Option<String>,
+    error: Option<String>,
+    cause: Option<String>,
+    now_ms: i64,
+) -> Option<(String, Signal)> {
+    let token = execution.parent_token.clone()?;
+    let child = ChildExecution {
+        execution_arn: execution.arn.clone(),
+        state_machine_arn: execution.state_machine_arn.clone(),
+        name: execution.name.clone(),
+        status: status.as_str().to_owned(),
+        input: execution.input.clone(),
+        output,
+        error,
+        cause,
+        start_ms: millis(execution.started_at),
+        stop_ms: now_ms,
+    };
+    Some((token, Signal::ChildEnded { task_id: 0, child }))
 }
 
 /// The execution fails with `States.Runtime`; the cause says why, and the log says more.
@@ -208,7 +271,7 @@ fn poisoned(execution: &Claimed, reason: &str, now_ms: i64) -> Advanced {
             status: Status::Failed.as_str().to_owned(),
             output: None,
             error: Some("States.Runtime".to_owned()),
-            cause: Some(cause),
+            cause: Some(cause.clone()),
             stopped_at: Some(timestamp(now_ms)),
             due_at: None,
             events: vec![(
@@ -217,7 +280,16 @@ fn poisoned(execution: &Claimed, reason: &str, now_ms: i64) -> Advanced {
             )],
         },
         new_tasks: Vec::new(),
+        new_calls: Vec::new(),
         closed_tasks: Vec::new(),
+        child_ended: child_ended(
+            execution,
+            Status::Failed,
+            None,
+            Some("States.Runtime".to_owned()),
+            Some(cause),
+            now_ms,
+        ),
     }
 }
 

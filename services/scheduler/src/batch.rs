@@ -9,8 +9,14 @@ use crate::Error;
 use crate::advance::{advance, millis};
 use crate::machines::Machines;
 
-/// Returns how many executions were advanced.
-pub async fn run(pool: &PgPool, batch_size: i64, machines: &mut Machines) -> Result<usize, Error> {
+/// Returns how many executions were advanced. `calls_ready` wakes this process's caller when
+/// the batch scheduled calls.
+pub async fn run(
+    pool: &PgPool,
+    batch_size: i64,
+    machines: &mut Machines,
+    calls_ready: &tokio::sync::Notify,
+) -> Result<usize, Error> {
     let started = std::time::Instant::now();
     let mut tx = pool.begin().await.map_err(switchback_store::Error::from)?;
     let claimed = engine::claim(&mut tx, batch_size).await?;
@@ -34,7 +40,9 @@ pub async fn run(pool: &PgPool, batch_size: i64, machines: &mut Machines) -> Res
     let now_ms = millis(time::OffsetDateTime::now_utc());
     let mut steps = Vec::with_capacity(claimed.len());
     let mut new_tasks = Vec::new();
+    let mut new_calls = Vec::new();
     let mut closed_tasks = Vec::new();
+    let mut children_ended = Vec::new();
     let batch_span = tracing::info_span!("scheduler_batch", executions = claimed.len());
     let _batch = batch_span.enter();
     for execution in &claimed {
@@ -50,14 +58,20 @@ pub async fn run(pool: &PgPool, batch_size: i64, machines: &mut Machines) -> Res
             now_ms,
         );
         new_tasks.extend(advanced.new_tasks);
+        new_calls.extend(advanced.new_calls);
         closed_tasks.extend(advanced.closed_tasks);
+        children_ended.extend(advanced.child_ended);
         steps.push(advanced.step);
     }
     drop(_batch);
-    engine::write_tasks(&mut tx, &new_tasks, &closed_tasks).await?;
+    engine::write_tasks(&mut tx, &new_tasks, &new_calls, &closed_tasks).await?;
     engine::apply(&mut tx, &steps).await?;
     engine::fail_missing_activities(&mut tx, &new_tasks).await?;
+    engine::complete_parents(&mut tx, &children_ended).await?;
     tx.commit().await.map_err(switchback_store::Error::from)?;
+    if !new_calls.is_empty() {
+        calls_ready.notify_one();
+    }
     tracing::debug!(executions = steps.len(), "scheduler batch committed");
     record_metrics(&steps, new_tasks.len(), started.elapsed());
     Ok(steps.len())

@@ -6,6 +6,9 @@
 //! - `batch` — one batch in one transaction.
 //! - `machines` — parsed definitions kept between batches.
 //! - `advance` — one execution's step: signals and time through the step function.
+//! - `calls` — integration tasks' calls (Lambda, HTTP, nested executions, mocked responses),
+//!   made under a lease, their results recorded as signals.
+//! - `invoke` — the outbound clients: Lambda's Invoke API (SigV4), the HTTP Task, connections.
 //!
 //! The scheduler meets the API only in the database (rows plus NOTIFY); it never imports the
 //! API crate. Any number of schedulers may run against one database: claims use
@@ -13,18 +16,27 @@
 
 mod advance;
 mod batch;
+mod calls;
+pub mod invoke;
 mod machines;
 
 use std::future::Future;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use switchback_asl::mocks::MockConfig;
 use switchback_store::PgPool;
-use switchback_store::notify::{self, Listener};
+use switchback_store::notify::{self, Coalescer, Listener};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Store(#[from] switchback_store::Error),
+    #[error(transparent)]
+    Invoke(#[from] invoke::Error),
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +45,17 @@ pub struct SchedulerConfig {
     pub batch_size: i64,
     /// The longest sleep without looking at the table: the safety net for lost notifications.
     pub poll_interval: Duration,
+    /// Lambda endpoints and credentials, HTTP Task connections.
+    pub integrations: invoke::IntegrationsConfig,
+    /// Mocked responses for executions started on `<stateMachineArn>#<case>`.
+    pub mocks: Option<Arc<MockConfig>>,
+    /// How long a scheduler holds a call before another may make it again (renewed while the
+    /// call runs).
+    pub call_lease: Duration,
+    /// Calls one scheduler makes at once.
+    pub max_concurrent_calls: usize,
+    /// The region of Lambda's endpoint when neither the function's ARN nor the settings name one.
+    pub default_region: String,
 }
 
 impl Default for SchedulerConfig {
@@ -40,6 +63,11 @@ impl Default for SchedulerConfig {
         Self {
             batch_size: 64,
             poll_interval: Duration::from_secs(1),
+            integrations: invoke::IntegrationsConfig::default(),
+            mocks: None,
+            call_lease: Duration::from_secs(30),
+            max_concurrent_calls: 64,
+            default_region: "us-east-1".to_owned(),
         }
     }
 }
@@ -54,9 +82,27 @@ pub async fn run(
     let mut listener = Listener::connect(&pool, &[notify::DUE]).await?;
     tracing::info!(batch_size = config.batch_size, "scheduler started");
     tokio::pin!(shutdown);
+    let stop = CancellationToken::new();
+    // Calls run beside the batches: a slow Lambda never holds up other executions.
+    let calls_ready = Arc::new(Notify::new());
+    let caller = calls::Caller {
+        pool: pool.clone(),
+        invoker: invoke::Invoker::new(config.integrations.clone(), &config.default_region)?,
+        mocks: config.mocks.clone(),
+        lease: config.call_lease.max(Duration::from_secs(1)),
+        due: Coalescer::start(pool.clone(), notify::DUE, stop.clone().cancelled_owned()),
+    };
+    let calls = tokio::spawn(calls::run(
+        caller,
+        config.max_concurrent_calls,
+        config.poll_interval,
+        calls_ready.clone(),
+        stop.clone().cancelled_owned(),
+    ));
     let mut machines = machines::Machines::default();
     loop {
-        let advanced = match batch::run(&pool, config.batch_size, &mut machines).await {
+        let advanced = match batch::run(&pool, config.batch_size, &mut machines, &calls_ready).await
+        {
             Ok(n) => n,
             Err(error) => {
                 // The transaction rolled back: nothing was lost, the executions stay due.
@@ -81,6 +127,9 @@ pub async fn run(
             () = tokio::time::sleep(wait) => {}
         }
     }
+    // Calls in flight are abandoned: their leases run out and another scheduler makes them.
+    stop.cancel();
+    let _ = calls.await;
     tracing::info!("scheduler stopped");
     Ok(())
 }

@@ -26,12 +26,14 @@ pub struct Claimed {
     pub snapshot: Option<String>,
     pub started_at: OffsetDateTime,
     pub history_length: i32,
+    /// Set when a `states:startExecution` task started this execution.
+    pub parent_token: Option<String>,
 }
 
 // Oldest due first; SKIP LOCKED lets several schedulers claim disjoint batches at once.
 const CLAIM: &str = "
     SELECT seq, arn, state_machine_arn, name, definition, role_arn, input, snapshot, started_at,
-        history_length
+        history_length, parent_token
     FROM executions
     WHERE due_at <= now()
     ORDER BY due_at
@@ -173,6 +175,44 @@ const DELETE_FINISHED_MACHINES: &str = "
     WHERE sm.status = 'DELETING' AND sm.arn = ANY($1)
       AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.state_machine_arn = sm.arn AND e.status = 'RUNNING')";
 
+// A `.sync` parent learns that its child ended: its task closes and the child's description
+// is recorded as a signal for it. Tasks of other patterns ended at their call or wait for a
+// callback, and are left alone.
+const COMPLETE_PARENTS: &str = "
+    WITH ended AS (
+        SELECT * FROM UNNEST($1::text[], $2::jsonb[]) AS u(token, body)
+    ), closed AS (
+        UPDATE tasks SET status = 'CLOSED'
+        FROM ended
+        WHERE tasks.token = ended.token AND tasks.status <> 'CLOSED'
+          AND tasks.call->>'pattern' IN ('Sync', 'Sync2')
+        RETURNING tasks.execution_seq, tasks.task_id, ended.body
+    ), signalled AS (
+        INSERT INTO signals (execution_seq, body)
+        SELECT execution_seq, jsonb_set(body, '{task_id}', to_jsonb(task_id)) FROM closed
+    )
+    UPDATE executions SET due_at = now()
+    WHERE seq IN (SELECT execution_seq FROM closed) AND status = 'RUNNING'";
+
+/// Tells the parents of child executions that ended in this batch: `(parent task token,
+/// Signal::ChildEnded)`. Run after [`apply`], in its transaction.
+pub async fn complete_parents(
+    tx: &mut PgConnection,
+    ended: &[(String, Signal)],
+) -> Result<(), Error> {
+    if ended.is_empty() {
+        return Ok(());
+    }
+    let tokens: Vec<&str> = ended.iter().map(|(token, _)| token.as_str()).collect();
+    let bodies: Vec<Json<&Signal>> = ended.iter().map(|(_, signal)| Json(signal)).collect();
+    sqlx::query(COMPLETE_PARENTS)
+        .bind(&tokens)
+        .bind(&bodies)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 const NEXT_DUE: &str = "SELECT min(due_at) FROM executions WHERE due_at IS NOT NULL";
 
 /// When the next execution falls due (schedulers sleep until then, or a notification).
@@ -185,10 +225,26 @@ const INSERT_TASK: &str = "
     INSERT INTO tasks (token, execution_seq, task_id, activity_arn, input)
     SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
     ON CONFLICT (execution_seq, task_id) DO NOTHING";
+// Closing a task also stops the executions it started (a `.sync` child of a stopped parent).
 const CLOSE_TASKS: &str = "
-    UPDATE tasks SET status = 'CLOSED'
-    FROM UNNEST($1::bigint[], $2::bigint[]) AS c(execution_seq, task_id)
-    WHERE tasks.execution_seq = c.execution_seq AND tasks.task_id = c.task_id";
+    WITH closed AS (
+        UPDATE tasks SET status = 'CLOSED'
+        FROM UNNEST($1::bigint[], $2::bigint[]) AS c(execution_seq, task_id)
+        WHERE tasks.execution_seq = c.execution_seq AND tasks.task_id = c.task_id
+        RETURNING tasks.token
+    ), children AS (
+        SELECT e.seq FROM executions e JOIN closed ON e.parent_token = closed.token
+        WHERE e.status = 'RUNNING'
+    ), stopped AS (
+        INSERT INTO signals (execution_seq, body)
+        SELECT seq, '{\"kind\": \"stop\", \"error\": null, \"cause\": null}'::jsonb FROM children
+    )
+    UPDATE executions SET due_at = now() WHERE seq IN (SELECT seq FROM children)";
+const INSERT_CALLS: &str = "
+    INSERT INTO tasks (token, execution_seq, task_id, activity_arn, input, call)
+    SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
+                         $6::jsonb[])
+    ON CONFLICT (execution_seq, task_id) DO NOTHING";
 const NOTIFY_TASKS: &str = "SELECT pg_notify('switchback_tasks', $1)";
 
 /// An activity task a step scheduled.
@@ -201,13 +257,45 @@ pub struct NewTask {
     pub input: String,
 }
 
-/// Records scheduled tasks and closes cancelled ones, in the step's transaction; waiting
-/// workers of each activity are notified on commit.
+/// A call an integration task makes (see `calls`).
+#[derive(Debug, Clone)]
+pub struct NewCall {
+    pub token: String,
+    pub execution_seq: i64,
+    pub task_id: i64,
+    /// The task's `Resource`.
+    pub resource: String,
+    /// What the call sends, for the record (`tasks.input`).
+    pub input: String,
+    /// The interpreter's `Invocation`.
+    pub call: Value,
+}
+
+/// Records scheduled tasks and calls and closes cancelled ones, in the step's transaction;
+/// waiting workers of each activity are notified on commit.
 pub async fn write_tasks(
     tx: &mut PgConnection,
     new: &[NewTask],
+    calls: &[NewCall],
     closed: &[(i64, i64)],
 ) -> Result<(), Error> {
+    if !calls.is_empty() {
+        let tokens: Vec<&str> = calls.iter().map(|c| c.token.as_str()).collect();
+        let executions: Vec<i64> = calls.iter().map(|c| c.execution_seq).collect();
+        let ids: Vec<i64> = calls.iter().map(|c| c.task_id).collect();
+        let resources: Vec<&str> = calls.iter().map(|c| c.resource.as_str()).collect();
+        let inputs: Vec<&str> = calls.iter().map(|c| c.input.as_str()).collect();
+        let bodies: Vec<Json<&Value>> = calls.iter().map(|c| Json(&c.call)).collect();
+        sqlx::query(INSERT_CALLS)
+            .bind(&tokens)
+            .bind(&executions)
+            .bind(&ids)
+            .bind(&resources)
+            .bind(&inputs)
+            .bind(&bodies)
+            .execute(&mut *tx)
+            .await?;
+    }
     if !new.is_empty() {
         let tokens: Vec<&str> = new.iter().map(|t| t.token.as_str()).collect();
         let executions: Vec<i64> = new.iter().map(|t| t.execution_seq).collect();
@@ -246,7 +334,7 @@ pub async fn write_tasks(
 
 const HEARTBEATS: &str = "
     SELECT execution_seq, task_id, last_heartbeat_at FROM tasks
-    WHERE execution_seq = ANY($1) AND status = 'STARTED' AND last_heartbeat_at IS NOT NULL";
+    WHERE execution_seq = ANY($1) AND status <> 'CLOSED' AND last_heartbeat_at IS NOT NULL";
 
 /// The latest heartbeat of each started task of these executions: (execution, task, time).
 pub async fn heartbeats(

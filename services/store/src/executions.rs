@@ -37,6 +37,10 @@ pub struct NewExecution {
     pub name: String,
     pub input: String,
     pub trace_header: Option<String>,
+    /// The token of the `states:startExecution` task that started this execution, if any.
+    pub parent_token: Option<String>,
+    /// The mock configuration's test case the execution runs (`<stateMachineArn>#<case>`).
+    pub test_case: Option<String>,
 }
 
 #[derive(Debug)]
@@ -56,13 +60,14 @@ pub enum Started {
 // ARN is taken, are skipped; the rest come back.
 const INSERT: &str = "
     INSERT INTO executions (arn, account, region, state_machine_arn, name, machine_type, definition,
-        role_arn, input, trace_header, started_at, due_at)
+        role_arn, input, trace_header, parent_token, test_case, started_at, due_at)
     SELECT CASE WHEN sm.type = 'EXPRESS' THEN r.express_arn ELSE r.arn END, r.account, r.region,
         sm.arn, r.name, sm.type, sm.definition, sm.role_arn, r.input, r.trace_header,
-        date_trunc('milliseconds', now()), now()
+        r.parent_token, r.test_case, date_trunc('milliseconds', now()), now()
     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                $7::text[], $8::text[])
-        AS r(arn, express_arn, account, region, machine_arn, name, input, trace_header)
+                $7::text[], $8::text[], $9::text[], $10::text[])
+        AS r(arn, express_arn, account, region, machine_arn, name, input, trace_header,
+             parent_token, test_case)
     JOIN state_machines sm ON sm.arn = r.machine_arn AND sm.status = 'ACTIVE'
     FOR SHARE OF sm
     ON CONFLICT (arn) DO NOTHING
@@ -70,9 +75,14 @@ const INSERT: &str = "
         output, error, cause, trace_header, started_at, stopped_at";
 
 /// Inserts new executions in one statement (see `starts` for batching); returns those inserted.
-pub(crate) async fn insert(pool: &PgPool, news: &[&NewExecution]) -> Result<Vec<Execution>, Error> {
+pub(crate) async fn insert<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    news: &[&NewExecution],
+) -> Result<Vec<Execution>, Error> {
     let column = |f: fn(&NewExecution) -> &str| news.iter().map(|n| f(n)).collect::<Vec<&str>>();
-    let trace_headers: Vec<Option<&str>> = news.iter().map(|n| n.trace_header.as_deref()).collect();
+    let optional = |f: fn(&NewExecution) -> Option<&str>| {
+        news.iter().map(|n| f(n)).collect::<Vec<Option<&str>>>()
+    };
     Ok(sqlx::query_as(INSERT)
         .bind(column(|n| &n.arn))
         .bind(column(|n| &n.express_arn))
@@ -81,9 +91,21 @@ pub(crate) async fn insert(pool: &PgPool, news: &[&NewExecution]) -> Result<Vec<
         .bind(column(|n| &n.state_machine_arn))
         .bind(column(|n| &n.name))
         .bind(column(|n| &n.input))
-        .bind(&trace_headers)
-        .fetch_all(pool)
+        .bind(optional(|n| n.trace_header.as_deref()))
+        .bind(optional(|n| n.parent_token.as_deref()))
+        .bind(optional(|n| n.test_case.as_deref()))
+        .fetch_all(executor)
         .await?)
+}
+
+/// Records a new execution in the caller's transaction (a `states:startExecution` task starts
+/// its child and records its own result in one commit). `None`: not inserted; see
+/// [`why_not_inserted`].
+pub async fn start_in(
+    tx: &mut sqlx::PgConnection,
+    new: &NewExecution,
+) -> Result<Option<Execution>, Error> {
+    Ok(insert(tx, &[new]).await?.pop())
 }
 
 const MACHINE_STATUS: &str = "SELECT status, type FROM state_machines WHERE arn = $1";
@@ -103,7 +125,7 @@ pub async fn start(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> 
 }
 
 /// The rare paths: why an execution was not inserted.
-async fn why_not_inserted(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> {
+pub async fn why_not_inserted(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> {
     let Some(machine) = sqlx::query(MACHINE_STATUS)
         .bind(&new.state_machine_arn)
         .fetch_optional(pool)

@@ -14,6 +14,7 @@
 //! - [`notify`] — LISTEN/NOTIFY channels and a listener; notifications are hints, never the truth.
 //! - [`signals`] — the intents API nodes record for schedulers (stop, task results), as one enum.
 //! - [`tasks`] — activity tasks as workers see them: take, report a result, heartbeat.
+//! - [`calls`] — integration calls (Lambda, HTTP, nested executions) made under a lease, their results recorded once.
 //! - [`error`] — the store's error enum; SQLSTATEs become domain errors here.
 //!
 //! Every function takes a `&PgPool` (or a connection) and runs static SQL with runtime-checked
@@ -21,6 +22,7 @@
 
 pub mod activities;
 pub mod admin;
+pub mod calls;
 pub mod engine;
 pub mod error;
 pub mod executions;

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use sqlx::types::Json;
+use switchback_asl::interpreter::ChildExecution;
 
 use crate::Error;
 
@@ -31,6 +32,16 @@ pub enum Signal {
         task_id: u64,
         error: String,
         cause: String,
+    },
+    /// An integration's call returned and its state now waits for a callback or a child.
+    TaskSubmitted {
+        task_id: u64,
+        output: String,
+    },
+    /// A child execution started by a `.sync` task ended.
+    ChildEnded {
+        task_id: u64,
+        child: ChildExecution,
     },
 }
 

@@ -22,7 +22,7 @@ const TAKE: &str = "
         UPDATE tasks SET status = 'STARTED', worker_name = $2, started_at = now()
         WHERE token = (
             SELECT token FROM tasks
-            WHERE activity_arn = $1 AND status = 'SCHEDULED'
+            WHERE activity_arn = $1 AND status = 'SCHEDULED' AND call IS NULL
             ORDER BY scheduled_at
             LIMIT 1
             FOR UPDATE SKIP LOCKED)

@@ -46,6 +46,7 @@ impl Application {
         switchback_store::migrate::check_current(&pool)
             .await
             .context("the database is not ready")?;
+        let mocks = settings.load_mocks()?;
         // API nodes serve the AWS API; a scheduler-only node may serve just its probes and
         // metrics, when `scheduler.listen` is set.
         let (listen, operations_only) = match role {
@@ -57,7 +58,7 @@ impl Application {
                 let listener = TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
-                let mut config = settings.api_config();
+                let mut config = settings.api_config(mocks.clone());
                 config.operations_only = operations_only;
                 let state = switchback_api::ApiState::load(pool.clone(), config, Some(metrics()))
                     .await
@@ -68,7 +69,7 @@ impl Application {
         };
         Ok(Self {
             role,
-            scheduler: settings.scheduler_config(),
+            scheduler: settings.scheduler_config(mocks),
             pool,
             api,
         })

@@ -3,10 +3,12 @@
 //! Every setting is listed in docs/operations.md.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
+use switchback_asl::mocks::MockConfig;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -17,6 +19,11 @@ pub struct Settings {
     pub log: LogSettings,
     pub telemetry: TelemetrySettings,
     pub dev: DevSettings,
+    #[serde(default)]
+    pub mocks: MockSettings,
+    /// Lambda endpoints and credentials, and the connections HTTP Tasks name.
+    #[serde(default)]
+    pub integrations: switchback_scheduler::invoke::IntegrationsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -54,6 +61,18 @@ pub struct SchedulerSettings {
     pub poll_interval_ms: u64,
     /// Where a scheduler-only process serves `/healthz`, `/readyz` and `/metrics`; unset: none.
     pub listen: Option<String>,
+    /// How long a scheduler holds an integration's call (Lambda, HTTP) before another one may
+    /// make it again; renewed while the call runs, so it bounds the delay after a crash.
+    pub call_lease_seconds: u64,
+    /// Integration calls one scheduler makes at once.
+    pub max_concurrent_calls: usize,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MockSettings {
+    /// An AWS Step Functions Local mock configuration file (JSON). When unset, the
+    /// `SFN_MOCK_CONFIG` environment variable is read, as Step Functions Local does.
+    pub config_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,6 +121,8 @@ region = "us-east-1"
 [scheduler]
 batch_size = 64
 poll_interval_ms = 1000
+call_lease_seconds = 30
+max_concurrent_calls = 64
 
 [log]
 format = "pretty"
@@ -142,6 +163,11 @@ impl Settings {
         if settings.database.url.is_none() {
             settings.database.url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
         }
+        if settings.mocks.config_file.is_none() {
+            settings.mocks.config_file = std::env::var_os("SFN_MOCK_CONFIG")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from);
+        }
         Ok(settings)
     }
 
@@ -155,20 +181,41 @@ impl Settings {
             .context("invalid default settings")
     }
 
-    pub fn api_config(&self) -> switchback_api::ApiConfig {
+    /// Reads the mock configuration file, if one is set.
+    pub fn load_mocks(&self) -> anyhow::Result<Option<Arc<MockConfig>>> {
+        let Some(path) = &self.mocks.config_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the mock configuration {}", path.display()))?;
+        let mocks = MockConfig::parse(&text)
+            .with_context(|| format!("invalid mock configuration {}", path.display()))?;
+        Ok(Some(Arc::new(mocks)))
+    }
+
+    pub fn api_config(&self, mocks: Option<Arc<MockConfig>>) -> switchback_api::ApiConfig {
         switchback_api::ApiConfig {
             default_account: self.aws.account_id.clone(),
             default_region: self.aws.region.clone(),
             max_request_bytes: self.api.max_request_bytes,
             activity_poll: std::time::Duration::from_secs(self.api.activity_poll_seconds),
             operations_only: false,
+            mocks,
         }
     }
 
-    pub fn scheduler_config(&self) -> switchback_scheduler::SchedulerConfig {
+    pub fn scheduler_config(
+        &self,
+        mocks: Option<Arc<MockConfig>>,
+    ) -> switchback_scheduler::SchedulerConfig {
         switchback_scheduler::SchedulerConfig {
             batch_size: self.scheduler.batch_size.max(1),
             poll_interval: std::time::Duration::from_millis(self.scheduler.poll_interval_ms.max(1)),
+            integrations: self.integrations.clone(),
+            mocks,
+            call_lease: std::time::Duration::from_secs(self.scheduler.call_lease_seconds.max(1)),
+            max_concurrent_calls: self.scheduler.max_concurrent_calls.max(1),
+            default_region: self.aws.region.clone(),
         }
     }
 

@@ -49,8 +49,28 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         .length("name", request.name.as_deref(), 1, 80)
         .length("traceHeader", request.trace_header.as_deref(), 0, 256)
         .finish()?;
-    let machine_arn = request.state_machine_arn.unwrap_or_default();
+    let requested_arn = request.state_machine_arn.unwrap_or_default();
+    // `<stateMachineArn>#<case>` runs a test case of the mock configuration, as in AWS Step
+    // Functions Local; the execution belongs to the machine either way.
+    let (machine_arn, test_case) = match requested_arn.split_once('#') {
+        Some((arn, case)) => (arn.to_owned(), Some(case.to_owned())),
+        None => (requested_arn, None),
+    };
     let parsed = parse_arn(&machine_arn, ResourceKind::StateMachine)?;
+    if let Some(case) = &test_case {
+        let known = context
+            .state
+            .config
+            .mocks
+            .as_ref()
+            .is_some_and(|mocks| mocks.has_case(parsed.name(), case));
+        if !known {
+            return Err(Error::Validation(format!(
+                "Test case '{case}' of state machine '{}' is not in the mock configuration (setting mocks.config_file)",
+                parsed.name()
+            )));
+        }
+    }
     let name = request
         .name
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -78,6 +98,8 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         name,
         input,
         trace_header: request.trace_header,
+        parent_token: None,
+        test_case,
     };
     let execution = match context.state.starter.record(new).await? {
         Started::New(e) => {

@@ -6,7 +6,9 @@
 //! - `runner` — the machinery shared by every state: events, transitions, Retry and Catch.
 //!   States are looked up in the `Machine`'s index (`crate::model::index`) and dispatched on
 //!   their typed kind; the data-flow functions still read each state's raw JSON.
-//! - `states` — Pass, Task, Choice, Wait, Succeed, Fail.
+//! - `states` — Pass, Choice, Wait, Succeed, Fail.
+//! - `task` — Task states: activities, Lambda functions and integrations; their events, results,
+//!   timeouts and heartbeats.
 //! - `branches` — Parallel and Map: child threads, concurrency, results.
 //! - `clock` — ISO 8601 text for the context object.
 //!
@@ -19,14 +21,21 @@ pub mod history;
 mod runner;
 pub mod snapshot;
 mod states;
+mod task;
+#[cfg(test)]
+mod task_tests;
 #[cfg(test)]
 mod tests;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use crate::resource::Pattern;
 
 pub use crate::model::Machine;
 pub use history::HistoryEvent;
 pub use snapshot::{ExecutionInfo, Snapshot, Status};
+pub use task::task_token;
 
 /// What happened since the last step.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +65,17 @@ pub enum Event {
         error: String,
         cause: String,
     },
+    /// An integration's call returned and the state now waits for a callback or a job
+    /// (`TaskSubmitted`, with the call's response as output).
+    TaskSubmitted {
+        task_id: u64,
+        output: String,
+    },
+    /// An execution started by a `states:startExecution.sync` task ended.
+    ChildEnded {
+        task_id: u64,
+        child: ChildExecution,
+    },
     /// StopExecution.
     Stop {
         error: Option<String>,
@@ -74,9 +94,66 @@ pub enum Effect {
         timeout_seconds: Option<i64>,
         heartbeat_seconds: Option<i64>,
     },
+    /// Call something outside (Lambda, HTTP, another state machine); its result comes back as
+    /// `TaskSucceeded`/`TaskFailed`/`TaskSubmitted`/`ChildEnded` for `task_id`.
+    Invoke(Invocation),
     /// A task is no longer wanted (its state ended, timed out or was aborted): late results for
     /// it must be refused.
     CancelTask { task_id: u64 },
+}
+
+/// A call an integration task makes, and what the engine needs to make it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invocation {
+    pub task_id: u64,
+    /// The Task state's `Resource`.
+    pub resource: String,
+    /// The task token: `$$.Task.Token` for `.waitForTaskToken` tasks, and the key of the call.
+    pub token: String,
+    /// The state making the call, and how many calls that state made before in this execution
+    /// (counting retries and Map iterations): mocked responses are chosen by both.
+    pub state: String,
+    pub invocation: u32,
+    pub timeout_seconds: Option<i64>,
+    pub pattern: Pattern,
+    pub call: Call,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Call {
+    /// Lambda's Invoke API. `direct`: the resource was the function's ARN, and the result is
+    /// the function's payload alone (else the `lambda:invoke` output shape).
+    Lambda {
+        function_name: String,
+        qualifier: Option<String>,
+        payload: String,
+        direct: bool,
+    },
+    /// `http:invoke` with its evaluated Parameters.
+    Http { parameters: Value },
+    /// `states:startExecution`.
+    StartExecution {
+        state_machine_arn: String,
+        name: Option<String>,
+        input: String,
+    },
+}
+
+/// How a child execution ended, as its parent's `.sync` task reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChildExecution {
+    pub execution_arn: String,
+    pub state_machine_arn: String,
+    pub name: String,
+    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    pub status: String,
+    pub input: String,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub start_ms: i64,
+    pub stop_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

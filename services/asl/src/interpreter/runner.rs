@@ -23,6 +23,7 @@ pub(super) struct Runner<'a> {
     pub entropy: Entropy,
     pub last_event_id: u64,
     pub next_task_id: u64,
+    pub calls: std::collections::BTreeMap<String, u32>,
     pub history: Vec<HistoryEvent>,
     pub effects: Vec<Effect>,
 }
@@ -54,6 +55,7 @@ pub(super) fn start(
         last_event_id: 1,
         deadline_ms,
         next_task_id: 1,
+        calls: Default::default(),
         output: None,
         error: None,
         cause: None,
@@ -101,6 +103,7 @@ pub(super) fn step(
         entropy: Entropy::new(seed),
         last_event_id: snapshot.last_event_id,
         next_task_id: snapshot.next_task_id,
+        calls: std::mem::take(&mut snapshot.calls),
         history: Vec::new(),
         effects: Vec::new(),
     };
@@ -167,12 +170,14 @@ pub(super) fn step(
     let Runner {
         last_event_id,
         next_task_id,
+        calls,
         history,
         effects,
         ..
     } = runner;
     snapshot.last_event_id = last_event_id;
     snapshot.next_task_id = next_task_id;
+    snapshot.calls = calls;
     if let Some((status, output)) = ending {
         snapshot.status = status;
         match &root.phase {

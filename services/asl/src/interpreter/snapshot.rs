@@ -2,8 +2,12 @@
 //! it in the database. An execution is a tree of threads: the root runs the top-level states;
 //! a Parallel state holds one thread per branch, a Map state one per running iteration.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::resource::Pattern;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Status {
@@ -36,6 +40,10 @@ pub struct ExecutionInfo {
     pub state_machine_arn: String,
     pub state_machine_name: String,
     pub start_time_ms: i64,
+    /// A random secret the caller draws when the execution starts; task tokens handed to
+    /// callbacks (`$$.Task.Token`) are derived from it, so they cannot be guessed.
+    #[serde(default)]
+    pub token_secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +58,10 @@ pub struct Snapshot {
     pub deadline_ms: Option<i64>,
     /// Task ids are unique within an execution.
     pub next_task_id: u64,
+    /// Calls made so far by each Task state (by name), counting retries and Map iterations:
+    /// mocked responses are chosen by this number.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub calls: BTreeMap<String, u32>,
     pub root: Thread,
     /// Set once the execution ended.
     pub output: Option<Value>,
@@ -109,11 +121,29 @@ pub enum Phase {
 pub struct TaskPhase {
     pub task_id: u64,
     pub resource: String,
+    /// Which family of history events the task writes.
+    #[serde(default)]
+    pub kind: TaskKind,
     /// Whether a worker took it (ActivityStarted).
     pub started: bool,
     pub timeout_at_ms: Option<i64>,
     pub heartbeat_seconds: Option<i64>,
     pub heartbeat_at_ms: Option<i64>,
+}
+
+/// What runs a task, which decides its history events (`Activity*`, `LambdaFunction*`, `Task*`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub enum TaskKind {
+    #[default]
+    Activity,
+    LambdaFunction,
+    Integration {
+        /// `resourceType` in history, e.g. `lambda`.
+        service: String,
+        /// `resource` in history, e.g. `invoke.waitForTaskToken`.
+        action: String,
+        pattern: Pattern,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

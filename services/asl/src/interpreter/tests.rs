@@ -37,6 +37,7 @@ fn info() -> ExecutionInfo {
         state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
         state_machine_name: "m".into(),
         start_time_ms: T0,
+        token_secret: String::new(),
     }
 }
 
@@ -169,7 +170,7 @@ fn scheduled_task(transition: &Transition) -> u64 {
         .iter()
         .find_map(|e| match e {
             Effect::ScheduleActivity { task_id, .. } => Some(*task_id),
-            Effect::CancelTask { .. } => None,
+            _ => None,
         })
         .expect("an activity was scheduled")
 }
