@@ -562,7 +562,7 @@ async fn mocked_test_cases_answer_instead_of_the_services() {
     })
     .await;
     // The machine of the Step Functions Local guide: a Lambda then SQS (which Switchback does
-    // not run, so only a mock can answer it).
+    // not call, so only a mock answers it).
     let machine_arn = machine(
         &app,
         "LambdaSQSIntegration",
@@ -571,8 +571,10 @@ async fn mocked_test_cases_answer_instead_of_the_services() {
                 "Parameters": {"FunctionName": "echo", "Payload": {"from": "lambda"}},
                 "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 1}],
                 "ResultPath": "$.lambda", "Next": "SQSState"},
-            "SQSState": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                "Parameters": {"FunctionName": "nope"}, "ResultPath": "$.sqs", "End": true}}}),
+            "SQSState": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                    "MessageBody.$": "$.lambda.Payload"},
+                "ResultPath": "$.sqs", "End": true}}}),
     )
     .await;
     let case = |name: &str| format!("{machine_arn}#{name}");
@@ -614,6 +616,16 @@ async fn mocked_test_cases_answer_instead_of_the_services() {
     assert_eq!(status, ExecutionStatus::Succeeded);
     assert_eq!(output["lambda"]["Payload"], json!({"from": "lambda"}));
     assert_eq!(lambda.calls_of("echo").len(), 1);
+
+    // Outside a test case, a service Switchback does not call fails the state, naming it.
+    let (arn, status, _) = run(&app, &machine_arn, json!({})).await;
+    assert_eq!(status, ExecutionStatus::Failed);
+    let (error, cause) = failure(&app, &arn).await;
+    assert_eq!(error, "States.Runtime");
+    assert!(
+        cause.contains("arn:aws:states:::sqs:sendMessage"),
+        "{cause}"
+    );
 
     // A case the file does not have is refused.
     let (code, message) = error_code(

@@ -5,7 +5,8 @@
 //!   function called directly (history `LambdaFunction*`).
 //! - `arn:<partition>:states:::<service>:<action>[.sync|.sync:2|.waitForTaskToken]` — an
 //!   optimized integration (history `Task*`). Switchback runs `lambda:invoke`, `http:invoke` and
-//!   `states:startExecution`; the others are [`Resource::Unsupported`] with a reason naming them.
+//!   `states:startExecution`; other services are [`Integration::Unsupported`] (only a mocked test
+//!   case answers them), and resources of no known form are [`Resource::Unsupported`].
 
 /// How an integration's call relates to the state's end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -37,12 +38,15 @@ impl Pattern {
     }
 }
 
-/// The integrations Switchback runs.
+/// The integrations Switchback runs, and the others, which only a mocked test case answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Integration {
     LambdaInvoke,
     HttpInvoke,
     StartExecution,
+    /// Any other service (`sqs:sendMessage`, `aws-sdk:s3:getObject`, ...): the call fails
+    /// with `States.Runtime` unless a mocked test case answers for the state.
+    Unsupported,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,12 +118,15 @@ fn integration(service: &str, action_and_pattern: &str) -> Result<Resource, Stri
                 Pattern::WaitForTaskToken,
             ],
         ),
-        _ => {
-            return Err(format!(
-                "the integration '{service}:{action}' is not available here (Switchback runs \
-                 lambda:invoke, http:invoke and states:startExecution; see docs/compatibility.md)"
-            ));
-        }
+        _ => (
+            Integration::Unsupported,
+            &[
+                Pattern::RequestResponse,
+                Pattern::Sync,
+                Pattern::Sync2,
+                Pattern::WaitForTaskToken,
+            ],
+        ),
     };
     if !allowed.contains(&pattern) {
         return Err(format!(
@@ -127,12 +134,29 @@ fn integration(service: &str, action_and_pattern: &str) -> Result<Resource, Stri
             pattern.suffix().trim_start_matches('.')
         ));
     }
+    // `aws-sdk:s3:getObject` is service `aws-sdk:s3`, action `getObject` in history.
+    let (service, action_and_pattern) = match action_and_pattern.rsplit_once(':') {
+        Some((sdk_service, rest)) if service == "aws-sdk" && !rest.starts_with('2') => {
+            (format!("aws-sdk:{sdk_service}"), rest)
+        }
+        _ => (service.to_owned(), action_and_pattern),
+    };
     Ok(Resource::Integration {
         integration,
-        service: service.to_owned(),
+        service,
         action: action_and_pattern.to_owned(),
         pattern,
     })
+}
+
+/// Why Switchback does not call `resource` itself.
+pub fn unsupported_reason(resource: &str) -> String {
+    format!(
+        "The resource '{resource}' is not supported by Switchback: the integration is not \
+         available here (Switchback runs lambda:invoke, http:invoke and states:startExecution; \
+         other integrations run only when a mocked test case answers them; see \
+         docs/compatibility.md)"
+    )
 }
 
 fn split_pattern(text: &str) -> Option<(&str, Pattern)> {
@@ -187,7 +211,6 @@ mod tests {
     #[test]
     fn names_what_it_cannot_run() {
         for (resource, says) in [
-            ("arn:aws:states:::sqs:sendMessage", "sqs:sendMessage"),
             (
                 "arn:aws:states:::http:invoke.sync",
                 "does not support the 'sync'",
@@ -200,6 +223,32 @@ mod tests {
             };
             assert!(reason.contains(resource), "{reason}");
             assert!(reason.contains(says), "{reason}");
+        }
+        // Other services parse (a mock may answer them); AWS names their parts in history.
+        for (resource, service, action) in [
+            ("arn:aws:states:::sqs:sendMessage", "sqs", "sendMessage"),
+            (
+                "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "sqs",
+                "sendMessage.waitForTaskToken",
+            ),
+            (
+                "arn:aws:states:::aws-sdk:s3:getObject",
+                "aws-sdk:s3",
+                "getObject",
+            ),
+        ] {
+            let Resource::Integration {
+                integration,
+                service: s,
+                action: a,
+                ..
+            } = Resource::parse(resource)
+            else {
+                panic!("{resource} should parse");
+            };
+            assert_eq!(integration, Integration::Unsupported);
+            assert_eq!((s.as_str(), a.as_str()), (service, action));
         }
     }
 }

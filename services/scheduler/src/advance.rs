@@ -18,6 +18,9 @@ pub struct Advanced {
     pub new_tasks: Vec<NewTask>,
     pub new_calls: Vec<NewCall>,
     pub closed_tasks: Vec<(i64, i64)>,
+    /// The execution ended and may have open tasks left (their calls must not be made, their
+    /// children must stop).
+    pub ended_with_tasks: bool,
     /// A child execution that ended: its parent task's token and the news for it.
     pub child_ended: Option<(String, Signal)>,
 }
@@ -58,8 +61,15 @@ fn run(
     let mut history: Vec<HistoryEvent> = Vec::new();
     let mut effects: Vec<Effect> = Vec::new();
     let mut snapshot = match &execution.snapshot {
-        Some(text) => serde_json::from_str::<Snapshot>(text)
-            .map_err(|e| format!("unreadable snapshot: {e}"))?,
+        Some(text) => {
+            let mut snapshot = serde_json::from_str::<Snapshot>(text)
+                .map_err(|e| format!("unreadable snapshot: {e}"))?;
+            // Executions started before task tokens were derived from a secret get one now.
+            if snapshot.info.token_secret.is_empty() {
+                snapshot.info.token_secret = new_token();
+            }
+            snapshot
+        }
         None => {
             let input: Value = serde_json::from_str(&execution.input)
                 .map_err(|e| format!("unreadable input: {e}"))?;
@@ -118,6 +128,7 @@ fn run(
                     Call::Lambda { payload, .. } => payload.clone(),
                     Call::Http { parameters } => parameters.to_string(),
                     Call::StartExecution { input, .. } => input.clone(),
+                    Call::Unsupported { parameters, .. } => parameters.to_string(),
                 };
                 new_calls.push(NewCall {
                     token: invocation.token.clone(),
@@ -171,6 +182,7 @@ fn run(
         new_tasks,
         new_calls,
         closed_tasks,
+        ended_with_tasks: ended && snapshot.next_task_id > 1,
         child_ended,
     })
 }
@@ -282,6 +294,7 @@ fn poisoned(execution: &Claimed, reason: &str, now_ms: i64) -> Advanced {
         new_tasks: Vec::new(),
         new_calls: Vec::new(),
         closed_tasks: Vec::new(),
+        ended_with_tasks: true,
         child_ended: child_ended(
             execution,
             Status::Failed,

@@ -9,20 +9,30 @@ use crate::Error;
 use crate::advance::{advance, millis};
 use crate::machines::Machines;
 
-/// Returns how many executions were advanced. `calls_ready` wakes this process's caller when
-/// the batch scheduled calls.
+/// What a batch did.
+pub struct Ran {
+    /// How many executions were advanced.
+    pub advanced: usize,
+    /// The earliest due time the batch wrote (a timer it set), if any.
+    pub earliest_due: Option<time::OffsetDateTime>,
+}
+
+/// Runs one batch. `calls_ready` wakes this process's caller when the batch scheduled calls.
 pub async fn run(
     pool: &PgPool,
     batch_size: i64,
     machines: &mut Machines,
     calls_ready: &tokio::sync::Notify,
-) -> Result<usize, Error> {
+) -> Result<Ran, Error> {
     let started = std::time::Instant::now();
     let mut tx = pool.begin().await.map_err(switchback_store::Error::from)?;
     let claimed = engine::claim(&mut tx, batch_size).await?;
     if claimed.is_empty() {
         tx.commit().await.map_err(switchback_store::Error::from)?;
-        return Ok(0);
+        return Ok(Ran {
+            advanced: 0,
+            earliest_due: None,
+        });
     }
     let seqs: Vec<i64> = claimed.iter().map(|c| c.seq).collect();
     let mut signals: HashMap<i64, Vec<_>> = HashMap::new();
@@ -43,6 +53,7 @@ pub async fn run(
     let mut new_calls = Vec::new();
     let mut closed_tasks = Vec::new();
     let mut children_ended = Vec::new();
+    let mut ended_with_tasks = Vec::new();
     let batch_span = tracing::info_span!("scheduler_batch", executions = claimed.len());
     let _batch = batch_span.enter();
     for execution in &claimed {
@@ -61,20 +72,34 @@ pub async fn run(
         new_calls.extend(advanced.new_calls);
         closed_tasks.extend(advanced.closed_tasks);
         children_ended.extend(advanced.child_ended);
+        if advanced.ended_with_tasks {
+            ended_with_tasks.push(execution.seq);
+        }
         steps.push(advanced.step);
     }
     drop(_batch);
-    engine::write_tasks(&mut tx, &new_tasks, &new_calls, &closed_tasks).await?;
+    let closed = engine::write_tasks(
+        &mut tx,
+        &new_tasks,
+        &new_calls,
+        &closed_tasks,
+        &ended_with_tasks,
+    )
+    .await?;
     engine::apply(&mut tx, &steps).await?;
     engine::fail_missing_activities(&mut tx, &new_tasks).await?;
     engine::complete_parents(&mut tx, &children_ended).await?;
+    engine::stop_children(&mut tx, &closed).await?;
     tx.commit().await.map_err(switchback_store::Error::from)?;
     if !new_calls.is_empty() {
         calls_ready.notify_one();
     }
     tracing::debug!(executions = steps.len(), "scheduler batch committed");
     record_metrics(&steps, new_tasks.len(), started.elapsed());
-    Ok(steps.len())
+    Ok(Ran {
+        advanced: steps.len(),
+        earliest_due: steps.iter().filter_map(|s| s.due_at).min(),
+    })
 }
 
 /// Counts what the committed batch did.

@@ -4,9 +4,10 @@
 //! under a lease, makes them, renews the lease while a call is in flight, and records each
 //! result as a signal for its execution. A scheduler that dies mid-call leaves its lease to
 //! expire, and another one makes the call again: calls are at least once, their results are
-//! recorded once. A mocked test case (`<stateMachineArn>#<case>`) answers from the mock
-//! configuration instead of calling out.
+//! recorded once. A scheduler that stops gives its calls in flight back at once. A mocked test
+//! case (`<stateMachineArn>#<case>`) answers from the mock configuration instead of calling out.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,16 +21,23 @@ use switchback_store::executions::{self, NewExecution, Started};
 use switchback_store::notify::Coalescer;
 use switchback_store::signals::Signal;
 use switchback_store::{PgPool, Scope};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
+use tokio::task::{JoinHandle, JoinSet};
+use tracing::Instrument;
 
 use crate::invoke::{Invoker, Outcome};
 
 /// Lambda's own limit on a function's run time.
 const LAMBDA_MAX_SECONDS: u64 = 900;
-/// AWS's limit on an execution's input.
-const MAX_INPUT_BYTES: usize = 256 * 1024;
 /// AWS's hard limit on an HTTP Task's request.
 const HTTP_MAX_SECONDS: u64 = 60;
+/// A call may run this much longer than its state's `TimeoutSeconds`, so that the state's own
+/// deadline (`States.Timeout`) fires first rather than the call's transport error.
+const DEADLINE_SLACK: Duration = Duration::from_secs(2);
+/// AWS's limit on an execution's input.
+const MAX_INPUT_BYTES: usize = 256 * 1024;
+/// How often a result is offered to the database before the call is left to its lease.
+const RECORD_ATTEMPTS: u32 = 4;
 
 /// What the call loop needs; cheap to clone into each call.
 #[derive(Clone)]
@@ -44,7 +52,9 @@ pub struct Caller {
     pub due: Coalescer,
 }
 
-/// Claims and makes calls until `shutdown` completes; at most `concurrency` at once.
+/// Claims and makes calls until `shutdown` completes; at most `concurrency` at once. Calls in
+/// flight at shutdown are abandoned and their leases released, so another scheduler makes them
+/// at once.
 pub async fn run(
     caller: Caller,
     concurrency: usize,
@@ -52,47 +62,57 @@ pub async fn run(
     ready: Arc<Notify>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+    let concurrency = concurrency.max(1);
+    let mut running: JoinSet<()> = JoinSet::new();
+    let mut held: HashMap<tokio::task::Id, (String, i32)> = HashMap::new();
     tokio::pin!(shutdown);
     loop {
-        let free = slots.available_permits();
-        let claimed = if free > 0 {
+        while let Some(done) = running.try_join_next_with_id() {
+            forget(&mut held, done);
+        }
+        let free = concurrency.saturating_sub(running.len());
+        if free > 0 {
             match calls::claim(&caller.pool, free as i64, caller.lease.as_secs_f64()).await {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::warn!(%error, "claiming calls failed");
-                    Vec::new()
+                Ok(claimed) => {
+                    for call in claimed {
+                        let lease = (call.token.clone(), call.attempts);
+                        let id = running.spawn(caller.clone().make_guarded(call)).id();
+                        held.insert(id, lease);
+                    }
                 }
+                Err(error) => tracing::warn!(%error, "claiming calls failed"),
             }
+        }
+        let wait = if running.len() >= concurrency {
+            poll_interval
         } else {
-            Vec::new()
+            next_wait(&caller.pool, poll_interval).await
         };
-        let full = !claimed.is_empty() && claimed.len() == free;
-        for call in claimed {
-            let Ok(permit) = slots.clone().acquire_owned().await else {
-                return;
-            };
-            let caller = caller.clone();
-            tokio::spawn(async move {
-                caller.make(call).await;
-                drop(permit);
-            });
-        }
-        if full {
-            // Every slot is busy: wait for one before claiming more.
-            tokio::select! {
-                () = &mut shutdown => return,
-                permit = slots.clone().acquire_owned() => drop(permit),
-            }
-            continue;
-        }
-        let wait = next_wait(&caller.pool, poll_interval).await;
         tokio::select! {
-            () = &mut shutdown => return,
+            () = &mut shutdown => break,
             () = ready.notified() => {}
             () = tokio::time::sleep(wait) => {}
+            Some(done) = running.join_next_with_id(), if !running.is_empty() => {
+                forget(&mut held, done);
+            }
         }
     }
+    running.abort_all();
+    let held: Vec<(String, i32)> = held.into_values().collect();
+    if let Err(error) = calls::release(&caller.pool, &held).await {
+        tracing::warn!(%error, calls = held.len(), "releasing calls in flight failed");
+    }
+}
+
+fn forget(
+    held: &mut HashMap<tokio::task::Id, (String, i32)>,
+    done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+) {
+    let id = match done {
+        Ok((id, ())) => id,
+        Err(error) => error.id(),
+    };
+    held.remove(&id);
 }
 
 /// Until the next call is due (a lease ends), at most `poll_interval`: other schedulers' new
@@ -107,7 +127,53 @@ async fn next_wait(pool: &PgPool, poll_interval: Duration) -> Duration {
     }
 }
 
+/// Aborts the task it holds when dropped (the call loop aborting a call aborts the call).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How a `states:startExecution` call went.
+enum ChildStart {
+    /// The child runs and the parent's task was told.
+    Started,
+    /// The parent's task was closed meanwhile; nothing was started.
+    NotWanted,
+    /// StartExecution's own error: `StepFunctions.<code>Exception`.
+    Refused { code: &'static str, message: String },
+}
+
 impl Caller {
+    /// Makes one call; a panic while making it fails the task with `States.Runtime` instead of
+    /// leaving the call to be made again forever.
+    async fn make_guarded(self, claimed: ClaimedCall) {
+        let span = tracing::info_span!(
+            "task_call",
+            execution_arn = %claimed.execution_arn,
+            attempt = claimed.attempts,
+        );
+        let this = self.clone();
+        let call = claimed.clone();
+        let mut inner = AbortOnDrop(tokio::spawn(
+            async move { this.make(call).await }.instrument(span.clone()),
+        ));
+        if let Err(error) = (&mut inner.0).await
+            && error.is_panic()
+        {
+            let _entered = span.enter();
+            tracing::error!("a task call panicked");
+            let signal = Signal::TaskFailed {
+                task_id: 0,
+                error: "States.Runtime".into(),
+                cause: "Switchback failed while making this task's call".into(),
+            };
+            self.record(&claimed, &[signal], false).await;
+        }
+    }
+
     /// Makes one claimed call and records its result.
     async fn make(&self, claimed: ClaimedCall) {
         let invocation: Invocation = match serde_json::from_value(claimed.call.clone()) {
@@ -119,38 +185,37 @@ impl Caller {
                     error: "States.Runtime".into(),
                     cause,
                 };
-                return self.record(&claimed, &signal, false).await;
+                return self.record(&claimed, &[signal], false).await;
             }
         };
-        let span = tracing::info_span!(
-            "task_call",
-            execution_arn = %claimed.execution_arn,
-            state = %invocation.state,
-            resource = %invocation.resource,
-            attempt = claimed.attempts,
-        );
-        let _entered = span.enter();
-        drop(_entered);
+        tracing::debug!(state = %invocation.state, resource = %invocation.resource, "making a task call");
         if let Some(mocked) = self.mocked(&claimed, &invocation) {
             return self.record_mocked(&claimed, &invocation, mocked).await;
         }
-        if let Call::StartExecution {
-            state_machine_arn,
-            name,
-            input,
-        } = &invocation.call
-        {
-            return self
-                .start_child(
-                    &claimed,
-                    &invocation,
-                    state_machine_arn,
-                    name.as_deref(),
-                    input,
-                )
-                .await;
-        }
-        let outcome = self.with_lease(&claimed, self.call_out(&invocation)).await;
+        let outcome = match &invocation.call {
+            Call::StartExecution {
+                state_machine_arn,
+                name,
+                input,
+            } => {
+                return self
+                    .start_child(
+                        &claimed,
+                        &invocation,
+                        state_machine_arn,
+                        name.as_deref(),
+                        input,
+                    )
+                    .await;
+            }
+            Call::Unsupported { reason, .. } => Outcome::Failed {
+                error: "States.Runtime".into(),
+                cause: reason.clone(),
+            },
+            Call::Lambda { .. } | Call::Http { .. } => {
+                self.with_lease(&claimed, self.call_out(&invocation)).await
+            }
+        };
         let waits = invocation.pattern.waits_after_call();
         let signal = match outcome {
             Outcome::Succeeded(output) => {
@@ -161,16 +226,11 @@ impl Caller {
                     }
                     _ => output,
                 };
+                let output = output.to_string();
                 if waits {
-                    Signal::TaskSubmitted {
-                        task_id: 0,
-                        output: output.to_string(),
-                    }
+                    Signal::TaskSubmitted { task_id: 0, output }
                 } else {
-                    Signal::TaskSucceeded {
-                        task_id: 0,
-                        output: output.to_string(),
-                    }
+                    Signal::TaskSucceeded { task_id: 0, output }
                 }
             }
             Outcome::Failed { error, cause } => Signal::TaskFailed {
@@ -180,7 +240,7 @@ impl Caller {
             },
         };
         let waits = waits && matches!(signal, Signal::TaskSubmitted { .. });
-        self.record(&claimed, &signal, waits).await;
+        self.record(&claimed, &[signal], waits).await;
     }
 
     /// Lambda or HTTP.
@@ -189,22 +249,24 @@ impl Caller {
             let seconds = invocation
                 .timeout_seconds
                 .and_then(|s| u64::try_from(s).ok())
-                .unwrap_or(max)
-                .min(max);
-            Duration::from_secs(seconds.max(1))
+                .map_or(Duration::from_secs(max), |s| {
+                    Duration::from_secs(s) + DEADLINE_SLACK
+                });
+            seconds.clamp(Duration::from_secs(1), Duration::from_secs(max))
         };
         match &invocation.call {
             Call::Lambda {
                 function_name,
                 qualifier,
                 payload,
-                ..
+                direct,
             } => {
                 self.invoker
                     .lambda_invoke(
                         function_name,
                         qualifier.as_deref(),
                         payload,
+                        *direct,
                         limit(LAMBDA_MAX_SECONDS),
                     )
                     .await
@@ -214,9 +276,9 @@ impl Caller {
                     .http_invoke(parameters, limit(HTTP_MAX_SECONDS))
                     .await
             }
-            Call::StartExecution { .. } => Outcome::Failed {
+            Call::StartExecution { .. } | Call::Unsupported { .. } => Outcome::Failed {
                 error: "States.Runtime".into(),
-                cause: "a nested execution is not an outbound call".into(),
+                cause: "this task does not call out".into(),
             },
         }
     }
@@ -230,7 +292,8 @@ impl Caller {
             tokio::select! {
                 result = &mut call => return result,
                 _ = renew.tick() => {
-                    if let Err(error) = calls::renew(&self.pool, &claimed.token, self.lease.as_secs_f64()).await {
+                    let lease = self.lease.as_secs_f64();
+                    if let Err(error) = calls::renew(&self.pool, &claimed.token, claimed.attempts, lease).await {
                         tracing::warn!(%error, "renewing a call's lease failed");
                     }
                 }
@@ -239,7 +302,7 @@ impl Caller {
     }
 
     /// The mocked response for this call, when its execution runs a test case that mocks it.
-    fn mocked(&self, claimed: &ClaimedCall, invocation: &Invocation) -> Option<MockedOutcome> {
+    fn mocked(&self, claimed: &ClaimedCall, invocation: &Invocation) -> Option<Mocked> {
         let mocks = self.mocks.as_ref()?;
         let case = claimed.test_case.as_deref()?;
         let machine = claimed
@@ -247,54 +310,41 @@ impl Caller {
             .rsplit(':')
             .next()
             .unwrap_or_default();
-        match mocks.response(machine, case, &invocation.state, invocation.invocation)? {
-            Ok(Mocked::Return(value)) => Some(MockedOutcome::Return(value)),
-            Ok(Mocked::Throw { error, cause }) => Some(MockedOutcome::Throw { error, cause }),
-            Err(failure) => Some(MockedOutcome::Throw {
-                error: failure.error,
-                cause: failure.cause,
-            }),
-        }
+        Some(
+            match mocks.response(machine, case, &invocation.state, invocation.invocation)? {
+                Ok(mocked) => mocked,
+                Err(failure) => Mocked::Throw {
+                    error: failure.error,
+                    cause: failure.cause,
+                },
+            },
+        )
     }
 
     /// A mocked `Return` is the task's result, also for the patterns that would wait (the
-    /// callback or child is mocked too), after a `TaskSubmitted` with the same output.
-    async fn record_mocked(
-        &self,
-        claimed: &ClaimedCall,
-        invocation: &Invocation,
-        mocked: MockedOutcome,
-    ) {
-        match mocked {
-            MockedOutcome::Return(value) => {
+    /// callback or child is mocked too); a `.waitForTaskToken` state first records it as its
+    /// submission, as Step Functions Local does.
+    async fn record_mocked(&self, claimed: &ClaimedCall, invocation: &Invocation, mocked: Mocked) {
+        let signals = match mocked {
+            Mocked::Return(value) => {
                 let output = value.to_string();
+                let succeeded = Signal::TaskSucceeded {
+                    task_id: 0,
+                    output: output.clone(),
+                };
                 if invocation.pattern == Pattern::WaitForTaskToken {
-                    let submitted = Signal::TaskSubmitted {
-                        task_id: 0,
-                        output: output.clone(),
-                    };
-                    self.record(claimed, &submitted, true).await;
-                    let outcome = switchback_store::tasks::Outcome::Succeeded { output };
-                    if let Err(error) =
-                        switchback_store::tasks::report(&self.pool, &claimed.token, outcome).await
-                    {
-                        tracing::warn!(%error, "recording a mocked callback failed");
-                    }
-                    self.due.wake();
+                    vec![Signal::TaskSubmitted { task_id: 0, output }, succeeded]
                 } else {
-                    let signal = Signal::TaskSucceeded { task_id: 0, output };
-                    self.record(claimed, &signal, false).await;
+                    vec![succeeded]
                 }
             }
-            MockedOutcome::Throw { error, cause } => {
-                let signal = Signal::TaskFailed {
-                    task_id: 0,
-                    error,
-                    cause,
-                };
-                self.record(claimed, &signal, false).await;
-            }
-        }
+            Mocked::Throw { error, cause } => vec![Signal::TaskFailed {
+                task_id: 0,
+                error,
+                cause,
+            }],
+        };
+        self.record(claimed, &signals, false).await;
     }
 
     /// `states:startExecution`: the child is recorded and the parent's task told in one
@@ -307,38 +357,29 @@ impl Caller {
         name: Option<&str>,
         input: &str,
     ) {
-        let failed = |error: &str, cause: String| Signal::TaskFailed {
-            task_id: 0,
-            error: format!("StepFunctions.{error}"),
-            cause,
-        };
-        let signal = match self
+        match self
             .try_start_child(claimed, invocation, machine_arn, name, input)
             .await
         {
-            Ok(true) => {
-                self.due.wake();
-                return;
-            }
-            // The call was no longer wanted (the parent's state ended meanwhile).
-            Ok(false) => return,
-            Err(ChildError::Refused { code, message }) => {
+            Ok(ChildStart::Started) => self.due.wake(),
+            Ok(ChildStart::NotWanted) => {}
+            Ok(ChildStart::Refused { code, message }) => {
                 let cause = format!(
                     "{message} (Service: AWSStepFunctions; Status Code: 400; Error Code: {code}; Request ID: {}; Proxy: null)",
                     uuid::Uuid::new_v4()
                 );
-                failed(&format!("{code}Exception"), cause)
+                let signal = Signal::TaskFailed {
+                    task_id: 0,
+                    error: format!("StepFunctions.{code}Exception"),
+                    cause,
+                };
+                self.record(claimed, &[signal], false).await;
             }
-            Err(ChildError::Store(error)) => {
-                // The transaction rolled back; the lease runs out and the call is made again.
-                tracing::warn!(%error, "starting a child execution failed");
-                return;
-            }
-        };
-        self.record(claimed, &signal, false).await;
+            // The transaction rolled back; the lease runs out and the call is made again.
+            Err(error) => tracing::warn!(%error, "starting a child execution failed"),
+        }
     }
 
-    /// Ok(false): the parent's task was closed meanwhile and nothing was started.
     async fn try_start_child(
         &self,
         claimed: &ClaimedCall,
@@ -346,22 +387,22 @@ impl Caller {
         machine_arn: &str,
         name: Option<&str>,
         input: &str,
-    ) -> Result<bool, ChildError> {
-        let refused = |code: &str, message: String| ChildError::Refused {
-            code: code.to_owned(),
-            message,
+    ) -> Result<ChildStart, switchback_store::Error> {
+        let refused =
+            |code: &'static str, message: String| Ok(ChildStart::Refused { code, message });
+        let parsed = match Arn::parse(machine_arn, ResourceKind::StateMachine) {
+            Ok(parsed) => parsed,
+            Err(error) => return refused("InvalidArn", format!("Invalid Arn: '{error}'")),
         };
-        let parsed = Arn::parse(machine_arn, ResourceKind::StateMachine)
-            .map_err(|e| refused("InvalidArn", format!("Invalid Arn: '{e}'")))?;
         let name = name.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
         if !names::is_valid_resource_name(&name) || name.chars().count() > 80 {
-            return Err(refused("InvalidName", format!("Invalid Name: '{name}'")));
+            return refused("InvalidName", format!("Invalid Name: '{name}'"));
         }
         if input.len() > MAX_INPUT_BYTES || serde_json::from_str::<Value>(input).is_err() {
-            return Err(refused(
+            return refused(
                 "InvalidExecutionInput",
-                format!("Invalid Execution Input: '{input}'"),
-            ));
+                format!("Invalid State Machine Execution Input: '{input}'"),
+            );
         }
         let arn_of = |kind: &str| {
             format!(
@@ -389,95 +430,85 @@ impl Caller {
             parent_token: tied.then(|| claimed.token.clone()),
             test_case: None,
         };
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(switchback_store::Error::from)?;
+        let waits = invocation.pattern.waits_after_call();
+        let mut tx = self.pool.begin().await?;
         let child = match executions::start_in(&mut tx, &new).await? {
             Some(child) => child,
             None => {
-                tx.rollback().await.map_err(switchback_store::Error::from)?;
+                tx.rollback().await?;
                 return match executions::why_not_inserted(&self.pool, &new).await? {
-                    // The same name and input while it runs: AWS answers with that execution.
+                    // The same name and input while it runs: AWS answers with that execution,
+                    // and a `.sync` task follows it when nobody else does.
                     Started::Existing(child) | Started::New(child) => {
-                        self.record_started(claimed, invocation, &child).await
+                        let mut tx = self.pool.begin().await?;
+                        if tied && !executions::adopt(&mut tx, &child.arn, &claimed.token).await? {
+                            tx.rollback().await?;
+                            return refused(
+                                "ExecutionAlreadyExists",
+                                format!("Execution Already Exists: '{}'", child.arn),
+                            );
+                        }
+                        let signal = started_signal(invocation, &child);
+                        let recorded =
+                            calls::record(&mut tx, &claimed.token, &[signal], waits).await?;
+                        tx.commit().await?;
+                        Ok(if recorded {
+                            ChildStart::Started
+                        } else {
+                            ChildStart::NotWanted
+                        })
                     }
-                    Started::AlreadyExists(existing) => Err(refused(
+                    Started::AlreadyExists(existing) => refused(
                         "ExecutionAlreadyExists",
                         format!("Execution Already Exists: '{}'", existing.arn),
-                    )),
-                    Started::MachineMissing => Err(refused(
+                    ),
+                    Started::MachineMissing => refused(
                         "StateMachineDoesNotExist",
                         format!("State Machine Does Not Exist: '{machine_arn}'"),
-                    )),
-                    Started::MachineDeleting => Err(refused(
+                    ),
+                    Started::MachineDeleting => refused(
                         "StateMachineDeleting",
                         format!("State Machine is being deleted: '{machine_arn}'"),
-                    )),
+                    ),
                 };
             }
         };
         let signal = started_signal(invocation, &child);
-        let recorded = calls::record(
-            &mut tx,
-            &claimed.token,
-            &signal,
-            tied || invocation.pattern == Pattern::WaitForTaskToken,
-        )
-        .await?;
-        if recorded {
-            tx.commit().await.map_err(switchback_store::Error::from)?;
+        if calls::record(&mut tx, &claimed.token, &[signal], waits).await? {
+            tx.commit().await?;
+            Ok(ChildStart::Started)
         } else {
-            tx.rollback().await.map_err(switchback_store::Error::from)?;
-        }
-        Ok(recorded)
-    }
-
-    async fn record_started(
-        &self,
-        claimed: &ClaimedCall,
-        invocation: &Invocation,
-        child: &executions::Execution,
-    ) -> Result<bool, ChildError> {
-        let signal = started_signal(invocation, child);
-        let waits = invocation.pattern.waits_after_call();
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(switchback_store::Error::from)?;
-        Ok(calls::record(&mut conn, &claimed.token, &signal, waits).await?)
-    }
-
-    async fn record(&self, claimed: &ClaimedCall, signal: &Signal, waits: bool) {
-        let recorded = match self.pool.acquire().await {
-            Ok(mut conn) => calls::record(&mut conn, &claimed.token, signal, waits).await,
-            Err(error) => Err(switchback_store::Error::from(error)),
-        };
-        match recorded {
-            Ok(true) => self.due.wake(),
-            Ok(false) => tracing::debug!(
-                execution_arn = %claimed.execution_arn,
-                "call result not wanted any more"
-            ),
-            // Not recorded: the lease runs out and the call is made again.
-            Err(error) => tracing::warn!(%error, "recording a call's result failed"),
+            tx.rollback().await?;
+            Ok(ChildStart::NotWanted)
         }
     }
-}
 
-enum MockedOutcome {
-    Return(Value),
-    Throw { error: String, cause: String },
-}
-
-#[derive(Debug, thiserror::Error)]
-enum ChildError {
-    #[error("{code}: {message}")]
-    Refused { code: String, message: String },
-    #[error(transparent)]
-    Store(#[from] switchback_store::Error),
+    /// Records a call's results, retrying a failing database a few times before leaving the
+    /// call to its lease (which makes the call again).
+    async fn record(&self, claimed: &ClaimedCall, signals: &[Signal], waits: bool) {
+        let mut pause = Duration::from_millis(100);
+        for attempt in 1..=RECORD_ATTEMPTS {
+            let recorded = match self.pool.acquire().await {
+                Ok(mut conn) => calls::record(&mut conn, &claimed.token, signals, waits).await,
+                Err(error) => Err(switchback_store::Error::from(error)),
+            };
+            match recorded {
+                Ok(true) => return self.due.wake(),
+                Ok(false) => {
+                    return tracing::debug!(
+                        execution_arn = %claimed.execution_arn,
+                        "call result not wanted any more"
+                    );
+                }
+                Err(error) if attempt < RECORD_ATTEMPTS => {
+                    tracing::debug!(%error, attempt, "recording a call's result failed, retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 3;
+                }
+                Err(error) => tracing::warn!(%error, "recording a call's result failed"),
+            }
+        }
+    }
 }
 
 /// StartExecution's answer as the task's output (request-response), or its submission.

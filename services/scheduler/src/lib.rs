@@ -21,7 +21,7 @@ pub mod invoke;
 mod machines;
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
@@ -100,22 +100,44 @@ pub async fn run(
         stop.clone().cancelled_owned(),
     ));
     let mut machines = machines::Machines::default();
+    // The earliest timer this scheduler knows of. The table is asked again only when that
+    // time came or a poll interval passed (timers other schedulers set, or left behind when
+    // they died): under load, batches follow notifications without an extra query each.
+    let mut timer: Option<time::OffsetDateTime> = None;
+    let mut looked_up: Option<Instant> = None;
     loop {
-        let advanced = match batch::run(&pool, config.batch_size, &mut machines, &calls_ready).await
-        {
-            Ok(n) => n,
+        match batch::run(&pool, config.batch_size, &mut machines, &calls_ready).await {
+            Ok(ran) => {
+                timer = timer.into_iter().chain(ran.earliest_due).min();
+                if ran.advanced as i64 >= config.batch_size {
+                    // A full batch: more may be due right now.
+                    continue;
+                }
+            }
             Err(error) => {
                 // The transaction rolled back: nothing was lost, the executions stay due.
                 tracing::warn!(%error, "scheduler batch failed, retrying");
                 tokio::time::sleep(Duration::from_millis(200)).await;
-                0
             }
-        };
-        if advanced as i64 >= config.batch_size {
-            // A full batch: more may be due right now.
-            continue;
         }
-        let wait = sleep_until_due(&pool, config.poll_interval).await;
+        let now = time::OffsetDateTime::now_utc();
+        let passed = timer.is_some_and(|t| t <= now);
+        let stale =
+            timer.is_none() && looked_up.is_none_or(|at| at.elapsed() >= config.poll_interval);
+        if passed || stale {
+            timer = switchback_store::engine::next_due(&pool)
+                .await
+                .unwrap_or(None);
+            looked_up = Some(Instant::now());
+        }
+        let wait = match timer {
+            Some(due) => {
+                let until = (due - time::OffsetDateTime::now_utc()).whole_milliseconds();
+                Duration::from_millis(u64::try_from(until.max(0)).unwrap_or(0))
+                    .min(config.poll_interval)
+            }
+            None => config.poll_interval,
+        };
         tokio::select! {
             () = &mut shutdown => break,
             woke = listener.recv() => {
@@ -132,17 +154,4 @@ pub async fn run(
     let _ = calls.await;
     tracing::info!("scheduler stopped");
     Ok(())
-}
-
-/// How long to sleep: until the next due time, at most `poll_interval`.
-async fn sleep_until_due(pool: &PgPool, poll_interval: Duration) -> Duration {
-    match switchback_store::engine::next_due(pool).await {
-        Ok(Some(due)) => {
-            let now = time::OffsetDateTime::now_utc();
-            let until = (due - now).whole_milliseconds().max(0);
-            Duration::from_millis(u64::try_from(until).unwrap_or(0)).min(poll_interval)
-        }
-        Ok(None) => poll_interval,
-        Err(_) => poll_interval,
-    }
 }

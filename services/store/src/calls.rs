@@ -72,8 +72,8 @@ pub async fn claim(
 }
 
 // One statement: the call leaves SCHEDULED (STARTED when its state now waits for a callback or a
-// child, else CLOSED), its result becomes a signal with the task id filled in, and the execution
-// is due. A call that was cancelled, or whose callback already came, matches nothing.
+// child, else CLOSED), its results become signals in order with the task id filled in, and the
+// execution is due. A call that was cancelled, or whose callback already came, matches nothing.
 const RECORD: &str = "
     WITH done AS (
         UPDATE tasks SET status = CASE WHEN $3 THEN 'STARTED' ELSE 'CLOSED' END,
@@ -82,39 +82,71 @@ const RECORD: &str = "
         RETURNING execution_seq, task_id
     ), signalled AS (
         INSERT INTO signals (execution_seq, body)
-        SELECT execution_seq, jsonb_set($2::jsonb, '{task_id}', to_jsonb(task_id)) FROM done
+        SELECT done.execution_seq, jsonb_set(s.body, '{task_id}', to_jsonb(done.task_id))
+        FROM done, UNNEST($2::jsonb[]) WITH ORDINALITY AS s(body, n)
+        ORDER BY s.n
     ), due AS (
         UPDATE executions SET due_at = now()
         WHERE seq = (SELECT execution_seq FROM done) AND status = 'RUNNING'
     )
     SELECT execution_seq FROM done";
 
-/// Records a call's result (its task id is filled in). `waits`: the state goes on waiting for a
-/// callback or a child execution. Returns false when the call was no longer wanted.
+/// Records a call's results (their task id is filled in), in order. `waits`: the state goes on
+/// waiting for a callback or a child execution. Returns false when the call was no longer
+/// wanted.
 pub async fn record(
     conn: &mut PgConnection,
     token: &str,
-    signal: &Signal,
+    signals: &[Signal],
     waits: bool,
 ) -> Result<bool, Error> {
+    let bodies: Vec<Json<&Signal>> = signals.iter().map(Json).collect();
     Ok(sqlx::query(RECORD)
         .bind(token)
-        .bind(Json(signal))
+        .bind(&bodies)
         .bind(waits)
         .fetch_optional(conn)
         .await?
         .is_some())
 }
 
+// Only the scheduler that claimed the call (its attempt number) extends its lease.
 const RENEW: &str = "
     UPDATE tasks SET lease_until = now() + make_interval(secs => $2)
-    WHERE token = $1 AND status = 'SCHEDULED'";
+    WHERE token = $1 AND status = 'SCHEDULED' AND call_attempts = $3";
 
 /// Extends the lease of a call still in flight, so no other scheduler makes it meanwhile.
-pub async fn renew(pool: &PgPool, token: &str, lease_seconds: f64) -> Result<(), Error> {
+pub async fn renew(
+    pool: &PgPool,
+    token: &str,
+    attempt: i32,
+    lease_seconds: f64,
+) -> Result<(), Error> {
     sqlx::query(RENEW)
         .bind(token)
         .bind(lease_seconds)
+        .bind(attempt)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+const RELEASE: &str = "
+    UPDATE tasks SET lease_until = NULL
+    FROM UNNEST($1::text[], $2::integer[]) AS r(token, attempt)
+    WHERE tasks.token = r.token AND tasks.status = 'SCHEDULED' AND tasks.call_attempts = r.attempt";
+
+/// Gives calls back at once (a scheduler stopping with calls in flight): another scheduler
+/// makes them without waiting for their leases to run out.
+pub async fn release(pool: &PgPool, held: &[(String, i32)]) -> Result<(), Error> {
+    if held.is_empty() {
+        return Ok(());
+    }
+    let tokens: Vec<&str> = held.iter().map(|(t, _)| t.as_str()).collect();
+    let attempts: Vec<i32> = held.iter().map(|(_, a)| *a).collect();
+    sqlx::query(RELEASE)
+        .bind(&tokens)
+        .bind(&attempts)
         .execute(pool)
         .await?;
     Ok(())

@@ -176,8 +176,7 @@ const DELETE_FINISHED_MACHINES: &str = "
       AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.state_machine_arn = sm.arn AND e.status = 'RUNNING')";
 
 // A `.sync` parent learns that its child ended: its task closes and the child's description
-// is recorded as a signal for it. Tasks of other patterns ended at their call or wait for a
-// callback, and are left alone.
+// is recorded as a signal for it. Only `.sync` children carry their parent's token.
 const COMPLETE_PARENTS: &str = "
     WITH ended AS (
         SELECT * FROM UNNEST($1::text[], $2::jsonb[]) AS u(token, body)
@@ -185,7 +184,6 @@ const COMPLETE_PARENTS: &str = "
         UPDATE tasks SET status = 'CLOSED'
         FROM ended
         WHERE tasks.token = ended.token AND tasks.status <> 'CLOSED'
-          AND tasks.call->>'pattern' IN ('Sync', 'Sync2')
         RETURNING tasks.execution_seq, tasks.task_id, ended.body
     ), signalled AS (
         INSERT INTO signals (execution_seq, body)
@@ -225,21 +223,18 @@ const INSERT_TASK: &str = "
     INSERT INTO tasks (token, execution_seq, task_id, activity_arn, input)
     SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[])
     ON CONFLICT (execution_seq, task_id) DO NOTHING";
-// Closing a task also stops the executions it started (a `.sync` child of a stopped parent).
+// Tasks whose state ended, and every open task of an execution that ended; their tokens come
+// back so that the children they started can be stopped (see [`stop_children`]).
 const CLOSE_TASKS: &str = "
-    WITH closed AS (
-        UPDATE tasks SET status = 'CLOSED'
-        FROM UNNEST($1::bigint[], $2::bigint[]) AS c(execution_seq, task_id)
-        WHERE tasks.execution_seq = c.execution_seq AND tasks.task_id = c.task_id
-        RETURNING tasks.token
-    ), children AS (
-        SELECT e.seq FROM executions e JOIN closed ON e.parent_token = closed.token
-        WHERE e.status = 'RUNNING'
-    ), stopped AS (
-        INSERT INTO signals (execution_seq, body)
-        SELECT seq, '{\"kind\": \"stop\", \"error\": null, \"cause\": null}'::jsonb FROM children
-    )
-    UPDATE executions SET due_at = now() WHERE seq IN (SELECT seq FROM children)";
+    UPDATE tasks SET status = 'CLOSED'
+    FROM UNNEST($1::bigint[], $2::bigint[]) AS c(execution_seq, task_id)
+    WHERE tasks.execution_seq = c.execution_seq AND tasks.task_id = c.task_id
+      AND tasks.status <> 'CLOSED'
+    RETURNING tasks.token";
+const CLOSE_ENDED: &str = "
+    UPDATE tasks SET status = 'CLOSED'
+    WHERE execution_seq = ANY($1) AND status <> 'CLOSED'
+    RETURNING token";
 const INSERT_CALLS: &str = "
     INSERT INTO tasks (token, execution_seq, task_id, activity_arn, input, call)
     SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
@@ -271,14 +266,16 @@ pub struct NewCall {
     pub call: Value,
 }
 
-/// Records scheduled tasks and calls and closes cancelled ones, in the step's transaction;
-/// waiting workers of each activity are notified on commit.
+/// Records scheduled tasks and calls and closes cancelled ones (and every open task of the
+/// executions in `ended`), in the step's transaction; waiting workers of each activity are
+/// notified on commit. Returns the tokens of the tasks it closed.
 pub async fn write_tasks(
     tx: &mut PgConnection,
     new: &[NewTask],
     calls: &[NewCall],
     closed: &[(i64, i64)],
-) -> Result<(), Error> {
+    ended: &[i64],
+) -> Result<Vec<String>, Error> {
     if !calls.is_empty() {
         let tokens: Vec<&str> = calls.iter().map(|c| c.token.as_str()).collect();
         let executions: Vec<i64> = calls.iter().map(|c| c.execution_seq).collect();
@@ -320,15 +317,48 @@ pub async fn write_tasks(
                 .await?;
         }
     }
+    let mut tokens = Vec::new();
     if !closed.is_empty() {
         let executions: Vec<i64> = closed.iter().map(|c| c.0).collect();
         let ids: Vec<i64> = closed.iter().map(|c| c.1).collect();
-        sqlx::query(CLOSE_TASKS)
+        let rows = sqlx::query(CLOSE_TASKS)
             .bind(&executions)
             .bind(&ids)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+        for row in rows {
+            tokens.push(row.try_get("token")?);
+        }
     }
+    if !ended.is_empty() {
+        let rows = sqlx::query(CLOSE_ENDED)
+            .bind(ended)
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in rows {
+            tokens.push(row.try_get("token")?);
+        }
+    }
+    Ok(tokens)
+}
+
+// Children started by `.sync` tasks that closed: they are stopped as StopExecution would.
+const STOP_CHILDREN: &str = "
+    WITH children AS (
+        SELECT seq FROM executions WHERE parent_token = ANY($1) AND status = 'RUNNING'
+    ), stopped AS (
+        INSERT INTO signals (execution_seq, body)
+        SELECT seq, '{\"kind\": \"stop\", \"error\": null, \"cause\": null}'::jsonb FROM children
+    )
+    UPDATE executions SET due_at = now() WHERE seq IN (SELECT seq FROM children)";
+
+/// Stops the executions that tasks with these tokens started. Run after [`apply`], in its
+/// transaction, so that a child stepped in the same batch is not left with its own due time.
+pub async fn stop_children(tx: &mut PgConnection, tokens: &[String]) -> Result<(), Error> {
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(STOP_CHILDREN).bind(tokens).execute(tx).await?;
     Ok(())
 }
 

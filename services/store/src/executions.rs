@@ -124,6 +124,24 @@ pub async fn start(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> 
     }
 }
 
+// A running execution nobody waits for becomes the child of a `.sync` task that started it by
+// the same name and input.
+const ADOPT: &str = "
+    UPDATE executions SET parent_token = $2
+    WHERE arn = $1 AND status = 'RUNNING' AND parent_token IS NULL";
+
+/// Ties a running execution to the `.sync` task with `token`; false when it already has a
+/// parent or ended.
+pub async fn adopt(conn: &mut sqlx::PgConnection, arn: &str, token: &str) -> Result<bool, Error> {
+    Ok(sqlx::query(ADOPT)
+        .bind(arn)
+        .bind(token)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
 /// The rare paths: why an execution was not inserted.
 pub async fn why_not_inserted(pool: &PgPool, new: &NewExecution) -> Result<Started, Error> {
     let Some(machine) = sqlx::query(MACHINE_STATUS)

@@ -160,6 +160,11 @@ impl Settings {
             .telemetry
             .otlp_endpoint
             .filter(|e| !e.trim().is_empty());
+        settings.integrations.lambda.endpoint = settings
+            .integrations
+            .lambda
+            .endpoint
+            .filter(|e| !e.trim().is_empty());
         if settings.database.url.is_none() {
             settings.database.url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
         }

@@ -138,6 +138,9 @@ pub enum Call {
         name: Option<String>,
         input: String,
     },
+    /// An integration Switchback does not run: only a mocked response answers it; otherwise the
+    /// task fails with `States.Runtime` and this reason.
+    Unsupported { parameters: Value, reason: String },
 }
 
 /// How a child execution ended, as its parent's `.sync` task reports it.

@@ -15,7 +15,11 @@ use crate::dataflow;
 use crate::failure::{Failure, errors};
 use crate::intrinsics::hash::hex_digest;
 use crate::model::{IntegerField, TaskState};
-use crate::resource::{Integration, Pattern, Resource};
+use crate::resource::{Integration, Pattern, Resource, unsupported_reason};
+
+/// AWS's limit on a task's result (256 KiB); a larger one fails the state with
+/// `States.DataLimitExceeded`.
+const MAX_RESULT_BYTES: usize = 256 * 1024;
 
 /// AWS's default task timeout: 99999999 seconds, i.e. none in practice.
 const NO_TIMEOUT: i64 = 99_999_999;
@@ -119,7 +123,7 @@ impl Runner<'_> {
                 action,
                 pattern,
             } => {
-                let call = integration_call(integration, &parameters)?;
+                let call = integration_call(integration, resource_text, &parameters)?;
                 let mut details = Map::new();
                 details.insert("resourceType".into(), Value::from(service.as_str()));
                 details.insert("resource".into(), Value::from(action.as_str()));
@@ -300,6 +304,17 @@ impl Runner<'_> {
     }
 
     fn task_succeeded(&mut self, thread: &mut Thread, kind: &TaskKind, output: &str) {
+        if output.len() > MAX_RESULT_BYTES {
+            let cause = format!(
+                "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                thread.state
+            );
+            return self.task_failed(
+                thread,
+                kind,
+                Failure::new(errors::DATA_LIMIT_EXCEEDED, cause),
+            );
+        }
         let (event_type, member) = names(kind, "Succeeded");
         let mut details = resource_fields(kind);
         details.insert("output".into(), Value::from(output));
@@ -371,7 +386,11 @@ impl Runner<'_> {
 }
 
 /// The call an integration makes with its evaluated Parameters.
-fn integration_call(integration: Integration, parameters: &Value) -> Result<Call, Failure> {
+fn integration_call(
+    integration: Integration,
+    resource: &str,
+    parameters: &Value,
+) -> Result<Call, Failure> {
     let text_field = |name: &str| -> Result<Option<String>, Failure> {
         match parameters.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -410,6 +429,10 @@ fn integration_call(integration: Integration, parameters: &Value) -> Result<Call
                 parameters: parameters.clone(),
             }
         }
+        Integration::Unsupported => Call::Unsupported {
+            parameters: parameters.clone(),
+            reason: unsupported_reason(resource),
+        },
         Integration::StartExecution => Call::StartExecution {
             state_machine_arn: required("StateMachineArn")?,
             name: text_field("Name")?,

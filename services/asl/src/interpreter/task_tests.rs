@@ -402,3 +402,29 @@ fn integrations_need_their_parameters() {
             .contains("'FunctionName' is required")
     );
 }
+
+#[test]
+fn a_result_over_256_kib_fails_with_data_limit_exceeded() {
+    let m = machine(json!({
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "f"}, "End": true,
+    }));
+    let started = super::start(&m, info(), json!({}), T0, 1);
+    let call = invocation(&started);
+    let big = Value::from("x".repeat(256 * 1024)).to_string();
+    let done = super::step(
+        &m,
+        started.snapshot,
+        &Event::TaskSucceeded {
+            task_id: call.task_id,
+            output: big,
+        },
+        T0 + 1,
+        2,
+    );
+    assert_eq!(types(&done), ["TaskFailed", "ExecutionFailed"]);
+    assert_eq!(
+        done.snapshot.error.as_deref(),
+        Some("States.DataLimitExceeded")
+    );
+}

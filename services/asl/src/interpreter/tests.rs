@@ -344,7 +344,8 @@ fn execution_timeout() {
 
 #[test]
 fn unsupported_resources_fail_clearly() {
-    let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true}}});
+    // Of no known form: the state fails at once.
+    let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:sqs:us-east-1:123456789012:queue", "End": true}}});
     let (done, _) = run_timers(&definition, json!({}));
     assert_eq!(done.snapshot.status, Status::Failed);
     assert_eq!(done.snapshot.error.as_deref(), Some("States.Runtime"));
@@ -353,8 +354,20 @@ fn unsupported_resources_fail_clearly() {
             .cause
             .as_deref()
             .unwrap_or_default()
-            .contains("sqs:sendMessage")
+            .contains("arn:aws:sqs:us-east-1:123456789012:queue")
     );
+    // A service Switchback does not call: the call carries the reason (a mocked test case may
+    // still answer it).
+    let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true}}});
+    let started = start(&definition, info(), json!({}), T0, 1);
+    let reason = started.effects.iter().find_map(|e| match e {
+        Effect::Invoke(super::Invocation {
+            call: super::Call::Unsupported { reason, .. },
+            ..
+        }) => Some(reason.clone()),
+        _ => None,
+    });
+    assert!(reason.is_some_and(|r| r.contains("sqs:sendMessage")));
 }
 
 #[test]

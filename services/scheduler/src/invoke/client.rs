@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
@@ -16,8 +16,9 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::Error;
 
-/// Largest response body read. Task results are capped far lower (256 KiB) when they are
-/// recorded, but Lambda may return up to 6 MiB and the error must say what happened.
+/// Largest response body read. A task result over 256 KiB fails its state with
+/// `States.DataLimitExceeded` (in the step function), but Lambda may return up to 6 MiB and
+/// the error must say what happened.
 pub(crate) const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 const USER_AGENT: &str = concat!("switchback/", env!("CARGO_PKG_VERSION"));
@@ -177,34 +178,6 @@ pub(crate) fn host_header(uri: &Uri) -> Option<String> {
     })
 }
 
-/// Header names whose values are credentials, never logged.
-const SECRET_HEADERS: [HeaderName; 5] = [
-    header::AUTHORIZATION,
-    header::PROXY_AUTHORIZATION,
-    header::COOKIE,
-    header::SET_COOKIE,
-    HeaderName::from_static("x-amz-security-token"),
-];
-
-/// Headers as `name: value` for a debug log, with credentials replaced. `extra_secret` is the
-/// header an API-key connection puts its key in.
-pub(crate) fn redacted_headers(headers: &HeaderMap, extra_secret: Option<&str>) -> String {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            let secret = SECRET_HEADERS.contains(name)
-                || extra_secret.is_some_and(|extra| name.as_str().eq_ignore_ascii_case(extra));
-            let shown = if secret {
-                "<redacted>"
-            } else {
-                value.to_str().unwrap_or("<binary>")
-            };
-            format!("{name}: {shown}")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// `uri` without its query, which may carry an API key, for logs.
 pub(crate) fn loggable_uri(uri: &Uri) -> String {
     format!(
@@ -218,27 +191,6 @@ pub(crate) fn loggable_uri(uri: &Uri) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_are_redacted_from_logged_headers() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Basic c2VjcmV0"),
-        );
-        headers.insert("x-api-key", HeaderValue::from_static("key-value"));
-        headers.insert(
-            "x-amz-security-token",
-            HeaderValue::from_static("token-value"),
-        );
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        let text = redacted_headers(&headers, Some("X-Api-Key"));
-        assert!(!text.contains("c2VjcmV0"));
-        assert!(!text.contains("key-value"));
-        assert!(!text.contains("token-value"));
-        assert!(text.contains("accept: application/json"));
-        assert!(text.contains("authorization: <redacted>"));
-    }
 
     #[test]
     fn host_header_and_loggable_uri() {

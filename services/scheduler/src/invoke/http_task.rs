@@ -44,6 +44,8 @@ const CONNECTION_AUTH_FAILED: &str = "Events.ConnectionResource.InvalidConnectio
 
 pub(crate) struct HttpTasks {
     connections: HashMap<String, ConnectionConfig>,
+    /// `User-Agent` of every call, as AWS sends it: `Amazon|StepFunctions|HttpInvoke|<region>`.
+    user_agent: HeaderValue,
     /// OAuth access tokens by connection ARN.
     tokens: Mutex<HashMap<String, CachedToken>>,
 }
@@ -79,7 +81,10 @@ pub(crate) struct Spec {
 }
 
 impl HttpTasks {
-    pub(crate) fn new(connections: Vec<ConnectionConfig>) -> Result<Self, Error> {
+    pub(crate) fn new(connections: Vec<ConnectionConfig>, region: &str) -> Result<Self, Error> {
+        let user_agent =
+            HeaderValue::from_str(&format!("Amazon|StepFunctions|HttpInvoke|{region}"))
+                .map_err(|_| Error::Config(format!("'{region}' is not a usable region name")))?;
         let mut by_arn = HashMap::new();
         for connection in connections {
             check_connection(&connection)?;
@@ -92,6 +97,7 @@ impl HttpTasks {
         }
         Ok(Self {
             connections: by_arn,
+            user_agent,
             tokens: Mutex::new(HashMap::new()),
         })
     }
@@ -121,7 +127,7 @@ impl HttpTasks {
             },
             None => None,
         };
-        let (request, secret_header) = match build_request(spec, connection) {
+        let request = match build_request(spec, connection, &self.user_agent) {
             Ok(built) => built,
             Err(cause) => return Outcome::failed(RUNTIME, cause),
         };
@@ -141,7 +147,8 @@ impl HttpTasks {
         tracing::debug!(
             %method,
             endpoint = %client::loggable_uri(&uri),
-            headers = %client::redacted_headers(request.headers(), secret_header.as_deref()),
+            // Names only: a connection's header values may be secrets.
+            headers = ?request.headers().keys().map(|k| k.as_str()).collect::<Vec<_>>(),
             "http task sending"
         );
         let started = Instant::now();
@@ -534,7 +541,8 @@ pub(crate) fn parse(parameters: &Value) -> Result<Spec, String> {
 fn build_request(
     mut spec: Spec,
     connection: Option<&ConnectionConfig>,
-) -> Result<(Request<Full<Bytes>>, Option<String>), String> {
+    user_agent: &HeaderValue,
+) -> Result<Request<Full<Bytes>>, String> {
     let empty = HttpParameters::default();
     let extra = connection.map_or(&empty, |c| &c.invocation_http_parameters);
     for (name, value) in &extra.headers {
@@ -589,6 +597,9 @@ fn build_request(
     {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
+    // AWS sets these on every HTTP Task request (and refuses them in the definition).
+    headers.insert(header::USER_AGENT, user_agent.clone());
+    headers.insert(header::RANGE, HeaderValue::from_static("bytes=0-262144"));
     let host = client::host_header(&uri).ok_or_else(|| "ApiEndpoint has no host".to_owned())?;
     let host =
         HeaderValue::from_str(&host).map_err(|_| "ApiEndpoint has an invalid host".to_owned())?;
@@ -600,10 +611,7 @@ fn build_request(
         .body(Full::new(Bytes::from(body)))
         .map_err(|error| format!("cannot build the request: {error}"))?;
     *request.headers_mut() = headers;
-    let secret_header = connection
-        .and_then(|c| c.api_key.as_ref())
-        .map(|key| key.name.clone());
-    Ok((request, secret_header))
+    Ok(request)
 }
 
 fn with_query(endpoint: &str, query: &[(String, String)]) -> Result<Uri, String> {
@@ -777,6 +785,22 @@ pub(crate) fn response_outcome(
             reason.to_owned(),
         );
     }
+    // AWS refuses binary bodies rather than mangling them into text.
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if media.starts_with("application/octet-stream")
+        || ["image/", "video/", "audio/"]
+            .iter()
+            .any(|p| media.starts_with(p))
+    {
+        return Outcome::failed(
+            RUNTIME,
+            format!("The HTTP Task does not support responses of content type '{media}'"),
+        );
+    }
     let mut out_headers = Map::new();
     for name in headers.keys() {
         let values = headers
@@ -918,10 +942,13 @@ mod tests {
                 body: [("b".to_owned(), "2".to_owned())].into(),
             },
         };
-        let Ok((request, secret)) = build_request(spec, Some(&connection)) else {
+        let Ok(request) = build_request(
+            spec,
+            Some(&connection),
+            &HeaderValue::from_static("Amazon|StepFunctions|HttpInvoke|us-east-1"),
+        ) else {
             panic!("request not built");
         };
-        assert_eq!(secret.as_deref(), Some("x-api-key"));
         assert_eq!(
             request.uri().to_string(),
             "http://api.local:8080/p?fixed=1&page=2&key=conn"
@@ -974,9 +1001,15 @@ mod tests {
             username: "u".into(),
             password: "p".into(),
         };
-        assert!(HttpTasks::new(vec![basic("a", Some(ok.clone()))]).is_ok());
-        assert!(HttpTasks::new(vec![basic("a", None)]).is_err());
-        assert!(HttpTasks::new(vec![basic("a", Some(ok.clone())), basic("a", Some(ok))]).is_err());
+        assert!(HttpTasks::new(vec![basic("a", Some(ok.clone()))], "us-east-1").is_ok());
+        assert!(HttpTasks::new(vec![basic("a", None)], "us-east-1").is_err());
+        assert!(
+            HttpTasks::new(
+                vec![basic("a", Some(ok.clone())), basic("a", Some(ok))],
+                "us-east-1"
+            )
+            .is_err()
+        );
     }
 
     #[test]

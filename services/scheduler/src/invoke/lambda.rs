@@ -111,6 +111,7 @@ impl Lambda {
         function_name: &str,
         qualifier: Option<&str>,
         payload: &str,
+        raw_error_cause: bool,
         timeout: Duration,
     ) -> Outcome {
         let target = match self.target(function_name, qualifier) {
@@ -136,7 +137,21 @@ impl Lambda {
                     elapsed_ms,
                     "lambda invoke answered"
                 );
-                outcome(response.status.as_u16(), &response.headers, &response.body)
+                let outcome = outcome(response.status.as_u16(), &response.headers, &response.body);
+                match outcome {
+                    // A function called by its ARN fails with its error payload as the function
+                    // wrote it; `lambda:invoke` re-serializes it compactly.
+                    Outcome::Failed { error, .. }
+                        if raw_error_cause
+                            && response.headers.contains_key("x-amz-function-error") =>
+                    {
+                        Outcome::Failed {
+                            error,
+                            cause: String::from_utf8_lossy(&response.body).into_owned(),
+                        }
+                    }
+                    other => other,
+                }
             }
             Err(error) => {
                 tracing::info!(

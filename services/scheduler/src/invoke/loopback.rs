@@ -182,6 +182,7 @@ async fn lambda_success_is_signed_and_shaped() {
             "arn:aws:lambda:us-east-1:123456789012:function:greet",
             Some("live"),
             r#"{"name":"x"}"#,
+            false,
             SECOND,
         )
         .await;
@@ -237,14 +238,18 @@ async fn lambda_function_and_api_errors() {
     .await;
     let invoker = lambda_at(&base, false);
     assert_eq!(
-        invoker.lambda_invoke("broken", None, "{}", SECOND).await,
+        invoker
+            .lambda_invoke("broken", None, "{}", false, SECOND)
+            .await,
         Outcome::Failed {
             error: "ValidationError".into(),
             cause: r#"{"errorMessage":"bad input","errorType":"ValidationError"}"#.into(),
         }
     );
     assert_eq!(
-        invoker.lambda_invoke("missing", None, "{}", SECOND).await,
+        invoker
+            .lambda_invoke("missing", None, "{}", false, SECOND)
+            .await,
         Outcome::Failed {
             error: "Lambda.ResourceNotFoundException".into(),
             cause: "Function not found: missing (Service: AWSLambda; Status Code: 404; \
@@ -262,7 +267,7 @@ async fn lambda_without_a_server_is_a_retryable_client_error() {
         Err(_) => 1,
     };
     let outcome = lambda_at(&format!("http://127.0.0.1:{port}"), true)
-        .lambda_invoke("f", None, "{}", SECOND)
+        .lambda_invoke("f", None, "{}", false, SECOND)
         .await;
     let Outcome::Failed { error, cause } = outcome else {
         panic!("{outcome:?}")
@@ -296,7 +301,7 @@ async fn lambda_timeout_is_a_client_error() {
         }
     });
     let outcome = lambda_at(&base, false)
-        .lambda_invoke("f", None, "{}", Duration::from_millis(200))
+        .lambda_invoke("f", None, "{}", false, Duration::from_millis(200))
         .await;
     let Outcome::Failed { error, .. } = outcome else {
         panic!("{outcome:?}")

@@ -5,7 +5,7 @@
 //! - this file — [`Invoker`], the one value callers hold, [`Outcome`] and the layer's [`Error`].
 //! - `config` — the `[integrations]` settings: Lambda endpoints and credentials, connections.
 //! - `client` — the shared HTTP/1.1 client (http and https, rustls on ring), deadlines, body cap,
-//!   header redaction for logs.
+//!   URLs without their query for logs (header values are never logged).
 //! - `sigv4` — AWS Signature Version 4, pure.
 //! - `lambda` — Lambda's Invoke API and the mapping of its answers to Step Functions' results.
 //! - `http_task` — the HTTP Task (`arn:aws:states:::http:invoke`) and connection authorization.
@@ -93,7 +93,7 @@ impl Invoker {
     /// used for Lambda when the settings name none.
     pub fn new(config: IntegrationsConfig, default_region: &str) -> Result<Self, Error> {
         let lambda = lambda::Lambda::new(config.lambda, default_region)?;
-        let http_tasks = http_task::HttpTasks::new(config.connections)?;
+        let http_tasks = http_task::HttpTasks::new(config.connections, default_region)?;
         let http = client::HttpClient::new()?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -107,17 +107,27 @@ impl Invoker {
     /// `lambda:invoke` with `InvocationType` `RequestResponse`: on success the AWS-shaped output
     /// `{"ExecutedVersion", "Payload", "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode"}`,
     /// `Payload` holding the function's result parsed as JSON (or the text when it is not JSON).
-    /// `payload` is sent as it is; `timeout` bounds the whole call.
+    /// `payload` is sent as it is; `timeout` bounds the whole call. `raw_error_cause`: a
+    /// function error's cause is the payload as the function wrote it (a function called by its
+    /// ARN), else the payload re-serialized compactly (`lambda:invoke`), as AWS reports them.
     pub async fn lambda_invoke(
         &self,
         function_name: &str,
         qualifier: Option<&str>,
         payload: &str,
+        raw_error_cause: bool,
         timeout: Duration,
     ) -> Outcome {
         self.inner
             .lambda
-            .invoke(&self.inner.http, function_name, qualifier, payload, timeout)
+            .invoke(
+                &self.inner.http,
+                function_name,
+                qualifier,
+                payload,
+                raw_error_cause,
+                timeout,
+            )
             .await
     }
 
