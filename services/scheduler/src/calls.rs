@@ -75,6 +75,10 @@ pub async fn run(
             match calls::claim(&caller.pool, free as i64, caller.lease.as_secs_f64()).await {
                 Ok(claimed) => {
                     for call in claimed {
+                        if call.attempts > 1 {
+                            // Its earlier scheduler died or stopped mid-call.
+                            metrics::counter!("switchback_task_calls_retaken_total").increment(1);
+                        }
                         let lease = (call.token.clone(), call.attempts);
                         let id = running.spawn(caller.clone().make_guarded(call)).id();
                         held.insert(id, lease);
@@ -361,7 +365,15 @@ impl Caller {
             .try_start_child(claimed, invocation, machine_arn, name, input)
             .await
         {
-            Ok(ChildStart::Started) => self.due.wake(),
+            Ok(ChildStart::Started) => {
+                let result = if invocation.pattern.waits_after_call() {
+                    "submitted"
+                } else {
+                    "succeeded"
+                };
+                metrics::counter!("switchback_task_calls_total", "result" => result).increment(1);
+                self.due.wake();
+            }
             Ok(ChildStart::NotWanted) => {}
             Ok(ChildStart::Refused { code, message }) => {
                 let cause = format!(
@@ -486,6 +498,12 @@ impl Caller {
     /// Records a call's results, retrying a failing database a few times before leaving the
     /// call to its lease (which makes the call again).
     async fn record(&self, claimed: &ClaimedCall, signals: &[Signal], waits: bool) {
+        let result = match signals.last() {
+            Some(Signal::TaskFailed { .. }) => "failed",
+            Some(Signal::TaskSubmitted { .. }) => "submitted",
+            _ => "succeeded",
+        };
+        metrics::counter!("switchback_task_calls_total", "result" => result).increment(1);
         let mut pause = Duration::from_millis(100);
         for attempt in 1..=RECORD_ATTEMPTS {
             let recorded = match self.pool.acquire().await {
