@@ -1,6 +1,9 @@
 //! `activity`: dispatch latency and round trip of an activity Task, with 1 and with 100 workers
 //! waiting in GetActivityTask.
 //!
+//! Then 1,000 workers wait in GetActivityTask on the endpoint at once and 1,000 executions are
+//! started by 32 clients: every poll must end with a task and no call may fail.
+//!
 //! One execution at a time. Dispatch is measured from the ActivityScheduled event's timestamp
 //! (the scheduler's commit time, whole milliseconds on Switchback) to the moment the worker's
 //! poll returned, on the client's clock (same machine); also from StartExecution sent, and
@@ -56,7 +59,7 @@ pub async fn run(client: &Client, args: &Args, report: &mut Report) -> anyhow::R
             )
             .await?;
         }
-        Ok(())
+        many_polls(client, &machine, &activity, 1_000, report).await
     }
     .await;
     sfn::delete_machine(client, &machine).await;
@@ -164,6 +167,87 @@ async fn measure(
     }
     .await;
     // Dropping the polls closes their connections; the server forgets them.
+    pool.abort_all();
+    while pool.join_next().await.is_some() {}
+    outcome
+}
+
+/// `polls` workers wait on one endpoint at once; as many executions are started by 32 clients.
+/// Fails on any error; reports how long each task took from StartExecution sent to a poll
+/// returning it, and how long all of them took.
+async fn many_polls(
+    client: &Client,
+    machine: &str,
+    activity: &str,
+    polls: usize,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<anyhow::Result<Dispatched>>();
+    let mut pool = JoinSet::new();
+    for w in 0..polls {
+        pool.spawn(worker(client.clone(), activity.to_owned(), w, tx.clone()));
+    }
+    // Let every poll reach the server before the first task exists.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let outcome = async {
+        let began = Instant::now();
+        let sent: std::sync::Arc<std::sync::Mutex<Vec<Option<Instant>>>> =
+            std::sync::Arc::new(std::sync::Mutex::new(vec![None; polls]));
+        let mut starters = JoinSet::new();
+        for c in 0..32 {
+            let client = client.clone();
+            let machine = machine.to_owned();
+            let sent = sent.clone();
+            starters.spawn(async move {
+                for i in (c..polls).step_by(32) {
+                    if let Ok(mut sent) = sent.lock() {
+                        sent[i] = Some(Instant::now());
+                    }
+                    sfn::start(&client, &machine, &format!(r#"{{"i": {i}}}"#)).await?;
+                }
+                anyhow::Ok(())
+            });
+        }
+        while let Some(started) = starters.join_next().await {
+            started??;
+        }
+        let mut latencies = Vec::with_capacity(polls);
+        while latencies.len() < polls {
+            let dispatched = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                .await
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "{} of {polls} tasks reached a waiting worker within 30 s",
+                        latencies.len()
+                    )
+                })?
+                .ok_or_else(|| anyhow::anyhow!("every worker stopped"))??;
+            let value: serde_json::Value =
+                serde_json::from_str(&dispatched.input).unwrap_or(serde_json::Value::Null);
+            let index = value["i"].as_u64().and_then(|i| usize::try_from(i).ok());
+            let at = index.and_then(|i| sent.lock().ok().and_then(|s| s.get(i).copied().flatten()));
+            match at {
+                Some(at) => latencies.push(ms(dispatched.at.duration_since(at))),
+                None => anyhow::bail!("a worker got an unexpected task: {}", dispatched.input),
+            }
+        }
+        report.latency(
+            &format!("activity {polls} waiting polls: StartExecution sent->poll returned"),
+            &latencies,
+        );
+        report.value(
+            &format!("activity {polls} waiting polls: all tasks dispatched after"),
+            ms(began.elapsed()),
+            "ms",
+        );
+        report.value(
+            &format!("activity {polls} waiting polls: errors"),
+            0.0,
+            "calls",
+        );
+        Ok(())
+    }
+    .await;
     pool.abort_all();
     while pool.join_next().await.is_some() {}
     outcome

@@ -1,6 +1,11 @@
 //! `history`: GetExecutionHistory pages of 1,000 events from one execution with ~24,000 events
 //! (an inline Map over 6,000 items × 1 Pass state: MapIterationStarted, PassStateEntered,
 //! PassStateExited, MapIterationSucceeded per item). The count is checked by paging to the end.
+//!
+//! Then what a transition costs as a history grows: one execution loops an activity Task
+//! 3,500 times (7 events an iteration, ~24,500 events in all), one worker answering each task
+//! at once; the time from SendTaskSuccess sent to the next task's poll returning is compared
+//! between the first and the last 200 iterations.
 
 use std::time::{Duration, Instant};
 
@@ -21,7 +26,110 @@ pub async fn run(client: &Client, args: &Args, report: &mut Report) -> anyhow::R
     let machine = sfn::create_machine(client, "history", DEFINITION).await?;
     let outcome = measure(client, &machine, args, report).await;
     sfn::delete_machine(client, &machine).await;
+    outcome?;
+    transitions(client, report).await
+}
+
+/// Iterations of the activity loop; 7 events each.
+const LOOPS: usize = 3_500;
+/// Iterations compared at each end of the history.
+const WINDOW: usize = 200;
+
+async fn transitions(client: &Client, report: &mut Report) -> anyhow::Result<()> {
+    let activity = sfn::create_activity(client, "history-loop").await?;
+    let definition = format!(
+        r#"{{"StartAt": "Work", "States": {{
+            "Work": {{"Type": "Task", "Resource": "{activity}", "Next": "Again"}},
+            "Again": {{"Type": "Choice", "Choices": [
+                {{"Variable": "$.n", "NumericLessThan": {LOOPS}, "Next": "Work"}}],
+                "Default": "Done"}},
+            "Done": {{"Type": "Succeed"}}}}}}"#
+    );
+    let machine = match sfn::create_machine(client, "history-loop", &definition).await {
+        Ok(machine) => machine,
+        Err(error) => {
+            sfn::delete_activity(client, &activity).await;
+            return Err(error);
+        }
+    };
+    let outcome = loop_once(client, &machine, &activity, report).await;
+    sfn::delete_machine(client, &machine).await;
+    sfn::delete_activity(client, &activity).await;
     outcome
+}
+
+async fn loop_once(
+    client: &Client,
+    machine: &str,
+    activity: &str,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let execution = sfn::start(client, machine, r#"{"n": 0}"#).await?;
+    let mut costs = Vec::with_capacity(LOOPS);
+    let mut answered: Option<Instant> = None;
+    for n in 1..=LOOPS {
+        let token = loop {
+            let task = client
+                .get_activity_task()
+                .activity_arn(activity)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "GetActivityTask: {}",
+                        aws_sdk_sfn::error::DisplayErrorContext(e)
+                    )
+                })?;
+            if let Some(token) = task.task_token().filter(|t| !t.is_empty()) {
+                break token.to_owned();
+            }
+        };
+        if let Some(sent) = answered {
+            costs.push(ms(sent.elapsed()));
+        }
+        answered = Some(Instant::now());
+        client
+            .send_task_success()
+            .task_token(token)
+            .output(format!(r#"{{"n": {n}}}"#))
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "SendTaskSuccess: {}",
+                    aws_sdk_sfn::error::DisplayErrorContext(e)
+                )
+            })?;
+    }
+    let done = sfn::wait_done(
+        client,
+        &execution,
+        Duration::from_millis(5),
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await?;
+    sfn::expect_succeeded(&done)?;
+    let events = sfn::history(client, &execution).await?.len();
+    report.value(
+        "history loop: events in the execution",
+        events as f64,
+        "events",
+    );
+    report.note(&format!(
+        "a transition = SendTaskSuccess sent -> the next task's poll returned (one step: apply \
+         the result, Choice, schedule the next task), {WINDOW} iterations at each end"
+    ));
+    let early = &costs[..WINDOW.min(costs.len())];
+    let late = &costs[costs.len().saturating_sub(WINDOW)..];
+    report.latency("history loop: a transition near event 1", early);
+    report.latency(
+        &format!(
+            "history loop: a transition near event {}",
+            events.saturating_sub(10)
+        ),
+        late,
+    );
+    Ok(())
 }
 
 async fn measure(
