@@ -142,8 +142,10 @@ impl Cluster {
             self.stop()?;
         }
         self.port = free_port()?;
+        // Autovacuum looks every 10 s (PostgreSQL's default is a minute): the signals queue
+        // leaves dead index entries that every step of a busy execution reads until a vacuum.
         let mut options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='' -c max_connections=200",
+            "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='' -c max_connections=200 -c autovacuum_naptime=10s",
             self.port
         );
         if self.durability == Durability::Throwaway {
