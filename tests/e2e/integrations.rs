@@ -714,6 +714,32 @@ async fn a_call_whose_scheduler_dies_is_made_again_and_recorded_once() {
     );
 }
 
+#[tokio::test]
+async fn bad_integrations_settings_stop_the_start() {
+    let url = switchback_tests::pg::fresh_database().await;
+    let mut settings = Settings::defaults().expect("default settings");
+    settings.api.listen = "127.0.0.1:0".to_owned();
+    settings.integrations.connections.push(ConnectionConfig {
+        arn: CONNECTION.to_owned(),
+        authorization_type: AuthorizationType::Basic,
+        basic: None,
+        api_key: None,
+        oauth: None,
+        invocation_http_parameters: Default::default(),
+    });
+    let built =
+        switchback::app::Application::build(&settings, &url, switchback::app::Role::All).await;
+    let Err(error) = built else {
+        panic!("a BASIC connection without credentials was accepted");
+    };
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("invalid integrations settings"),
+        "{message}"
+    );
+    assert!(message.contains(CONNECTION), "{message}");
+}
+
 /// Polls `probe` until it yields a value.
 async fn wait_for<T, F, Fut>(timeout: Duration, mut probe: F) -> T
 where

@@ -47,6 +47,14 @@ impl Application {
             .await
             .context("the database is not ready")?;
         let mocks = settings.load_mocks()?;
+        if role.runs_scheduler() {
+            // Refuse bad Lambda or connection settings now, not when the first call is made.
+            switchback_scheduler::invoke::Invoker::new(
+                settings.integrations.clone(),
+                &settings.aws.region,
+            )
+            .context("invalid integrations settings")?;
+        }
         // API nodes serve the AWS API; a scheduler-only node may serve just its probes and
         // metrics, when `scheduler.listen` is set.
         let (listen, operations_only) = match role {
