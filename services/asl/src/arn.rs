@@ -106,6 +106,21 @@ impl Arn {
     pub fn name(&self) -> &str {
         self.parts.last().map(String::as_str).unwrap_or_default()
     }
+
+    /// For a state machine's ARN: the ARNs of its execution `name`, as a STANDARD and as an
+    /// EXPRESS machine names it (`…:execution:…` and `…:express:…`).
+    pub fn execution_arns(&self, name: &str) -> (String, String) {
+        let arn_of = |kind: &str| {
+            format!(
+                "arn:{}:states:{}:{}:{kind}:{}:{name}",
+                self.partition,
+                self.region,
+                self.account,
+                self.name()
+            )
+        };
+        (arn_of("execution"), arn_of("express"))
+    }
 }
 
 #[cfg(test)]

@@ -416,15 +416,7 @@ impl Caller {
                 format!("Invalid State Machine Execution Input: '{input}'"),
             );
         }
-        let arn_of = |kind: &str| {
-            format!(
-                "arn:{}:states:{}:{}:{kind}:{}:{name}",
-                parsed.partition,
-                parsed.region,
-                parsed.account,
-                parsed.name()
-            )
-        };
+        let (arn, express_arn) = parsed.execution_arns(&name);
         // Only `.sync` children are tied to their parent: their end ends its task, and stopping
         // the parent stops them.
         let tied = matches!(invocation.pattern, Pattern::Sync | Pattern::Sync2);
@@ -433,8 +425,8 @@ impl Caller {
                 account: parsed.account.clone(),
                 region: parsed.region.clone(),
             },
-            arn: arn_of("execution"),
-            express_arn: arn_of("express"),
+            arn,
+            express_arn,
             state_machine_arn: machine_arn.to_owned(),
             name: name.clone(),
             input: input.to_owned(),

@@ -80,16 +80,7 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
 
     // EXPRESS executions are named `express` in their ARN, as AWS names them; the store picks
     // the one that fits the machine's type.
-    let arn_of = |kind: &str| {
-        format!(
-            "arn:{}:states:{}:{}:{kind}:{}:{name}",
-            parsed.partition,
-            parsed.region,
-            parsed.account,
-            parsed.name()
-        )
-    };
-    let (arn, express_arn) = (arn_of("execution"), arn_of("express"));
+    let (arn, express_arn) = parsed.execution_arns(&name);
     let new = NewExecution {
         scope: context.scope.clone(),
         arn,

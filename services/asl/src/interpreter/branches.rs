@@ -100,15 +100,7 @@ impl Runner<'_> {
     ) {
         let mut unchained = thread.last_event;
         self.emit(&mut unchained, succeeded, json!({}));
-        let context = self.context(thread);
-        let raw = &def.raw;
-        let output = dataflow::apply_result_selector(raw, &result, &context, &mut self.entropy)
-            .and_then(|r| dataflow::apply_result_path(raw, &thread.input, r))
-            .and_then(|o| dataflow::apply_output_path(raw, &o, &context));
-        match output {
-            Ok(output) => self.exit_and_transition(thread, output),
-            Err(failure) => self.handle_failure(thread, def, failure),
-        }
+        self.exit_with_result(thread, def, result);
     }
 
     pub fn run_map(

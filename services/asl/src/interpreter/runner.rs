@@ -361,6 +361,20 @@ impl<'a> Runner<'a> {
         self.transition(thread, def, output);
     }
 
+    /// A Task, Parallel or Map state's result through ResultSelector, ResultPath and
+    /// OutputPath, then out of the state; a failure of that data flow goes to Retry and Catch.
+    pub fn exit_with_result(&mut self, thread: &mut Thread, def: &IndexedState, result: Value) {
+        let context = self.context(thread);
+        let raw = &def.raw;
+        let output = dataflow::apply_result_selector(raw, &result, &context, &mut self.entropy)
+            .and_then(|r| dataflow::apply_result_path(raw, &thread.input, r))
+            .and_then(|o| dataflow::apply_output_path(raw, &o, &context));
+        match output {
+            Ok(output) => self.exit_and_transition(thread, output),
+            Err(failure) => self.handle_failure(thread, def, failure),
+        }
+    }
+
     /// Follows `Next`, or ends the thread at an `End` (or Succeed) state.
     pub fn transition(&mut self, thread: &mut Thread, def: &IndexedState, output: Value) {
         match def.state.next() {

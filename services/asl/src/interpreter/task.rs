@@ -340,18 +340,9 @@ impl Runner<'_> {
 
     /// The task's result goes through ResultSelector, ResultPath and OutputPath.
     fn complete_task(&mut self, thread: &mut Thread, result: Value) {
-        let def = match self.state_def(thread) {
-            Ok(def) => def,
-            Err(failure) => return self.fail_thread(thread, failure),
-        };
-        let context = self.context(thread);
-        let raw = &def.raw;
-        let output = dataflow::apply_result_selector(raw, &result, &context, &mut self.entropy)
-            .and_then(|r| dataflow::apply_result_path(raw, &thread.input, r))
-            .and_then(|o| dataflow::apply_output_path(raw, &o, &context));
-        match output {
-            Ok(output) => self.exit_and_transition(thread, output),
-            Err(failure) => self.handle_failure(thread, def, failure),
+        match self.state_def(thread) {
+            Ok(def) => self.exit_with_result(thread, def, result),
+            Err(failure) => self.fail_thread(thread, failure),
         }
     }
 
