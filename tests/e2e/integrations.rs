@@ -715,6 +715,34 @@ async fn a_call_whose_scheduler_dies_is_made_again_and_recorded_once() {
 }
 
 #[tokio::test]
+async fn data_with_a_nul_character_fails_its_state_without_stalling_the_scheduler() {
+    let lambda = services::lambda().await;
+    let app = app_with(&lambda, |_| {}).await;
+    let machine_arn = machine(
+        &app,
+        "nul",
+        json!({"StartAt": "Send", "States": {"Send": {"Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage",
+            "Parameters": {"QueueUrl": "q", "MessageBody.$": "$.m"}, "End": true}}}),
+    )
+    .await;
+    let (arn, status, _) = run(&app, &machine_arn, json!({"m": "a\u{0}b"})).await;
+    assert_eq!(status, ExecutionStatus::Failed);
+    assert_eq!(failure(&app, &arn).await.0, "States.Runtime");
+    // The scheduler goes on with other work.
+    let pass = machine(
+        &app,
+        "after-nul",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    )
+    .await;
+    assert_eq!(
+        run(&app, &pass, json!({})).await.1,
+        ExecutionStatus::Succeeded
+    );
+}
+
+#[tokio::test]
 async fn bad_integrations_settings_stop_the_start() {
     let url = switchback_tests::pg::fresh_database().await;
     let mut settings = Settings::defaults().expect("default settings");

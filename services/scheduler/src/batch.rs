@@ -13,7 +13,8 @@ use crate::machines::Machines;
 pub struct Ran {
     /// How many executions were advanced.
     pub advanced: usize,
-    /// The earliest due time the batch wrote (a timer it set), if any.
+    /// The earliest due time the batch wrote (a timer it set, or now for executions it made
+    /// due without a notification), if any.
     pub earliest_due: Option<time::OffsetDateTime>,
 }
 
@@ -87,18 +88,20 @@ pub async fn run(
     )
     .await?;
     engine::apply(&mut tx, &steps).await?;
-    engine::fail_missing_activities(&mut tx, &new_tasks).await?;
-    engine::complete_parents(&mut tx, &children_ended).await?;
-    engine::stop_children(&mut tx, &closed).await?;
+    // Other executions this batch made due (no notification is sent for them).
+    let made_due = engine::fail_missing_activities(&mut tx, &new_tasks).await?
+        + engine::complete_parents(&mut tx, &children_ended).await?
+        + engine::stop_children(&mut tx, &closed).await?;
     tx.commit().await.map_err(switchback_store::Error::from)?;
     if !new_calls.is_empty() {
         calls_ready.notify_one();
     }
     tracing::debug!(executions = steps.len(), "scheduler batch committed");
     record_metrics(&steps, new_tasks.len(), started.elapsed());
+    let now = (made_due > 0).then(time::OffsetDateTime::now_utc);
     Ok(Ran {
         advanced: steps.len(),
-        earliest_due: steps.iter().filter_map(|s| s.due_at).min(),
+        earliest_due: steps.iter().filter_map(|s| s.due_at).chain(now).min(),
     })
 }
 

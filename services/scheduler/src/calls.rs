@@ -101,7 +101,8 @@ pub async fn run(
             }
         }
     }
-    running.abort_all();
+    // Wait until every call stopped (no renewal can land after the release).
+    running.shutdown().await;
     let held: Vec<(String, i32)> = held.into_values().collect();
     if let Err(error) = calls::release(&caller.pool, &held).await {
         tracing::warn!(%error, calls = held.len(), "releasing calls in flight failed");
@@ -453,14 +454,14 @@ impl Caller {
                             );
                         }
                         let signal = started_signal(invocation, &child);
-                        let recorded =
-                            calls::record(&mut tx, &claimed.token, &[signal], waits).await?;
-                        tx.commit().await?;
-                        Ok(if recorded {
-                            ChildStart::Started
+                        if calls::record(&mut tx, &claimed.token, &[signal], waits).await? {
+                            tx.commit().await?;
+                            Ok(ChildStart::Started)
                         } else {
-                            ChildStart::NotWanted
-                        })
+                            // Not adopted after all: the task closed meanwhile.
+                            tx.rollback().await?;
+                            Ok(ChildStart::NotWanted)
+                        }
                     }
                     Started::AlreadyExists(existing) => refused(
                         "ExecutionAlreadyExists",

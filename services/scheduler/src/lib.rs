@@ -106,8 +106,10 @@ pub async fn run(
     let mut timer: Option<time::OffsetDateTime> = None;
     let mut looked_up: Option<Instant> = None;
     loop {
+        let mut advanced = 0;
         match batch::run(&pool, config.batch_size, &mut machines, &calls_ready).await {
             Ok(ran) => {
+                advanced = ran.advanced;
                 timer = timer.into_iter().chain(ran.earliest_due).min();
                 if ran.advanced as i64 >= config.batch_size {
                     // A full batch: more may be due right now.
@@ -133,7 +135,10 @@ pub async fn run(
         let wait = match timer {
             Some(due) => {
                 let until = (due - time::OffsetDateTime::now_utc()).whole_milliseconds();
-                Duration::from_millis(u64::try_from(until.max(0)).unwrap_or(0))
+                // Due but not claimed (another scheduler holds it, or this clock runs ahead
+                // of the database's): pause a little instead of spinning.
+                let floor = if advanced == 0 { 5 } else { 0 };
+                Duration::from_millis(u64::try_from(until.max(floor)).unwrap_or(floor as u64))
                     .min(config.poll_interval)
             }
             None => config.poll_interval,
@@ -149,7 +154,7 @@ pub async fn run(
             () = tokio::time::sleep(wait) => {}
         }
     }
-    // Calls in flight are abandoned: their leases run out and another scheduler makes them.
+    // Calls in flight are aborted and their leases released: another scheduler makes them.
     stop.cancel();
     let _ = calls.await;
     tracing::info!("scheduler stopped");

@@ -56,11 +56,13 @@ pub async fn claim(
         .await?;
     rows.iter()
         .map(|row| {
-            let call: Json<Value> = row.try_get("call")?;
+            let call: String = row.try_get("call")?;
             Ok(ClaimedCall {
                 token: row.try_get("token")?,
                 execution_seq: row.try_get("execution_seq")?,
-                call: call.0,
+                // Written by a scheduler from a serialized call; a row this build cannot read
+                // fails its task (the caller reports it) rather than the claim.
+                call: serde_json::from_str(&call).unwrap_or(Value::Null),
                 attempts: row.try_get("call_attempts")?,
                 execution_arn: row.try_get("arn")?,
                 state_machine_arn: row.try_get("state_machine_arn")?,
@@ -100,7 +102,7 @@ pub async fn record(
     signals: &[Signal],
     waits: bool,
 ) -> Result<bool, Error> {
-    let bodies: Vec<Json<&Signal>> = signals.iter().map(Json).collect();
+    let bodies: Vec<Json<Value>> = signals.iter().map(|s| Json(s.stored())).collect();
     Ok(sqlx::query(RECORD)
         .bind(token)
         .bind(&bodies)

@@ -193,22 +193,27 @@ const COMPLETE_PARENTS: &str = "
     WHERE seq IN (SELECT execution_seq FROM closed) AND status = 'RUNNING'";
 
 /// Tells the parents of child executions that ended in this batch: `(parent task token,
-/// Signal::ChildEnded)`. Run after [`apply`], in its transaction.
+/// Signal::ChildEnded)`. Run after [`apply`], in its transaction. Returns how many executions
+/// it made due.
 pub async fn complete_parents(
     tx: &mut PgConnection,
     ended: &[(String, Signal)],
-) -> Result<(), Error> {
+) -> Result<u64, Error> {
     if ended.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let tokens: Vec<&str> = ended.iter().map(|(token, _)| token.as_str()).collect();
-    let bodies: Vec<Json<&Signal>> = ended.iter().map(|(_, signal)| Json(signal)).collect();
-    sqlx::query(COMPLETE_PARENTS)
+    let bodies: Vec<Json<Value>> = ended
+        .iter()
+        .map(|(_, signal)| Json(signal.stored()))
+        .collect();
+    let due = sqlx::query(COMPLETE_PARENTS)
         .bind(&tokens)
         .bind(&bodies)
         .execute(tx)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected();
+    Ok(due)
 }
 
 const NEXT_DUE: &str = "SELECT min(due_at) FROM executions WHERE due_at IS NOT NULL";
@@ -238,7 +243,7 @@ const CLOSE_ENDED: &str = "
 const INSERT_CALLS: &str = "
     INSERT INTO tasks (token, execution_seq, task_id, activity_arn, input, call)
     SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
-                         $6::jsonb[])
+                         $6::text[])
     ON CONFLICT (execution_seq, task_id) DO NOTHING";
 const NOTIFY_TASKS: &str = "SELECT pg_notify('switchback_tasks', $1)";
 
@@ -282,7 +287,7 @@ pub async fn write_tasks(
         let ids: Vec<i64> = calls.iter().map(|c| c.task_id).collect();
         let resources: Vec<&str> = calls.iter().map(|c| c.resource.as_str()).collect();
         let inputs: Vec<&str> = calls.iter().map(|c| c.input.as_str()).collect();
-        let bodies: Vec<Json<&Value>> = calls.iter().map(|c| Json(&c.call)).collect();
+        let bodies: Vec<String> = calls.iter().map(|c| c.call.to_string()).collect();
         sqlx::query(INSERT_CALLS)
             .bind(&tokens)
             .bind(&executions)
@@ -354,12 +359,16 @@ const STOP_CHILDREN: &str = "
 
 /// Stops the executions that tasks with these tokens started. Run after [`apply`], in its
 /// transaction, so that a child stepped in the same batch is not left with its own due time.
-pub async fn stop_children(tx: &mut PgConnection, tokens: &[String]) -> Result<(), Error> {
+/// Returns how many executions it made due.
+pub async fn stop_children(tx: &mut PgConnection, tokens: &[String]) -> Result<u64, Error> {
     if tokens.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
-    sqlx::query(STOP_CHILDREN).bind(tokens).execute(tx).await?;
-    Ok(())
+    Ok(sqlx::query(STOP_CHILDREN)
+        .bind(tokens)
+        .execute(tx)
+        .await?
+        .rows_affected())
 }
 
 const HEARTBEATS: &str = "
@@ -406,23 +415,26 @@ const FAIL_MISSING_ACTIVITIES: &str = "
             'cause', 'The activity ' || m.activity_arn || ' does not exist.')
         FROM missing m
     )
-    UPDATE executions SET due_at = now() WHERE seq IN (SELECT execution_seq FROM missing)";
+    UPDATE executions SET due_at = now()
+    WHERE seq IN (SELECT execution_seq FROM missing) AND status = 'RUNNING'";
 
 /// Fails the new tasks whose activity does not exist. Run after [`apply`], in its transaction.
-pub async fn fail_missing_activities(tx: &mut PgConnection, new: &[NewTask]) -> Result<(), Error> {
+/// Returns how many executions it made due.
+pub async fn fail_missing_activities(tx: &mut PgConnection, new: &[NewTask]) -> Result<u64, Error> {
     if new.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let executions: Vec<i64> = new.iter().map(|t| t.execution_seq).collect();
     let ids: Vec<i64> = new.iter().map(|t| t.task_id).collect();
     let activities: Vec<&str> = new.iter().map(|t| t.activity_arn.as_str()).collect();
-    sqlx::query(FAIL_MISSING_ACTIVITIES)
+    let due = sqlx::query(FAIL_MISSING_ACTIVITIES)
         .bind(&executions)
         .bind(&ids)
         .bind(&activities)
         .execute(tx)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected();
+    Ok(due)
 }
 
 /// Executions waiting for a scheduler: how many are due now, and how late the oldest is.

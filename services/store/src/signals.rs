@@ -45,6 +45,25 @@ pub enum Signal {
     },
 }
 
+impl Signal {
+    /// The signal as stored in `signals.body`. jsonb cannot hold the NUL character, which a
+    /// worker's error or a function's error type may carry; it becomes U+FFFD there.
+    pub(crate) fn stored(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        scrub(&mut value);
+        value
+    }
+}
+
+fn scrub(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(scrub),
+        _ => {}
+    }
+}
+
 const INSERT_SIGNAL: &str = "INSERT INTO signals (execution_seq, body) VALUES ($1, $2)";
 const MAKE_DUE: &str = "UPDATE executions SET due_at = now() WHERE seq = $1 AND status = 'RUNNING'";
 /// Records `signal` for the execution and makes it due now, in the caller's transaction. The
@@ -56,7 +75,7 @@ pub(crate) async fn record(
 ) -> Result<(), Error> {
     sqlx::query(INSERT_SIGNAL)
         .bind(execution_seq)
-        .bind(Json(signal))
+        .bind(Json(signal.stored()))
         .execute(&mut *tx)
         .await?;
     sqlx::query(MAKE_DUE)
@@ -64,4 +83,22 @@ pub(crate) async fn record(
         .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Signal;
+
+    #[test]
+    fn stored_signals_hold_no_nul_character() {
+        let signal = Signal::TaskFailed {
+            task_id: 1,
+            error: "Bad\0Error".into(),
+            cause: "fine".into(),
+        };
+        let stored = signal.stored();
+        assert_eq!(stored["error"], "Bad\u{FFFD}Error");
+        assert_eq!(stored["cause"], "fine");
+        assert_eq!(stored["kind"], "task_failed");
+    }
 }

@@ -106,7 +106,7 @@ pub async fn report(pool: &PgPool, token: &str, outcome: Outcome) -> Result<Repo
     };
     let closed = sqlx::query(REPORT)
         .bind(token)
-        .bind(Json(&signal))
+        .bind(Json(signal.stored()))
         .fetch_optional(pool)
         .await?;
     if closed.is_some() {

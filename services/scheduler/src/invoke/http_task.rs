@@ -537,7 +537,7 @@ pub(crate) fn parse(parameters: &Value) -> Result<Spec, String> {
 }
 
 /// The request for `spec` with the connection's parameters merged in (not yet its
-/// credentials). Also returns the API-key header name, to redact it in logs.
+/// credentials).
 fn build_request(
     mut spec: Spec,
     connection: Option<&ConnectionConfig>,
@@ -597,7 +597,7 @@ fn build_request(
     {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
-    // AWS sets these on every HTTP Task request (and refuses them in the definition).
+    // AWS sets these on every HTTP Task request, over any the definition gave.
     headers.insert(header::USER_AGENT, user_agent.clone());
     headers.insert(header::RANGE, HeaderValue::from_static("bytes=0-262144"));
     let host = client::host_header(&uri).ok_or_else(|| "ApiEndpoint has no host".to_owned())?;
