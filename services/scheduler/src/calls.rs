@@ -453,15 +453,7 @@ impl Caller {
                                 format!("Execution Already Exists: '{}'", child.arn),
                             );
                         }
-                        let signal = started_signal(invocation, &child);
-                        if calls::record(&mut tx, &claimed.token, &[signal], waits).await? {
-                            tx.commit().await?;
-                            Ok(ChildStart::Started)
-                        } else {
-                            // Not adopted after all: the task closed meanwhile.
-                            tx.rollback().await?;
-                            Ok(ChildStart::NotWanted)
-                        }
+                        tell_parent(tx, claimed, invocation, &child, waits).await
                     }
                     Started::AlreadyExists(existing) => refused(
                         "ExecutionAlreadyExists",
@@ -478,14 +470,7 @@ impl Caller {
                 };
             }
         };
-        let signal = started_signal(invocation, &child);
-        if calls::record(&mut tx, &claimed.token, &[signal], waits).await? {
-            tx.commit().await?;
-            Ok(ChildStart::Started)
-        } else {
-            tx.rollback().await?;
-            Ok(ChildStart::NotWanted)
-        }
+        tell_parent(tx, claimed, invocation, &child, waits).await
     }
 
     /// Records a call's results, retrying a failing database a few times before leaving the
@@ -519,6 +504,25 @@ impl Caller {
                 Err(error) => tracing::warn!(%error, "recording a call's result failed"),
             }
         }
+    }
+}
+
+/// Records the child's start as the parent task's result and commits, with whatever the
+/// transaction did for the child; when the task closed meanwhile, nothing is kept.
+async fn tell_parent(
+    mut tx: switchback_store::Transaction,
+    claimed: &ClaimedCall,
+    invocation: &Invocation,
+    child: &executions::Execution,
+    waits: bool,
+) -> Result<ChildStart, switchback_store::Error> {
+    let signal = started_signal(invocation, child);
+    if calls::record(&mut tx, &claimed.token, &[signal], waits).await? {
+        tx.commit().await?;
+        Ok(ChildStart::Started)
+    } else {
+        tx.rollback().await?;
+        Ok(ChildStart::NotWanted)
     }
 }
 

@@ -39,6 +39,9 @@ pub use error::Error;
 pub use pool::{DatabaseSettings, connect};
 pub use sqlx::PgPool;
 
+/// A transaction on the pool, for callers that combine store functions in one commit.
+pub type Transaction = sqlx::Transaction<'static, sqlx::Postgres>;
+
 /// Which account and region a resource belongs to. Every list is scoped by it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
