@@ -45,13 +45,19 @@ pub enum ArnError {
 
 impl fmt::Display for ArnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A rejected value is quoted by its prefix: a request may carry megabytes of it.
+        let quote = crate::limits::quote_prefix;
         match self {
-            ArnError::Prefix(arn) => write!(f, "Invalid ARN prefix: {arn}"),
-            ArnError::Service(arn) => write!(f, "Invalid ARN service: {arn}"),
+            ArnError::Prefix(arn) => write!(f, "Invalid ARN prefix: {}", quote(arn)),
+            ArnError::Service(arn) => write!(f, "Invalid ARN service: {}", quote(arn)),
             ArnError::ResourceType(kind) => {
-                write!(f, "Resource type not valid in this context: {kind}")
+                write!(
+                    f,
+                    "Resource type not valid in this context: {}",
+                    quote(kind)
+                )
             }
-            ArnError::Qualifier(arn) => write!(f, "Invalid Arn: {arn}"),
+            ArnError::Qualifier(arn) => write!(f, "Invalid Arn: {}", quote(arn)),
         }
     }
 }

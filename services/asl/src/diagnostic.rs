@@ -109,8 +109,9 @@ pub fn invalid_definition_message_for(definition: &str, diagnostics: &[Diagnosti
         .find(|d| d.is_error() && d.code == DiagnosticCode::InvalidLabel);
     match label {
         Some(diagnostic) => format!(
-            "Error=ValueError Args=[{}] in definition '{definition}'.",
-            python_repr(&diagnostic.message)
+            "Error=ValueError Args=[{}] in definition '{}'.",
+            python_repr(&diagnostic.message),
+            crate::limits::quote_prefix(definition)
         ),
         None => invalid_definition_message(diagnostics),
     }

@@ -10,6 +10,12 @@
 //! AWS's prefix in front (`An error occurred while executing the state '<name>' (entered at the
 //! event id #<id>). `), because only it knows the state and the event. A path that is missing
 //! fails with whatever `evaluate_path` reports (also `States.Runtime`).
+//!
+//! Sizes are bounded while values are built, never after: the arguments an evaluation holds at
+//! once, and each function's result, stay within [`limits::MAX_PAYLOAD_BYTES`], else the state
+//! fails with `States.DataLimitExceeded` ([`Failure::data_limit_exceeded`]). Without this a
+//! `States.Array` of a thousand copies of a large input value would build hundreds of megabytes
+//! before anything could refuse it.
 
 mod arrays;
 mod base64;
@@ -24,6 +30,7 @@ use serde_json::{Number, Value};
 
 use crate::entropy::Entropy;
 use crate::failure::Failure;
+use crate::limits::{self, Budget};
 
 use lexer::StringLit;
 use parser::Expr;
@@ -35,7 +42,8 @@ pub fn is_intrinsic(expression: &str) -> bool {
 
 /// Evaluates an intrinsic function call. Path arguments (`$.x`, `$$.Execution.Id`) read from
 /// `input` and `context`. Errors are `States.Runtime` with AWS's cause text (see the module
-/// documentation); `States.UUID` and unseeded `States.MathRandom` draw from `entropy`.
+/// documentation), or `States.DataLimitExceeded` for a value past the limits; `States.UUID` and
+/// unseeded `States.MathRandom` draw from `entropy`.
 pub fn evaluate(
     expression: &str,
     input: &Value,
@@ -51,8 +59,14 @@ pub fn evaluate(
         input,
         context,
         entropy,
+        live: Budget::payload(),
     };
-    env.eval(&tree, "")
+    let value = env.eval(&tree, "")?;
+    // Nested calls can wrap a value in more arrays than any later walk over it expects.
+    if limits::too_deep(&value) {
+        return Err(Failure::data_limit_exceeded(limits::TOO_DEEP));
+    }
+    Ok(value)
 }
 
 /// What an evaluation reads from and draws on.
@@ -60,6 +74,9 @@ struct Env<'a> {
     input: &'a Value,
     context: &'a Value,
     entropy: &'a mut Entropy,
+    /// What is left of the payload limit for the values held at once: the arguments gathered
+    /// so far by every call on the way down to the one being evaluated.
+    live: Budget,
 }
 
 /// The evaluated arguments of one call, plus the first argument's literal form when it was a
@@ -71,15 +88,19 @@ pub(crate) struct Call<'a> {
 }
 
 impl Env<'_> {
-    /// Evaluates `expr`, an argument of the function `parent` (used to word literal errors).
+    /// Evaluates `expr`, an argument of the function `parent` (used to word literal errors),
+    /// and spends its size from the live budget: the caller holds it until its own call ran.
     fn eval(&mut self, expr: &Expr, parent: &str) -> Result<Value, Failure> {
-        match expr {
-            Expr::Str(lit) => Ok(Value::String(lit.value.clone())),
-            Expr::Number(text) => number_literal(text).ok_or_else(|| invalid(parent)),
-            Expr::Bool(b) => Ok(Value::Bool(*b)),
-            Expr::Null => Ok(Value::Null),
-            Expr::Path(path) => crate::dataflow::evaluate_path(path, self.input, self.context),
+        let value = match expr {
+            Expr::Str(lit) => Value::String(lit.value.clone()),
+            Expr::Number(text) => number_literal(text).ok_or_else(|| invalid(parent))?,
+            Expr::Bool(b) => Value::Bool(*b),
+            Expr::Null => Value::Null,
+            Expr::Path(path) => crate::dataflow::evaluate_path(path, self.input, self.context)?,
             Expr::Call { name, args } => {
+                // The arguments are dropped once the function ran: their bytes are free again
+                // for the result and for the caller's next arguments.
+                let held_before = self.live.clone();
                 let mut values = Vec::with_capacity(args.len());
                 for arg in args {
                     values.push(self.eval(arg, name)?);
@@ -93,9 +114,13 @@ impl Env<'_> {
                     values,
                     first_literal,
                 };
-                functions::call(&call, self.entropy)
+                let result = functions::call(&call, self.entropy)?;
+                self.live = held_before;
+                result
             }
-        }
+        };
+        self.live.take(&value)?;
+        Ok(value)
     }
 }
 

@@ -16,6 +16,8 @@
 //! - `choice` — evaluating Choice rules.
 //! - `retry` — Retry and Catch matching, backoff delays.
 //! - `wait` — when a Wait state ends.
+//! - `limits` — AWS's data limits (payload bytes, history events, nesting depth) and the checks
+//!   that enforce them while values are computed.
 //! - `failure` — `Failure` (error + cause) and the predefined `States.*` error names.
 //! - `entropy` — randomness passed in by the caller (jitter, `States.UUID`, `States.MathRandom`).
 //! - `resource` — what a Task's `Resource` names (activity, Lambda function, integration) and its pattern.
@@ -44,6 +46,7 @@ pub mod entropy;
 pub mod failure;
 pub mod interpreter;
 pub mod intrinsics;
+pub mod limits;
 pub mod mocks;
 pub mod model;
 pub mod names;

@@ -12,13 +12,27 @@ use super::select::{SelectError, select};
 use crate::entropy::Entropy;
 use crate::failure::Failure;
 use crate::intrinsics;
+use crate::limits::Budget;
 
-/// Evaluates a payload template against `input` (and `context` for `$$` paths).
+/// Evaluates a payload template against `input` (and `context` for `$$` paths). The values it
+/// gathers are counted as they come: a template that would build more than AWS's payload limit
+/// (`{"a.$": "$", "b.$": "$", ...}` over a large input) fails with `States.DataLimitExceeded`
+/// before it holds more than that.
 pub fn evaluate(
     template: &Value,
     input: &Value,
     context: &Value,
     entropy: &mut Entropy,
+) -> Result<Value, Failure> {
+    evaluate_within(template, input, context, entropy, &mut Budget::payload())
+}
+
+fn evaluate_within(
+    template: &Value,
+    input: &Value,
+    context: &Value,
+    entropy: &mut Entropy,
+    budget: &mut Budget,
 ) -> Result<Value, Failure> {
     match template {
         Value::Object(fields) => {
@@ -28,7 +42,8 @@ pub fn evaluate(
                 match key.strip_suffix(".$") {
                     Some(name) => dynamic.push((name, key, value)),
                     None => {
-                        out.insert(key.clone(), evaluate(value, input, context, entropy)?);
+                        let value = evaluate_within(value, input, context, entropy, budget)?;
+                        out.insert(key.clone(), value);
                     }
                 }
             }
@@ -36,13 +51,14 @@ pub fn evaluate(
             for position in java_hash_map_order(&names) {
                 let (name, key, expression) = dynamic[position];
                 let value = evaluate_expression(key, expression, input, context, entropy)?;
+                budget.take(&value)?;
                 out.insert(name.to_string(), value);
             }
             Ok(Value::Object(out))
         }
         Value::Array(items) => items
             .iter()
-            .map(|item| evaluate(item, input, context, entropy))
+            .map(|item| evaluate_within(item, input, context, entropy, budget))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
         other => Ok(other.clone()),

@@ -1,11 +1,14 @@
 //! Parallel and Map: states that run child threads and gather their outputs in order.
 
+use std::collections::VecDeque;
+
 use serde_json::{Value, json};
 
 use super::runner::Runner;
 use super::snapshot::{BranchesPhase, IterationsPhase, Phase, Thread};
 use crate::dataflow;
 use crate::failure::{Failure, errors};
+use crate::limits;
 use crate::model::index::{branch_scope, processor_scope};
 use crate::model::{IndexedState, IntegerField, MapState, NumberField, ParallelState, State};
 
@@ -85,7 +88,13 @@ impl Runner<'_> {
             })
             .collect();
         thread.last_event = newest;
-        self.finish_with_result(thread, def, Value::Array(outputs), "ParallelStateSucceeded");
+        let result = Value::Array(outputs);
+        if let Some(problem) = limits::payload_problem(&result) {
+            let failure = Failure::data_limit_exceeded(problem);
+            self.give_up_or_retry(thread, def, failure, "ParallelStateFailed");
+            return true;
+        }
+        self.finish_with_result(thread, def, result, "ParallelStateSucceeded");
         true
     }
 
@@ -114,7 +123,7 @@ impl Runner<'_> {
         let max_concurrency = count(
             map.max_concurrency.as_ref(),
             map.max_concurrency_path.as_deref(),
-            "MaxConcurrencyPath",
+            ("MaxConcurrencyPath", None),
             &effective,
             &context,
         )?;
@@ -136,39 +145,29 @@ impl Runner<'_> {
         let tolerated_count = count(
             map.tolerated_failure_count.as_ref(),
             map.tolerated_failure_count_path.as_deref(),
-            "ToleratedFailureCountPath",
+            (
+                "ToleratedFailureCountPath",
+                Some("ToleratedFailureCount cannot be negative."),
+            ),
             &effective,
             &context,
         )?;
         let tolerated_percentage = percentage(map, &effective, &context)?;
-        // Legacy Map states (with `Iterator`) use `Parameters` where new ones use `ItemSelector`.
-        let selector = map
-            .item_selector
-            .as_ref()
-            .or_else(|| map.iterator.as_ref().and(map.parameters.as_ref()));
-        let mut pending = Vec::with_capacity(items.len());
-        for (index, item) in items.iter().enumerate() {
-            let input = match selector {
-                Some(template) => {
-                    let mut item_context = context.clone();
-                    item_context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
-                    dataflow::evaluate_template(
-                        template,
-                        &effective,
-                        &item_context,
-                        &mut self.entropy,
-                    )?
-                }
-                None => item.clone(),
-            };
-            pending.push((index, input));
-        }
+        // `Parameters` is the older name of `ItemSelector`; AWS still applies it, with
+        // `ItemProcessor` as with the legacy `Iterator`.
+        // Items are selected as their iteration starts, not all at once: a selector that copies
+        // the whole input (`{"all.$": "$"}`) over many items would otherwise hold that many
+        // copies before any iteration ran.
+        let selected = map.selector().is_some();
+        let pending: VecDeque<(usize, Value)> = items.into_iter().enumerate().collect();
         thread.phase = Phase::Iterations(IterationsPhase {
             results: vec![None; pending.len()],
             pending,
+            selector_input: selected.then_some(effective),
             running: Vec::new(),
             max_concurrency: max_concurrency.unwrap_or(0),
             failures: 0,
+            result_bytes: 0,
             tolerated_count,
             tolerated_percentage,
         });
@@ -201,14 +200,37 @@ impl Runner<'_> {
             });
         let scope = processor_scope(&thread.scope, &thread.state, field);
         let total = phase.results.len();
+        // AWS runs at most 40 iterations of an inline Map at once, whatever MaxConcurrency says.
+        let concurrency = match phase.max_concurrency {
+            0 => INLINE_MAX_CONCURRENCY,
+            n => n.min(INLINE_MAX_CONCURRENCY),
+        };
         let mut progressed = false;
         let mut launch_after: Option<u64> = None;
         loop {
             // Start iterations up to MaxConcurrency (0 means no limit).
             while !phase.pending.is_empty()
-                && (phase.max_concurrency == 0 || phase.running.len() < phase.max_concurrency)
+                && phase.running.len() < concurrency
+                && !self.out_of_budget()
             {
-                let (index, input) = phase.pending.remove(0);
+                let Some((index, item)) = phase.pending.pop_front() else {
+                    break;
+                };
+                let input = match &phase.selector_input {
+                    Some(effective) => {
+                        match self.select_item(thread, map, effective, index, item) {
+                            Ok(input) => input,
+                            Err(failure) => {
+                                for (_, other) in &phase.running {
+                                    self.cancel_tasks(other);
+                                }
+                                self.handle_failure(thread, def, failure);
+                                return true;
+                            }
+                        }
+                    }
+                    None => item,
+                };
                 // AWS chains a new iteration to the last state event of the one before it.
                 let mut last = launch_after.unwrap_or(thread.last_event);
                 let started = self.emit(
@@ -239,6 +261,17 @@ impl Runner<'_> {
                             "MapIterationSucceeded",
                             json!({ "mapIterationSucceededEventDetails": { "index": index, "name": thread.state } }),
                         );
+                        // The results are the Map's result: bounded as they are gathered.
+                        phase.result_bytes += limits::json_size(&output) + 1;
+                        if phase.result_bytes > limits::MAX_PAYLOAD_BYTES {
+                            for (_, other) in &phase.running {
+                                self.cancel_tasks(other);
+                            }
+                            thread.last_event = child_last;
+                            let failure = Failure::data_limit_exceeded(limits::TOO_LARGE);
+                            self.give_up_or_retry(thread, def, failure, "MapStateFailed");
+                            return true;
+                        }
                         phase.results[index] = Some(output);
                         thread.last_event = last;
                         launch_after = Some(child_last);
@@ -274,7 +307,7 @@ impl Runner<'_> {
                 }
             }
             progressed |= finished_any;
-            if !finished_any || phase.pending.is_empty() {
+            if !finished_any || phase.pending.is_empty() || self.out_of_budget() {
                 break;
             }
         }
@@ -292,6 +325,29 @@ impl Runner<'_> {
     }
 }
 
+/// The most iterations of an inline Map state that run at once (AWS's documented limit).
+const INLINE_MAX_CONCURRENCY: usize = 40;
+
+impl Runner<'_> {
+    /// The input of iteration `index`: the Map's `ItemSelector` (or `Parameters`) applied to
+    /// its item.
+    fn select_item(
+        &mut self,
+        thread: &Thread,
+        map: &MapState,
+        effective: &Value,
+        index: usize,
+        item: Value,
+    ) -> Result<Value, Failure> {
+        let Some(template) = map.selector() else {
+            return Ok(item);
+        };
+        let mut context = self.context(thread);
+        context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
+        dataflow::evaluate_template(template, effective, &context, &mut self.entropy)
+    }
+}
+
 fn within_tolerance(phase: &IterationsPhase, total: usize) -> bool {
     let by_count = phase.tolerated_count.is_some_and(|n| phase.failures <= n);
     let by_percentage = phase
@@ -300,12 +356,14 @@ fn within_tolerance(phase: &IterationsPhase, total: usize) -> bool {
     by_count || by_percentage
 }
 
-/// A non-negative integer field given directly or through a path. A JSONata expression counts
-/// as absent: JSONata states do not run yet.
+/// A non-negative integer field given directly or through a path (`path_field`). A negative
+/// integer from the path fails with the `negative` cause where the field has one, else as any
+/// other value that is not a valid integer. (A negative literal does not get here: the
+/// validator refuses it.) A JSONata expression counts as absent: JSONata states do not run yet.
 fn count(
     literal: Option<&IntegerField>,
     path: Option<&str>,
-    path_field: &str,
+    (path_field, negative): (&str, Option<&str>),
     input: &Value,
     context: &Value,
 ) -> Result<Option<usize>, Failure> {
@@ -316,9 +374,12 @@ fn count(
         return Ok(None);
     };
     let value = dataflow::evaluate_path(path, input, context)?;
-    match value.as_u64() {
-        Some(n) => Ok(usize::try_from(n).ok()),
-        None => Err(Failure::runtime(format!(
+    if let Some(n) = value.as_u64() {
+        return Ok(usize::try_from(n).ok());
+    }
+    match negative {
+        Some(cause) if value.as_i64().is_some() => Err(Failure::runtime(cause)),
+        _ => Err(Failure::runtime(format!(
             "The {path_field} field refers to value \"{}\" which is not a valid integer: {path}",
             raw_text(&value)
         ))),
@@ -336,7 +397,11 @@ fn percentage(map: &MapState, input: &Value, context: &Value) -> Result<Option<f
     let value = dataflow::evaluate_path(path, input, context)?;
     match value.as_f64() {
         Some(p) if (0.0..=100.0).contains(&p) => Ok(Some(p)),
-        _ => Err(Failure::runtime(format!(
+        // LocalStack's wording, as for a negative count; AWS's is not recorded for either.
+        Some(_) => Err(Failure::runtime(
+            "ToleratedFailurePercentage must be between 0 and 100.",
+        )),
+        None => Err(Failure::runtime(format!(
             "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid percentage: {path}",
             raw_text(&value)
         ))),

@@ -9,11 +9,9 @@ use super::{Effect, Event, Transition, clock};
 use crate::dataflow;
 use crate::entropy::Entropy;
 use crate::failure::{Failure, errors};
+use crate::limits::{self, Budget, MAX_HISTORY_EVENTS as HISTORY_LIMIT};
 use crate::model::{IndexedState, Machine};
 use crate::retry;
-
-/// AWS's quota of history events per execution.
-pub(super) const HISTORY_LIMIT: u64 = 25_000;
 
 pub(super) struct Runner<'a> {
     pub machine: &'a Machine,
@@ -26,6 +24,30 @@ pub(super) struct Runner<'a> {
     pub calls: std::collections::BTreeMap<String, u32>,
     pub history: Vec<HistoryEvent>,
     pub effects: Vec<Effect>,
+    /// What this step may still write before it yields (see `limits::STEP_MAX_*`).
+    pub budget: StepBudget,
+    /// The history reached AWS's limit: the next event would pass it. The execution fails with
+    /// the one event kept for that.
+    pub history_full: bool,
+    /// The step stopped for its budget with work left: the execution is due again at once.
+    pub yielded: bool,
+    /// The execution's closing event is being written: it may take the last id.
+    closing: bool,
+}
+
+/// What one step may still write.
+pub(super) struct StepBudget {
+    events: usize,
+    bytes: Budget,
+}
+
+impl StepBudget {
+    fn new() -> Self {
+        Self {
+            events: limits::STEP_MAX_EVENTS,
+            bytes: Budget::new(limits::STEP_MAX_HISTORY_BYTES),
+        }
+    }
 }
 
 pub(super) fn start(
@@ -56,6 +78,7 @@ pub(super) fn start(
         deadline_ms,
         next_task_id: 1,
         calls: Default::default(),
+        resume_at_ms: None,
         output: None,
         error: None,
         cause: None,
@@ -106,7 +129,12 @@ pub(super) fn step(
         calls: std::mem::take(&mut snapshot.calls),
         history: Vec::new(),
         effects: Vec::new(),
+        budget: StepBudget::new(),
+        history_full: false,
+        yielded: false,
+        closing: false,
     };
+    snapshot.resume_at_ms = None;
 
     let mut ending: Option<(Status, Value)> = None;
     match event {
@@ -119,6 +147,7 @@ pub(super) fn step(
             );
             // AWS chains ExecutionAborted and ExecutionTimedOut to no event (previousEventId 0).
             let mut last = 0;
+            runner.closing = true;
             runner.emit(&mut last, "ExecutionAborted", details);
             ending = Some((Status::Aborted, Value::Null));
         }
@@ -131,6 +160,7 @@ pub(super) fn step(
     if ending.is_none() && snapshot.deadline_ms.is_some_and(|d| d <= now) {
         runner.cancel_tasks(&root);
         let mut last = 0;
+        runner.closing = true;
         runner.emit(
             &mut last,
             "ExecutionTimedOut",
@@ -141,6 +171,15 @@ pub(super) fn step(
 
     if ending.is_none() {
         runner.advance(&mut root);
+        if runner.history_full {
+            // Whatever ran when the history filled up stops here: the execution fails.
+            runner.cancel_tasks(&root);
+            root.phase = Phase::Failed {
+                error: errors::RUNTIME.to_owned(),
+                cause: format!("The execution reached the limit of {HISTORY_LIMIT} history events"),
+            };
+        }
+        runner.closing = true;
         match &root.phase {
             Phase::Succeeded { output } => {
                 let mut last = root.last_event;
@@ -173,8 +212,12 @@ pub(super) fn step(
         calls,
         history,
         effects,
+        yielded,
         ..
     } = runner;
+    if yielded && ending.is_none() {
+        snapshot.resume_at_ms = Some(now);
+    }
     snapshot.last_event_id = last_event_id;
     snapshot.next_task_id = next_task_id;
     snapshot.calls = calls;
@@ -220,6 +263,16 @@ impl<'a> Runner<'a> {
         event_type: &str,
         details: Value,
     ) -> u64 {
+        // The last id is kept for the execution's closing event; an event past it is not
+        // written, and the step fails the execution (see `history_full`).
+        if !self.closing && self.last_event_id + 1 >= HISTORY_LIMIT {
+            self.history_full = true;
+            return self.last_event_id;
+        }
+        self.budget.events = self.budget.events.saturating_sub(1);
+        if self.budget.bytes.take(&details).is_err() {
+            self.budget.events = 0;
+        }
         self.last_event_id += 1;
         let id = self.last_event_id;
         self.history.push(HistoryEvent {
@@ -277,31 +330,29 @@ impl<'a> Runner<'a> {
         context
     }
 
-    /// Runs the thread until it waits or finishes.
+    /// Runs the thread until it waits or finishes, or the step's budget is spent (the thread
+    /// then goes on in the next step).
     pub fn advance(&mut self, thread: &mut Thread) {
-        // Every action moves the thread forward; the bound guards against a definition that
-        // loops through synchronous states forever (AWS's history limit ends those too).
-        for _ in 0..100_000 {
-            // AWS ends an execution whose history would pass 25,000 events; so does this.
-            if self.last_event_id >= HISTORY_LIMIT {
-                self.fail_thread(
-                    thread,
-                    Failure::runtime(format!(
-                        "The execution reached the limit of {HISTORY_LIMIT} history events"
-                    )),
-                );
+        loop {
+            if self.out_of_budget() {
                 return;
             }
             if !self.act(thread) {
                 return;
             }
         }
-        self.fail_thread(
-            thread,
-            Failure::runtime(
-                "The execution exceeded the number of state transitions one step may run",
-            ),
-        );
+    }
+
+    /// This step must write no more: its budget is spent (it yields), or the history is full.
+    pub fn out_of_budget(&mut self) -> bool {
+        if self.history_full {
+            return true;
+        }
+        if self.budget.events == 0 {
+            self.yielded = true;
+            return true;
+        }
+        false
     }
 
     /// One action on the thread; false when it is waiting or finished.
@@ -348,12 +399,16 @@ impl<'a> Runner<'a> {
         self.run_state(thread);
     }
 
-    /// Emits the state's Exited event with `output` and moves on.
+    /// Emits the state's Exited event with `output` and moves on. An output over AWS's limits
+    /// fails the state with `States.DataLimitExceeded` instead.
     pub fn exit_and_transition(&mut self, thread: &mut Thread, output: Value) {
         let def = match self.state_def(thread) {
             Ok(def) => def,
             Err(failure) => return self.fail_thread(thread, failure),
         };
+        if let Some(problem) = limits::payload_problem(&output) {
+            return self.handle_failure(thread, def, Failure::data_limit_exceeded(problem));
+        }
         let event = format!("{}Exited", history::state_prefix(def.state.type_name()));
         let mut last = thread.last_event;
         self.emit(&mut last, &event, history::exited(&thread.state, &output));
@@ -398,9 +453,11 @@ impl<'a> Runner<'a> {
         };
     }
 
-    /// AWS wraps runtime errors of the data flow with the state they happened in.
+    /// AWS wraps runtime errors of the data flow with the state they happened in, and names it
+    /// in data limit errors.
     pub fn explain_failure(&self, thread: &Thread, failure: Failure) -> Failure {
         const PREFIX: &str = "An error occurred while executing the state";
+        let failure = failure.name_state(&thread.state);
         if failure.error == errors::RUNTIME && !failure.cause.starts_with(PREFIX) {
             let cause = format!(
                 "{PREFIX} '{}' (entered at the event id #{}). {}",

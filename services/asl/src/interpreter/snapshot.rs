@@ -2,7 +2,7 @@
 //! it in the database. An execution is a tree of threads: the root runs the top-level states;
 //! a Parallel state holds one thread per branch, a Map state one per running iteration.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -63,6 +63,9 @@ pub struct Snapshot {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub calls: BTreeMap<String, u32>,
     pub root: Thread,
+    /// Set when the last step stopped for its budget with work left: the next step is due then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_at_ms: Option<i64>,
     /// Set once the execution ended.
     pub output: Option<Value>,
     pub error: Option<String>,
@@ -153,14 +156,21 @@ pub struct BranchesPhase {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IterationsPhase {
-    /// The input of each iteration, after ItemSelector.
-    pub pending: Vec<(usize, Value)>,
+    /// The iterations still to start: each item, or its input after ItemSelector when
+    /// `selector_input` is absent (snapshots written before items were selected at start).
+    pub pending: VecDeque<(usize, Value)>,
+    /// The Map's effective input, which its `ItemSelector` reads as each iteration starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector_input: Option<Value>,
     /// Running iterations with their index.
     pub running: Vec<(usize, Thread)>,
     /// Outputs by index, filled as iterations succeed.
     pub results: Vec<Option<Value>>,
     pub max_concurrency: usize,
     pub failures: usize,
+    /// The bytes of the results gathered so far (the Map's result is bounded as it grows).
+    #[serde(default)]
+    pub result_bytes: usize,
     pub tolerated_count: Option<usize>,
     pub tolerated_percentage: Option<f64>,
 }
@@ -215,7 +225,7 @@ impl Snapshot {
         if self.status != Status::Running {
             return None;
         }
-        [self.root.next_due_ms(), self.deadline_ms]
+        [self.root.next_due_ms(), self.deadline_ms, self.resume_at_ms]
             .into_iter()
             .flatten()
             .min()

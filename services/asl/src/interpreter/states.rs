@@ -8,7 +8,7 @@ use super::snapshot::{Phase, Thread};
 use crate::failure::Failure;
 use crate::model::definition::QueryLanguage;
 use crate::model::{FailState, State};
-use crate::{choice, dataflow, wait};
+use crate::{choice, dataflow, intrinsics, wait};
 
 impl Runner<'_> {
     /// Runs the current state (after its Entered event, or again after a retry backoff).
@@ -115,32 +115,50 @@ impl Runner<'_> {
 
     fn run_fail(&mut self, thread: &mut Thread, def: &FailState) -> Result<(), Failure> {
         let context = self.context(thread);
-        let text = |value: &Option<String>,
-                    path: &Option<String>,
-                    path_field: &str|
-         -> Result<String, Failure> {
-            if let Some(value) = value {
-                return Ok(value.clone());
-            }
-            match path {
-                Some(path) => {
-                    let value = dataflow::evaluate_path(path, &thread.input, &context).map_err(|_| {
-                        Failure::runtime(format!(
-                            "The JSONPath '{path}' specified for the field '{path_field}' could not be found in the input '{}'",
-                            thread.input
-                        ))
-                    })?;
-                    Ok(match value {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    })
-                }
-                None => Ok(String::new()),
-            }
-        };
-        let error = text(&def.error, &def.error_path, "ErrorPath")?;
-        let cause = text(&def.cause, &def.cause_path, "CausePath")?;
+        let error = self.fail_text(
+            &thread.input,
+            &context,
+            (&def.error, &def.error_path),
+            "ErrorPath",
+        )?;
+        let cause = self.fail_text(
+            &thread.input,
+            &context,
+            (&def.cause, &def.cause_path),
+            "CausePath",
+        )?;
         thread.phase = Phase::Failed { error, cause };
         Ok(())
+    }
+
+    /// A Fail state's error or cause: the literal, else the value of its `…Path`, a reference
+    /// path or an intrinsic function (AWS accepts both), else empty. A value that is not a string
+    /// is given as its JSON text.
+    fn fail_text(
+        &mut self,
+        input: &Value,
+        context: &Value,
+        (literal, path): (&Option<String>, &Option<String>),
+        path_field: &str,
+    ) -> Result<String, Failure> {
+        if let Some(value) = literal {
+            return Ok(value.clone());
+        }
+        let Some(path) = path else {
+            return Ok(String::new());
+        };
+        let value = if intrinsics::is_intrinsic(path) {
+            intrinsics::evaluate(path, input, context, &mut self.entropy)?
+        } else {
+            dataflow::evaluate_path(path, input, context).map_err(|_| {
+                Failure::runtime(format!(
+                    "The JSONPath '{path}' specified for the field '{path_field}' could not be found in the input '{input}'"
+                ))
+            })?
+        };
+        Ok(match value {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
     }
 }

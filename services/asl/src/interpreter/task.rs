@@ -17,9 +17,9 @@ use crate::intrinsics::hash::hex_digest;
 use crate::model::{IntegerField, TaskState};
 use crate::resource::{Integration, Pattern, Resource, unsupported_reason};
 
-/// AWS's limit on a task's result (256 KiB); a larger one fails the state with
-/// `States.DataLimitExceeded`.
-const MAX_RESULT_BYTES: usize = 256 * 1024;
+// AWS's limit on a task's result; a larger one fails the state with
+// `States.DataLimitExceeded`.
+use crate::limits::MAX_PAYLOAD_BYTES as MAX_RESULT_BYTES;
 
 /// AWS's default task timeout: 99999999 seconds, i.e. none in practice.
 const NO_TIMEOUT: i64 = 99_999_999;

@@ -457,3 +457,118 @@ fn an_endless_loop_ends_at_the_history_limit() {
     );
     assert!(types.len() <= 25_002, "{} events", types.len());
 }
+
+#[test]
+fn an_intrinsic_past_the_payload_limit_fails_the_state_by_name() {
+    let definition = json!({"StartAt": "Grow", "States": {
+        "Grow": {"Type": "Pass", "Parameters": {"a.$": "States.Array($.s, $.s, $.s)"}, "End": true}}});
+    let (done, _) = run_timers(&definition, json!({"s": "x".repeat(100_000)}));
+    assert_eq!(done.snapshot.status, Status::Failed);
+    assert_eq!(
+        done.snapshot.error.as_deref(),
+        Some("States.DataLimitExceeded")
+    );
+    assert_eq!(
+        done.snapshot.cause.as_deref(),
+        Some(
+            "The state/task 'Grow' returned a result with a size exceeding the maximum number of bytes service limit."
+        )
+    );
+}
+
+#[test]
+fn fail_paths_take_intrinsic_functions() {
+    let definition = json!({"StartAt": "F", "States": {"F": {"Type": "Fail",
+        "ErrorPath": "States.Format('E.{}', $.code)",
+        "CausePath": "States.JsonToString($.detail)"}}});
+    let (done, _) = run_timers(&definition, json!({"code": 42, "detail": {"a": [1]}}));
+    assert_eq!(done.snapshot.status, Status::Failed);
+    assert_eq!(done.snapshot.error.as_deref(), Some("E.42"));
+    assert_eq!(done.snapshot.cause.as_deref(), Some(r#"{"a":[1]}"#));
+    // A value that is not a string is given as its JSON text, from a path or a function alike.
+    let definition = json!({"StartAt": "F", "States": {"F": {"Type": "Fail",
+        "ErrorPath": "$.code", "CausePath": "States.ArrayGetItem($.list, 0)"}}});
+    let (done, _) = run_timers(&definition, json!({"code": 42, "list": [{"b": true}]}));
+    assert_eq!(done.snapshot.error.as_deref(), Some("42"));
+    assert_eq!(done.snapshot.cause.as_deref(), Some(r#"{"b":true}"#));
+    // A function that fails fails the state as it would in a template.
+    let definition = json!({"StartAt": "F", "States": {"F": {"Type": "Fail",
+        "CausePath": "States.MathAdd($.code, 'x')"}}});
+    let (done, _) = run_timers(&definition, json!({"code": 42}));
+    assert_eq!(done.snapshot.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        done.snapshot.cause.as_deref(),
+        Some(
+            "An error occurred while executing the state 'F' (entered at the event id #2). Invalid arguments in States.MathAdd"
+        )
+    );
+}
+
+#[test]
+fn map_parameters_select_items_with_an_item_processor_too() {
+    let processor = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    for field in ["ItemProcessor", "Iterator"] {
+        let definition = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemsPath": "$.xs", "Parameters": {"v.$": "$$.Map.Item.Value", "tag.$": "$.tag"},
+            field: processor}}});
+        let (done, _) = run_timers(&definition, json!({"xs": [1, 2], "tag": "t"}));
+        assert_eq!(
+            done.snapshot.output,
+            Some(json!([{"v": 1, "tag": "t"}, {"v": 2, "tag": "t"}])),
+            "{field}"
+        );
+    }
+}
+
+#[test]
+fn negative_tolerated_failures_from_paths_fail_the_map() {
+    let map = |extra: Value| {
+        let mut state = json!({"Type": "Map", "End": true, "ItemsPath": "$.xs",
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}});
+        if let (Some(state), Value::Object(extra)) = (state.as_object_mut(), extra) {
+            state.extend(extra);
+        }
+        json!({"StartAt": "M", "States": {"M": state}})
+    };
+    let cases = [
+        (
+            json!({"ToleratedFailureCountPath": "$.n"}),
+            json!(-1),
+            "ToleratedFailureCount cannot be negative.",
+        ),
+        (
+            json!({"ToleratedFailurePercentagePath": "$.n"}),
+            json!(-0.5),
+            "ToleratedFailurePercentage must be between 0 and 100.",
+        ),
+        (
+            json!({"ToleratedFailurePercentagePath": "$.n"}),
+            json!(101),
+            "ToleratedFailurePercentage must be between 0 and 100.",
+        ),
+        // Not an integer at all: AWS's recorded wording, unchanged.
+        (
+            json!({"ToleratedFailureCountPath": "$.n"}),
+            json!(-1.5),
+            "The ToleratedFailureCountPath field refers to value \"-1.5\" which is not a valid integer: $.n",
+        ),
+    ];
+    for (fields, n, cause) in cases {
+        let definition = map(fields);
+        let (done, _) = run_timers(&definition, json!({"n": n, "xs": [1]}));
+        assert_eq!(done.snapshot.status, Status::Failed, "{definition}");
+        assert_eq!(done.snapshot.error.as_deref(), Some("States.Runtime"));
+        assert_eq!(
+            done.snapshot.cause,
+            Some(format!(
+                "An error occurred while executing the state 'M' (entered at the event id #2). {cause}"
+            )),
+            "{n}"
+        );
+    }
+    let (done, _) = run_timers(
+        &map(json!({"ToleratedFailureCountPath": "$.n"})),
+        json!({"n": 0, "xs": [1]}),
+    );
+    assert_eq!(done.snapshot.status, Status::Succeeded);
+}

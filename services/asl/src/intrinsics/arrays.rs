@@ -1,5 +1,8 @@
 //! The array functions: `States.Array`, `ArrayPartition`, `ArrayContains`, `ArrayRange`,
 //! `ArrayGetItem`, `ArrayLength` and `ArrayUnique`.
+//!
+//! Results that copy or multiply their arguments are spent from the caller's budget item by
+//! item, before each copy is made.
 
 use std::collections::HashSet;
 
@@ -7,18 +10,20 @@ use serde_json::Value;
 
 use super::{Call, invalid, truncated};
 use crate::failure::Failure;
+use crate::limits::Budget;
 
 /// `States.ArrayRange` may not produce more items than this (AWS's documented limit).
 pub const MAX_RANGE_ITEMS: i128 = 1000;
 
-/// Runs the array function `call.name`, or `None` if it is not one.
-pub fn call(call: &Call<'_>) -> Option<Result<Value, Failure>> {
+/// Runs the array function `call.name`, or `None` if it is not one. Its result is spent from
+/// `budget` as it is built.
+pub fn call(call: &Call<'_>, budget: &mut Budget) -> Option<Result<Value, Failure>> {
     let v = &call.values;
     let bad = || Err(invalid(call.name));
     let result = match call.name {
-        "States.Array" => Ok(Value::Array(v.clone())),
+        "States.Array" => copy_all(v, budget).map(Value::Array),
         "States.ArrayPartition" => match v.as_slice() {
-            [Value::Array(items), size] => partition(call.name, items, size),
+            [Value::Array(items), size] => partition(call.name, items, size, budget),
             _ => bad(),
         },
         "States.ArrayContains" => match v.as_slice() {
@@ -26,7 +31,7 @@ pub fn call(call: &Call<'_>) -> Option<Result<Value, Failure>> {
             _ => bad(),
         },
         "States.ArrayRange" => match v.as_slice() {
-            [first, last, step] => range(call.name, first, last, step),
+            [first, last, step] => range(call.name, first, last, step, budget),
             _ => bad(),
         },
         "States.ArrayGetItem" => match v.as_slice() {
@@ -38,7 +43,7 @@ pub fn call(call: &Call<'_>) -> Option<Result<Value, Failure>> {
             _ => bad(),
         },
         "States.ArrayUnique" => match v.as_slice() {
-            [Value::Array(items)] => Ok(Value::Array(unique(items))),
+            [Value::Array(items)] => unique(items, budget).map(Value::Array),
             _ => bad(),
         },
         _ => return None,
@@ -46,25 +51,57 @@ pub fn call(call: &Call<'_>) -> Option<Result<Value, Failure>> {
     Some(result)
 }
 
+/// Copies of `items`, each spent from `budget` (with its comma and the brackets) first.
+fn copy_all<'v>(
+    items: impl IntoIterator<Item = &'v Value>,
+    budget: &mut Budget,
+) -> Result<Vec<Value>, Failure> {
+    budget.spend(2)?;
+    let mut copies = Vec::new();
+    for item in items {
+        if !copies.is_empty() {
+            budget.spend(1)?;
+        }
+        budget.take(item)?;
+        copies.push(item.clone());
+    }
+    Ok(copies)
+}
+
 /// Chunks of `size` items (the last may be shorter). The size is truncated: AWS partitions
-/// by 2 for 2.6 and refuses 0.6 (which truncates to 0).
-fn partition(name: &str, items: &[Value], size: &Value) -> Result<Value, Failure> {
+/// by 2 for 2.6 and refuses 0.6 (which truncates to 0). Chunks of one item add two bytes
+/// per item to the array, so the result is spent as it is built.
+fn partition(
+    name: &str,
+    items: &[Value],
+    size: &Value,
+    budget: &mut Budget,
+) -> Result<Value, Failure> {
     let size = truncated(size)
         .filter(|s| *s > 0)
         .ok_or_else(|| invalid(name))?;
     let size = usize::try_from(size).unwrap_or(usize::MAX);
-    Ok(Value::Array(
-        items
-            .chunks(size)
-            .map(|chunk| Value::Array(chunk.to_vec()))
-            .collect(),
-    ))
+    budget.spend(2)?;
+    let mut chunks = Vec::new();
+    for chunk in items.chunks(size) {
+        if !chunks.is_empty() {
+            budget.spend(1)?;
+        }
+        chunks.push(Value::Array(copy_all(chunk, budget)?));
+    }
+    Ok(Value::Array(chunks))
 }
 
 /// `first`, `first + step`, … while not past `last` (inclusive); a negative step counts
 /// down, a step pointing away from `last` gives `[]`. Arguments are truncated (AWS treats
 /// `ArrayRange(1.6, 1.4, 1)` as `(1, 1, 1)`); a zero step or more than 1000 items is refused.
-fn range(name: &str, first: &Value, last: &Value, step: &Value) -> Result<Value, Failure> {
+fn range(
+    name: &str,
+    first: &Value,
+    last: &Value,
+    step: &Value,
+    budget: &mut Budget,
+) -> Result<Value, Failure> {
     let (Some(first), Some(last), Some(step)) =
         (truncated(first), truncated(last), truncated(step))
     else {
@@ -83,6 +120,10 @@ fn range(name: &str, first: &Value, last: &Value, step: &Value) -> Result<Value,
     if count > MAX_RANGE_ITEMS {
         return Err(invalid(name));
     }
+    // Spent before allocating: no item is wider than the wider bound, plus a comma each.
+    let widest = first.to_string().len().max(last.to_string().len());
+    let items = usize::try_from(count).unwrap_or(usize::MAX);
+    budget.spend(items.saturating_mul(widest + 1).saturating_add(2))?;
     // Every item lies between `first` and `last`, both i64, so the conversion cannot fail.
     Ok(Value::Array(
         (0..count)
@@ -107,13 +148,12 @@ fn get_item(name: &str, items: &[Value], index: &Value) -> Result<Value, Failure
 
 /// The items without repeats, first occurrences kept in order. Objects compare regardless of
 /// key order (as JSON equality does), so they are keyed by a canonical text with sorted keys.
-fn unique(items: &[Value]) -> Vec<Value> {
+fn unique(items: &[Value], budget: &mut Budget) -> Result<Vec<Value>, Failure> {
     let mut seen = HashSet::new();
-    items
-        .iter()
-        .filter(|item| seen.insert(canonical(item)))
-        .cloned()
-        .collect()
+    copy_all(
+        items.iter().filter(|item| seen.insert(canonical(item))),
+        budget,
+    )
 }
 
 fn canonical(value: &Value) -> String {
@@ -147,7 +187,7 @@ mod tests {
             values,
             first_literal: None,
         };
-        match call(&c) {
+        match call(&c, &mut crate::limits::Budget::payload()) {
             Some(r) => r.map_err(|f| format!("{}: {}", f.error, f.cause)),
             None => Err("not an array function".into()),
         }

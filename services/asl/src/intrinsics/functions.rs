@@ -5,6 +5,11 @@
 //! `States.Runtime` / `Invalid arguments in States.<Name>`; `Base64Decode` is lenient;
 //! `StringSplit` splits on any delimiter character and drops empty pieces; `Hash` accepts
 //! non-string data (hashed as its JSON text); `JsonMerge` only refuses a literal `true`.
+//!
+//! Each function spends its result's size from a payload budget while building it, where the
+//! result can outgrow its arguments; the caller checks every result's exact size afterwards.
+
+use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
@@ -12,20 +17,22 @@ use super::lexer::StringLit;
 use super::{Call, base64, hash, invalid, rounded, truncated};
 use crate::entropy::Entropy;
 use crate::failure::Failure;
+use crate::limits::Budget;
 
 /// Longest input (in characters) `Base64Encode`, `Base64Decode` and `Hash` accept.
 pub const MAX_TEXT_CHARS: usize = 10_000;
 
 /// Runs the function `call.name` on its evaluated arguments.
 pub fn call(call: &Call<'_>, entropy: &mut Entropy) -> Result<Value, Failure> {
-    if let Some(result) = super::arrays::call(call) {
+    let mut budget = Budget::payload();
+    if let Some(result) = super::arrays::call(call, &mut budget) {
         return result;
     }
     let name = call.name;
     let bad = || Err(invalid(name));
     match (name, call.values.as_slice()) {
         ("States.Format", [Value::String(template), rest @ ..]) => {
-            format(name, template, call.first_literal, rest)
+            format(name, template, call.first_literal, rest, &mut budget)
         }
         ("States.StringToJson", [Value::String(text)]) => string_to_json(name, text),
         ("States.JsonToString", [value]) => Ok(Value::String(value.to_string())),
@@ -34,6 +41,11 @@ pub fn call(call: &Call<'_>, entropy: &mut Entropy) -> Result<Value, Failure> {
             // any other third argument (even the string "false") as shallow.
             if deep == &Value::Bool(true) {
                 return bad();
+            }
+            // Measured before anything is copied: the members of `a` that `b` keeps, then `b`.
+            for (k, v) in a.iter().filter(|(k, _)| !b.contains_key(*k)).chain(b) {
+                budget.spend(k.len() + 4)?;
+                budget.take(v)?;
             }
             let mut merged: Map<String, Value> = a.clone();
             for (k, v) in b {
@@ -46,7 +58,7 @@ pub fn call(call: &Call<'_>, entropy: &mut Entropy) -> Result<Value, Failure> {
             math_random(name, start, end, seed.first(), entropy)
         }
         ("States.StringSplit", [Value::String(text), Value::String(delims)]) => {
-            Ok(string_split(text, delims))
+            string_split(text, delims, &mut budget)
         }
         ("States.Base64Encode", [Value::String(text)]) if short(text) => {
             Ok(Value::String(base64::encode(text.as_bytes())))
@@ -95,17 +107,21 @@ fn short(text: &str) -> bool {
 
 /// Replaces each `{}` of the template with the next argument. A template written as a literal
 /// may escape braces (`\{`, `\}`); any other lone brace, or a placeholder count that differs
-/// from the argument count, is refused.
+/// from the argument count, is refused. The output is spent from `budget` as it grows (its
+/// bytes; the escapes JSON adds are counted when the caller measures the whole result).
 fn format(
     name: &str,
     template: &str,
     literal: Option<&StringLit>,
     args: &[Value],
+    budget: &mut Budget,
 ) -> Result<Value, Failure> {
     let chars: Vec<(char, bool)> = match literal {
         Some(lit) => lit.chars.clone(),
         None => template.chars().map(|c| (c, false)).collect(),
     };
+    // The quotes around the result.
+    budget.spend(2)?;
     let mut out = String::new();
     let mut next = args.iter();
     let mut i = 0;
@@ -113,11 +129,14 @@ fn format(
         match chars[i] {
             ('{', false) if chars.get(i + 1) == Some(&('}', false)) => {
                 let arg = next.next().ok_or_else(|| invalid(name))?;
-                out.push_str(&format_value(arg));
+                let text = format_value(arg);
+                budget.spend(text.len())?;
+                out.push_str(&text);
                 i += 2;
             }
             ('{' | '}', false) => return Err(invalid(name)),
             (c, _) => {
+                budget.spend(c.len_utf8())?;
                 out.push(c);
                 i += 1;
             }
@@ -231,14 +250,21 @@ fn java_random_below(seed: i64, bound: i64) -> i64 {
 }
 
 /// Splits on every character of `delims`, dropping empty pieces (recorded: `",,,,"` gives `[]`,
-/// `", , ,"` gives `[" ", " "]`). An empty delimiter leaves the text whole.
-fn string_split(text: &str, delims: &str) -> Value {
-    Value::Array(
-        text.split(|c| delims.contains(c))
-            .filter(|piece| !piece.is_empty())
-            .map(|piece| Value::String(piece.to_string()))
-            .collect(),
-    )
+/// `", , ,"` gives `[" ", " "]`). An empty delimiter leaves the text whole. Each piece's quotes
+/// and comma are spent as well: `"a,b,c"` splits into twice its size.
+fn string_split(text: &str, delims: &str, budget: &mut Budget) -> Result<Value, Failure> {
+    // A set, so that a long delimiter string costs once, not once per character of the text.
+    let delims: HashSet<char> = delims.chars().collect();
+    budget.spend(2)?;
+    let mut pieces = Vec::new();
+    for piece in text
+        .split(|c| delims.contains(&c))
+        .filter(|piece| !piece.is_empty())
+    {
+        budget.spend(piece.len() + 3)?;
+        pieces.push(Value::String(piece.to_string()));
+    }
+    Ok(Value::Array(pieces))
 }
 
 /// A version-4 UUID, lowercase and hyphenated, from 16 random bytes.

@@ -407,3 +407,102 @@ fn uuid_is_a_lowercase_version_4() {
     assert!(parts[3].starts_with(['8', '9', 'a', 'b']));
     assert_eq!(eval("States.UUID(1)", json!({})), invalid("States.UUID"));
 }
+
+const TOO_LARGE: &str = "States.DataLimitExceeded: The state/task returned a result with a size exceeding the maximum number of bytes service limit.";
+
+/// The size of a result's JSON text, so that a failing assertion does not print megabytes.
+fn size_of(expr: &str, input: Value) -> Result<usize, String> {
+    eval(expr, input).map(|value| value.to_string().len())
+}
+
+#[test]
+fn format_stops_at_the_payload_limit() {
+    // A thousand 90 KB arguments would make a 90 MB string; the arguments gathered pass the
+    // limit at the third.
+    let input = json!({"s": "x".repeat(90_000)});
+    let expression = format!(
+        "States.Format('{}', {})",
+        "{}".repeat(1000),
+        vec!["$.s"; 1000].join(", ")
+    );
+    assert_eq!(size_of(&expression, input.clone()), Err(TOO_LARGE.into()));
+    // Two of them fit.
+    assert_eq!(
+        size_of("States.Format('{} {}', $.s, $.s)", input),
+        Ok(180_003)
+    );
+}
+
+#[test]
+fn array_stops_at_the_payload_limit() {
+    let input = json!({"big": {"v": "y".repeat(200_000)}});
+    let expression = format!("States.Array({})", vec!["$.big"; 1000].join(", "));
+    assert_eq!(size_of(&expression, input.clone()), Err(TOO_LARGE.into()));
+    // Nested calls share the limit with the arguments their callers already hold.
+    assert_eq!(
+        size_of("States.Array($.big, States.Array($.big))", input.clone()),
+        Err(TOO_LARGE.into())
+    );
+    // A value no longer held does not count: each inner call's arguments are dropped.
+    assert_eq!(
+        eval(
+            "States.ArrayLength(States.Array(States.ArrayLength(States.Array($.big)), $.big))",
+            input
+        ),
+        Ok(json!(2))
+    );
+}
+
+#[test]
+fn results_that_outgrow_their_arguments_are_refused() {
+    // 200 KB of text, split into 100,000 one-character strings: 400 KB of JSON.
+    let text = "a,".repeat(100_000);
+    assert_eq!(
+        size_of("States.StringSplit($.t, ',')", json!({ "t": text })),
+        Err(TOO_LARGE.into())
+    );
+    // 80,000 zeros (160 KB) in chunks of one: two more bytes per item.
+    let zeros = vec![0; 80_000];
+    assert_eq!(
+        size_of(
+            "States.ArrayPartition($.z, 1)",
+            json!({ "z": zeros.clone() })
+        ),
+        Err(TOO_LARGE.into())
+    );
+    assert!(size_of("States.ArrayPartition($.z, 1000)", json!({ "z": zeros })).is_ok());
+    // JSON text as a string: every `"` is escaped again.
+    let quotes = vec!["a"; 50_000];
+    assert_eq!(
+        size_of("States.JsonToString($.q)", json!({ "q": quotes })),
+        Err(TOO_LARGE.into())
+    );
+    // Format counts its template's literal text too.
+    let template = "z".repeat(200_000);
+    assert_eq!(
+        size_of(
+            &format!("States.Format('{template}{{}}', $.s)"),
+            json!({"s": "x".repeat(100_000)})
+        ),
+        Err(TOO_LARGE.into())
+    );
+}
+
+#[test]
+fn merge_unique_and_range_within_the_limit() {
+    let half = "m".repeat(100_000);
+    let input = json!({"a": {"a": half, "k": 1}, "b": {"b": half, "k": 2}, "u": [half, half]});
+    let merged = eval("States.JsonMerge($.a, $.b, false)", input.clone());
+    assert_eq!(merged.map(|m| m["k"].clone()), Ok(json!(2)));
+    assert_eq!(
+        eval("States.ArrayLength(States.ArrayUnique($.u))", input),
+        Ok(json!(1))
+    );
+    assert!(
+        size_of(
+            "States.ArrayRange(-1000000000, -1000000, 1000000)",
+            json!({})
+        )
+        .is_ok()
+    );
+}

@@ -109,6 +109,12 @@ impl MapState {
             (None, None) => None,
         }
     }
+
+    /// What makes each iteration's input from its item: `ItemSelector`, or `Parameters`, its
+    /// older name, which AWS still applies (with `ItemProcessor` as with `Iterator`).
+    pub fn selector(&self) -> Option<&serde_json::Value> {
+        self.item_selector.as_ref().or(self.parameters.as_ref())
+    }
 }
 
 /// The machine each item runs through.

@@ -202,6 +202,30 @@ pub(crate) fn path(
     }
 }
 
+/// A reference path or an intrinsic function call (`ErrorPath`, `CausePath`), worded as AWS
+/// words a `.$` template value, which takes the same two.
+pub(crate) fn path_or_intrinsic(
+    checker: &mut Checker<'_>,
+    object: &Map<String, Value>,
+    key: &str,
+    location: &str,
+) {
+    if let Some(Value::String(text)) = object.get(key)
+        && !is_path_or_intrinsic(text)
+    {
+        checker.schema(
+            format!(
+                "The value for the field '{key}' must be a valid JSONPath or a valid intrinsic function call"
+            ),
+            &child(location, key),
+        );
+    }
+}
+
+fn is_path_or_intrinsic(text: &str) -> bool {
+    text.starts_with('$') || text.starts_with("States.")
+}
+
 /// A JSONPath payload template (`Parameters`, `ResultSelector`, `ItemSelector`, `Assign`):
 /// every key ending in `.$` must hold a path or an intrinsic function call.
 pub(crate) fn template(checker: &mut Checker<'_>, value: &Value, location: &str) {
@@ -209,9 +233,7 @@ pub(crate) fn template(checker: &mut Checker<'_>, value: &Value, location: &str)
         Value::Object(fields) => {
             for (key, inner) in fields {
                 if key.ends_with(".$") {
-                    let dynamic = inner
-                        .as_str()
-                        .is_some_and(|text| text.starts_with('$') || text.starts_with("States."));
+                    let dynamic = inner.as_str().is_some_and(is_path_or_intrinsic);
                     if !dynamic {
                         checker.schema(
                             format!(

@@ -164,9 +164,17 @@ fn items(
 }
 
 /// AWS refuses labels it could not put in a Map Run ARN. It reports them as a Python
-/// `ValueError`, naming only the first bad character (in Python's `repr`).
+/// `ValueError`, naming only the first bad character (in Python's `repr`). The empty label's
+/// wording is not recorded from AWS: it is LocalStack's, whose other two label messages match
+/// AWS's recordings.
 fn check_label(checker: &mut Checker<'_>, label: &str, location: &str) {
-    if let Some(bad) = label.chars().find(|c| !label_char(*c)) {
+    if label.is_empty() {
+        checker.error(
+            DiagnosticCode::InvalidLabel,
+            "Label cannot be empty",
+            location,
+        );
+    } else if let Some(bad) = label.chars().find(|c| !label_char(*c)) {
         checker.error(
             DiagnosticCode::InvalidLabel,
             format!(
@@ -301,6 +309,40 @@ mod tests {
             vec![(
                 "INVALID_LABEL",
                 "Label cannot exceed 40 characters".to_owned(),
+                "/States/A/Label".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn tolerated_failures_cannot_be_negative() {
+        let definition = map(
+            r#""ToleratedFailureCount":-1,"ToleratedFailurePercentage":-0.5,"#,
+            INLINE,
+        );
+        assert_eq!(
+            errors(&check(&definition)),
+            vec![
+                schema(
+                    "The value for the field 'ToleratedFailureCount' must be greater than or equal to 0",
+                    "/States/A/ToleratedFailureCount"
+                ),
+                schema(
+                    "The value for the field 'ToleratedFailurePercentage' must be greater than or equal to 0",
+                    "/States/A/ToleratedFailurePercentage"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn labels_cannot_be_empty() {
+        let definition = map(r#""Label":"","#, INLINE);
+        assert_eq!(
+            errors(&check(&definition)),
+            vec![(
+                "INVALID_LABEL",
+                "Label cannot be empty".to_owned(),
                 "/States/A/Label".to_owned()
             )]
         );

@@ -194,6 +194,10 @@ fn fail(checker: &mut Checker<'_>, state: &Map<String, Value>, location: &str) {
     for key in ["Error", "Cause", "ErrorPath", "CausePath"] {
         fields::string(checker, state, key, location);
     }
+    // AWS: "a reference path or an intrinsic function".
+    for key in ["ErrorPath", "CausePath"] {
+        fields::path_or_intrinsic(checker, state, key, location);
+    }
     fields::at_most_one(checker, state, &["Error", "ErrorPath"], location);
     fields::at_most_one(checker, state, &["Cause", "CausePath"], location);
 }
@@ -329,6 +333,29 @@ mod tests {
                 "Only one of these fields is allowed: [Error, ErrorPath]",
                 "/States/A"
             )]
+        );
+    }
+
+    #[test]
+    fn fail_paths_take_a_path_or_an_intrinsic_function() {
+        let good =
+            single(r#"{"Type":"Fail","ErrorPath":"$.e","CausePath":"States.Format('x {}', $.a)"}"#);
+        assert!(errors(&check(&good)).is_empty());
+        let context = single(r#"{"Type":"Fail","ErrorPath":"$$.State.Name","CausePath":"$c"}"#);
+        assert!(errors(&check(&context)).is_empty());
+        let bad = single(r#"{"Type":"Fail","ErrorPath":"e","CausePath":"Format('x')"}"#);
+        assert_eq!(
+            errors(&check(&bad)),
+            vec![
+                schema(
+                    "The value for the field 'ErrorPath' must be a valid JSONPath or a valid intrinsic function call",
+                    "/States/A/ErrorPath"
+                ),
+                schema(
+                    "The value for the field 'CausePath' must be a valid JSONPath or a valid intrinsic function call",
+                    "/States/A/CausePath"
+                ),
+            ]
         );
     }
 

@@ -83,6 +83,10 @@ fn is_activity_arn(resource: &str) -> bool {
     parts.len() == 7 && parts[0] == "arn" && parts[2] == "states" && parts[5] == "activity"
 }
 
+/// `Credentials`, an object with `RoleArn` (a string; in JSONata states possibly an expression)
+/// or, in JSONPath states, `RoleArn.$` (a path or an intrinsic function). AWS was recorded
+/// answering `{"InvalidField": "invalid"}` with the missing role alone: fields it does not know
+/// are not reported.
 fn credentials(
     checker: &mut Checker<'_>,
     state: &Map<String, Value>,
@@ -94,13 +98,13 @@ fn credentials(
     };
     let at = child(location, "Credentials");
     language::check_fields(checker, credentials, language, &at, |key| match key {
-        "RoleArn" => Some(FieldLanguage::Both),
         "RoleArn.$" => Some(FieldLanguage::JsonPathOnly),
-        _ => None,
+        _ => Some(FieldLanguage::Both),
     });
     if !credentials.contains_key("RoleArn") && !credentials.contains_key("RoleArn.$") {
         checker.schema("The field 'RoleArn' is required but was missing", &at);
     }
+    fields::string(checker, credentials, "RoleArn", &at);
     if language == Language::JsonPath
         && let Some(value) = state.get("Credentials")
     {
@@ -148,6 +152,64 @@ mod tests {
             vec![schema(
                 "The field 'RoleArn' is required but was missing",
                 "/States/State0/Credentials"
+            )]
+        );
+    }
+
+    #[test]
+    fn unknown_credentials_fields_only_miss_the_role() {
+        // Recorded on AWS (LocalStack's INVALID_CREDENTIALS_FIELD snapshot).
+        let definition = r#"{"StartAt": "State0", "QueryLanguage": "JSONata", "States": {"State0": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Arguments": "{% $state.input %}", "Credentials": {"InvalidField": "invalid"}, "End": true}}}"#;
+        assert_eq!(
+            errors(&check(definition)),
+            vec![schema(
+                "The field 'RoleArn' is required but was missing",
+                "/States/State0/Credentials"
+            )]
+        );
+    }
+
+    #[test]
+    fn credentials_take_a_role_arn_or_a_dynamic_one() {
+        let task = |credentials: &str| {
+            single(&format!(
+                r#"{{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Credentials":{credentials},"End":true}}"#
+            ))
+        };
+        for good in [
+            r#"{"RoleArn":"arn:aws:iam::111111111111:role/r"}"#,
+            r#"{"RoleArn.$":"$.role"}"#,
+            r#"{"RoleArn.$":"States.Format('{}', $.role)"}"#,
+        ] {
+            assert!(errors(&check(&task(good))).is_empty(), "{good}");
+        }
+        assert_eq!(
+            errors(&check(&task(r#"{"RoleArn":1}"#))),
+            vec![schema(
+                "The value for the field 'RoleArn' must be a STRING",
+                "/States/A/Credentials/RoleArn"
+            )]
+        );
+        assert_eq!(
+            errors(&check(&task(r#"{"RoleArn.$":"role"}"#))),
+            vec![schema(
+                "The value for the field 'RoleArn.$' must be a valid JSONPath or a valid intrinsic function call",
+                "/States/A/Credentials"
+            )]
+        );
+        assert_eq!(
+            errors(&check(&task(r#""arn:aws:iam::111111111111:role/r""#))),
+            vec![schema(
+                "The value for the field 'Credentials' must be a OBJECT",
+                "/States/A/Credentials"
+            )]
+        );
+        let jsonata = r#"{"StartAt":"A","QueryLanguage":"JSONata","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Credentials":{"RoleArn.$":"$.role"},"End":true}}}"#;
+        assert_eq!(
+            errors(&check(jsonata)),
+            vec![schema(
+                "The QueryLanguage is set to 'JSONata', but field 'RoleArn.$' is only supported for the 'JSONPath' QueryLanguage",
+                "/States/A/Credentials"
             )]
         );
     }

@@ -4,7 +4,7 @@
 //! Written here rather than taken from `aws-sigv4` because a signer needs only `hmac` and
 //! `sha2`, which the workspace already has, while `aws-sigv4` brings the smithy runtime along.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::macros::format_description;
