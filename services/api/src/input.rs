@@ -25,8 +25,9 @@ impl Checks {
     }
 
     fn fail(&mut self, value: Option<String>, field: &str, constraint: &str) {
+        // A rejected value is quoted by its prefix: a request may carry megabytes of it.
         let value = match value {
-            Some(v) => format!("'{v}'"),
+            Some(v) => format!("'{}'", switchback_asl::limits::quote_prefix(&v)),
             None => "null".to_owned(),
         };
         self.failures.push(format!(

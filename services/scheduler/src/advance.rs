@@ -62,8 +62,8 @@ fn run(
     let mut effects: Vec<Effect> = Vec::new();
     let mut snapshot = match &execution.snapshot {
         Some(text) => {
-            let mut snapshot = serde_json::from_str::<Snapshot>(text)
-                .map_err(|e| format!("unreadable snapshot: {e}"))?;
+            let mut snapshot =
+                read_snapshot(text).map_err(|e| format!("unreadable snapshot: {e}"))?;
             // Executions started before task tokens were derived from a secret get one now.
             if snapshot.info.token_secret.is_empty() {
                 snapshot.info.token_secret = new_token();
@@ -187,6 +187,17 @@ fn run(
     })
 }
 
+/// Reads a stored snapshot. The values in it are bounded by `limits::MAX_DEPTH` when they are
+/// made, but the snapshot nests them a few levels deeper per Map or Parallel state, which may
+/// pass the parser's default limit of 128; the depth stays bounded by the definition's.
+fn read_snapshot(text: &str) -> Result<Snapshot, serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    deserializer.disable_recursion_limit();
+    let snapshot = <Snapshot as serde::Deserialize>::deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(snapshot)
+}
+
 fn to_event(signal: &Signal) -> Event {
     match signal.clone() {
         Signal::Stop { error, cause } => Event::Stop { error, cause },
@@ -259,7 +270,7 @@ fn child_ended(
 }
 
 /// The execution fails with `States.Runtime`; the cause says why, and the log says more.
-fn poisoned(execution: &Claimed, reason: &str, now_ms: i64) -> Advanced {
+pub fn poisoned(execution: &Claimed, reason: &str, now_ms: i64) -> Advanced {
     tracing::error!(execution = %execution.arn, reason, "execution failed by an internal error");
     let cause = format!("Switchback could not advance this execution: {reason}");
     let event = HistoryEvent {

@@ -1,21 +1,29 @@
 //! One batch: claim due executions, step each, write everything, commit — one transaction.
+//!
+//! A batch whose writes the database refuses (data it cannot hold, a value over one of its
+//! limits) is not retried as it was: its executions are stepped again one per transaction, so
+//! the others commit, and one that is refused alone fails with `States.Runtime`. No scheduler
+//! retries the same refused work without end.
 
 use std::collections::HashMap;
 
-use switchback_store::PgPool;
-use switchback_store::engine;
+use switchback_store::engine::{self, Claimed};
+use switchback_store::{PgPool, Transaction};
 
 use crate::Error;
-use crate::advance::{advance, millis};
+use crate::advance::{Advanced, advance, millis, poisoned};
 use crate::machines::Machines;
 
 /// What a batch did.
+#[derive(Debug, Default)]
 pub struct Ran {
-    /// How many executions were advanced.
+    /// How many executions were claimed (and advanced, or found no longer due).
     pub advanced: usize,
     /// The earliest due time the batch wrote (a timer it set, or now for executions it made
     /// due without a notification), if any.
     pub earliest_due: Option<time::OffsetDateTime>,
+    /// Whether the batch scheduled calls (this process's caller is woken for them).
+    pub scheduled_calls: bool,
 }
 
 /// Runs one batch. `calls_ready` wakes this process's caller when the batch scheduled calls.
@@ -25,16 +33,90 @@ pub async fn run(
     machines: &mut Machines,
     calls_ready: &tokio::sync::Notify,
 ) -> Result<Ran, Error> {
-    let started = std::time::Instant::now();
-    let mut tx = pool.begin().await.map_err(switchback_store::Error::from)?;
+    let mut tx = begin(pool).await?;
     let claimed = engine::claim(&mut tx, batch_size).await?;
     if claimed.is_empty() {
         tx.commit().await.map_err(switchback_store::Error::from)?;
-        return Ok(Ran {
-            advanced: 0,
-            earliest_due: None,
-        });
+        return Ok(Ran::default());
     }
+    let ran = match step_and_commit(tx, &claimed, machines).await {
+        Ok(ran) => ran,
+        Err(Error::Store(error)) if error.is_refused_data() => {
+            tracing::warn!(
+                %error,
+                executions = claimed.len(),
+                "the database refused a batch, stepping its executions one by one"
+            );
+            let mut ran = Ran {
+                advanced: claimed.len(),
+                ..Ran::default()
+            };
+            for execution in &claimed {
+                let alone = run_alone(pool, execution.seq, machines).await?;
+                ran.earliest_due = ran.earliest_due.into_iter().chain(alone.earliest_due).min();
+                ran.scheduled_calls |= alone.scheduled_calls;
+            }
+            ran
+        }
+        Err(error) => return Err(error),
+    };
+    if ran.scheduled_calls {
+        calls_ready.notify_one();
+    }
+    Ok(ran)
+}
+
+/// Steps one execution of a refused batch in a transaction of its own; if the database refuses
+/// it again, the execution fails alone.
+async fn run_alone(pool: &PgPool, seq: i64, machines: &mut Machines) -> Result<Ran, Error> {
+    let mut tx = begin(pool).await?;
+    let Some(execution) = engine::claim_one(&mut tx, seq).await? else {
+        return Ok(Ran::default());
+    };
+    match step_and_commit(tx, std::slice::from_ref(&execution), machines).await {
+        Err(Error::Store(error)) if error.is_refused_data() => {
+            fail_alone(
+                pool,
+                seq,
+                &format!("the database refused its step: {error}"),
+            )
+            .await
+        }
+        other => other,
+    }
+}
+
+/// Fails the execution with `States.Runtime`, taking its signals. Should even that be refused,
+/// the execution is no longer made due: it waits, and the log says why, rather than holding a
+/// scheduler.
+async fn fail_alone(pool: &PgPool, seq: i64, reason: &str) -> Result<Ran, Error> {
+    let mut tx = begin(pool).await?;
+    let Some(execution) = engine::claim_one(&mut tx, seq).await? else {
+        return Ok(Ran::default());
+    };
+    engine::take_signals(&mut tx, &[seq]).await?;
+    let now_ms = millis(time::OffsetDateTime::now_utc());
+    let failed = vec![poisoned(&execution, reason, now_ms)];
+    match write_and_commit(tx, failed).await {
+        Err(Error::Store(error)) if error.is_refused_data() => {
+            tracing::error!(%error, execution = %execution.arn, "cannot fail an execution, parking it");
+            engine::park(pool, seq).await?;
+            Ok(Ran::default())
+        }
+        other => other,
+    }
+}
+
+async fn begin(pool: &PgPool) -> Result<Transaction, Error> {
+    Ok(pool.begin().await.map_err(switchback_store::Error::from)?)
+}
+
+/// Takes the signals of the claimed executions, steps each, writes and commits.
+async fn step_and_commit(
+    mut tx: Transaction,
+    claimed: &[Claimed],
+    machines: &mut Machines,
+) -> Result<Ran, Error> {
     let seqs: Vec<i64> = claimed.iter().map(|c| c.seq).collect();
     let mut signals: HashMap<i64, Vec<_>> = HashMap::new();
     for (execution, signal) in engine::take_signals(&mut tx, &seqs).await? {
@@ -49,36 +131,46 @@ pub async fn run(
             .push((task_id, millis(at)));
     }
     let now_ms = millis(time::OffsetDateTime::now_utc());
-    let mut steps = Vec::with_capacity(claimed.len());
+    let batch_span = tracing::info_span!("scheduler_batch", executions = claimed.len());
+    let advanced: Vec<Advanced> = batch_span.in_scope(|| {
+        claimed
+            .iter()
+            .map(|execution| {
+                let _step =
+                    tracing::info_span!("execution_step", execution_arn = %execution.arn).entered();
+                let machine = machines.get(&execution.definition);
+                advance(
+                    execution,
+                    &machine,
+                    &signals.remove(&execution.seq).unwrap_or_default(),
+                    &heartbeats.remove(&execution.seq).unwrap_or_default(),
+                    now_ms,
+                )
+            })
+            .collect()
+    });
+    write_and_commit(tx, advanced).await
+}
+
+/// Writes the steps, their tasks and what they mean for other executions, and commits.
+async fn write_and_commit(mut tx: Transaction, advanced: Vec<Advanced>) -> Result<Ran, Error> {
+    let started = std::time::Instant::now();
+    let mut steps = Vec::with_capacity(advanced.len());
     let mut new_tasks = Vec::new();
     let mut new_calls = Vec::new();
     let mut closed_tasks = Vec::new();
     let mut children_ended = Vec::new();
     let mut ended_with_tasks = Vec::new();
-    let batch_span = tracing::info_span!("scheduler_batch", executions = claimed.len());
-    let _batch = batch_span.enter();
-    for execution in &claimed {
-        let _step = tracing::info_span!("execution_step", execution_arn = %execution.arn).entered();
-        let execution_signals = signals.remove(&execution.seq).unwrap_or_default();
-        let execution_heartbeats = heartbeats.remove(&execution.seq).unwrap_or_default();
-        let machine = machines.get(&execution.definition);
-        let advanced = advance(
-            execution,
-            &machine,
-            &execution_signals,
-            &execution_heartbeats,
-            now_ms,
-        );
+    for advanced in advanced {
         new_tasks.extend(advanced.new_tasks);
         new_calls.extend(advanced.new_calls);
         closed_tasks.extend(advanced.closed_tasks);
         children_ended.extend(advanced.child_ended);
         if advanced.ended_with_tasks {
-            ended_with_tasks.push(execution.seq);
+            ended_with_tasks.push(advanced.step.seq);
         }
         steps.push(advanced.step);
     }
-    drop(_batch);
     let closed = engine::write_tasks(
         &mut tx,
         &new_tasks,
@@ -93,18 +185,15 @@ pub async fn run(
         + engine::complete_parents(&mut tx, &children_ended).await?
         + engine::stop_children(&mut tx, &closed).await?;
     tx.commit().await.map_err(switchback_store::Error::from)?;
-    if !new_calls.is_empty() {
-        calls_ready.notify_one();
-    }
     tracing::debug!(executions = steps.len(), "scheduler batch committed");
     record_metrics(&steps, new_tasks.len(), started.elapsed());
     let now = (made_due > 0).then(time::OffsetDateTime::now_utc);
     Ok(Ran {
         advanced: steps.len(),
         earliest_due: steps.iter().filter_map(|s| s.due_at).chain(now).min(),
+        scheduled_calls: !new_calls.is_empty(),
     })
 }
-
 /// Counts what the committed batch did.
 fn record_metrics(steps: &[engine::Step], tasks_scheduled: usize, took: std::time::Duration) {
     metrics::histogram!("switchback_scheduler_batch_size").record(steps.len() as f64);

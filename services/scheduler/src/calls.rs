@@ -34,8 +34,8 @@ const HTTP_MAX_SECONDS: u64 = 60;
 /// A call may run this much longer than its state's `TimeoutSeconds`, so that the state's own
 /// deadline (`States.Timeout`) fires first rather than the call's transport error.
 const DEADLINE_SLACK: Duration = Duration::from_secs(2);
-/// AWS's limit on an execution's input.
-const MAX_INPUT_BYTES: usize = 256 * 1024;
+// AWS's limit on an execution's input.
+use switchback_asl::limits::MAX_PAYLOAD_BYTES as MAX_INPUT_BYTES;
 /// How often a result is offered to the database before the call is left to its lease.
 const RECORD_ATTEMPTS: u32 = 4;
 

@@ -5,7 +5,6 @@
 //! row out of SCHEDULED, so a second result for the same call finds nothing to update.
 
 use serde_json::Value;
-use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Row};
 
 use crate::Error;
@@ -83,9 +82,9 @@ const RECORD: &str = "
         WHERE token = $1 AND status = 'SCHEDULED'
         RETURNING execution_seq, task_id
     ), signalled AS (
-        INSERT INTO signals (execution_seq, body)
-        SELECT done.execution_seq, jsonb_set(s.body, '{task_id}', to_jsonb(done.task_id))
-        FROM done, UNNEST($2::jsonb[]) WITH ORDINALITY AS s(body, n)
+        INSERT INTO signals (execution_seq, task_id, body)
+        SELECT done.execution_seq, done.task_id, s.body
+        FROM done, UNNEST($2::text[]) WITH ORDINALITY AS s(body, n)
         ORDER BY s.n
     ), due AS (
         UPDATE executions SET due_at = now()
@@ -102,7 +101,7 @@ pub async fn record(
     signals: &[Signal],
     waits: bool,
 ) -> Result<bool, Error> {
-    let bodies: Vec<Json<Value>> = signals.iter().map(|s| Json(s.stored())).collect();
+    let bodies: Vec<String> = signals.iter().map(Signal::body).collect();
     Ok(sqlx::query(RECORD)
         .bind(token)
         .bind(&bodies)

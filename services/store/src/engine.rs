@@ -6,12 +6,12 @@
 //! everything as it was: the executions are claimed again later.
 
 use serde_json::Value;
-use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 
 use crate::Error;
 use crate::signals::Signal;
+use crate::text;
 
 /// An execution claimed for one step.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -44,9 +44,25 @@ pub async fn claim(tx: &mut PgConnection, limit: i64) -> Result<Vec<Claimed>, Er
     Ok(sqlx::query_as(CLAIM).bind(limit).fetch_all(tx).await?)
 }
 
+const CLAIM_ONE: &str = "
+    SELECT seq, arn, state_machine_arn, name, definition, role_arn, input, snapshot, started_at,
+        history_length, parent_token
+    FROM executions
+    WHERE seq = $1 AND due_at <= now()
+    FOR UPDATE SKIP LOCKED";
+
+/// Claims one execution of a batch that could not be written, to step it alone; `None` when it
+/// is no longer due or another scheduler holds it.
+pub async fn claim_one(tx: &mut PgConnection, seq: i64) -> Result<Option<Claimed>, Error> {
+    Ok(sqlx::query_as(CLAIM_ONE)
+        .bind(seq)
+        .fetch_optional(tx)
+        .await?)
+}
+
 const TAKE_SIGNALS: &str = "
     DELETE FROM signals WHERE execution_seq = ANY($1)
-    RETURNING seq, execution_seq, body";
+    RETURNING seq, execution_seq, task_id, body, created_at";
 
 /// Removes and returns the signals of these executions, oldest first. Deleted in the step's
 /// transaction: if the step does not commit, the signals are still there for the next claim.
@@ -63,9 +79,12 @@ pub async fn take_signals(
         .map(|row| {
             let seq: i64 = row.try_get("seq")?;
             let execution: i64 = row.try_get("execution_seq")?;
-            let body: Json<Value> = row.try_get("body")?;
+            let task_id: Option<i64> = row.try_get("task_id")?;
+            let body: String = row.try_get("body")?;
+            let created: OffsetDateTime = row.try_get("created_at")?;
+            let created_ms = i64::try_from(created.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
             // A body this build cannot read is reported to the caller, not dropped silently.
-            let signal = serde_json::from_value::<Signal>(body.0).map_err(|e| e.to_string());
+            let signal = Signal::read(&body, task_id, created_ms);
             Ok((seq, execution, signal))
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
@@ -135,8 +154,14 @@ pub async fn apply(tx: &mut PgConnection, steps: &[Step]) -> Result<(), Error> {
     let snapshots: Vec<&str> = steps.iter().map(|s| s.snapshot.as_str()).collect();
     let statuses: Vec<&str> = steps.iter().map(|s| s.status.as_str()).collect();
     let outputs: Vec<Option<&str>> = steps.iter().map(|s| s.output.as_deref()).collect();
-    let errors: Vec<Option<&str>> = steps.iter().map(|s| s.error.as_deref()).collect();
-    let causes: Vec<Option<&str>> = steps.iter().map(|s| s.cause.as_deref()).collect();
+    let errors: Vec<Option<String>> = steps
+        .iter()
+        .map(|s| s.error.as_deref().map(text::encode))
+        .collect();
+    let causes: Vec<Option<String>> = steps
+        .iter()
+        .map(|s| s.cause.as_deref().map(text::encode))
+        .collect();
     let stopped: Vec<Option<OffsetDateTime>> = steps.iter().map(|s| s.stopped_at).collect();
     let due: Vec<Option<OffsetDateTime>> = steps.iter().map(|s| s.due_at).collect();
     let counts: Vec<i32> = steps
@@ -179,15 +204,15 @@ const DELETE_FINISHED_MACHINES: &str = "
 // is recorded as a signal for it. Only `.sync` children carry their parent's token.
 const COMPLETE_PARENTS: &str = "
     WITH ended AS (
-        SELECT * FROM UNNEST($1::text[], $2::jsonb[]) AS u(token, body)
+        SELECT * FROM UNNEST($1::text[], $2::text[]) AS u(token, body)
     ), closed AS (
         UPDATE tasks SET status = 'CLOSED'
         FROM ended
         WHERE tasks.token = ended.token AND tasks.status <> 'CLOSED'
         RETURNING tasks.execution_seq, tasks.task_id, ended.body
     ), signalled AS (
-        INSERT INTO signals (execution_seq, body)
-        SELECT execution_seq, jsonb_set(body, '{task_id}', to_jsonb(task_id)) FROM closed
+        INSERT INTO signals (execution_seq, task_id, body)
+        SELECT execution_seq, task_id, body FROM closed
     )
     UPDATE executions SET due_at = now()
     WHERE seq IN (SELECT execution_seq FROM closed) AND status = 'RUNNING'";
@@ -203,10 +228,7 @@ pub async fn complete_parents(
         return Ok(0);
     }
     let tokens: Vec<&str> = ended.iter().map(|(token, _)| token.as_str()).collect();
-    let bodies: Vec<Json<Value>> = ended
-        .iter()
-        .map(|(_, signal)| Json(signal.stored()))
-        .collect();
+    let bodies: Vec<String> = ended.iter().map(|(_, signal)| signal.body()).collect();
     let due = sqlx::query(COMPLETE_PARENTS)
         .bind(&tokens)
         .bind(&bodies)
@@ -214,6 +236,15 @@ pub async fn complete_parents(
         .await?
         .rows_affected();
     Ok(due)
+}
+
+const PARK: &str = "UPDATE executions SET due_at = NULL WHERE seq = $1";
+
+/// Makes an execution no longer due: for one whose every write the database refuses, so that
+/// no scheduler retries it without end. It waits for a signal (a stop) like any other.
+pub async fn park(pool: &sqlx::PgPool, seq: i64) -> Result<(), Error> {
+    sqlx::query(PARK).bind(seq).execute(pool).await?;
+    Ok(())
 }
 
 const NEXT_DUE: &str = "SELECT min(due_at) FROM executions WHERE due_at IS NOT NULL";
@@ -353,7 +384,7 @@ const STOP_CHILDREN: &str = "
         SELECT seq FROM executions WHERE parent_token = ANY($1) AND status = 'RUNNING'
     ), stopped AS (
         INSERT INTO signals (execution_seq, body)
-        SELECT seq, '{\"kind\": \"stop\", \"error\": null, \"cause\": null}'::jsonb FROM children
+        SELECT seq, $2 FROM children
     )
     UPDATE executions SET due_at = now() WHERE seq IN (SELECT seq FROM children)";
 
@@ -364,8 +395,13 @@ pub async fn stop_children(tx: &mut PgConnection, tokens: &[String]) -> Result<u
     if tokens.is_empty() {
         return Ok(0);
     }
+    let stop = Signal::Stop {
+        error: None,
+        cause: None,
+    };
     Ok(sqlx::query(STOP_CHILDREN)
         .bind(tokens)
+        .bind(stop.body())
         .execute(tx)
         .await?
         .rows_affected())
@@ -400,7 +436,8 @@ pub async fn heartbeats(
 // in AWS: the task is closed and a failure signal makes the execution due again.
 const FAIL_MISSING_ACTIVITIES: &str = "
     WITH scheduled AS (
-        SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[]) AS t(execution_seq, task_id, activity_arn)
+        SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[])
+            AS t(execution_seq, task_id, activity_arn, failure)
     ), missing AS (
         SELECT s.* FROM scheduled s
         WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.arn = s.activity_arn)
@@ -409,11 +446,8 @@ const FAIL_MISSING_ACTIVITIES: &str = "
         FROM missing m
         WHERE tasks.execution_seq = m.execution_seq AND tasks.task_id = m.task_id
     ), signalled AS (
-        INSERT INTO signals (execution_seq, body)
-        SELECT m.execution_seq, jsonb_build_object(
-            'kind', 'task_failed', 'task_id', m.task_id, 'error', 'States.Runtime',
-            'cause', 'The activity ' || m.activity_arn || ' does not exist.')
-        FROM missing m
+        INSERT INTO signals (execution_seq, task_id, body)
+        SELECT m.execution_seq, m.task_id, m.failure FROM missing m
     )
     UPDATE executions SET due_at = now()
     WHERE seq IN (SELECT execution_seq FROM missing) AND status = 'RUNNING'";
@@ -427,10 +461,23 @@ pub async fn fail_missing_activities(tx: &mut PgConnection, new: &[NewTask]) -> 
     let executions: Vec<i64> = new.iter().map(|t| t.execution_seq).collect();
     let ids: Vec<i64> = new.iter().map(|t| t.task_id).collect();
     let activities: Vec<&str> = new.iter().map(|t| t.activity_arn.as_str()).collect();
+    // The failure each task gets if its activity turns out to be missing.
+    let failures: Vec<String> = new
+        .iter()
+        .map(|t| {
+            Signal::TaskFailed {
+                task_id: 0,
+                error: switchback_asl::failure::errors::RUNTIME.to_owned(),
+                cause: format!("The activity {} does not exist.", t.activity_arn),
+            }
+            .body()
+        })
+        .collect();
     let due = sqlx::query(FAIL_MISSING_ACTIVITIES)
         .bind(&executions)
         .bind(&ids)
         .bind(&activities)
+        .bind(&failures)
         .execute(tx)
         .await?
         .rows_affected();

@@ -32,6 +32,25 @@ pub enum Error {
     MissingMeta(&'static str),
 }
 
+/// SQLSTATE classes of a statement whose data the database refused: data exceptions (a NUL
+/// character, a malformed value), integrity violations, program limits (a value too large).
+const REFUSED_DATA_CLASSES: [&str; 3] = ["22", "23", "54"];
+
+impl Error {
+    /// The database refused what a statement carried, as opposed to failing itself: the same
+    /// write will be refused again however often it is retried.
+    pub fn is_refused_data(&self) -> bool {
+        match self {
+            Error::UniqueViolation => true,
+            Error::Database(sqlx::Error::Database(db)) => db
+                .code()
+                .is_some_and(|code| REFUSED_DATA_CLASSES.iter().any(|c| code.starts_with(c))),
+            Error::Database(sqlx::Error::Encode(_)) => true,
+            _ => false,
+        }
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &error {

@@ -5,6 +5,7 @@ use sqlx::{PgPool, Row};
 use time::OffsetDateTime;
 
 use crate::signals::{self, Signal};
+use crate::text::{self, UserText};
 use crate::{Error, Scope};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -19,9 +20,9 @@ pub struct Execution {
     pub input: String,
     pub status: String,
     pub output: Option<String>,
-    pub error: Option<String>,
-    pub cause: Option<String>,
-    pub trace_header: Option<String>,
+    pub error: Option<UserText>,
+    pub cause: Option<UserText>,
+    pub trace_header: Option<UserText>,
     pub started_at: OffsetDateTime,
     pub stopped_at: Option<OffsetDateTime>,
 }
@@ -83,6 +84,10 @@ pub(crate) async fn insert<'e>(
     let optional = |f: fn(&NewExecution) -> Option<&str>| {
         news.iter().map(|n| f(n)).collect::<Vec<Option<&str>>>()
     };
+    let trace_headers: Vec<Option<String>> = news
+        .iter()
+        .map(|n| n.trace_header.as_deref().map(text::encode))
+        .collect();
     Ok(sqlx::query_as(INSERT)
         .bind(column(|n| &n.arn))
         .bind(column(|n| &n.express_arn))
@@ -91,7 +96,7 @@ pub(crate) async fn insert<'e>(
         .bind(column(|n| &n.state_machine_arn))
         .bind(column(|n| &n.name))
         .bind(column(|n| &n.input))
-        .bind(optional(|n| n.trace_header.as_deref()))
+        .bind(trace_headers)
         .bind(optional(|n| n.parent_token.as_deref()))
         .bind(optional(|n| n.test_case.as_deref()))
         .fetch_all(executor)

@@ -15,6 +15,7 @@
 //! - [`signals`] — the intents API nodes record for schedulers (stop, task results), as one enum.
 //! - [`tasks`] — activity tasks as workers see them: take, report a result, heartbeat.
 //! - [`calls`] — integration calls (Lambda, HTTP, nested executions) made under a lease, their results recorded once.
+//! - [`text`] — strings a user controls (errors, causes, worker names) kept losslessly: NUL included.
 //! - [`error`] — the store's error enum; SQLSTATEs become domain errors here.
 //!
 //! Every function takes a `&PgPool` (or a connection) and runs static SQL with runtime-checked
@@ -34,6 +35,7 @@ pub mod signals;
 pub mod starts;
 pub mod state_machines;
 pub mod tasks;
+pub mod text;
 
 pub use error::Error;
 pub use pool::{DatabaseSettings, connect};

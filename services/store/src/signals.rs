@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
-use sqlx::types::Json;
 use switchback_asl::interpreter::ChildExecution;
 
 use crate::Error;
@@ -46,21 +45,31 @@ pub enum Signal {
 }
 
 impl Signal {
-    /// The signal as stored in `signals.body`. jsonb cannot hold the NUL character, which a
-    /// worker's error or a function's error type may carry; it becomes U+FFFD there.
-    pub(crate) fn stored(&self) -> serde_json::Value {
-        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
-        scrub(&mut value);
-        value
+    /// The signal as stored in `signals.body`: JSON text, which keeps every string whole
+    /// (jsonb could not hold the NUL character a worker's error may carry).
+    pub(crate) fn body(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
     }
-}
 
-fn scrub(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
-        serde_json::Value::Object(fields) => fields.values_mut().for_each(scrub),
-        _ => {}
+    /// Reads a stored signal. `task_id`: the task a statement found for it (the body then
+    /// holds a placeholder); `created_ms`: when it was recorded, for a start without a time.
+    pub(crate) fn read(body: &str, task_id: Option<i64>, created_ms: i64) -> Result<Self, String> {
+        let mut signal = serde_json::from_str::<Signal>(body).map_err(|e| e.to_string())?;
+        let found = task_id.and_then(|id| u64::try_from(id).ok());
+        match &mut signal {
+            Signal::TaskStarted { task_id, at_ms, .. } => {
+                *task_id = found.unwrap_or(*task_id);
+                if *at_ms == 0 {
+                    *at_ms = created_ms;
+                }
+            }
+            Signal::TaskSucceeded { task_id, .. }
+            | Signal::TaskFailed { task_id, .. }
+            | Signal::TaskSubmitted { task_id, .. }
+            | Signal::ChildEnded { task_id, .. } => *task_id = found.unwrap_or(*task_id),
+            Signal::Stop { .. } => {}
+        }
+        Ok(signal)
     }
 }
 
@@ -75,7 +84,7 @@ pub(crate) async fn record(
 ) -> Result<(), Error> {
     sqlx::query(INSERT_SIGNAL)
         .bind(execution_seq)
-        .bind(Json(signal.stored()))
+        .bind(signal.body())
         .execute(&mut *tx)
         .await?;
     sqlx::query(MAKE_DUE)
@@ -90,15 +99,41 @@ mod tests {
     use super::Signal;
 
     #[test]
-    fn stored_signals_hold_no_nul_character() {
+    fn stored_signals_keep_nul_characters() {
         let signal = Signal::TaskFailed {
-            task_id: 1,
+            task_id: 0,
             error: "Bad\0Error".into(),
             cause: "fine".into(),
         };
-        let stored = signal.stored();
-        assert_eq!(stored["error"], "Bad\u{FFFD}Error");
-        assert_eq!(stored["cause"], "fine");
-        assert_eq!(stored["kind"], "task_failed");
+        let body = signal.body();
+        assert!(!body.contains('\0'));
+        let read = Signal::read(&body, Some(7), 0).expect("readable");
+        assert_eq!(
+            read,
+            Signal::TaskFailed {
+                task_id: 7,
+                error: "Bad\0Error".into(),
+                cause: "fine".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn a_start_without_a_time_takes_the_recording_time() {
+        let body = Signal::TaskStarted {
+            task_id: 0,
+            worker_name: "w".into(),
+            at_ms: 0,
+        }
+        .body();
+        let read = Signal::read(&body, Some(3), 1_000).expect("readable");
+        assert_eq!(
+            read,
+            Signal::TaskStarted {
+                task_id: 3,
+                worker_name: "w".into(),
+                at_ms: 1_000,
+            }
+        );
     }
 }

@@ -1,11 +1,11 @@
 //! Activity tasks as workers see them: taking one, reporting its result, heartbeats.
 //! A result is recorded as a signal for the task's execution; a scheduler applies it.
 
-use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 
 use crate::Error;
 use crate::signals::Signal;
+use crate::text;
 
 /// A task a worker took.
 #[derive(Debug, Clone)]
@@ -28,11 +28,8 @@ const TAKE: &str = "
             FOR UPDATE SKIP LOCKED)
         RETURNING token, input, execution_seq, task_id
     ), signalled AS (
-        INSERT INTO signals (execution_seq, body)
-        SELECT execution_seq, jsonb_build_object(
-            'kind', 'task_started', 'task_id', task_id, 'worker_name', COALESCE($2, ''),
-            'at_ms', (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
-        FROM taken
+        INSERT INTO signals (execution_seq, task_id, body)
+        SELECT execution_seq, task_id, $3 FROM taken
     ), due AS (
         UPDATE executions SET due_at = now()
         WHERE seq = (SELECT execution_seq FROM taken) AND status = 'RUNNING'
@@ -45,9 +42,16 @@ pub async fn take(
     activity_arn: &str,
     worker_name: Option<&str>,
 ) -> Result<Option<Taken>, Error> {
+    // The task id and the time are filled in when the signal is read.
+    let started = Signal::TaskStarted {
+        task_id: 0,
+        worker_name: worker_name.unwrap_or_default().to_owned(),
+        at_ms: 0,
+    };
     let row = sqlx::query(TAKE)
         .bind(activity_arn)
-        .bind(worker_name)
+        .bind(worker_name.map(text::encode))
+        .bind(started.body())
         .fetch_optional(pool)
         .await?;
     row.map(|row| {
@@ -84,8 +88,8 @@ const REPORT: &str = "
         WHERE token = $1 AND status <> 'CLOSED'
         RETURNING execution_seq, task_id
     ), signalled AS (
-        INSERT INTO signals (execution_seq, body)
-        SELECT execution_seq, jsonb_set($2::jsonb, '{task_id}', to_jsonb(task_id)) FROM closed
+        INSERT INTO signals (execution_seq, task_id, body)
+        SELECT execution_seq, task_id, $2 FROM closed
     ), due AS (
         UPDATE executions SET due_at = now()
         WHERE seq = (SELECT execution_seq FROM closed) AND status = 'RUNNING'
@@ -106,7 +110,7 @@ pub async fn report(pool: &PgPool, token: &str, outcome: Outcome) -> Result<Repo
     };
     let closed = sqlx::query(REPORT)
         .bind(token)
-        .bind(Json(signal.stored()))
+        .bind(signal.body())
         .fetch_optional(pool)
         .await?;
     if closed.is_some() {

@@ -6,7 +6,7 @@ use switchback_asl::arn::{Arn, ResourceKind};
 use switchback_store::activities::{self, Activity, Created, NewActivity};
 
 use super::Context;
-use super::common::{Paging, Tag, check_name, check_tags, next_token, parse_arn};
+use super::common::{Paging, Tag, check_name, check_tags, next_token, parse_scoped_arn};
 use crate::Error;
 use crate::input::{Checks, parse};
 use crate::protocol::epoch_seconds;
@@ -65,22 +65,25 @@ struct ArnInput {
     activity_arn: Option<String>,
 }
 
-fn activity_arn(body: Value) -> Result<String, Error> {
+/// The `activityArn` member, and whether it names an activity of the request's scope.
+fn activity_arn(context: &Context<'_>, body: Value) -> Result<(String, bool), Error> {
     let input: ArnInput = parse(body)?;
     Checks::new()
         .required("activityArn", &input.activity_arn)
         .length("activityArn", input.activity_arn.as_deref(), 1, 256)
         .finish()?;
     let arn = input.activity_arn.unwrap_or_default();
-    parse_arn(&arn, ResourceKind::Activity)?;
-    Ok(arn)
+    let here = parse_scoped_arn(context, &arn, ResourceKind::Activity)?.is_some();
+    Ok((arn, here))
 }
 
 pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error> {
-    let arn = activity_arn(body)?;
-    let activity = activities::describe(&context.state.pool, &arn)
-        .await?
-        .ok_or(Error::ActivityDoesNotExist(arn))?;
+    let (arn, here) = activity_arn(context, body)?;
+    let found = match here {
+        true => activities::describe(&context.state.pool, &arn).await?,
+        false => None,
+    };
+    let activity = found.ok_or(Error::ActivityDoesNotExist(arn))?;
     let mut output = summary(&activity);
     // AWS always describes an activity's encryption, AWS_OWNED_KEY when none was chosen.
     output["encryptionConfiguration"] = activity
@@ -90,8 +93,10 @@ pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error
 }
 
 pub async fn delete(context: &Context<'_>, body: Value) -> Result<Value, Error> {
-    let arn = activity_arn(body)?;
-    activities::delete(&context.state.pool, &arn).await?;
+    let (arn, here) = activity_arn(context, body)?;
+    if here {
+        activities::delete(&context.state.pool, &arn).await?;
+    }
     Ok(json!({}))
 }
 

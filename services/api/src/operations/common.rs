@@ -17,6 +17,23 @@ pub fn parse_arn(value: &str, kind: ResourceKind) -> Result<Arn, Error> {
     Arn::parse(value, kind).map_err(|e| Error::InvalidArn(e.to_string()))
 }
 
+/// Whether an ARN names a resource of the request's account and region. Requests act only
+/// there: a resource of another region is, for this request, one that does not exist.
+pub fn in_scope(context: &Context<'_>, arn: &Arn) -> bool {
+    arn.account == context.scope.account && arn.region == context.scope.region
+}
+
+/// Parses an ARN argument that must name a resource of `kind`; `None` when it names one outside
+/// the request's account and region (see [`in_scope`]).
+pub fn parse_scoped_arn(
+    context: &Context<'_>,
+    value: &str,
+    kind: ResourceKind,
+) -> Result<Option<Arn>, Error> {
+    let arn = parse_arn(value, kind)?;
+    Ok(in_scope(context, &arn).then_some(arn))
+}
+
 /// Checks a resource name beyond its length (which the model's constraint covers).
 pub fn check_name(name: &str) -> Result<(), Error> {
     if is_valid_resource_name(name) {
@@ -98,6 +115,14 @@ pub struct Tag {
     pub value: Option<String>,
 }
 
+/// What AWS allows in tag keys and values: "Unicode letters, digits, white space, or these
+/// symbols: _ . : / = + - @" (the `Tag` type of the Step Functions API reference).
+const TAG_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$";
+
+fn is_tag_character(c: char) -> bool {
+    c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
+}
+
 /// AWS allows 50 tags per resource.
 const MAX_TAGS: usize = 50;
 
@@ -120,6 +145,17 @@ pub fn check_tags(tags: &[Tag], resource: &str, checks: &mut Checks) -> Result<V
                 0,
                 256,
             );
+        for (member, text) in [("key", &tag.key), ("value", &tag.value)] {
+            if let Some(text) = text
+                && !text.chars().all(is_tag_character)
+            {
+                checks.custom(
+                    &format!("tags.{n}.member.{member}"),
+                    Some(text.clone()),
+                    &format!("satisfy regular expression pattern: {TAG_PATTERN}"),
+                );
+            }
+        }
     }
     Ok(serde_json::to_value(tags).unwrap_or_default())
 }

@@ -1,10 +1,9 @@
 //! Checking an execution's input as AWS does: any JSON value up to 256 KiB, with the parser's
 //! complaint in the error for anything else.
 
-use crate::Error;
+use switchback_asl::limits::{self, MAX_PAYLOAD_BYTES as MAX_INPUT_BYTES};
 
-/// botocore's `SensitiveData` limit, counted in UTF-8 bytes.
-const MAX_INPUT_BYTES: usize = 262_144;
+use crate::Error;
 
 pub fn check_input(input: &str) -> Result<(), Error> {
     let invalid = |reason: String| {
@@ -20,6 +19,10 @@ pub fn check_input(input: &str) -> Result<(), Error> {
         return Err(invalid("Invalid execution input.".to_owned()));
     }
     match serde_json::from_str::<serde_json::Value>(input) {
+        Ok(value) if limits::too_deep(&value) => Err(invalid(format!(
+            "The input is nested deeper than the limit of {} levels",
+            limits::MAX_DEPTH
+        ))),
         Ok(_) => Ok(()),
         Err(error) => Err(invalid(parser_message(input, &error))),
     }
@@ -87,5 +90,9 @@ mod tests {
             "Invalid State Machine Execution Input: 'Invalid execution input.'"
         );
         assert!(message(&"1".repeat(262_145)).contains("more than the limit"));
+        let deep = format!("{}{}", "[".repeat(101), "]".repeat(101));
+        assert!(message(&deep).contains("nested deeper than the limit of 100 levels"));
+        let fine = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(check_input(&fine).is_ok());
     }
 }

@@ -10,7 +10,7 @@ use switchback_store::executions::{self, Execution, NewExecution, Started};
 use switchback_store::signals::Signal;
 use switchback_store::state_machines;
 
-use super::common::{Paging, check_name, next_token, parse_arn};
+use super::common::{Paging, check_name, in_scope, next_token, parse_arn, parse_scoped_arn};
 use super::execution_input::check_input;
 use super::{Context, Reply};
 use crate::Error;
@@ -57,6 +57,9 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         None => (requested_arn, None),
     };
     let parsed = parse_arn(&machine_arn, ResourceKind::StateMachine)?;
+    if !in_scope(context, &parsed) {
+        return Err(Error::StateMachineDoesNotExist(machine_arn));
+    }
     if let Some(case) = &test_case {
         let known = context
             .state
@@ -124,12 +127,19 @@ async fn find(context: &Context<'_>, arn: Option<String>) -> Result<Execution, E
         .length("executionArn", arn.as_deref(), 1, 256)
         .finish()?;
     let arn = arn.unwrap_or_default();
-    if Arn::parse(&arn, ResourceKind::Execution).is_err() {
-        // Express executions have their own ARN kind; anything else is malformed.
-        let express = arn.split(':').nth(5) == Some("express");
-        if !express {
-            parse_arn(&arn, ResourceKind::Execution)?;
+    // Express executions have their own ARN kind; anything else is malformed.
+    let express = arn.split(':').nth(5) == Some("express");
+    let here = match Arn::parse(&arn, ResourceKind::Execution) {
+        Ok(parsed) => in_scope(context, &parsed),
+        Err(_) if express => {
+            let fields: Vec<&str> = arn.split(':').collect();
+            fields.get(3) == Some(&context.scope.region.as_str())
+                && fields.get(4) == Some(&context.scope.account.as_str())
         }
+        Err(_) => parse_arn(&arn, ResourceKind::Execution).map(|_| false)?,
+    };
+    if !here {
+        return Err(Error::ExecutionDoesNotExist(arn));
     }
     executions::describe(&context.state.pool, &arn)
         .await?
@@ -156,13 +166,13 @@ pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error
         output["outputDetails"] = json!({ "included": true });
     }
     if let Some(error) = &execution.error {
-        output["error"] = Value::from(error.as_str());
+        output["error"] = Value::from(error.0.as_str());
     }
     if let Some(cause) = &execution.cause {
-        output["cause"] = Value::from(cause.as_str());
+        output["cause"] = Value::from(cause.0.as_str());
     }
     if let Some(header) = &execution.trace_header {
-        output["traceHeader"] = Value::from(header.as_str());
+        output["traceHeader"] = Value::from(header.0.as_str());
     }
     output["redriveCount"] = Value::from(0);
     match execution.status.as_str() {
@@ -210,10 +220,11 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
             "Must provide a StateMachine ARN or MapRun ARN".to_owned(),
         ));
     };
-    parse_arn(&machine_arn, ResourceKind::StateMachine)?;
-    if state_machines::describe(&context.state.pool, &machine_arn)
-        .await?
-        .is_none()
+    let here = parse_scoped_arn(context, &machine_arn, ResourceKind::StateMachine)?.is_some();
+    if !here
+        || state_machines::describe(&context.state.pool, &machine_arn)
+            .await?
+            .is_none()
     {
         return Err(Error::StateMachineDoesNotExist(machine_arn));
     }

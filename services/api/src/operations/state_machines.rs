@@ -4,18 +4,19 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchback_asl::arn::{Arn, ResourceKind};
 use switchback_asl::diagnostic::invalid_definition_message_for;
+use switchback_asl::limits;
 use switchback_asl::{MachineType, ValidateOptions, validate};
 use switchback_store::state_machines::{self, Created, NewStateMachine, StateMachine};
 
 use super::Context;
-use super::common::{Paging, Tag, check_name, check_tags, next_token, parse_arn};
+use super::common::{Paging, Tag, check_name, check_tags, next_token, parse_scoped_arn};
 use crate::Error;
 use crate::input::{Checks, parse};
 use crate::protocol::epoch_seconds;
 
 const LIST: &str = "stateMachines";
-/// botocore's `Definition` shape: 1 to 1,048,576 characters.
-pub const MAX_DEFINITION_CHARS: usize = 1_048_576;
+// botocore's `Definition` shape: 1 to 1,048,576 characters.
+pub use switchback_asl::limits::MAX_DEFINITION_CHARS;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -140,7 +141,16 @@ pub async fn create(context: &Context<'_>, body: Value) -> Result<Value, Error> 
 fn check_role_arn(role_arn: &str) -> Result<(), Error> {
     let fields: Vec<&str> = role_arn.split(':').collect();
     if fields.len() < 6 || fields[0] != "arn" {
-        return Err(Error::InvalidArn(format!("Invalid ARN prefix: {role_arn}")));
+        return Err(Error::InvalidArn(format!(
+            "Invalid ARN prefix: {}",
+            limits::quote_prefix(role_arn)
+        )));
+    }
+    if role_arn.chars().any(char::is_control) {
+        return Err(Error::InvalidArn(format!(
+            "Invalid Arn: '{}'",
+            limits::quote_prefix(role_arn)
+        )));
     }
     Ok(())
 }
@@ -179,6 +189,16 @@ fn check_logging(config: Option<Value>) -> Result<Value, Error> {
         return Err(Error::InvalidLoggingConfiguration(
             "Invalid Logging Configuration: Must specify exactly one Log Destination.".to_owned(),
         ));
+    }
+    // An ARN holds no control characters (and the NUL character could not be stored).
+    let group = config
+        .pointer("/destinations/0/cloudWatchLogsLogGroup/logGroupArn")
+        .and_then(Value::as_str);
+    if let Some(group) = group.filter(|g| g.chars().any(char::is_control)) {
+        return Err(Error::InvalidLoggingConfiguration(format!(
+            "Invalid Logging Configuration: Log Group ARN '{}' is not valid.",
+            limits::quote_prefix(group)
+        )));
     }
     Ok(config)
 }
@@ -227,6 +247,17 @@ pub fn check_encryption(config: &Value) -> Result<(), Error> {
             900,
         );
     checks.finish()?;
+    // A key id, ARN or alias holds no control characters (and NUL could not be stored).
+    if let Some(key) = config
+        .get("kmsKeyId")
+        .and_then(Value::as_str)
+        .filter(|k| k.chars().any(char::is_control))
+    {
+        return Err(Error::InvalidEncryptionConfiguration(format!(
+            "Invalid Encryption Configuration: kmsKeyId '{}' is not a valid KMS key identifier",
+            limits::quote_prefix(key)
+        )));
+    }
     let has_key = config.get("kmsKeyId").is_some();
     match (kind, has_key) {
         (Some("CUSTOMER_MANAGED_KMS_KEY"), false) => Err(Error::InvalidEncryptionConfiguration(
@@ -247,7 +278,8 @@ struct ArnInput {
     state_machine_arn: Option<String>,
 }
 
-fn state_machine_arn(body: Value) -> Result<String, Error> {
+/// The `stateMachineArn` member, and whether it names a machine of the request's scope.
+fn state_machine_arn(context: &Context<'_>, body: Value) -> Result<(String, bool), Error> {
     let input: ArnInput = parse(body)?;
     Checks::new()
         .required("stateMachineArn", &input.state_machine_arn)
@@ -259,15 +291,17 @@ fn state_machine_arn(body: Value) -> Result<String, Error> {
         )
         .finish()?;
     let arn = input.state_machine_arn.unwrap_or_default();
-    parse_arn(&arn, ResourceKind::StateMachine)?;
-    Ok(arn)
+    let here = parse_scoped_arn(context, &arn, ResourceKind::StateMachine)?.is_some();
+    Ok((arn, here))
 }
 
 pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error> {
-    let arn = state_machine_arn(body)?;
-    let machine = state_machines::describe(&context.state.pool, &arn)
-        .await?
-        .ok_or(Error::StateMachineDoesNotExist(arn))?;
+    let (arn, here) = state_machine_arn(context, body)?;
+    let found = match here {
+        true => state_machines::describe(&context.state.pool, &arn).await?,
+        false => None,
+    };
+    let machine = found.ok_or(Error::StateMachineDoesNotExist(arn))?;
     Ok(description(&machine))
 }
 
@@ -294,8 +328,10 @@ fn description(machine: &StateMachine) -> Value {
 }
 
 pub async fn delete(context: &Context<'_>, body: Value) -> Result<Value, Error> {
-    let arn = state_machine_arn(body)?;
-    state_machines::delete(&context.state.pool, &arn).await?;
+    let (arn, here) = state_machine_arn(context, body)?;
+    if here {
+        state_machines::delete(&context.state.pool, &arn).await?;
+    }
     Ok(json!({}))
 }
 

@@ -9,14 +9,14 @@ use switchback_store::activities;
 use switchback_store::tasks::{self, Outcome, Reported};
 
 use super::Context;
-use super::common::parse_arn;
+use super::common::parse_scoped_arn;
 use crate::Error;
 use crate::input::{Checks, parse};
 
 /// Polls re-check the table this often even without a notification.
 const SAFETY_RECHECK: Duration = Duration::from_secs(5);
-/// botocore's `SensitiveData` limit for outputs, in UTF-8 bytes.
-const MAX_OUTPUT_BYTES: usize = 262_144;
+// botocore's `SensitiveData` limit for outputs, in UTF-8 bytes.
+use switchback_asl::limits::MAX_PAYLOAD_BYTES as MAX_OUTPUT_BYTES;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -33,10 +33,11 @@ pub async fn get_activity_task(context: &Context<'_>, body: Value) -> Result<Val
         .length("workerName", request.worker_name.as_deref(), 1, 80)
         .finish()?;
     let arn = request.activity_arn.unwrap_or_default();
-    parse_arn(&arn, ResourceKind::Activity)?;
-    if activities::describe(&context.state.pool, &arn)
-        .await?
-        .is_none()
+    let here = parse_scoped_arn(context, &arn, ResourceKind::Activity)?.is_some();
+    if !here
+        || activities::describe(&context.state.pool, &arn)
+            .await?
+            .is_none()
     {
         return Err(Error::ActivityDoesNotExist(arn));
     }
