@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde_json::Value;
 use switchback_asl::interpreter::{
     self, Call, ChildExecution, Effect, Event, ExecutionInfo, HistoryEvent, Machine, Snapshot,
-    Status,
+    Status, StepShare,
 };
 use switchback_store::engine::{Claimed, NewCall, NewTask, Step};
 use switchback_store::signals::Signal;
@@ -33,9 +33,10 @@ pub fn advance(
     signals: &[Result<Signal, String>],
     heartbeats: &[(u64, i64)],
     now_ms: i64,
+    share: StepShare,
 ) -> Advanced {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        run(execution, machine, signals, heartbeats, now_ms)
+        run(execution, machine, signals, heartbeats, now_ms, share)
     }));
     match outcome {
         Ok(Ok(advanced)) => advanced,
@@ -57,6 +58,7 @@ fn run(
     signals: &[Result<Signal, String>],
     heartbeats: &[(u64, i64)],
     now_ms: i64,
+    share: StepShare,
 ) -> Result<Advanced, String> {
     let mut history: Vec<HistoryEvent> = Vec::new();
     let mut effects: Vec<Effect> = Vec::new();
@@ -73,7 +75,8 @@ fn run(
         None => {
             let input: Value = serde_json::from_str(&execution.input)
                 .map_err(|e| format!("unreadable input: {e}"))?;
-            let started = interpreter::start(machine, info(execution), input, now_ms, seed());
+            let started =
+                interpreter::start_sharing(machine, info(execution), input, now_ms, seed(), share);
             history.extend(started.history);
             effects.extend(started.effects);
             started.snapshot
@@ -100,7 +103,7 @@ fn run(
     );
     events.push(Event::Tick);
     for event in &events {
-        let transition = interpreter::step(machine, snapshot, event, now_ms, seed());
+        let transition = interpreter::step_sharing(machine, snapshot, event, now_ms, seed(), share);
         history.extend(transition.history);
         effects.extend(transition.effects);
         snapshot = transition.snapshot;

@@ -13,6 +13,7 @@ use switchback_store::{PgPool, Transaction};
 use crate::Error;
 use crate::advance::{Advanced, advance, millis, poisoned};
 use crate::machines::Machines;
+use switchback_asl::interpreter::StepShare;
 
 /// What a batch did.
 #[derive(Debug, Default)]
@@ -131,6 +132,8 @@ async fn step_and_commit(
             .push((task_id, millis(at)));
     }
     let now_ms = millis(time::OffsetDateTime::now_utc());
+    // The executions of a batch share one step's budget of work.
+    let share = StepShare(claimed.len());
     let batch_span = tracing::info_span!("scheduler_batch", executions = claimed.len());
     let advanced: Vec<Advanced> = batch_span.in_scope(|| {
         claimed
@@ -145,6 +148,7 @@ async fn step_and_commit(
                     &signals.remove(&execution.seq).unwrap_or_default(),
                     &heartbeats.remove(&execution.seq).unwrap_or_default(),
                     now_ms,
+                    share,
                 )
             })
             .collect()

@@ -34,6 +34,7 @@ pub use crate::resource::Pattern;
 
 pub use crate::model::Machine;
 pub use history::HistoryEvent;
+pub use runner::StepShare;
 pub use snapshot::{ExecutionInfo, Snapshot, Status};
 pub use task::task_token;
 
@@ -174,7 +175,19 @@ pub fn start(
     now_ms: i64,
     seed: u64,
 ) -> Transition {
-    runner::start(machine, info, input, now_ms, seed)
+    runner::start(machine, info, input, now_ms, seed, StepShare::default())
+}
+
+/// As [`start`], for one of `share` executions stepped together (see [`StepShare`]).
+pub fn start_sharing(
+    machine: &Machine,
+    info: ExecutionInfo,
+    input: Value,
+    now_ms: i64,
+    seed: u64,
+    share: StepShare,
+) -> Transition {
+    runner::start(machine, info, input, now_ms, seed, share)
 }
 
 /// Advances `snapshot` by `event` at `now_ms`. Never panics; a broken snapshot or definition fails
@@ -186,5 +199,17 @@ pub fn step(
     now_ms: i64,
     seed: u64,
 ) -> Transition {
-    runner::step(machine, snapshot, event, now_ms, seed)
+    runner::step(machine, snapshot, event, now_ms, seed, StepShare::default())
+}
+
+/// As [`step`], for one of `share` executions stepped together (see [`StepShare`]).
+pub fn step_sharing(
+    machine: &Machine,
+    snapshot: Snapshot,
+    event: &Event,
+    now_ms: i64,
+    seed: u64,
+    share: StepShare,
+) -> Transition {
+    runner::step(machine, snapshot, event, now_ms, seed, share)
 }

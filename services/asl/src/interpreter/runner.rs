@@ -42,13 +42,28 @@ pub(super) struct StepBudget {
 }
 
 impl StepBudget {
-    fn new() -> Self {
+    fn new(share: StepShare) -> Self {
+        let part = |whole: usize| (whole / share.0.max(1)).max(whole / STEP_SHARE_FLOOR);
         Self {
-            events: limits::STEP_MAX_EVENTS,
-            bytes: Budget::new(limits::STEP_MAX_HISTORY_BYTES),
+            events: part(limits::STEP_MAX_EVENTS),
+            bytes: Budget::new(part(limits::STEP_MAX_HISTORY_BYTES)),
         }
     }
 }
+
+/// How many executions share one step's budget: a scheduler stepping a batch of `n` gives
+/// each `1/n` of it (but never less than `1/STEP_SHARE_FLOOR`), so that a batch of long runs
+/// takes about as long as one and the short executions in it are not held up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepShare(pub usize);
+
+impl Default for StepShare {
+    fn default() -> Self {
+        Self(1)
+    }
+}
+
+const STEP_SHARE_FLOOR: usize = 16;
 
 pub(super) fn start(
     machine: &Machine,
@@ -56,6 +71,7 @@ pub(super) fn start(
     input: Value,
     now: i64,
     seed: u64,
+    share: StepShare,
 ) -> Transition {
     // A machine whose definition did not parse has no scopes: the first step fails it.
     let start_at = machine
@@ -95,7 +111,7 @@ pub(super) fn start(
         }}),
     };
     // ExecutionStarted is event 1; AWS chains the first state's events from 0, not from it.
-    let mut transition = step(machine, snapshot, &Event::Tick, now, seed);
+    let mut transition = step(machine, snapshot, &Event::Tick, now, seed, share);
     transition.history.insert(0, started);
     transition
 }
@@ -106,6 +122,7 @@ pub(super) fn step(
     event: &Event,
     now: i64,
     seed: u64,
+    share: StepShare,
 ) -> Transition {
     if snapshot.status != Status::Running {
         return Transition {
@@ -129,7 +146,7 @@ pub(super) fn step(
         calls: std::mem::take(&mut snapshot.calls),
         history: Vec::new(),
         effects: Vec::new(),
-        budget: StepBudget::new(),
+        budget: StepBudget::new(share),
         history_full: false,
         yielded: false,
         closing: false,
@@ -298,8 +315,16 @@ impl<'a> Runner<'a> {
             .ok_or_else(|| Failure::runtime(format!("State '{}' does not exist", thread.state)))
     }
 
-    /// The context object (`$$`) as the thread's current state sees it.
+    /// The context object (`$$`) as the thread's current state sees it; an empty one for a
+    /// state that never reads it (building it copies the execution's input).
     pub fn context(&self, thread: &Thread) -> Value {
+        let reads = self
+            .machine
+            .state(&thread.scope, &thread.state)
+            .is_none_or(|def| def.reads_context);
+        if !reads {
+            return Value::Object(serde_json::Map::new());
+        }
         let retries: u32 = thread.attempts.iter().sum();
         // Key order as AWS writes the context object.
         let mut context = json!({

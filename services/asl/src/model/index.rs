@@ -23,6 +23,10 @@ pub struct Scope {
 pub struct IndexedState {
     pub state: State,
     pub raw: Value,
+    /// Whether anything in the state (its fields, retriers, catchers, a Map's or Parallel's
+    /// nested states) mentions the context object `$$`. The context holds the execution's
+    /// input, up to 256 KiB: states that never read it do not get a copy.
+    pub reads_context: bool,
 }
 
 impl IndexedState {
@@ -115,6 +119,7 @@ fn add_scope(
             name.clone(),
             IndexedState {
                 state: state.clone(),
+                reads_context: raw.to_string().contains("$$"),
                 raw,
             },
         );
