@@ -96,7 +96,9 @@ impl Arn {
             ResourceKind::Activity | ResourceKind::StateMachine => 1,
             ResourceKind::Execution => 2,
         };
-        if parts.len() != expected_parts || parts.iter().any(|p| p.is_empty()) {
+        // No ARN holds a control character (and PostgreSQL's text could not hold NUL).
+        let malformed = parts.iter().any(|p| p.is_empty()) || input.chars().any(char::is_control);
+        if parts.len() != expected_parts || malformed {
             return Err(ArnError::Qualifier(input.to_owned()));
         }
         Ok(Arn {
@@ -152,6 +154,8 @@ mod tests {
     fn rejects_with_aws_words() {
         let err = Arn::parse("no_an_activity_arn", ResourceKind::Activity).unwrap_err();
         assert_eq!(err.to_string(), "Invalid ARN prefix: no_an_activity_arn");
+        let nul = "arn:aws:states:us-east-1:123456789012:activity:a\0";
+        assert!(Arn::parse(nul, ResourceKind::Activity).is_err());
         let arn = "arn:aws:states:us-east-1:123456789012:activity:a";
         let err = Arn::parse(arn, ResourceKind::StateMachine).unwrap_err();
         assert_eq!(

@@ -38,7 +38,7 @@ pub fn json_size(value: &Value) -> usize {
     usize::MAX - budget.left
 }
 
-/// The most history events one step of an execution writes; a step that would write more
+/// The most history events one step writes (shared by the executions of a batch); a step that would write more
 /// stops there and the execution is due again at once, so that one execution's long run of
 /// states (a loop, a large inline Map) never holds a scheduler, and other executions advance
 /// in between.
@@ -46,7 +46,8 @@ pub const STEP_MAX_EVENTS: usize = 1_000;
 
 /// The most bytes of state input and output the history events of one step carry, for the
 /// same reason: a loop over a large value yields after a few iterations instead of holding
-/// hundreds of megabytes (a scheduler's batch of 64 holds at most 64 MiB of new history).
+/// hundreds of megabytes. The executions of a scheduler's batch share it (see
+/// `interpreter::StepBudget`).
 pub const STEP_MAX_HISTORY_BYTES: usize = 1024 * 1024;
 
 /// The nesting depth of `value` exceeds [`MAX_DEPTH`]. Iterative: a value nested too deep to

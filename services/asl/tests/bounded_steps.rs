@@ -73,8 +73,12 @@ fn state(rng: &mut Rng, next: &str) -> Value {
         // Nests its input one level deeper at every turn.
         2 => json!({"Type": "Pass", "Parameters": with(json!({"a.$": "$"})), "Next": next}),
         // Doubles its input at every turn.
-        3 => json!({"Type": "Pass", "Parameters": with(json!({"a.$": "$", "b.$": "$"})), "Next": next}),
-        4 => json!({"Type": "Pass", "ResultPath": "$.r", "Parameters": template(rng, 0), "Next": next}),
+        3 => {
+            json!({"Type": "Pass", "Parameters": with(json!({"a.$": "$", "b.$": "$"})), "Next": next})
+        }
+        4 => {
+            json!({"Type": "Pass", "ResultPath": "$.r", "Parameters": template(rng, 0), "Next": next})
+        }
         5 => json!({
             "Type": "Map", "ItemsPath": "$.items", "Next": next, "ResultPath": "$.mapped",
             "ItemSelector": template(rng, 0),
@@ -162,16 +166,26 @@ fn known_cases() -> Vec<(Value, Value)> {
     };
     let big = json!({"s": "b".repeat(200 * 1024), "items": [1, 2, 3]});
     vec![
-        (looping(json!({"Type": "Pass", "Parameters": {"a.$": "$"}, "Next": "Loop"})), json!({})),
         (
-            looping(json!({"Type": "Pass", "Parameters": {"a.$": "$", "b.$": "$"}, "Next": "Loop"})),
+            looping(json!({"Type": "Pass", "Parameters": {"a.$": "$"}, "Next": "Loop"})),
+            json!({}),
+        ),
+        (
+            looping(
+                json!({"Type": "Pass", "Parameters": {"a.$": "$", "b.$": "$"}, "Next": "Loop"}),
+            ),
             json!({"s": "x"}),
         ),
-        (looping(json!({"Type": "Pass", "Next": "Loop"})), big.clone()),
         (
-            looping(json!({"Type": "Map", "Next": "Loop", "ItemsPath": "$.items",
+            looping(json!({"Type": "Pass", "Next": "Loop"})),
+            big.clone(),
+        ),
+        (
+            looping(
+                json!({"Type": "Map", "Next": "Loop", "ItemsPath": "$.items",
                 "ItemSelector": {"all.$": "$"}, "ResultPath": "$.r",
-                "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}})),
+                "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}}),
+            ),
             json!({"s": "b".repeat(100 * 1024), "items": vec![0; 1000]}),
         ),
     ]
@@ -273,4 +287,49 @@ fn generated_loops_stay_within_their_budgets() {
         })
         .expect("spawn");
     worker.join().expect("no case panicked");
+}
+
+#[test]
+fn one_budget_holds_for_every_call_of_a_step() {
+    // A loop of a Pass and a Choice over a small input: only the budget stops a step.
+    let (definition, _) = known_cases().swap_remove(2);
+    let input = json!({});
+    let machine = Machine::new(definition);
+    let info = ExecutionInfo {
+        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
+        name: "e".into(),
+        role_arn: "arn:aws:iam::123456789012:role/r".into(),
+        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+        state_machine_name: "m".into(),
+        start_time_ms: 0,
+        token_secret: "secret".into(),
+    };
+    // As a scheduler steps one execution of a batch of one: its start, then several events.
+    let mut budget = interpreter::StepBudget::shared_by(1);
+    let mut transition = interpreter::start_within(&machine, info, input, 1_000, 1, &mut budget);
+    let mut events = transition.history.len();
+    for _ in 0..5 {
+        transition = interpreter::step_within(
+            &machine,
+            transition.snapshot,
+            &Event::Tick,
+            1_000,
+            1,
+            &mut budget,
+        );
+        events += transition.history.len();
+    }
+    assert!(events <= MAX_STEP_EVENTS, "{events} events in one step");
+    assert_eq!(transition.snapshot.status, Status::Running);
+    // A batch of 64 shares it: each execution gets a sixteenth at least.
+    let mut shared = interpreter::StepBudget::shared_by(64);
+    let small = interpreter::step_within(
+        &machine,
+        transition.snapshot,
+        &Event::Tick,
+        2_000,
+        2,
+        &mut shared,
+    );
+    assert!(!small.history.is_empty() && small.history.len() <= MAX_STEP_EVENTS / 16 + 8);
 }

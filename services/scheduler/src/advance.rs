@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde_json::Value;
 use switchback_asl::interpreter::{
     self, Call, ChildExecution, Effect, Event, ExecutionInfo, HistoryEvent, Machine, Snapshot,
-    Status, StepShare,
+    Status, StepBudget,
 };
 use switchback_store::engine::{Claimed, NewCall, NewTask, Step};
 use switchback_store::signals::Signal;
@@ -33,10 +33,17 @@ pub fn advance(
     signals: &[Result<Signal, String>],
     heartbeats: &[(u64, i64)],
     now_ms: i64,
-    share: StepShare,
+    executions_in_batch: usize,
 ) -> Advanced {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        run(execution, machine, signals, heartbeats, now_ms, share)
+        run(
+            execution,
+            machine,
+            signals,
+            heartbeats,
+            now_ms,
+            executions_in_batch,
+        )
     }));
     match outcome {
         Ok(Ok(advanced)) => advanced,
@@ -58,10 +65,12 @@ fn run(
     signals: &[Result<Signal, String>],
     heartbeats: &[(u64, i64)],
     now_ms: i64,
-    share: StepShare,
+    executions_in_batch: usize,
 ) -> Result<Advanced, String> {
     let mut history: Vec<HistoryEvent> = Vec::new();
     let mut effects: Vec<Effect> = Vec::new();
+    // One budget for the whole step: the start, every signal and the passing of time.
+    let mut budget = StepBudget::shared_by(executions_in_batch);
     let mut snapshot = match &execution.snapshot {
         Some(text) => {
             let mut snapshot =
@@ -75,8 +84,14 @@ fn run(
         None => {
             let input: Value = serde_json::from_str(&execution.input)
                 .map_err(|e| format!("unreadable input: {e}"))?;
-            let started =
-                interpreter::start_sharing(machine, info(execution), input, now_ms, seed(), share);
+            let started = interpreter::start_within(
+                machine,
+                info(execution),
+                input,
+                now_ms,
+                seed(),
+                &mut budget,
+            );
             history.extend(started.history);
             effects.extend(started.effects);
             started.snapshot
@@ -103,7 +118,8 @@ fn run(
     );
     events.push(Event::Tick);
     for event in &events {
-        let transition = interpreter::step_sharing(machine, snapshot, event, now_ms, seed(), share);
+        let transition =
+            interpreter::step_within(machine, snapshot, event, now_ms, seed(), &mut budget);
         history.extend(transition.history);
         effects.extend(transition.effects);
         snapshot = transition.snapshot;

@@ -13,7 +13,6 @@ use switchback_store::{PgPool, Transaction};
 use crate::Error;
 use crate::advance::{Advanced, advance, millis, poisoned};
 use crate::machines::Machines;
-use switchback_asl::interpreter::StepShare;
 
 /// What a batch did.
 #[derive(Debug, Default)]
@@ -132,8 +131,8 @@ async fn step_and_commit(
             .push((task_id, millis(at)));
     }
     let now_ms = millis(time::OffsetDateTime::now_utc());
-    // The executions of a batch share one step's budget of work.
-    let share = StepShare(claimed.len());
+    // The executions of a batch share one step's budget of work (see `StepBudget`).
+    let share = claimed.len();
     let batch_span = tracing::info_span!("scheduler_batch", executions = claimed.len());
     let advanced: Vec<Advanced> = batch_span.in_scope(|| {
         claimed

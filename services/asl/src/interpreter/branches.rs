@@ -167,7 +167,8 @@ impl Runner<'_> {
             running: Vec::new(),
             max_concurrency: max_concurrency.unwrap_or(0),
             failures: 0,
-            result_bytes: 0,
+            // The brackets of the result array; each result adds its size and a comma.
+            result_bytes: 1,
             tolerated_count,
             tolerated_percentage,
         });
@@ -224,7 +225,7 @@ impl Runner<'_> {
                                 for (_, other) in &phase.running {
                                     self.cancel_tasks(other);
                                 }
-                                self.handle_failure(thread, def, failure);
+                                self.give_up_or_retry(thread, def, failure, "MapStateFailed");
                                 return true;
                             }
                         }
@@ -283,7 +284,9 @@ impl Runner<'_> {
                             json!({ "mapIterationFailedEventDetails": { "index": index, "name": thread.state } }),
                         );
                         phase.failures += 1;
-                        phase.results[index] = Some(json!({ "Error": error, "Cause": cause }));
+                        let failed = json!({ "Error": error, "Cause": cause });
+                        phase.result_bytes += limits::json_size(&failed) + 1;
+                        phase.results[index] = Some(failed);
                         if !within_tolerance(&phase, total) {
                             for (_, other) in &phase.running {
                                 self.cancel_tasks(other);

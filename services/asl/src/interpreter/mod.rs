@@ -34,7 +34,7 @@ pub use crate::resource::Pattern;
 
 pub use crate::model::Machine;
 pub use history::HistoryEvent;
-pub use runner::StepShare;
+pub use runner::StepBudget;
 pub use snapshot::{ExecutionInfo, Snapshot, Status};
 pub use task::task_token;
 
@@ -175,19 +175,26 @@ pub fn start(
     now_ms: i64,
     seed: u64,
 ) -> Transition {
-    runner::start(machine, info, input, now_ms, seed, StepShare::default())
+    runner::start(
+        machine,
+        info,
+        input,
+        now_ms,
+        seed,
+        &mut StepBudget::default(),
+    )
 }
 
-/// As [`start`], for one of `share` executions stepped together (see [`StepShare`]).
-pub fn start_sharing(
+/// As [`start`], spending `budget` (see [`StepBudget`]).
+pub fn start_within(
     machine: &Machine,
     info: ExecutionInfo,
     input: Value,
     now_ms: i64,
     seed: u64,
-    share: StepShare,
+    budget: &mut StepBudget,
 ) -> Transition {
-    runner::start(machine, info, input, now_ms, seed, share)
+    runner::start(machine, info, input, now_ms, seed, budget)
 }
 
 /// Advances `snapshot` by `event` at `now_ms`. Never panics; a broken snapshot or definition fails
@@ -199,17 +206,25 @@ pub fn step(
     now_ms: i64,
     seed: u64,
 ) -> Transition {
-    runner::step(machine, snapshot, event, now_ms, seed, StepShare::default())
+    runner::step(
+        machine,
+        snapshot,
+        event,
+        now_ms,
+        seed,
+        &mut StepBudget::default(),
+    )
 }
 
-/// As [`step`], for one of `share` executions stepped together (see [`StepShare`]).
-pub fn step_sharing(
+/// As [`step`], spending `budget`, which the caller passes to every call that makes up one
+/// step of the execution (see [`StepBudget`]).
+pub fn step_within(
     machine: &Machine,
     snapshot: Snapshot,
     event: &Event,
     now_ms: i64,
     seed: u64,
-    share: StepShare,
+    budget: &mut StepBudget,
 ) -> Transition {
-    runner::step(machine, snapshot, event, now_ms, seed, share)
+    runner::step(machine, snapshot, event, now_ms, seed, budget)
 }

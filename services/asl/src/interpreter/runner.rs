@@ -35,15 +35,23 @@ pub(super) struct Runner<'a> {
     closing: bool,
 }
 
-/// What one step may still write.
-pub(super) struct StepBudget {
+/// What one step of an execution may still write (see `limits::STEP_MAX_*`). A scheduler
+/// makes one per execution per batch and passes it to every call of the step function it makes
+/// for that execution (its signals, then time), so the budget holds for the whole step; the
+/// executions of a batch of `n` each get `1/n` of it, so that a batch of long runs takes about
+/// as long as one and the short executions in it are not held up.
+#[derive(Debug, Clone)]
+pub struct StepBudget {
     events: usize,
     bytes: Budget,
 }
 
 impl StepBudget {
-    fn new(share: StepShare) -> Self {
-        let part = |whole: usize| (whole / share.0.max(1)).max(whole / STEP_SHARE_FLOOR);
+    /// One execution's part of a step shared by `executions`: `1/n` of the whole, but never
+    /// less than `1/16` of it, so that a short run of states (a chain of Pass states) still
+    /// ends in one step in a full batch.
+    pub fn shared_by(executions: usize) -> Self {
+        let part = |whole: usize| (whole / executions.max(1)).max(whole / 16);
         Self {
             events: part(limits::STEP_MAX_EVENTS),
             bytes: Budget::new(part(limits::STEP_MAX_HISTORY_BYTES)),
@@ -51,19 +59,11 @@ impl StepBudget {
     }
 }
 
-/// How many executions share one step's budget: a scheduler stepping a batch of `n` gives
-/// each `1/n` of it (but never less than `1/STEP_SHARE_FLOOR`), so that a batch of long runs
-/// takes about as long as one and the short executions in it are not held up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StepShare(pub usize);
-
-impl Default for StepShare {
+impl Default for StepBudget {
     fn default() -> Self {
-        Self(1)
+        Self::shared_by(1)
     }
 }
-
-const STEP_SHARE_FLOOR: usize = 16;
 
 pub(super) fn start(
     machine: &Machine,
@@ -71,7 +71,7 @@ pub(super) fn start(
     input: Value,
     now: i64,
     seed: u64,
-    share: StepShare,
+    budget: &mut StepBudget,
 ) -> Transition {
     // A machine whose definition did not parse has no scopes: the first step fails it.
     let start_at = machine
@@ -111,7 +111,7 @@ pub(super) fn start(
         }}),
     };
     // ExecutionStarted is event 1; AWS chains the first state's events from 0, not from it.
-    let mut transition = step(machine, snapshot, &Event::Tick, now, seed, share);
+    let mut transition = step(machine, snapshot, &Event::Tick, now, seed, budget);
     transition.history.insert(0, started);
     transition
 }
@@ -122,7 +122,7 @@ pub(super) fn step(
     event: &Event,
     now: i64,
     seed: u64,
-    share: StepShare,
+    budget: &mut StepBudget,
 ) -> Transition {
     if snapshot.status != Status::Running {
         return Transition {
@@ -146,7 +146,7 @@ pub(super) fn step(
         calls: std::mem::take(&mut snapshot.calls),
         history: Vec::new(),
         effects: Vec::new(),
-        budget: StepBudget::new(share),
+        budget: std::mem::take(budget),
         history_full: false,
         yielded: false,
         closing: false,
@@ -230,8 +230,10 @@ pub(super) fn step(
         history,
         effects,
         yielded,
+        budget: left,
         ..
     } = runner;
+    *budget = left;
     if yielded && ending.is_none() {
         snapshot.resume_at_ms = Some(now);
     }
@@ -517,7 +519,13 @@ impl<'a> Runner<'a> {
         if let Some(index) = retry::matching_catcher(catchers, &failure.error) {
             let catcher = &catchers[index];
             let error_output = json!({ "Error": failure.error, "Cause": failure.cause });
-            match dataflow::apply_result_path(catcher, &thread.input, error_output) {
+            let caught = dataflow::apply_result_path(catcher, &thread.input, error_output)
+                .and_then(|output| match limits::payload_problem(&output) {
+                    // Not caught again: the Catch's own output is over the limits.
+                    Some(problem) => Err(Failure::data_limit_exceeded(problem)),
+                    None => Ok(output),
+                });
+            match caught {
                 Ok(output) => {
                     let event = format!("{}Exited", history::state_prefix(def.state.type_name()));
                     let mut last = thread.last_event;
