@@ -43,6 +43,9 @@ pub enum Scenario {
     History,
     /// RSS of the server process (`--pid`), idle and under the pass5 load.
     Idle,
+    /// StartExecution, ListExecutions and GetExecutionHistory with the database empty and with
+    /// 1,000,000 ended executions (`--database-url`), then retention's sweep rate.
+    Growth,
 }
 
 #[derive(Debug, Clone, Parser)]
@@ -76,6 +79,11 @@ pub struct Args {
     /// workers poll, alternating with `--endpoint`. Repeatable.
     #[arg(long = "worker-endpoint")]
     pub worker_endpoints: Vec<String>,
+    /// `growth` only: the server's database, where the scenario inserts `--count` ended
+    /// executions and then deletes every execution that ended more than 40 days ago. Use a
+    /// database kept for benchmarks.
+    #[arg(long)]
+    pub database_url: Option<String>,
     /// Region to sign for.
     #[arg(long, default_value = "us-east-1")]
     pub region: String,

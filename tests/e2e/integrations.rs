@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use serde_json::{Value, json};
 use switchback::settings::Settings;
-use switchback_scheduler::invoke::{AuthorizationType, BasicAuth, ConnectionConfig};
+use switchback_scheduler::invoke::{ApiKeyAuth, AuthorizationType, BasicAuth, ConnectionConfig};
 use switchback_tests::TestApp;
 use switchback_tests::processes::Node;
 use switchback_tests::services::{self, TestServer};
@@ -19,8 +19,9 @@ const ROLE: &str = "arn:aws:iam::123456789012:role/r";
 const CONNECTION: &str = "arn:aws:events:us-east-1:123456789012:connection/echo/1";
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:echo";
 
-/// An app whose Lambda calls go to `lambda` and whose connection `CONNECTION` (basic auth)
-/// is known, adjusted further by `adjust`.
+/// An app whose Lambda calls go to `lambda`, whose connection `CONNECTION` (basic auth, any
+/// endpoint) is known and whose HTTP Tasks may call the loopback test servers, adjusted further
+/// by `adjust`.
 async fn app_with(lambda: &TestServer, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let url = switchback_tests::pg::fresh_database().await;
     node_on(&url, lambda, adjust).await
@@ -32,6 +33,8 @@ async fn node_on(url: &str, lambda: &TestServer, adjust: impl FnOnce(&mut Settin
     let endpoint = lambda.endpoint();
     TestApp::spawn_with(url, move |settings| {
         settings.integrations.lambda.endpoint = Some(endpoint);
+        // The test servers listen on 127.0.0.1.
+        settings.integrations.http.allow_private_destinations = Some(true);
         settings.integrations.connections.push(ConnectionConfig {
             arn: CONNECTION.to_owned(),
             authorization_type: AuthorizationType::Basic,
@@ -42,6 +45,7 @@ async fn node_on(url: &str, lambda: &TestServer, adjust: impl FnOnce(&mut Settin
             api_key: None,
             oauth: None,
             invocation_http_parameters: Default::default(),
+            allowed_endpoints: vec!["*".to_owned()],
         });
         settings.scheduler.call_lease_seconds = 2;
         adjust(settings);
@@ -433,6 +437,129 @@ async fn http_tasks_report_status_codes_and_socket_errors() {
     assert!(cause.contains("connection/none/1"), "{cause}");
 }
 
+/// The `TaskFailed` events of an execution, as `(error, cause)`.
+async fn task_failures(app: &TestApp, arn: &str) -> Vec<(String, String)> {
+    history(app, arn)
+        .await
+        .iter()
+        .filter_map(|e| e.task_failed_event_details())
+        .map(|d| {
+            (
+                d.error().unwrap_or_default().to_owned(),
+                d.cause().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn http_tasks_do_not_reach_private_addresses_unless_allowed() {
+    let lambda = services::lambda().await;
+    let http = services::http().await;
+    let app = app_with(&lambda, |settings| {
+        settings.integrations.http.allow_private_destinations = None;
+    })
+    .await;
+    // What a definition's author could otherwise read: the service's own metrics, through a
+    // name and through the loopback address.
+    for (name, endpoint) in [
+        ("metrics", format!("http://{}/metrics", app.address)),
+        (
+            "by-name",
+            format!("http://localhost:{}/echo", http.address.port()),
+        ),
+    ] {
+        let machine_arn = machine(
+            &app,
+            name,
+            json!({"StartAt": "H", "States": {"H": {"Type": "Task",
+                "Resource": "arn:aws:states:::http:invoke",
+                "Parameters": {"ApiEndpoint": endpoint, "Method": "GET"}, "End": true}}}),
+        )
+        .await;
+        let (arn, status, _) = run(&app, &machine_arn, json!({})).await;
+        assert_eq!(status, ExecutionStatus::Failed, "{endpoint}");
+        let failures = task_failures(&app, &arn).await;
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].0, "States.Http.Socket");
+        assert!(
+            failures[0]
+                .1
+                .contains("integrations.http.allow_private_destinations"),
+            "{failures:?}"
+        );
+    }
+    assert!(http.received().is_empty(), "{:?}", http.received());
+}
+
+#[tokio::test]
+async fn a_connection_sends_its_credentials_only_to_its_allowed_endpoints() {
+    const SCOPED: &str = "arn:aws:events:us-east-1:123456789012:connection/scoped/1";
+    let lambda = services::lambda().await;
+    let http = services::http().await;
+    let allowed = format!("{}/allowed/", http.endpoint());
+    let app = app_with(&lambda, move |settings| {
+        settings.integrations.connections.push(ConnectionConfig {
+            arn: SCOPED.to_owned(),
+            authorization_type: AuthorizationType::ApiKey,
+            basic: None,
+            api_key: Some(ApiKeyAuth {
+                name: "x-api-key".to_owned(),
+                value: "scoped-secret".to_owned(),
+            }),
+            oauth: None,
+            invocation_http_parameters: Default::default(),
+            allowed_endpoints: vec![allowed],
+        });
+    })
+    .await;
+    let task = |name: &'static str, path: &str| {
+        let endpoint = format!("{}{path}", http.endpoint());
+        let app = &app;
+        async move {
+            machine(
+                app,
+                name,
+                json!({"StartAt": "H", "States": {"H": {"Type": "Task",
+                    "Resource": "arn:aws:states:::http:invoke",
+                    "Parameters": {"ApiEndpoint": endpoint, "Method": "GET",
+                        "Authentication": {"ConnectionArn": SCOPED}},
+                    "End": true}}}),
+            )
+            .await
+        }
+    };
+    for (name, path) in [
+        ("elsewhere", "/elsewhere"),
+        ("climbing", "/allowed/../elsewhere"),
+    ] {
+        let machine_arn = task(name, path).await;
+        let (arn, status, _) = run(&app, &machine_arn, json!({})).await;
+        assert_eq!(status, ExecutionStatus::Failed, "{path}");
+        let failures = task_failures(&app, &arn).await;
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(
+            failures[0].0,
+            "Events.ConnectionResource.InvalidConnectionState"
+        );
+        assert!(failures[0].1.contains("allowed_endpoints"), "{failures:?}");
+        assert!(!failures[0].1.contains("scoped-secret"), "{failures:?}");
+    }
+    // Nothing was sent, so the key reached no one.
+    assert!(http.received().is_empty(), "{:?}", http.received());
+
+    let machine_arn = task("inside", "/allowed/items").await;
+    let (_, status, output) = run(&app, &machine_arn, json!({})).await;
+    assert_eq!(status, ExecutionStatus::Succeeded, "{output}");
+    let received = http.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].path, "/allowed/items");
+    assert_eq!(
+        received[0].headers.get("x-api-key").map(String::as_str),
+        Some("scoped-secret")
+    );
+}
+
 #[tokio::test]
 async fn nested_executions_fail_and_stop_with_their_parent() {
     let lambda = services::lambda().await;
@@ -754,6 +881,7 @@ async fn bad_integrations_settings_stop_the_start() {
         api_key: None,
         oauth: None,
         invocation_http_parameters: Default::default(),
+        allowed_endpoints: vec!["*".to_owned()],
     });
     let built =
         switchback::app::Application::build(&settings, &url, switchback::app::Role::All).await;

@@ -10,6 +10,8 @@ mod hardening;
 mod integrations;
 mod persistence;
 mod protocol;
+mod retention;
+mod startup;
 mod state_machines;
 
 use aws_sdk_sfn::error::ProvideErrorMetadata;

@@ -97,8 +97,18 @@ async fn nodes_migrating_together_do_not_race() {
         .into_iter()
         .map(|r| r.expect("every concurrent migration succeeds").len())
         .sum();
-    // Exactly one run applied each migration; the others found nothing to do.
-    let expected = usize::try_from(switchback_store::migrate::expected_version()).unwrap();
+    // Exactly one run applied each migration; the others found nothing to do. Versions have
+    // a gap (V6 was never released), so the files are counted.
+    let expected = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations"))
+        .unwrap()
+        .filter(|f| {
+            f.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".sql")
+        })
+        .count();
     assert_eq!(applied, expected);
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     switchback_store::migrate::check_current(&pool)

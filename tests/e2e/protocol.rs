@@ -96,6 +96,22 @@ async fn health_and_readiness() {
     assert_eq!(get(app.address, "/healthz").await.status, 200);
     let ready = get(app.address, "/readyz").await;
     assert_eq!(ready.status, 200, "{}", ready.body);
+    // A database that fails the check: the probe says no, and the database's words (which may
+    // name tables, hosts or users) stay in the log.
+    let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+    sqlx::raw_sql("ALTER TABLE refinery_schema_history RENAME COLUMN version TO broken")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let not_ready = get(app.address, "/readyz").await;
+    assert_eq!(not_ready.status, 503);
+    assert_eq!(not_ready.body, "not ready");
+    sqlx::raw_sql("ALTER TABLE refinery_schema_history RENAME COLUMN broken TO version")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(get(app.address, "/readyz").await.status, 200);
+    pool.close().await;
     app.stop().await;
 }
 

@@ -9,6 +9,7 @@
 //! - `calls` — integration tasks' calls (Lambda, HTTP, nested executions, mocked responses),
 //!   made under a lease, their results recorded as signals.
 //! - `invoke` — the outbound clients: Lambda's Invoke API (SigV4), the HTTP Task, connections.
+//! - `retention` — the periodic sweep that deletes executions ended longer ago than kept.
 //!
 //! The scheduler meets the API only in the database (rows plus NOTIFY); it never imports the
 //! API crate. Any number of schedulers may run against one database: claims use
@@ -19,6 +20,7 @@ mod batch;
 mod calls;
 pub mod invoke;
 mod machines;
+mod retention;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -56,6 +58,9 @@ pub struct SchedulerConfig {
     pub max_concurrent_calls: usize,
     /// The region of Lambda's endpoint when neither the function's ARN nor the settings name one.
     pub default_region: String,
+    /// How long ended executions are kept before the retention sweep deletes them; `None`
+    /// keeps them forever (no sweep).
+    pub retention: Option<Duration>,
 }
 
 impl Default for SchedulerConfig {
@@ -68,6 +73,7 @@ impl Default for SchedulerConfig {
             call_lease: Duration::from_secs(30),
             max_concurrent_calls: 64,
             default_region: "us-east-1".to_owned(),
+            retention: Some(Duration::from_secs(90 * 86_400)),
         }
     }
 }
@@ -99,6 +105,14 @@ pub async fn run(
         calls_ready.clone(),
         stop.clone().cancelled_owned(),
     ));
+    // Deleting old executions runs beside the batches too, in its own short transactions.
+    let sweeper = config.retention.map(|keep| {
+        tokio::spawn(retention::run(
+            pool.clone(),
+            keep,
+            stop.clone().cancelled_owned(),
+        ))
+    });
     let mut machines = machines::Machines::default();
     // The earliest timer this scheduler knows of. The table is asked again only when that
     // time came or a poll interval passed (timers other schedulers set, or left behind when
@@ -157,6 +171,9 @@ pub async fn run(
     // Calls in flight are aborted and their leases released: another scheduler makes them.
     stop.cancel();
     let _ = calls.await;
+    if let Some(sweeper) = sweeper {
+        let _ = sweeper.await;
+    }
     tracing::info!("scheduler stopped");
     Ok(())
 }

@@ -15,6 +15,7 @@
 //! - [`signals`] — the intents API nodes record for schedulers (stop, task results), as one enum.
 //! - [`tasks`] — activity tasks as workers see them: take, report a result, heartbeat.
 //! - [`calls`] — integration calls (Lambda, HTTP, nested executions) made under a lease, their results recorded once.
+//! - [`retention`] — deleting executions that ended long ago, in small batches.
 //! - [`text`] — strings a user controls (errors, causes, worker names) kept losslessly: NUL included.
 //! - [`error`] — the store's error enum; SQLSTATEs become domain errors here.
 //!
@@ -31,6 +32,7 @@ pub mod meta;
 pub mod migrate;
 pub mod notify;
 pub mod pool;
+pub mod retention;
 pub mod signals;
 pub mod starts;
 pub mod state_machines;

@@ -22,6 +22,15 @@ fn database_url(settings: &Settings) -> anyhow::Result<String> {
 
 /// API and scheduler on an embedded PostgreSQL (unless a database URL is configured).
 pub async fn dev(settings: &Settings) -> anyhow::Result<ExitCode> {
+    // In development the services HTTP Tasks call run on this machine (localhost, a compose
+    // network), so private destinations are allowed unless the settings say otherwise.
+    let mut settings = settings.clone();
+    settings
+        .integrations
+        .http
+        .allow_private_destinations
+        .get_or_insert(true);
+    let settings = &settings;
     let Some(url) = settings.database.url.clone() else {
         let data_dir = settings.dev.data_dir.clone();
         let cluster = tokio::task::spawn_blocking(move || -> anyhow::Result<Cluster> {

@@ -3,7 +3,15 @@
 //!
 //! PostgreSQL refuses to run as root, so when this process is root the binaries run as the
 //! `postgres` user through `runuser`, and the data directory is handed to that user.
+//!
+//! One process at a time owns a data directory: [`Cluster::init`] takes an exclusive `flock` on
+//! `<data_dir>.lock` (beside the directory: initdb wants an empty one) and holds it for the
+//! cluster's life. The kernel drops the lock when its process dies however it dies, so a
+//! server found running under a held lock was left by a dead process and may be stopped, while
+//! a live owner makes a second process refuse to start instead of stopping its server.
 
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -76,10 +84,13 @@ pub struct Cluster {
     port: u16,
     as_service_user: bool,
     durability: Durability,
+    /// Held until the cluster is dropped (or the process dies).
+    _lock: DataDirLock,
 }
 
 impl Cluster {
     /// Prepares the cluster in `data_dir`, running initdb if the directory holds no cluster yet.
+    /// Fails when another live process owns the directory.
     pub fn init(
         binaries: Binaries,
         data_dir: &Path,
@@ -87,16 +98,18 @@ impl Cluster {
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("cannot create {}", data_dir.display()))?;
-        let data_dir = data_dir
+        let canonical = data_dir
             .canonicalize()
             .with_context(|| format!("cannot resolve {}", data_dir.display()))?;
+        let lock = DataDirLock::acquire(&canonical, data_dir)?;
         let as_service_user = is_root()?;
         let cluster = Self {
             binaries,
-            data_dir,
+            data_dir: canonical,
             port: 0,
             as_service_user,
             durability,
+            _lock: lock,
         };
         if !cluster.data_dir.join("PG_VERSION").exists() {
             cluster.initdb()?;
@@ -135,7 +148,8 @@ impl Cluster {
     }
 
     /// Starts the server on a free port of 127.0.0.1. A server left running on this data
-    /// directory by an earlier process (one that was killed) is stopped first.
+    /// directory by an earlier process (one that was killed) is stopped first: this process
+    /// holds the directory's lock, so no live process is using that server.
     pub fn start(&mut self) -> anyhow::Result<()> {
         if self.is_running() {
             tracing::warn!(data_dir = %self.data_dir.display(), "stopping a postgres left running by an earlier process");
@@ -200,7 +214,10 @@ impl Cluster {
             quote(&self.binaries.pg_ctl)
         );
         if remove {
-            script.push_str(&format!("; rm -rf {dir}"));
+            script.push_str(&format!(
+                "; rm -rf {dir} {}",
+                quote(&DataDirLock::path_for(&self.data_dir))
+            ));
         }
         Command::new("sh")
             .args(["-c", &script])
@@ -229,6 +246,64 @@ impl Cluster {
         } else {
             Command::new(program)
         }
+    }
+}
+
+/// An exclusive `flock` on `<data_dir>.lock`, which also holds the owner's pid for the message
+/// another process shows. Released when dropped or when the process dies; the file stays
+/// (removing it could let two processes lock two different files of the same name).
+#[derive(Debug)]
+struct DataDirLock {
+    _file: File,
+}
+
+impl DataDirLock {
+    fn path_for(data_dir: &Path) -> PathBuf {
+        let mut name = data_dir
+            .file_name()
+            .map(|name| name.to_os_string())
+            .unwrap_or_else(|| "pgdata".into());
+        name.push(".lock");
+        data_dir.with_file_name(name)
+    }
+
+    /// `data_dir` is canonical; `shown` is the directory as the user gave it, for messages.
+    fn acquire(data_dir: &Path, shown: &Path) -> anyhow::Result<Self> {
+        let path = Self::path_for(data_dir);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut owner = String::new();
+                let _ = file.read_to_string(&mut owner);
+                let pid = match owner.trim().parse::<u32>() {
+                    Ok(pid) => format!(" (pid {pid})"),
+                    Err(_) => String::new(),
+                };
+                bail!(
+                    "another switchback dev is using {}{pid}; stop it first or use another data \
+                     directory (dev.data_dir, SWITCHBACK__DEV__DATA_DIR)",
+                    shown.display()
+                );
+            }
+            Err(TryLockError::Error(error)) => {
+                return Err(error).with_context(|| format!("cannot lock {}", path.display()));
+            }
+        }
+        // Only the lock holder writes the pid; a process that reads it mid-write finds no number
+        // and leaves the pid out of its message.
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| writeln!(file, "{}", std::process::id()))
+            .and_then(|()| file.flush())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(Self { _file: file })
     }
 }
 

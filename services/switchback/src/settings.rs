@@ -1,21 +1,27 @@
 //! Settings: built-in defaults < `switchback.toml` (or `--config FILE`) < `SWITCHBACK__SECTION__KEY`
 //! environment variables. `DATABASE_URL` is honoured when `database.url` is not set.
 //! Every setting is listed in docs/operations.md.
+//!
+//! Every section refuses keys it does not know (`deny_unknown_fields`), so that a misspelt
+//! `SWITCHBACK__API__LISTN` or `[schedular]` stops the start with the name and the known keys
+//! instead of silently leaving the default in force.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use config::{Config, Environment, File, FileFormat};
+use config::{Config, Environment, File, FileFormat, Source};
 use serde::Deserialize;
 use switchback_asl::mocks::MockConfig;
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     pub api: ApiSettings,
     pub database: DatabaseSettings,
     pub aws: AwsSettings,
     pub scheduler: SchedulerSettings,
+    pub retention: RetentionSettings,
     pub log: LogSettings,
     pub telemetry: TelemetrySettings,
     pub dev: DevSettings,
@@ -27,6 +33,7 @@ pub struct Settings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ApiSettings {
     /// Address the API listens on.
     pub listen: String,
@@ -37,6 +44,7 @@ pub struct ApiSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `postgres://` URL. When unset, `DATABASE_URL`; when that is unset too, `switchback dev`
     /// starts an embedded PostgreSQL and other commands fail.
@@ -46,6 +54,7 @@ pub struct DatabaseSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AwsSettings {
     /// The account id in every ARN.
     pub account_id: String,
@@ -54,6 +63,7 @@ pub struct AwsSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SchedulerSettings {
     /// Executions one scheduler transaction claims and advances.
     pub batch_size: i64,
@@ -68,7 +78,16 @@ pub struct SchedulerSettings {
     pub max_concurrent_calls: usize,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days an ended execution is kept (from its stop date) before schedulers delete it with
+    /// its history; 0 keeps ended executions forever.
+    pub days: u32,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MockSettings {
     /// An AWS Step Functions Local mock configuration file (JSON). When unset, the
     /// `SFN_MOCK_CONFIG` environment variable is read, as Step Functions Local does.
@@ -76,6 +95,7 @@ pub struct MockSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogSettings {
     /// `pretty` or `json`.
     pub format: LogFormat,
@@ -84,6 +104,7 @@ pub struct LogSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TelemetrySettings {
     /// OTLP/HTTP collector, e.g. `http://otel-collector:4318`; traces are exported when set.
     pub otlp_endpoint: Option<String>,
@@ -99,6 +120,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DevSettings {
     /// Where `switchback dev` keeps its embedded PostgreSQL cluster.
     pub data_dir: PathBuf,
@@ -124,6 +146,9 @@ poll_interval_ms = 1000
 call_lease_seconds = 30
 max_concurrent_calls = 64
 
+[retention]
+days = 90
+
 [log]
 format = "pretty"
 filter = "info"
@@ -141,20 +166,30 @@ const DEFAULT_FILE: &str = "switchback.toml";
 impl Settings {
     /// Loads the layered settings. `file` is a required file given with `--config`.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
-        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
-        builder = match file {
-            Some(path) => builder.add_source(File::from(path).format(FileFormat::Toml)),
-            None => builder.add_source(File::new(DEFAULT_FILE, FileFormat::Toml).required(false)),
-        };
-        let config = builder
-            .add_source(
-                Environment::with_prefix("SWITCHBACK")
-                    .prefix_separator("__")
-                    .separator("__"),
-            )
+        let environment = Environment::with_prefix("SWITCHBACK")
+            .prefix_separator("__")
+            .separator("__");
+        match file {
+            Some(path) => Self::layered(File::from(path).format(FileFormat::Toml), environment),
+            None => Self::layered(
+                File::new(DEFAULT_FILE, FileFormat::Toml).required(false),
+                environment,
+            ),
+        }
+    }
+
+    /// Defaults < `file` < `environment`, then the fallbacks to unprefixed variables.
+    fn layered(
+        file: impl Source + Send + Sync + 'static,
+        environment: Environment,
+    ) -> anyhow::Result<Self> {
+        let config = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(file)
+            .add_source(environment)
             .build()
             .context("cannot read settings")?;
-        let mut settings: Settings = config.try_deserialize().context("invalid settings")?;
+        let mut settings: Settings = config.try_deserialize().map_err(explain)?;
         // An empty value (as a compose file passes for an unset variable) means unset.
         settings.telemetry.otlp_endpoint = settings
             .telemetry
@@ -221,6 +256,13 @@ impl Settings {
             call_lease: std::time::Duration::from_secs(self.scheduler.call_lease_seconds.max(1)),
             max_concurrent_calls: self.scheduler.max_concurrent_calls.max(1),
             default_region: self.aws.region.clone(),
+            // 0 means keep forever: a sweep deleting executions as soon as they end would
+            // make DescribeExecution fail right after every execution's end. Past a million
+            // days PostgreSQL's interval would overflow; it is forever anyway.
+            retention: (self.retention.days > 0).then(|| {
+                let days = u64::from(self.retention.days.min(1_000_000));
+                std::time::Duration::from_secs(days * 86_400)
+            }),
         }
     }
 
@@ -230,5 +272,194 @@ impl Settings {
             max_connections: self.database.max_connections,
             acquire_timeout: std::time::Duration::from_secs(self.database.acquire_timeout_seconds),
         }
+    }
+}
+
+/// Names the whole key of an unknown setting and the keys its section knows. serde says
+/// "unknown field `listn`, expected one of `listen`, ..." and the `config` crate appends
+/// "for key `api`"; the operator should read `api.listn` and what would have been right.
+/// Other errors pass through as the `config` crate words them.
+fn explain(error: config::ConfigError) -> anyhow::Error {
+    let (section, message) = match &error {
+        config::ConfigError::At {
+            error: inner, key, ..
+        } => match inner.as_ref() {
+            config::ConfigError::Message(message) => (key.as_deref(), message.as_str()),
+            _ => return anyhow::Error::new(error).context("invalid settings"),
+        },
+        config::ConfigError::Message(message) => (None, message.as_str()),
+        _ => return anyhow::Error::new(error).context("invalid settings"),
+    };
+    let Some((name, expected)) = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once('`'))
+    else {
+        return anyhow::Error::new(error).context("invalid settings");
+    };
+    // The known names are the back-quoted words of "expected one of `a`, `b`".
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let (key, place) = match section {
+        Some(section) => (format!("{section}.{name}"), format!("[{section}]")),
+        None => (name.to_owned(), "the top level".to_owned()),
+    };
+    anyhow::anyhow!(
+        "invalid settings: unknown key `{key}` (from the settings file or a SWITCHBACK__ \
+         environment variable); the keys of {place} are: {}",
+        known.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    /// Settings from a TOML text and environment variables, as `load` reads them.
+    fn from(toml: &str, env: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let vars: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::layered(
+            File::from_str(toml, FileFormat::Toml),
+            Environment::with_prefix("SWITCHBACK")
+                .prefix_separator("__")
+                .separator("__")
+                .source(Some(vars)),
+        )
+    }
+
+    fn refused(toml: &str, env: &[(&str, &str)]) -> String {
+        match from(toml, env) {
+            Ok(settings) => panic!("accepted: {settings:?}"),
+            Err(error) => format!("{error:#}"),
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_the_known_ones() {
+        let message = refused("", &[("SWITCHBACK__API__LISTN", "127.0.0.1:1")]);
+        assert!(message.contains("unknown key `api.listn`"), "{message}");
+        assert!(
+            message.contains("the keys of [api] are: listen, max_request_bytes"),
+            "{message}"
+        );
+        let message = refused("[schedular]\nbatch_size = 3\n", &[]);
+        assert!(message.contains("unknown key `schedular`"), "{message}");
+        assert!(message.contains("the top level"), "{message}");
+        assert!(message.contains("scheduler"), "{message}");
+        let message = refused("", &[("SWITCHBACK__LOGS__FORMAT", "json")]);
+        assert!(message.contains("unknown key `logs`"), "{message}");
+        let message = refused("[integrations.lambda]\nendpont = \"http://x\"\n", &[]);
+        assert!(
+            message.contains("unknown key `integrations.lambda.endpont`"),
+            "{message}"
+        );
+        assert!(message.contains("endpoint"), "{message}");
+        let message = refused(
+            "[integrations.htp]\nallow_private_destinations = true\n",
+            &[],
+        );
+        assert!(
+            message.contains("unknown key `integrations.htp`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_inside_user_named_tables_are_refused() {
+        let message = refused(
+            "[integrations.connections.github]\narn = \"a\"\nauthorization_type = \"BASIC\"\n\
+             basic = { username = \"u\", pasword = \"p\" }\n",
+            &[],
+        );
+        assert!(
+            message.contains("unknown key `integrations.connections.github.basic.pasword`"),
+            "{message}"
+        );
+        assert!(message.contains("username, password"), "{message}");
+        let message = refused(
+            "[[integrations.connections]]\narn = \"a\"\nauthorization_type = \"BASIC\"\n\
+             basik = { username = \"u\", password = \"p\" }\n",
+            &[],
+        );
+        assert!(
+            message.contains("unknown key `integrations.connections[0].basik`"),
+            "{message}"
+        );
+        let message = refused(
+            "",
+            &[(
+                "SWITCHBACK__INTEGRATIONS__LAMBDA__FUNCTIONS__RESIZE__REMOTE",
+                "function",
+            )],
+        );
+        assert!(
+            message.contains("unknown key `integrations.lambda.functions.resize.remote`"),
+            "{message}"
+        );
+        assert!(message.contains("endpoint, remote_name"), "{message}");
+    }
+
+    #[test]
+    fn user_chosen_names_and_every_documented_key_are_accepted() {
+        let toml = r#"
+            [api]
+            listen = "127.0.0.1:8083"
+            [integrations.http]
+            allow_private_destinations = true
+            [integrations.lambda.functions.Resize-Image]
+            remote_name = "function"
+            [integrations.connections.billing]
+            arn = "arn:aws:events:us-east-1:123456789012:connection/billing/1"
+            authorization_type = "API_KEY"
+            api_key = { name = "x-api-key", value = "k" }
+            allowed_endpoints = ["https://billing.example.com/v1/"]
+            invocation_http_parameters = { headers = { X-Team = "t" }, query = { any_name = "q" } }
+        "#;
+        let env = [
+            (
+                "SWITCHBACK__INTEGRATIONS__CONNECTIONS__GITHUB__ARN",
+                "arn:aws:events:us-east-1:123456789012:connection/github/1",
+            ),
+            (
+                "SWITCHBACK__INTEGRATIONS__CONNECTIONS__GITHUB__AUTHORIZATION_TYPE",
+                "BASIC",
+            ),
+            (
+                "SWITCHBACK__INTEGRATIONS__CONNECTIONS__GITHUB__BASIC__USERNAME",
+                "u",
+            ),
+            (
+                "SWITCHBACK__INTEGRATIONS__CONNECTIONS__GITHUB__BASIC__PASSWORD",
+                "p",
+            ),
+            (
+                "SWITCHBACK__INTEGRATIONS__CONNECTIONS__GITHUB__ALLOWED_ENDPOINTS",
+                "https://api.github.com/, https://uploads.github.com/",
+            ),
+            ("SWITCHBACK__SCHEDULER__MAX_CONCURRENT_CALLS", "8"),
+        ];
+        let settings = match from(toml, &env) {
+            Ok(settings) => settings,
+            Err(error) => panic!("{error:#}"),
+        };
+        let integrations = &settings.integrations;
+        assert_eq!(integrations.http.allow_private_destinations, Some(true));
+        assert!(integrations.lambda.functions.contains_key("Resize-Image"));
+        assert_eq!(integrations.connections.len(), 2);
+        let github = integrations
+            .connections
+            .iter()
+            .find(|c| c.arn.contains("github"));
+        assert_eq!(
+            github.map(|c| c.allowed_endpoints.clone()),
+            Some(vec![
+                "https://api.github.com/".to_owned(),
+                "https://uploads.github.com/".to_owned()
+            ])
+        );
+        assert_eq!(settings.scheduler.max_concurrent_calls, 8);
     }
 }

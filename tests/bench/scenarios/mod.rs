@@ -3,6 +3,7 @@
 
 mod activity;
 mod fanout;
+mod growth;
 mod history;
 mod idle;
 mod pass5;
@@ -23,6 +24,7 @@ pub async fn run(client: &Client, args: &Args, report: &mut Report) -> anyhow::R
         Scenario::Wait => wait::run(client, args, report).await,
         Scenario::History => history::run(client, args, report).await,
         Scenario::Idle => idle::run(client, args, report).await,
+        Scenario::Growth => growth::run(client, args, report).await,
     }
 }
 

@@ -1,6 +1,6 @@
-//! The one HTTP/1.1 client every outbound task call goes through: plain HTTP and HTTPS
-//! (rustls with the ring provider), a connection pool, a deadline per request and a cap on
-//! response bodies.
+//! The HTTP/1.1 client outbound task calls go through: plain HTTP and HTTPS (rustls with the
+//! ring provider), a connection pool, a deadline per request, a cap on response bodies, and the
+//! addresses it may connect to (see `destinations`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::Error;
+use super::destinations::{self, Destinations, Resolver};
 
 /// Largest response body read. A task result over 256 KiB fails its state with
 /// `States.DataLimitExceeded` (in the step function), but Lambda may return up to 6 MiB and
@@ -26,7 +27,8 @@ const USER_AGENT: &str = concat!("switchback/", env!("CARGO_PKG_VERSION"));
 /// Cheap to clone: the pool is shared.
 #[derive(Clone)]
 pub(crate) struct HttpClient {
-    inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    inner: Client<HttpsConnector<HttpConnector<Resolver>>, Full<Bytes>>,
+    destinations: Destinations,
 }
 
 /// A response read to its end.
@@ -40,14 +42,14 @@ pub(crate) struct Response {
 }
 
 impl HttpClient {
-    pub(crate) fn new() -> Result<Self, Error> {
+    pub(crate) fn new(destinations: Destinations) -> Result<Self, Error> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|error| Error::Tls(error.to_string()))?
             .with_root_certificates(root_store())
             .with_no_client_auth();
-        let mut http = HttpConnector::new();
+        let mut http = HttpConnector::new_with_resolver(Resolver::new(destinations));
         // The TLS layer above decides the scheme; without this the connector refuses https://.
         http.enforce_http(false);
         http.set_nodelay(true);
@@ -60,7 +62,10 @@ impl HttpClient {
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            destinations,
+        })
     }
 
     /// Sends `request` and reads the whole response, all within `timeout`.
@@ -69,6 +74,9 @@ impl HttpClient {
         mut request: Request<Full<Bytes>>,
         timeout: Duration,
     ) -> Result<Response, Error> {
+        if self.destinations == Destinations::PublicOnly {
+            destinations::check_literal(request.uri())?;
+        }
         let headers = request.headers_mut();
         if !headers.contains_key(header::USER_AGENT) {
             headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
@@ -140,6 +148,9 @@ fn root_store() -> rustls::RootCertStore {
 }
 
 fn transport_error(error: &hyper_util::client::legacy::Error) -> Error {
+    if let Some(refusal) = destinations::refusal(error) {
+        return Error::PrivateDestination(refusal);
+    }
     let detail = describe(error);
     if error.is_connect() {
         Error::Connect(detail)

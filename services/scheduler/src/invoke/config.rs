@@ -3,7 +3,10 @@
 //!
 //! Loaded by the `config` crate from the `[integrations]` section of `switchback.toml` and from
 //! `SWITCHBACK__INTEGRATIONS__...` variables. Every field has a default, so an absent section
-//! means "unsigned Lambda calls to AWS's public endpoint, no connections".
+//! means "unsigned Lambda calls to AWS's public endpoint, no connections, HTTP Tasks to public
+//! addresses only". Unknown keys are refused (`deny_unknown_fields`): a misspelt setting must
+//! stop the start, not be silently ignored; only the labels of connections, the names of
+//! functions and the names of HTTP parameters are free.
 //!
 //! `Debug` is written by hand for every type that holds a secret: settings get logged at start-up
 //! and secrets must never reach a log.
@@ -11,14 +14,18 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// The `[integrations]` section.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct IntegrationsConfig {
     /// How `arn:aws:states:::lambda:invoke` and direct function ARNs reach Lambda.
     pub lambda: LambdaConfig,
+    /// Where HTTP Tasks may go.
+    pub http: HttpConfig,
     /// Connections that HTTP Tasks name in `Authentication.ConnectionArn`.
     ///
     /// In TOML either an array of tables (`[[integrations.connections]]`) or a table of tables
@@ -29,9 +36,28 @@ pub struct IntegrationsConfig {
     pub connections: Vec<ConnectionConfig>,
 }
 
+/// `[integrations.http]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Whether HTTP Tasks may reach loopback, private (RFC 1918, `fc00::/7`), link-local,
+    /// unspecified and other non-public addresses, checked on the addresses a name resolves to
+    /// when connecting. Unset means false: an ApiEndpoint is chosen by whoever writes a state
+    /// machine, and without this check it could read the service's own `/metrics`, a cloud
+    /// metadata endpoint or any internal service. `switchback dev` sets it to true when unset,
+    /// since there the services a user calls run on the same machine.
+    pub allow_private_destinations: Option<bool>,
+}
+
+impl HttpConfig {
+    pub fn private_destinations_allowed(&self) -> bool {
+        self.allow_private_destinations.unwrap_or(false)
+    }
+}
+
 /// `[integrations.lambda]`.
 #[derive(Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LambdaConfig {
     /// Base URL of a Lambda-compatible API, e.g. `http://localstack:4566` or the Runtime
     /// Interface Emulator at `http://fn:8080`. Unset: `https://lambda.{region}.amazonaws.com`.
@@ -52,7 +78,7 @@ pub struct LambdaConfig {
 
 /// `[integrations.lambda.functions.<name>]`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct FunctionConfig {
     /// Base URL for this function only; wins over `lambda.endpoint`.
     pub endpoint: Option<String>,
@@ -64,6 +90,7 @@ pub struct FunctionConfig {
 /// One connection: how an HTTP Task that names `arn` authenticates, plus the parameters it adds
 /// to every call.
 #[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConnectionConfig {
     /// The ARN state machines use, e.g. `arn:aws:events:us-east-1:123456789012:connection/github/0f6c...`.
     /// Any string is accepted; it must be unique among connections.
@@ -83,6 +110,14 @@ pub struct ConnectionConfig {
     /// connection. They win over the task's own values with the same name, as with EventBridge.
     #[serde(default)]
     pub invocation_http_parameters: HttpParameters,
+    /// Where this connection's credentials may be sent: URL prefixes such as
+    /// `https://api.example.com/v1/` (same scheme, host and port; the path starts with the
+    /// prefix's path at a `/` boundary), or `"*"` for anywhere. Empty, the default, means the
+    /// connection cannot be used: whoever writes a state machine chooses its ApiEndpoint, and
+    /// the operator's credentials must not follow it to any server. From the environment, a
+    /// comma-separated list.
+    #[serde(default, deserialize_with = "list_or_commas")]
+    pub allowed_endpoints: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -100,6 +135,7 @@ pub enum AuthorizationType {
 
 /// `Authorization: Basic base64(username:password)`.
 #[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BasicAuth {
     pub username: String,
     /// Never logged.
@@ -108,6 +144,7 @@ pub struct BasicAuth {
 
 /// A header named `name` with the value `value` on every call.
 #[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ApiKeyAuth {
     /// Header name, e.g. `x-api-key`.
     pub name: String,
@@ -118,6 +155,7 @@ pub struct ApiKeyAuth {
 /// The OAuth 2.0 client-credentials grant. The token is fetched on first use and cached until
 /// shortly before it expires.
 #[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OAuthConfig {
     /// Token endpoint, e.g. `https://auth.example.com/oauth2/token`.
     pub authorization_endpoint: String,
@@ -139,27 +177,73 @@ fn default_oauth_method() -> String {
 
 /// Name/value parameters; values may be secrets, so `Debug` prints names only.
 #[derive(Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct HttpParameters {
     pub headers: BTreeMap<String, String>,
     pub query: BTreeMap<String, String>,
     pub body: BTreeMap<String, String>,
 }
 
+/// A list of connections or a table of them keyed by label. A visitor rather than an untagged
+/// enum: an untagged enum swallows the inner error ("data did not match any variant"), and the
+/// operator needs to hear which key of which connection is wrong.
 fn list_or_map<'de, D>(deserializer: D) -> Result<Vec<ConnectionConfig>, D::Error>
 where
     D: Deserializer<'de>,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum ListOrMap {
-        List(Vec<ConnectionConfig>),
-        Map(BTreeMap<String, ConnectionConfig>),
+    struct Connections;
+
+    impl<'de> Visitor<'de> for Connections {
+        type Value = Vec<ConnectionConfig>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of connections or a table of connections keyed by label")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::deserialize(SeqAccessDeserializer::new(seq))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let by_label =
+                BTreeMap::<String, ConnectionConfig>::deserialize(MapAccessDeserializer::new(map))?;
+            Ok(by_label.into_values().collect())
+        }
     }
-    Ok(match ListOrMap::deserialize(deserializer)? {
-        ListOrMap::List(list) => list,
-        ListOrMap::Map(map) => map.into_values().collect(),
-    })
+
+    deserializer.deserialize_any(Connections)
+}
+
+/// A list of strings, or one string of comma-separated items: environment variables hold
+/// only strings.
+fn list_or_commas<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct Items;
+
+    impl<'de> Visitor<'de> for Items {
+        type Value = Vec<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of strings or a comma-separated string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            Ok(text
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect())
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::deserialize(SeqAccessDeserializer::new(seq))
+        }
+    }
+
+    deserializer.deserialize_any(Items)
 }
 
 const REDACTED: &str = "<redacted>";
@@ -193,6 +277,7 @@ impl fmt::Debug for ConnectionConfig {
                 "invocation_http_parameters",
                 &self.invocation_http_parameters,
             )
+            .field("allowed_endpoints", &self.allowed_endpoints)
             .finish()
     }
 }
@@ -314,7 +399,9 @@ mod tests {
                     query: [("key".to_owned(), "query-secret-value".to_owned())].into(),
                     body: BTreeMap::new(),
                 },
+                allowed_endpoints: vec!["*".into()],
             }],
+            ..IntegrationsConfig::default()
         };
         let text = format!("{config:?}");
         for secret in [

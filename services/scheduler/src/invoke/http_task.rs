@@ -13,6 +13,11 @@
 //!
 //! Switchback extension: a task without `Authentication` calls the endpoint unauthenticated
 //! (AWS requires a connection), which is what internal services on a private network want.
+//!
+//! Switchback's guards, since the definition's author picks the endpoint while the operator owns
+//! the credentials and the network: a connection is used only for endpoints under its
+//! `allowed_endpoints` (else `Events.ConnectionResource.InvalidConnectionState`, before anything
+//! is sent), and the client refuses non-public addresses unless allowed (`States.Http.Socket`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,6 +32,7 @@ use serde_json::{Map, Value, json};
 
 use super::client::{self, HttpClient};
 use super::config::{AuthorizationType, ConnectionConfig, HttpParameters, OAuthConfig};
+use super::destinations::EndpointRule;
 use super::{Error, Outcome};
 
 /// AWS's hard limit for one HTTP Task call.
@@ -43,7 +49,7 @@ const CONNECTION_NOT_FOUND: &str = "Events.ConnectionResource.ResourceNotFound";
 const CONNECTION_AUTH_FAILED: &str = "Events.ConnectionResource.InvalidConnectionState";
 
 pub(crate) struct HttpTasks {
-    connections: HashMap<String, ConnectionConfig>,
+    connections: HashMap<String, Connection>,
     /// `User-Agent` of every call, as AWS sends it: `Amazon|StepFunctions|HttpInvoke|<region>`.
     user_agent: HeaderValue,
     /// OAuth access tokens by connection ARN.
@@ -53,6 +59,36 @@ pub(crate) struct HttpTasks {
 struct CachedToken {
     value: String,
     expires: Instant,
+}
+
+/// A connection's settings with its `allowed_endpoints` read.
+struct Connection {
+    config: ConnectionConfig,
+    allowed_endpoints: Vec<EndpointRule>,
+}
+
+impl Connection {
+    /// `None` when the connection may carry its credentials to `uri`, else the failure.
+    fn refuse(&self, uri: &Uri) -> Option<Outcome> {
+        if self.allowed_endpoints.iter().any(|rule| rule.allows(uri)) {
+            return None;
+        }
+        let arn = &self.config.arn;
+        let cause = if self.allowed_endpoints.is_empty() {
+            format!(
+                "connection {arn} has no allowed_endpoints, so no HTTP Task may use it; list the \
+                 URL prefixes its credentials may be sent to in \
+                 integrations.connections.<label>.allowed_endpoints (\"*\" for any)"
+            )
+        } else {
+            format!(
+                "connection {arn} may not be used with {}: the endpoint is not under its \
+                 allowed_endpoints (integrations.connections.<label>.allowed_endpoints)",
+                client::loggable_uri(uri)
+            )
+        };
+        Some(Outcome::failed(CONNECTION_AUTH_FAILED, cause))
+    }
 }
 
 /// `Transform.RequestEncodingOptions.ArrayFormat`.
@@ -89,6 +125,22 @@ impl HttpTasks {
         for connection in connections {
             check_connection(&connection)?;
             let arn = connection.arn.clone();
+            let allowed_endpoints = connection
+                .allowed_endpoints
+                .iter()
+                .map(|entry| EndpointRule::parse(entry))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|message| Error::Config(format!("connection {arn}: {message}")))?;
+            if allowed_endpoints.is_empty() {
+                tracing::warn!(
+                    connection = %arn,
+                    "connection has no allowed_endpoints; http tasks that name it will fail"
+                );
+            }
+            let connection = Connection {
+                config: connection,
+                allowed_endpoints,
+            };
             if by_arn.insert(arn.clone(), connection).is_some() {
                 return Err(Error::Config(format!(
                     "connection {arn} is configured twice"
@@ -102,9 +154,12 @@ impl HttpTasks {
         })
     }
 
+    /// `http` makes the task's call; `token_http` fetches OAuth tokens from the endpoints the
+    /// operator configured, which the task's address rules do not cover.
     pub(crate) async fn invoke(
         &self,
         http: &HttpClient,
+        token_http: &HttpClient,
         parameters: &Value,
         timeout: Duration,
     ) -> Outcome {
@@ -127,15 +182,24 @@ impl HttpTasks {
             },
             None => None,
         };
-        let request = match build_request(spec, connection, &self.user_agent) {
+        let request = match build_request(spec, connection.map(|c| &c.config), &self.user_agent) {
             Ok(built) => built,
             Err(cause) => return Outcome::failed(RUNTIME, cause),
         };
         let mut request = request;
         let mut used_token = false;
         if let Some(connection) = connection {
+            // Checked on the URL that would be sent, before any credential is fetched or added.
+            if let Some(refused) = connection.refuse(request.uri()) {
+                tracing::info!(
+                    connection = %connection.config.arn,
+                    endpoint = %client::loggable_uri(request.uri()),
+                    "http task endpoint not allowed for its connection"
+                );
+                return refused;
+            }
             match self
-                .authorize(http, connection, &mut request, deadline)
+                .authorize(token_http, &connection.config, &mut request, deadline)
                 .await
             {
                 Ok(token) => used_token = token,
@@ -167,7 +231,7 @@ impl HttpTasks {
                     // The provider revoked or rotated the token early: the next attempt (a
                     // Retry) fetches a fresh one instead of failing until it expires.
                     if let (Some(connection), Ok(mut tokens)) = (connection, self.tokens.lock()) {
-                        tokens.remove(&connection.arn);
+                        tokens.remove(&connection.config.arn);
                     }
                 }
                 response_outcome(
@@ -176,6 +240,15 @@ impl HttpTasks {
                     &response.headers,
                     &response.body,
                 )
+            }
+            Err(Error::PrivateDestination(reason)) => {
+                tracing::info!(
+                    %method,
+                    endpoint = %client::loggable_uri(&uri),
+                    reason,
+                    "http task destination refused"
+                );
+                Outcome::failed(SOCKET, reason)
             }
             Err(error) => {
                 tracing::info!(
@@ -941,6 +1014,7 @@ mod tests {
                 query: [("key".to_owned(), "conn".to_owned())].into(),
                 body: [("b".to_owned(), "2".to_owned())].into(),
             },
+            allowed_endpoints: vec!["*".into()],
         };
         let Ok(request) = build_request(
             spec,
@@ -996,6 +1070,7 @@ mod tests {
             api_key: None,
             oauth: None,
             invocation_http_parameters: HttpParameters::default(),
+            allowed_endpoints: Vec::new(),
         };
         let ok = BasicAuth {
             username: "u".into(),
@@ -1005,10 +1080,23 @@ mod tests {
         assert!(HttpTasks::new(vec![basic("a", None)], "us-east-1").is_err());
         assert!(
             HttpTasks::new(
-                vec![basic("a", Some(ok.clone())), basic("a", Some(ok))],
+                vec![basic("a", Some(ok.clone())), basic("a", Some(ok.clone()))],
                 "us-east-1"
             )
             .is_err()
+        );
+        let mut loose = basic("a", Some(ok));
+        loose.allowed_endpoints = vec![
+            "https://api.example.com/v1/".into(),
+            "api.example.com".into(),
+        ];
+        let refused = HttpTasks::new(vec![loose], "us-east-1");
+        assert!(
+            refused.as_ref().err().is_some_and(|e| e
+                .to_string()
+                .contains("allowed_endpoints entry 'api.example.com'")),
+            "{:?}",
+            refused.err()
         );
     }
 

@@ -228,7 +228,14 @@ impl<'a> FunctionName<'a> {
             | ["arn", _, "lambda", region, _, "function", name, _] => (*name, Some(*region)),
             _ => ("", None),
         };
-        if name.is_empty() {
+        // The region of a full ARN becomes part of the default endpoint's host
+        // (`lambda.<region>.amazonaws.com`), and the ARN comes from a state machine: a region
+        // such as `evil.test/` or `x@evil.test` would send the signed call elsewhere.
+        let region_is_a_name = region.is_none_or(|r| {
+            r.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+        if name.is_empty() || !region_is_a_name {
             return Err(format!(
                 "1 validation error detected: Value '{text}' at 'functionName' failed to satisfy constraint: \
                  Member must satisfy regular expression pattern: \
@@ -480,6 +487,14 @@ mod tests {
         );
         assert!(parse("").is_err());
         assert!(parse("arn:aws:s3:::bucket").is_err());
+        // A region that would move the default endpoint's host.
+        for steering in [
+            "arn:aws:lambda:evil.test/x:123456789012:function:f",
+            "arn:aws:lambda:x@evil.test#:123456789012:function:f",
+            "arn:aws:lambda:US-EAST-1.evil.test?:123456789012:function:f",
+        ] {
+            assert!(parse(steering).is_err(), "{steering}");
+        }
     }
 
     #[test]

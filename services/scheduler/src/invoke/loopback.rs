@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::config::{
-    AuthorizationType, BasicAuth, ConnectionConfig, HttpParameters, IntegrationsConfig,
+    AuthorizationType, BasicAuth, ConnectionConfig, HttpConfig, HttpParameters, IntegrationsConfig,
     LambdaConfig, OAuthConfig,
 };
 use super::{Invoker, Outcome};
@@ -156,8 +156,19 @@ fn lambda_at(base: &str, signed: bool) -> Invoker {
     }
     invoker(IntegrationsConfig {
         lambda,
-        connections: Vec::new(),
+        ..IntegrationsConfig::default()
     })
+}
+
+/// Settings that let HTTP Tasks reach the loopback test server.
+fn loopback_allowed(connections: Vec<ConnectionConfig>) -> IntegrationsConfig {
+    IntegrationsConfig {
+        http: HttpConfig {
+            allow_private_destinations: Some(true),
+        },
+        connections,
+        ..IntegrationsConfig::default()
+    }
 }
 
 const SECOND: Duration = Duration::from_secs(5);
@@ -317,6 +328,7 @@ fn connection(arn: &str, kind: AuthorizationType) -> ConnectionConfig {
         api_key: None,
         oauth: None,
         invocation_http_parameters: HttpParameters::default(),
+        allowed_endpoints: vec!["*".into()],
     }
 }
 
@@ -346,10 +358,7 @@ async fn http_task_with_basic_auth_and_a_404() {
         username: "user".into(),
         password: "password".into(),
     });
-    let invoker = invoker(IntegrationsConfig {
-        lambda: LambdaConfig::default(),
-        connections: vec![basic],
-    });
+    let invoker = invoker(loopback_allowed(vec![basic]));
     let parameters = |path: &str| {
         json!({
             "ApiEndpoint": format!("{base}{path}"),
@@ -429,10 +438,7 @@ async fn http_task_oauth_token_is_fetched_once_and_cached() {
             ..HttpParameters::default()
         },
     });
-    let invoker = invoker(IntegrationsConfig {
-        lambda: LambdaConfig::default(),
-        connections: vec![oauth],
-    });
+    let invoker = invoker(loopback_allowed(vec![oauth]));
     let parameters = json!({
         "ApiEndpoint": format!("{base}/work"),
         "Method": "GET",
@@ -461,7 +467,7 @@ async fn http_task_without_a_server_is_a_socket_error() {
         Ok(listener) => listener.local_addr().map(|a| a.port()).unwrap_or(1),
         Err(_) => 1,
     };
-    let outcome = invoker(IntegrationsConfig::default())
+    let outcome = invoker(loopback_allowed(Vec::new()))
         .http_invoke(
             &json!({"ApiEndpoint": format!("http://127.0.0.1:{port}/x"), "Method": "GET"}),
             SECOND,
@@ -471,4 +477,88 @@ async fn http_task_without_a_server_is_a_socket_error() {
         panic!("{outcome:?}")
     };
     assert_eq!(error, "States.Http.Socket");
+}
+
+#[tokio::test]
+async fn http_task_to_a_private_address_is_refused_unless_allowed() {
+    let (base, seen) = serve(Arc::new(|_| reply(200, "OK", &[], "metrics"))).await;
+    let port = base.rsplit(':').next().unwrap_or_default().to_owned();
+    let refusing = invoker(IntegrationsConfig::default());
+    // An IP literal, a name that resolves to loopback, and IPv4 in IPv6 clothing.
+    for endpoint in [
+        format!("{base}/metrics"),
+        format!("http://localhost:{port}/metrics"),
+        format!("http://[::ffff:127.0.0.1]:{port}/metrics"),
+    ] {
+        let outcome = refusing
+            .http_invoke(&json!({"ApiEndpoint": endpoint, "Method": "GET"}), SECOND)
+            .await;
+        let Outcome::Failed { error, cause } = outcome else {
+            panic!("{endpoint}: {outcome:?}")
+        };
+        assert_eq!(error, "States.Http.Socket", "{endpoint}");
+        // The refusal itself, not a connect error that happens to quote it.
+        assert!(cause.starts_with("the destination "), "{endpoint}: {cause}");
+        assert!(
+            cause.contains("integrations.http.allow_private_destinations"),
+            "{endpoint}: {cause}"
+        );
+    }
+    assert!(seen.lock().map(|s| s.is_empty()).unwrap_or(false));
+    // Lambda endpoints are the operator's: the same address is fine for them.
+    let lambda = lambda_at(&base, false)
+        .lambda_invoke("f", None, "{}", false, SECOND)
+        .await;
+    assert!(matches!(lambda, Outcome::Succeeded(_)), "{lambda:?}");
+    let allowed = invoker(loopback_allowed(Vec::new()))
+        .http_invoke(
+            &json!({"ApiEndpoint": format!("http://localhost:{port}/metrics"), "Method": "GET"}),
+            SECOND,
+        )
+        .await;
+    assert!(matches!(allowed, Outcome::Succeeded(_)), "{allowed:?}");
+}
+
+#[tokio::test]
+async fn a_connection_is_used_only_for_its_allowed_endpoints() {
+    let (base, seen) = serve(Arc::new(|_| reply(200, "OK", &[], "ok"))).await;
+    let mut basic = connection("arn:scoped", AuthorizationType::Basic);
+    basic.basic = Some(BasicAuth {
+        username: "user".into(),
+        password: "scoped-password".into(),
+    });
+    basic.allowed_endpoints = vec![format!("{base}/api/")];
+    let mut unscoped = connection("arn:unscoped", AuthorizationType::Basic);
+    unscoped.basic = basic.basic.clone();
+    unscoped.allowed_endpoints = Vec::new();
+    let invoker = invoker(loopback_allowed(vec![basic, unscoped]));
+    let call = |path: &str, arn: &str| {
+        json!({"ApiEndpoint": format!("{base}{path}"), "Method": "GET",
+            "Authentication": {"ConnectionArn": arn}})
+    };
+    let ok = invoker
+        .http_invoke(&call("/api/items", "arn:scoped"), SECOND)
+        .await;
+    assert!(matches!(ok, Outcome::Succeeded(_)), "{ok:?}");
+    for (path, arn, says) in [
+        ("/metrics", "arn:scoped", "not under its allowed_endpoints"),
+        (
+            "/api/../metrics",
+            "arn:scoped",
+            "not under its allowed_endpoints",
+        ),
+        ("/api/items", "arn:unscoped", "has no allowed_endpoints"),
+    ] {
+        let outcome = invoker.http_invoke(&call(path, arn), SECOND).await;
+        let Outcome::Failed { error, cause } = outcome else {
+            panic!("{path} with {arn}: {outcome:?}")
+        };
+        assert_eq!(error, "Events.ConnectionResource.InvalidConnectionState");
+        assert!(cause.contains(says), "{cause}");
+        assert!(cause.contains("allowed_endpoints"), "{cause}");
+    }
+    // Only the allowed call reached the server.
+    let requests = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].target, "/api/items");
 }

@@ -4,8 +4,10 @@
 //! Module map:
 //! - this file — [`Invoker`], the one value callers hold, [`Outcome`] and the layer's [`Error`].
 //! - `config` — the `[integrations]` settings: Lambda endpoints and credentials, connections.
-//! - `client` — the shared HTTP/1.1 client (http and https, rustls on ring), deadlines, body cap,
+//! - `client` — the HTTP/1.1 client (http and https, rustls on ring), deadlines, body cap,
 //!   URLs without their query for logs (header values are never logged).
+//! - `destinations` — where HTTP Tasks may go: public addresses only unless allowed, and a
+//!   connection's credentials only to its `allowed_endpoints`.
 //! - `sigv4` — AWS Signature Version 4, pure.
 //! - `lambda` — Lambda's Invoke API and the mapping of its answers to Step Functions' results.
 //! - `http_task` — the HTTP Task (`arn:aws:states:::http:invoke`) and connection authorization.
@@ -17,6 +19,7 @@
 
 mod client;
 pub mod config;
+mod destinations;
 mod http_task;
 mod lambda;
 #[cfg(test)]
@@ -27,8 +30,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use config::{
-    ApiKeyAuth, AuthorizationType, BasicAuth, ConnectionConfig, FunctionConfig, HttpParameters,
-    IntegrationsConfig, LambdaConfig, OAuthConfig,
+    ApiKeyAuth, AuthorizationType, BasicAuth, ConnectionConfig, FunctionConfig, HttpConfig,
+    HttpParameters, IntegrationsConfig, LambdaConfig, OAuthConfig,
 };
 
 /// The result of one call, as the state machine sees it.
@@ -65,17 +68,24 @@ pub enum Error {
     Transport(String),
     #[error("response body larger than {limit} bytes")]
     TooLarge { limit: usize },
+    /// An HTTP Task's destination is not a public address and private ones are not allowed.
+    #[error("{0}")]
+    PrivateDestination(String),
 }
 
-/// Performs task integrations. Cheap to clone: one HTTP client and its connection pool, the
-/// settings and the OAuth token cache are shared.
+/// Performs task integrations. Cheap to clone: the HTTP clients and their connection pools,
+/// the settings and the OAuth token cache are shared.
 #[derive(Clone)]
 pub struct Invoker {
     inner: Arc<Inner>,
 }
 
 struct Inner {
+    /// For endpoints the operator configured (Lambda, OAuth token endpoints): any address.
     http: client::HttpClient,
+    /// For endpoints a state machine chose (HTTP Tasks): public addresses only unless the
+    /// settings allow private ones; then the same client as `http`.
+    task_http: client::HttpClient,
     lambda: lambda::Lambda,
     http_tasks: http_task::HttpTasks,
 }
@@ -94,10 +104,16 @@ impl Invoker {
     pub fn new(config: IntegrationsConfig, default_region: &str) -> Result<Self, Error> {
         let lambda = lambda::Lambda::new(config.lambda, default_region)?;
         let http_tasks = http_task::HttpTasks::new(config.connections, default_region)?;
-        let http = client::HttpClient::new()?;
+        let http = client::HttpClient::new(destinations::Destinations::Any)?;
+        let task_http = if config.http.private_destinations_allowed() {
+            http.clone()
+        } else {
+            client::HttpClient::new(destinations::Destinations::PublicOnly)?
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
+                task_http,
                 lambda,
                 http_tasks,
             }),
@@ -135,7 +151,7 @@ impl Invoker {
     pub async fn http_invoke(&self, parameters: &serde_json::Value, timeout: Duration) -> Outcome {
         self.inner
             .http_tasks
-            .invoke(&self.inner.http, parameters, timeout)
+            .invoke(&self.inner.task_http, &self.inner.http, parameters, timeout)
             .await
     }
 }
