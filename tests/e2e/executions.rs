@@ -7,9 +7,10 @@ use switchback_tests::TestApp;
 
 use crate::error_code;
 
-const ROLE: &str = "arn:aws:iam::123456789012:role/r";
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/r";
 
-async fn create_machine(app: &TestApp, name: &str, definition: &str) -> String {
+/// Creates a state machine with the test role; its ARN.
+pub async fn create_machine(app: &TestApp, name: &str, definition: &str) -> String {
     app.client
         .create_state_machine()
         .name(name)

@@ -10,23 +10,9 @@ use serde_json::{Value, json};
 use switchback_tests::{TestApp, raw};
 
 use crate::error_code;
-use crate::executions::wait_until_done;
+use crate::executions::{ROLE, create_machine, wait_until_done};
 
-const ROLE: &str = "arn:aws:iam::123456789012:role/r";
 const CONTROL: &str = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
-
-async fn create(app: &TestApp, name: &str, definition: &str) -> String {
-    app.client
-        .create_state_machine()
-        .name(name)
-        .definition(definition)
-        .role_arn(ROLE)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
-        .state_machine_arn()
-        .to_owned()
-}
 
 async fn start(app: &TestApp, machine: &str, input: &str) -> String {
     app.client
@@ -53,7 +39,7 @@ async fn control_runs(app: &TestApp) {
         .find(|m| m.name() == "control")
     {
         Some(found) => found.state_machine_arn().to_owned(),
-        None => create(app, "control", CONTROL).await,
+        None => create_machine(app, "control", CONTROL).await,
     };
     let arn = start(app, &machine, "{}").await;
     let done = wait_until_done(&app.client, &arn, Duration::from_secs(10)).await;
@@ -99,14 +85,14 @@ async fn failed_event(app: &TestApp, arn: &str) -> (Option<String>, Option<Strin
 async fn nul_characters_are_kept_whole_or_refused_never_a_server_error() {
     let app = TestApp::spawn().await;
     // Errors and causes from the definition and from the input, with NUL characters.
-    let fail = create(
+    let fail = create_machine(
         &app,
         "fail-nul",
         r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E\u0000", "CausePath": "$.cause"}}}"#,
     )
     .await;
     let failing = start(&app, &fail, r#"{"cause": "c\u0000d"}"#).await;
-    let from_path = create(
+    let from_path = create_machine(
         &app,
         "fail-path-nul",
         r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "ErrorPath": "$.e", "Cause": "fixed"}}}"#,
@@ -122,7 +108,7 @@ async fn nul_characters_are_kept_whole_or_refused_never_a_server_error() {
         .await
         .expect("create activity");
     let activity = "arn:aws:states:us-east-1:123456789012:activity:nul-work".to_owned();
-    let worker_machine = create(
+    let worker_machine = create_machine(
         &app,
         "worker-nul",
         &json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": activity, "End": true}}})
@@ -148,7 +134,7 @@ async fn nul_characters_are_kept_whole_or_refused_never_a_server_error() {
         .expect("send failure");
 
     // A trace header and a stop's cause with NUL characters.
-    let waiting_machine = create(
+    let waiting_machine = create_machine(
         &app,
         "wait-nul",
         r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}}"#,
@@ -303,7 +289,7 @@ async fn a_batch_the_database_refuses_fails_one_execution_and_commits_the_others
             .await
             .expect("install trigger");
     }
-    let machine = create(
+    let machine = create_machine(
         &app,
         "batch",
         r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}"#,
@@ -391,7 +377,7 @@ async fn values_nested_or_grown_past_the_limits_fail_the_execution_not_the_proce
     ];
     let mut started = Vec::new();
     for (name, definition, input) in &cases {
-        let machine = create(&app, name, definition).await;
+        let machine = create_machine(&app, name, definition).await;
         started.push((*name, start(&app, &machine, input).await));
     }
     control_runs(&app).await;
@@ -417,7 +403,7 @@ async fn values_nested_or_grown_past_the_limits_fail_the_execution_not_the_proce
 #[tokio::test]
 async fn a_long_inline_map_advances_over_many_steps_and_stops_at_the_history_limit() {
     let app = TestApp::spawn().await;
-    let machine = create(
+    let machine = create_machine(
         &app,
         "long-map",
         r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
@@ -427,7 +413,7 @@ async fn a_long_inline_map_advances_over_many_steps_and_stops_at_the_history_lim
     let items = format!("[{}]", vec!["0"; 100_000].join(","));
     let long = start(&app, &machine, &items).await;
     // Another execution started now finishes while the Map is still going.
-    let control = create(&app, "control", CONTROL).await;
+    let control = create_machine(&app, "control", CONTROL).await;
     let quick = start(&app, &control, "{}").await;
     let quick = wait_until_done(&app.client, &quick, Duration::from_secs(10)).await;
     let done = wait_until_done(&app.client, &long, Duration::from_secs(120)).await;
@@ -458,7 +444,7 @@ async fn a_long_inline_map_advances_over_many_steps_and_stops_at_the_history_lim
 #[tokio::test]
 async fn a_loop_over_a_large_value_yields_to_other_executions() {
     let app = TestApp::spawn().await;
-    let machine = create(
+    let machine = create_machine(
         &app,
         "large-loop",
         r#"{"StartAt": "P", "States": {
@@ -494,7 +480,7 @@ async fn a_loop_over_a_large_value_yields_to_other_executions() {
 #[tokio::test]
 async fn requests_act_only_in_their_own_region() {
     let app = TestApp::spawn().await;
-    let machine = create(
+    let machine = create_machine(
         &app,
         "regional",
         r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}}"#,

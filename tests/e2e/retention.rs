@@ -11,26 +11,12 @@ use switchback_store::retention::{self, Batch};
 use switchback_tests::TestApp;
 
 use crate::error_code;
-use crate::executions::wait_until_done;
+use crate::executions::{create_machine, wait_until_done};
 
-const ROLE: &str = "arn:aws:iam::123456789012:role/r";
 const NINETY_DAYS: Duration = Duration::from_secs(90 * 86_400);
 const PASS: &str = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
 const WAIT: &str =
     r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}}"#;
-
-async fn create_machine(app: &TestApp, name: &str, definition: &str) -> String {
-    app.client
-        .create_state_machine()
-        .name(name)
-        .definition(definition)
-        .role_arn(ROLE)
-        .send()
-        .await
-        .expect("create state machine")
-        .state_machine_arn()
-        .to_owned()
-}
 
 async fn start(app: &TestApp, machine: &str, name: &str) -> String {
     app.client

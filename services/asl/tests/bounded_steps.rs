@@ -193,15 +193,7 @@ fn known_cases() -> Vec<(Value, Value)> {
 
 fn run(seed: u64, definition: Value, input: Value) {
     let machine = Machine::new(definition.clone());
-    let info = ExecutionInfo {
-        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
-        name: "e".into(),
-        role_arn: "arn:aws:iam::123456789012:role/r".into(),
-        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
-        state_machine_name: "m".into(),
-        start_time_ms: 0,
-        token_secret: "secret".into(),
-    };
+    let info = info();
     let mut now = 1_000;
     let mut transition = interpreter::start(&machine, info, input, now, seed);
     for round in 0..40u64 {
@@ -244,6 +236,18 @@ fn run(seed: u64, definition: Value, input: Value) {
             .unwrap_or_else(|| panic!("seed {seed}: a running execution waits on nothing"));
         now = now.max(due);
         transition = interpreter::step(&machine, transition.snapshot, &Event::Tick, now, round);
+    }
+}
+
+fn info() -> ExecutionInfo {
+    ExecutionInfo {
+        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
+        name: "e".into(),
+        role_arn: "arn:aws:iam::123456789012:role/r".into(),
+        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+        state_machine_name: "m".into(),
+        start_time_ms: 0,
+        token_secret: "secret".into(),
     }
 }
 
@@ -295,15 +299,7 @@ fn one_budget_holds_for_every_call_of_a_step() {
     let (definition, _) = known_cases().swap_remove(2);
     let input = json!({});
     let machine = Machine::new(definition);
-    let info = ExecutionInfo {
-        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
-        name: "e".into(),
-        role_arn: "arn:aws:iam::123456789012:role/r".into(),
-        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
-        state_machine_name: "m".into(),
-        start_time_ms: 0,
-        token_secret: "secret".into(),
-    };
+    let info = info();
     // As a scheduler steps one execution of a batch of one: its start, then several events.
     let mut budget = interpreter::StepBudget::shared_by(1);
     let mut transition = interpreter::start_within(&machine, info, input, 1_000, 1, &mut budget);
