@@ -23,16 +23,9 @@ pub const MAX_DEPTH: usize = 100;
 /// definitions of a few hundred characters in some messages; a request may carry megabytes).
 pub const MAX_QUOTED_CHARS: usize = 1024;
 
-/// The bytes of `value`'s compact JSON text, counting only up to `limit + 1`: a value far over
-/// the limit is not walked to its end.
-pub fn json_size_exceeds(value: &Value, limit: usize) -> bool {
-    let mut budget = Budget { left: limit };
-    budget.take(value).is_err()
-}
-
 /// The bytes of `value`'s compact JSON text, without writing it.
 pub fn json_size(value: &Value) -> usize {
-    let mut budget = Budget { left: usize::MAX };
+    let mut budget = Budget::new(usize::MAX);
     // An unlimited budget cannot run out.
     let _ = budget.take(value);
     usize::MAX - budget.left
@@ -53,19 +46,7 @@ pub const STEP_MAX_HISTORY_BYTES: usize = 1024 * 1024;
 /// The nesting depth of `value` exceeds [`MAX_DEPTH`]. Iterative: a value nested too deep to
 /// walk recursively is still measured.
 pub fn too_deep(value: &Value) -> bool {
-    let mut stack: Vec<(&Value, usize)> = vec![(value, 1)];
-    while let Some((value, depth)) = stack.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match value {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(map) => Box::new(map.values()),
-            _ => continue,
-        };
-        if depth > MAX_DEPTH {
-            return true;
-        }
-        stack.extend(children.map(|child| (child, depth + 1)));
-    }
-    false
+    Budget::new(usize::MAX).walk(value, MAX_DEPTH) == Err(Overrun::Depth)
 }
 
 /// `States.DataLimitExceeded`'s cause says the result had this (AWS's words)...
@@ -73,14 +54,13 @@ pub const TOO_LARGE: &str = "a size exceeding the maximum number of bytes servic
 /// ...or this (ours: AWS documents no depth limit).
 pub const TOO_DEEP: &str = "nesting deeper than the maximum depth";
 
-/// A value is too large or too deep to keep: why, for `States.DataLimitExceeded`'s cause.
+/// A value is too large or too deep to keep: why, for `States.DataLimitExceeded`'s cause. One
+/// walk, which stops at the first byte or level over.
 pub fn payload_problem(value: &Value) -> Option<&'static str> {
-    if too_deep(value) {
-        Some(TOO_DEEP)
-    } else if json_size_exceeds(value, MAX_PAYLOAD_BYTES) {
-        Some(TOO_LARGE)
-    } else {
-        None
+    match Budget::payload().walk(value, MAX_DEPTH) {
+        Ok(()) => None,
+        Err(Overrun::Bytes) => Some(TOO_LARGE),
+        Err(Overrun::Depth) => Some(TOO_DEEP),
     }
 }
 
@@ -114,8 +94,18 @@ impl Budget {
     /// Spends the size of `value`'s compact JSON text, walking it iteratively and stopping at
     /// the first byte over.
     pub fn take(&mut self, value: &Value) -> Result<(), Exhausted> {
-        let mut stack: Vec<&Value> = vec![value];
-        while let Some(value) = stack.pop() {
+        self.walk(value, usize::MAX).map_err(|_| Exhausted)
+    }
+
+    /// Spends `value`'s size as [`Budget::take`] does, and fails as well on an array or object
+    /// nested more than `max_depth` levels deep.
+    fn walk(&mut self, value: &Value, max_depth: usize) -> Result<(), Overrun> {
+        let mut stack: Vec<(&Value, usize)> = vec![(value, 1)];
+        while let Some((value, depth)) = stack.pop() {
+            let nested = matches!(value, Value::Array(_) | Value::Object(_));
+            if nested && depth > max_depth {
+                return Err(Overrun::Depth);
+            }
             match value {
                 Value::Null => self.spend(4)?,
                 Value::Bool(b) => self.spend(if *b { 4 } else { 5 })?,
@@ -124,19 +114,32 @@ impl Budget {
                 Value::Array(items) => {
                     // Brackets and commas.
                     self.spend(2 + items.len().saturating_sub(1))?;
-                    stack.extend(items.iter());
+                    stack.extend(items.iter().map(|item| (item, depth + 1)));
                 }
                 Value::Object(map) => {
                     // Braces, commas and a colon per member.
                     self.spend(2 + map.len().saturating_sub(1) + map.len())?;
                     for (key, value) in map {
                         self.spend(string_size(key))?;
-                        stack.push(value);
+                        stack.push((value, depth + 1));
                     }
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// What a walk ran over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Overrun {
+    Bytes,
+    Depth,
+}
+
+impl From<Exhausted> for Overrun {
+    fn from(_: Exhausted) -> Self {
+        Overrun::Bytes
     }
 }
 
@@ -177,8 +180,8 @@ mod tests {
         ] {
             let len = value.to_string().len();
             assert_eq!(json_size(&value), len, "{value}");
-            assert!(!json_size_exceeds(&value, len), "{value}");
-            assert!(json_size_exceeds(&value, len - 1), "{value}");
+            assert!(Budget::new(len).take(&value).is_ok(), "{value}");
+            assert!(Budget::new(len - 1).take(&value).is_err(), "{value}");
         }
     }
 
