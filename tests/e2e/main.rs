@@ -4,7 +4,7 @@
 mod activities;
 mod activities_tasks;
 mod architecture;
-mod crash;
+mod chaos;
 mod executions;
 mod hardening;
 mod integrations;

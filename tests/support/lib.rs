@@ -2,6 +2,7 @@
 //!
 //! - [`pg`] — one throwaway PostgreSQL cluster per test process (or `DATABASE_URL`), a migrated
 //!   template database, and a fresh database per test.
+//! - [`chaos`] — the chaos suite: faults on work in flight, exact checks afterwards.
 //! - [`app`] — the real application started in-process on `127.0.0.1:0`, and real
 //!   `aws-sdk-sfn` clients pointed at it.
 //! - [`processes`] — real `switchback` processes, killed and restarted by crash tests.
@@ -9,6 +10,7 @@
 //! - [`services`] — a Lambda Invoke API and an HTTP server that Task states call.
 
 pub mod app;
+pub mod chaos;
 pub mod pg;
 pub mod processes;
 pub mod raw;

@@ -104,3 +104,59 @@ pub async fn fresh_database() -> String {
     }
     panic!("cannot create a test database: {last_error:?}");
 }
+
+/// A cluster of one test's own, for tests that crash and restart PostgreSQL itself (the shared
+/// cluster serves every other test of the process). Holds one migrated database.
+pub struct OwnCluster {
+    cluster: Cluster,
+    database: String,
+}
+
+impl OwnCluster {
+    /// Starts a throwaway cluster in a temporary directory and migrates a database on it.
+    pub async fn start(label: &str) -> OwnCluster {
+        let dir = std::env::temp_dir().join(format!(
+            "switchback-{label}-pg-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        let cluster = tokio::task::spawn_blocking(move || {
+            let binaries = Binaries::find().expect("postgres binaries");
+            // Durable: with `synchronous_commit = off` a crash of PostgreSQL loses commits it
+            // had already acknowledged, which no engine can make up for.
+            let mut cluster = Cluster::init(binaries, &dir, Durability::Durable).expect("initdb");
+            cluster.start().expect("start postgres");
+            cluster
+                .stop_when_process_exits(std::process::id(), true)
+                .expect("start cluster watcher");
+            cluster
+        })
+        .await
+        .expect("cluster start panicked");
+        let database = "switchback".to_owned();
+        switchback_store::admin::create_database(&cluster.url("postgres"), &database, None)
+            .await
+            .expect("create database");
+        switchback_store::migrate::run(&cluster.url(&database))
+            .await
+            .expect("migrate database");
+        OwnCluster { cluster, database }
+    }
+
+    /// The migrated database's URL.
+    pub fn url(&self) -> String {
+        self.cluster.url(&self.database)
+    }
+
+    /// Crashes PostgreSQL (immediate stop) and starts it again on the same port.
+    pub async fn crash_and_restart(&mut self) {
+        tokio::task::block_in_place(|| self.cluster.crash_and_restart()).expect("restart postgres");
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = self.cluster.stop();
+        let _ = std::fs::remove_dir_all(self.cluster.data_dir());
+    }
+}

@@ -1,5 +1,5 @@
 //! Real `switchback` processes for crash tests: started with a database URL, killed with
-//! SIGKILL, restarted. Every process still running when the guard drops is killed.
+//! SIGKILL, paused with SIGSTOP, restarted. Every process still running when the guard drops is killed.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -13,12 +13,14 @@ pub fn binary() -> PathBuf {
     BUILT
         .get_or_init(|| {
             let exe = std::env::current_exe().expect("test binary path");
-            // target/<profile>/deps/e2e-<hash> → target/<profile>
-            let dir = exe
-                .parent()
-                .and_then(|deps| deps.parent())
-                .expect("target directory")
-                .to_path_buf();
+            // target/<profile>/deps/e2e-<hash> (a test) or target/<profile>/bench → target/<profile>
+            let parent = exe.parent().expect("target directory");
+            let dir = if parent.file_name().is_some_and(|p| p == "deps") {
+                parent.parent().expect("target directory")
+            } else {
+                parent
+            }
+            .to_path_buf();
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
             let mut build = Command::new(cargo);
             build
@@ -104,6 +106,33 @@ impl Node {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// SIGSTOP: the process freezes with its connections open and its leases running out, as
+    /// a stalled machine would; [`Node::resume`] lets it go on where it stopped.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT: a paused process goes on.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill")
+                .arg(signal)
+                .arg(child.id().to_string())
+                .status()
+                .expect("run kill");
+            assert!(status.success(), "kill {signal} {} failed", child.id());
+        }
+    }
+
+    /// Whether the process was started and not killed since.
+    pub fn is_up(&self) -> bool {
+        self.child.is_some()
     }
 
     /// Starts the same role again (on the same port, for an API node).

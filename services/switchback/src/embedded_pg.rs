@@ -156,6 +156,22 @@ impl Cluster {
             self.stop()?;
         }
         self.port = free_port()?;
+        self.launch()
+    }
+
+    /// Stops the server as a crash would (`immediate`: no checkpoint, sessions cut, recovery
+    /// at the next start) and starts it again on the same port, so clients' URLs stay valid.
+    /// The chaos tests use it.
+    pub fn crash_and_restart(&mut self) -> anyhow::Result<()> {
+        let mut command = self.command(&self.binaries.pg_ctl);
+        command
+            .args(["stop", "-w", "-m", "immediate", "-D"])
+            .arg(&self.data_dir);
+        run(command, "pg_ctl stop")?;
+        self.launch()
+    }
+
+    fn launch(&self) -> anyhow::Result<()> {
         // Autovacuum looks every 10 s (PostgreSQL's default is a minute): the signals queue
         // leaves dead index entries that every step of a busy execution reads until a vacuum.
         let mut options = format!(
