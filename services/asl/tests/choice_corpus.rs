@@ -1,8 +1,7 @@
 //! Choice evaluation against executions recorded on real AWS Step Functions.
 //!
-//! The conformance corpus lives outside this repository (`../../../shared/conformance/corpus`
-//! from the crate); when it is absent the test prints a skip line and passes, so CI does not
-//! depend on it.
+//! The conformance corpus lives outside this repository (`../shared/conformance/corpus` beside
+//! the project); when it is absent these tests are ignored (see `build.rs`).
 //!
 //! A record is checked when its machine starts with a JSONPath Choice state (no data-flow fields
 //! of its own) whose every target is an end state whose output follows from the branch alone:
@@ -11,14 +10,19 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use switchback_asl::choice::next_state;
 
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/corpus")
-}
+mod support;
+
+// Floors: the counts when they were written. They may only go up; a count below one means the
+// corpus shrank or a check regressed.
+/// Records starting with a Choice state of the checked shape, all consistent with AWS.
+const CHOICE_FLOOR: usize = 361;
+/// Records starting with a Wait state, all consistent with AWS.
+const WAIT_FLOOR: usize = 14;
 
 /// Fields a state may have and still leave its output a function of the branch alone.
 fn is_simple_end_state(state: &Value) -> bool {
@@ -135,12 +139,13 @@ fn check(prediction: &Prediction, expected: &Value) -> Result<(), String> {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus),
+    ignore = "no conformance corpus at ../shared/conformance/corpus beside the project"
+)]
 fn choice_corpus() {
-    let dir = corpus_dir();
-    let Ok(entries) = fs::read_dir(&dir) else {
-        println!("choice_corpus: skipped, no corpus at {}", dir.display());
-        return;
-    };
+    let dir = support::corpus_dir();
+    let entries = fs::read_dir(&dir).expect("corpus directory is readable");
     let mut files: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
@@ -202,17 +207,20 @@ fn choice_corpus() {
         "{} corpus records disagree",
         failures.len()
     );
+    support::assert_at_least("choice records checked", total, CHOICE_FLOOR);
+    support::assert_at_least("choice records consistent", passed, CHOICE_FLOOR);
 }
 
 /// Wait states too: every recorded execution that starts with a Wait state must fail exactly
 /// when `wait_until_ms` fails, with the same error and cause.
 #[test]
+#[cfg_attr(
+    not(corpus),
+    ignore = "no conformance corpus at ../shared/conformance/corpus beside the project"
+)]
 fn wait_corpus() {
-    let path = corpus_dir().join("wait.json");
-    let Ok(text) = fs::read_to_string(&path) else {
-        println!("wait_corpus: skipped, no corpus at {}", path.display());
-        return;
-    };
+    let path = support::corpus_dir().join("wait.json");
+    let text = fs::read_to_string(&path).expect("wait.json is readable");
     let Ok(Value::Array(records)) = serde_json::from_str::<Value>(&text) else {
         panic!("wait.json is not an array");
     };
@@ -272,6 +280,12 @@ fn wait_corpus() {
         failures.is_empty(),
         "{} wait records disagree",
         failures.len()
+    );
+    support::assert_at_least("wait records checked", checked, WAIT_FLOOR);
+    support::assert_at_least(
+        "wait records consistent",
+        checked - failures.len(),
+        WAIT_FLOOR,
     );
 }
 

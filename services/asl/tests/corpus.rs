@@ -2,13 +2,13 @@
 //! everything AWS ran must validate without errors, everything AWS refused must be refused,
 //! and where AWS's message was recorded, ours should read the same.
 //!
-//! The corpus lives outside the repository; without it these tests say so and pass.
-
-use std::path::PathBuf;
+//! The corpus lives outside the repository; without it these tests are ignored (see `build.rs`).
 
 use serde_json::Value;
 use switchback_asl::diagnostic::{invalid_definition_message, invalid_definition_message_for};
 use switchback_asl::{Diagnostic, MachineType, ValidateOptions, validate};
+
+mod support;
 
 /// Files whose `execution` records AWS accepted and ran.
 const EXECUTION_FILES: [&str; 11] = [
@@ -29,18 +29,16 @@ const EXECUTION_FILES: [&str; 11] = [
 const BOTO_PREFIX: &str =
     "An error occurred (InvalidDefinition) when calling the CreateStateMachine operation: ";
 
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/corpus");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "conformance corpus not found at {}; skipping",
-            dir.display()
-        );
-        None
-    }
-}
+// Floors: the counts when they were written. They may only go up; a count below one means the
+// corpus shrank or a check regressed.
+/// Definitions AWS accepted, all of which validate cleanly.
+const ACCEPTED_FLOOR: usize = 682;
+/// Definitions AWS refused, all of which we refuse with AWS's message.
+const REJECTED_FLOOR: usize = 76;
+/// Validation calls whose diagnostics equal AWS's.
+const DIAGNOSED_FLOOR: usize = 7;
+/// Mangled definitions validated without a panic.
+const MANGLED_FLOOR: usize = 27_150;
 
 fn load(dir: &std::path::Path, file: &str) -> Vec<Value> {
     let path = dir.join(format!("{file}.json"));
@@ -173,8 +171,12 @@ fn rejected(dir: &std::path::Path) -> Vec<Rejected> {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus),
+    ignore = "no conformance corpus at ../shared/conformance/corpus beside the project"
+)]
 fn accepted_definitions_validate_cleanly() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = support::corpus_dir();
     let cases = accepted(&dir);
     let mut failures = Vec::new();
     for case in &cases {
@@ -197,11 +199,21 @@ fn accepted_definitions_validate_cleanly() {
         "AWS accepted these:\n{}",
         failures.join("\n")
     );
+    support::assert_at_least("accepted definitions checked", cases.len(), ACCEPTED_FLOOR);
+    support::assert_at_least(
+        "accepted definitions clean",
+        cases.len() - failures.len(),
+        ACCEPTED_FLOOR,
+    );
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus),
+    ignore = "no conformance corpus at ../shared/conformance/corpus beside the project"
+)]
 fn rejected_definitions_are_refused() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = support::corpus_dir();
     let cases = rejected(&dir);
     let mut missed = Vec::new();
     let mut worded = 0;
@@ -238,11 +250,22 @@ fn rejected_definitions_are_refused() {
         "worded differently:\n{}",
         wording.join("\n")
     );
+    support::assert_at_least("rejected definitions checked", cases.len(), REJECTED_FLOOR);
+    support::assert_at_least(
+        "rejected definitions caught",
+        cases.len() - missed.len(),
+        REJECTED_FLOOR,
+    );
+    support::assert_at_least("rejections worded as AWS's", worded, REJECTED_FLOOR);
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus),
+    ignore = "no conformance corpus at ../shared/conformance/corpus beside the project"
+)]
 fn validation_diagnostics_match_aws() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = support::corpus_dir();
     let mut checked = 0;
     for record in load(&dir, "api_validation") {
         let params = &record["call"]["params"];
@@ -280,13 +303,19 @@ fn validation_diagnostics_match_aws() {
         checked += 1;
     }
     eprintln!("validation diagnostics matched: {checked}");
+    // Each checked record asserted equality above, so checked is also matched.
+    support::assert_at_least("validation diagnostics matched", checked, DIAGNOSED_FLOOR);
 }
 
 /// Mutations of real definitions: truncated text, and every value (up to a bound) replaced
 /// by each JSON type in turn. None may panic the validator.
 #[test]
+#[cfg_attr(
+    not(corpus),
+    ignore = "no conformance corpus at ../shared/conformance/corpus beside the project"
+)]
 fn mangled_definitions_never_panic() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = support::corpus_dir();
     let replacements = [
         Value::Null,
         Value::from(-1),
@@ -322,6 +351,7 @@ fn mangled_definitions_never_panic() {
         }
     }
     eprintln!("mangled definitions validated without panic: {runs}");
+    support::assert_at_least("mangled definitions validated", runs, MANGLED_FLOOR);
 }
 
 fn collect_pointers(value: &Value, at: String, out: &mut Vec<String>) {

@@ -6,27 +6,18 @@
 //! state's simple `ResultPath`/`OutputPath` are applied, and the result must equal the
 //! `PassStateExited` output AWS recorded (or, for a failed execution, AWS's error and cause).
 //!
-//! The corpus lives outside the repository; without it this test says so and passes.
-
-use std::path::PathBuf;
+//! The corpus lives outside the repository; without it this test is ignored (see `build.rs`).
 
 use serde_json::{Map, Value, json};
 use switchback_asl::entropy::Entropy;
 use switchback_asl::{dataflow, intrinsics};
 
-fn corpus_file() -> Option<PathBuf> {
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/corpus/intrinsic_functions.json");
-    if file.is_file() {
-        Some(file)
-    } else {
-        eprintln!(
-            "intrinsics corpus not found at {}; skipping",
-            file.display()
-        );
-        None
-    }
-}
+mod support;
+
+// Floors: the counts when they were written. They may only go up; a count below one means the
+// corpus shrank or a check regressed.
+/// Pass states calling intrinsics that were checked, all of which match AWS.
+const STATES_FLOOR: usize = 102;
 
 /// History details store JSON documents either parsed or as strings; accept both.
 fn as_json(value: &Value) -> Value {
@@ -99,8 +90,12 @@ fn matches(expected: &Value, ours: &Value, input: &Value) -> bool {
 }
 
 #[test]
+#[cfg_attr(
+    not(corpus),
+    ignore = "no conformance corpus at ../shared/conformance/corpus beside the project"
+)]
 fn intrinsic_functions_match_aws() {
-    let Some(file) = corpus_file() else { return };
+    let file = support::corpus_dir().join("intrinsic_functions.json");
     let text = std::fs::read_to_string(&file).expect("corpus readable");
     let records: Vec<Value> = serde_json::from_str(&text).expect("corpus is JSON");
     let (mut states, mut expressions, mut passed) = (0usize, 0usize, 0usize);
@@ -225,4 +220,6 @@ fn intrinsic_functions_match_aws() {
         "{} corpus cases failed",
         failures.len()
     );
+    support::assert_at_least("intrinsic states checked", states, STATES_FLOOR);
+    support::assert_at_least("intrinsic states matching AWS", passed, STATES_FLOOR);
 }
