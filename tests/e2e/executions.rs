@@ -49,7 +49,7 @@ pub async fn wait_until_done(
 }
 
 /// Waits until a scheduler started the execution and entered its first state.
-async fn wait_until_entered(client: &aws_sdk_sfn::Client, arn: &str) {
+pub async fn wait_until_entered(client: &aws_sdk_sfn::Client, arn: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while history_types(client, arn).await.len() < 2 {
         assert!(Instant::now() < deadline, "{arn} was not started");
@@ -57,7 +57,8 @@ async fn wait_until_entered(client: &aws_sdk_sfn::Client, arn: &str) {
     }
 }
 
-async fn history_types(client: &aws_sdk_sfn::Client, arn: &str) -> Vec<HistoryEventType> {
+/// The types of an execution's history events (up to 1,000), oldest first.
+pub async fn history_types(client: &aws_sdk_sfn::Client, arn: &str) -> Vec<HistoryEventType> {
     let history = client
         .get_execution_history()
         .execution_arn(arn)

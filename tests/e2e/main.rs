@@ -6,6 +6,7 @@ mod activities_tasks;
 mod architecture;
 mod crash;
 mod executions;
+mod guarantees;
 mod hardening;
 mod integrations;
 mod persistence;

@@ -98,6 +98,11 @@ impl Node {
         self.child = Some(command.spawn().expect("start switchback"));
     }
 
+    /// The process id while it runs (to suspend it with SIGSTOP, as a hung process).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: no shutdown, no cleanup, as a crash.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
