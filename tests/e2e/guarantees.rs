@@ -652,6 +652,24 @@ async fn a_call_made_by_two_live_schedulers_is_recorded_once() {
     )
     .await;
     assert_eq!(lambda.calls_of("slow").len(), 2, "the call was made twice");
+    // The loser's result was refused. The execution had ended by then (the second call started
+    // a lease later than the first, and takes as long), so a result recorded for it would wait
+    // in `signals` for ever: none may appear while the loser's recording runs.
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    let watch_until = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < watch_until {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM signals s JOIN executions e ON e.seq = s.execution_seq
+             WHERE e.arn = $1",
+        )
+        .bind(&arn)
+        .fetch_one(&pool)
+        .await
+        .expect("count signals");
+        assert_eq!(left, 0, "a second result was recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    pool.close().await;
     let events = history(&client, &arn).await;
     assert_contiguous(&events, &arn);
     assert_eq!(
