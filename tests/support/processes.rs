@@ -58,14 +58,15 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts `switchback api` on a free port of 127.0.0.1, or `switchback scheduler`.
+    /// Starts `switchback api` (or `serve`: API and scheduler) on a free port of 127.0.0.1, or
+    /// `switchback scheduler`.
     pub fn start(role: &'static str, database_url: &str) -> Node {
         Self::start_with(role, database_url, &[])
     }
 
     /// As [`Node::start`], with extra environment variables (settings).
     pub fn start_with(role: &'static str, database_url: &str, env: &[(&str, &str)]) -> Node {
-        let address = (role == "api").then(free_address);
+        let address = matches!(role, "api" | "serve").then(free_address);
         let mut node = Node {
             role,
             address,
