@@ -4,7 +4,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_sfn::types::ExecutionStatus;
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use switchback::app::Role;
 use switchback_tests::TestApp;
 
 use crate::error_code;
@@ -37,6 +38,13 @@ async fn setup(app: &TestApp, name: &str, extra: &str) -> (String, String) {
     (activity_arn, machine.state_machine_arn().to_owned())
 }
 
+fn epoch_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs_f64()
+}
+
 async fn poll(client: &aws_sdk_sfn::Client, activity_arn: &str) -> Option<(String, String)> {
     let task = client
         .get_activity_task()
@@ -49,12 +57,21 @@ async fn poll(client: &aws_sdk_sfn::Client, activity_arn: &str) -> Option<(Strin
         .map(|t| (t.to_owned(), task.input().unwrap_or_default().to_owned()))
 }
 
+/// How often a waiting GetActivityTask looks at the table without a notification
+/// (`SAFETY_RECHECK` in services/api/src/operations/tasks.rs).
+const RECHECK: Duration = Duration::from_secs(5);
+
+/// GetActivityTask is "woken within milliseconds by LISTEN/NOTIFY from any scheduler node"
+/// (docs/compatibility.md): a poll waiting on an API-only node returns a task another node's
+/// scheduler scheduled, well before its periodic re-check could have found it.
 #[tokio::test]
 async fn a_task_polled_on_one_node_completes_on_another() {
     let first = TestApp::spawn().await;
-    let second = TestApp::spawn_on(&first.database_url).await;
+    // The second node runs no scheduler: it hears of the task only through PostgreSQL.
+    let second = TestApp::spawn_as(&first.database_url, Role::Api, |_| {}).await;
     let (activity, machine) = setup(&first, "work", r#", "ResultPath": "$.result""#).await;
     // The poll waits before any task exists; scheduling wakes it.
+    let poll_began = epoch_seconds();
     let waiting = {
         let client = second.client.clone();
         let activity = activity.clone();
@@ -63,7 +80,9 @@ async fn a_task_polled_on_one_node_completes_on_another() {
             (poll(&client, &activity).await, started.elapsed())
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Long enough for the poll's first look to find nothing, well under the re-check.
+    const LEAD: Duration = Duration::from_secs(1);
+    tokio::time::sleep(LEAD).await;
     let execution = first
         .client
         .start_execution()
@@ -73,14 +92,12 @@ async fn a_task_polled_on_one_node_completes_on_another() {
         .await
         .unwrap();
     let (task, waited) = waiting.await.unwrap();
-    let returned = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
+    let returned = epoch_seconds();
     let (token, input) = task.expect("the waiting poll got the task");
+    // Answered before the first re-check: only a wake-up can explain the task.
     assert!(
-        waited < Duration::from_secs(5),
-        "woken by the notification, not a timeout: {waited:?}"
+        waited < RECHECK,
+        "woken by the notification, not a re-check: {waited:?}"
     );
     assert_eq!(input, r#"{"job":7}"#);
     first
@@ -130,6 +147,24 @@ async fn a_task_polled_on_one_node_completes_on_another() {
     assert!(
         stamped <= returned + 0.005 && stamped > returned - 1.0,
         "{stamped} vs {returned}"
+    );
+    // Taken after the lead, so not by the poll's first look (timestamps are whole
+    // milliseconds)...
+    assert!(
+        stamped >= poll_began + LEAD.as_secs_f64() - 0.002,
+        "taken at {stamped}, the poll began at {poll_began}"
+    );
+    // ...and within a second of being scheduled, a fifth of the re-check.
+    let scheduled = history
+        .events()
+        .iter()
+        .find(|e| e.r#type() == &HistoryEventType::ActivityScheduled)
+        .expect("ActivityScheduled")
+        .timestamp()
+        .as_secs_f64();
+    assert!(
+        stamped - scheduled < 1.0,
+        "scheduled at {scheduled}, taken at {stamped}"
     );
     second.stop().await;
     first.stop().await;
@@ -524,10 +559,16 @@ async fn a_poll_whose_client_went_away_takes_no_task() {
         .send()
         .await
         .unwrap();
-    // The task goes to a live worker, not to the poll nobody is reading.
+    // The task goes to a live worker, not to the poll nobody is reading: woken by the
+    // notification well before the re-check (had the wake-up gone to the abandoned poll, the
+    // live one would find the task only then).
     let started = Instant::now();
     let task = poll(&app.client, &activity).await;
     assert!(task.is_some(), "the task was taken by the abandoned poll");
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        started.elapsed() < RECHECK / 2,
+        "the live poll waited {:?}",
+        started.elapsed()
+    );
     app.stop().await;
 }

@@ -49,7 +49,7 @@ pub async fn wait_until_done(
 }
 
 /// Waits until a scheduler started the execution and entered its first state.
-async fn wait_until_entered(client: &aws_sdk_sfn::Client, arn: &str) {
+pub async fn wait_until_entered(client: &aws_sdk_sfn::Client, arn: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while history_types(client, arn).await.len() < 2 {
         assert!(Instant::now() < deadline, "{arn} was not started");
@@ -57,7 +57,8 @@ async fn wait_until_entered(client: &aws_sdk_sfn::Client, arn: &str) {
     }
 }
 
-async fn history_types(client: &aws_sdk_sfn::Client, arn: &str) -> Vec<HistoryEventType> {
+/// The types of an execution's history events (up to 1,000), oldest first.
+pub async fn history_types(client: &aws_sdk_sfn::Client, arn: &str) -> Vec<HistoryEventType> {
     let history = client
         .get_execution_history()
         .execution_arn(arn)
@@ -620,68 +621,145 @@ async fn several_nodes_share_the_work_without_doing_it_twice() {
     first.stop().await;
 }
 
+/// StopExecution "records the stop and waits until a scheduler applied it ... Stopping an ended
+/// execution changes nothing and answers its stop date" (docs/compatibility.md), raced with the
+/// scheduler ending the same executions, and "history is append-only; event ids are 1..n"
+/// (docs/ARCHITECTURE.md invariant 3): every execution ends once, by the stop or by its own
+/// success, and both outcomes are seen.
 #[tokio::test]
 async fn stop_races_the_scheduler() {
+    /// Executions per round, started `SPACING` apart: their one-second timers fall due across
+    /// a second, and all their stops are sent at once, `STOP_AFTER[round]` after the first
+    /// start, so some end before their stop and some are aborted by it.
+    const EXECUTIONS: usize = 20;
+    const SPACING: Duration = Duration::from_millis(50);
+    const STOP_AFTER: [u64; 5] = [1500, 1300, 1700, 1100, 1900];
     let app = TestApp::spawn().await;
-    // Short waits: some executions end while their stop is on its way.
     let machine = create_machine(
         &app,
         "race",
         r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "P"}, "P": {"Type": "Pass", "End": true}}}"#,
     )
     .await;
-    let mut arns = Vec::new();
-    for i in 0..40 {
-        let started = app
-            .client
-            .start_execution()
-            .state_machine_arn(&machine)
-            .name(format!("r{i}"))
-            .send()
-            .await
-            .unwrap();
-        arns.push(started.execution_arn().to_owned());
+    let (mut aborted, mut succeeded) = (Vec::new(), Vec::new());
+    for (round, stop_after) in STOP_AFTER.iter().enumerate() {
+        let began = Instant::now();
+        let mut arns = Vec::new();
+        for i in 0..EXECUTIONS {
+            let started = app
+                .client
+                .start_execution()
+                .state_machine_arn(&machine)
+                .name(format!("r{round}-{i}"))
+                .send()
+                .await
+                .unwrap();
+            arns.push(started.execution_arn().to_owned());
+            tokio::time::sleep(SPACING).await;
+        }
+        tokio::time::sleep(Duration::from_millis(*stop_after).saturating_sub(began.elapsed()))
+            .await;
+        let stops: Vec<_> = arns
+            .iter()
+            .map(|arn| {
+                let (client, arn) = (app.client.clone(), arn.clone());
+                tokio::spawn(async move {
+                    client
+                        .stop_execution()
+                        .execution_arn(arn)
+                        .error("Halt")
+                        .send()
+                        .await
+                })
+            })
+            .collect();
+        for (arn, stop) in arns.iter().zip(stops) {
+            let stopped = stop.await.unwrap().unwrap();
+            let done = wait_until_done(&app.client, arn, Duration::from_secs(10)).await;
+            // The stop answers the execution's own stop date, whichever way it ended.
+            assert_eq!(Some(stopped.stop_date()), done.stop_date(), "{arn}");
+            let history = app
+                .client
+                .get_execution_history()
+                .execution_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            let events = history.events();
+            let ids: Vec<i64> = events.iter().map(|e| e.id()).collect();
+            assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>(), "{arn}");
+            // Exactly one ending, the last event, and it matches the status.
+            let endings = events
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e.r#type(),
+                        HistoryEventType::ExecutionAborted
+                            | HistoryEventType::ExecutionSucceeded
+                            | HistoryEventType::ExecutionFailed
+                    )
+                })
+                .count();
+            assert_eq!(endings, 1, "{arn}");
+            let last = events.last().unwrap().r#type();
+            match done.status() {
+                ExecutionStatus::Aborted => {
+                    assert_eq!(last, &HistoryEventType::ExecutionAborted, "{arn}");
+                    assert_eq!(done.error(), Some("Halt"), "{arn}");
+                    aborted.push(arn.clone());
+                }
+                ExecutionStatus::Succeeded => {
+                    assert_eq!(last, &HistoryEventType::ExecutionSucceeded, "{arn}");
+                    assert_eq!(done.output(), Some("{}"), "{arn}");
+                    succeeded.push(arn.clone());
+                }
+                other => panic!("{arn} ended {other:?}"),
+            }
+        }
+        if !aborted.is_empty() && !succeeded.is_empty() {
+            break;
+        }
     }
-    tokio::time::sleep(Duration::from_millis(900)).await;
-    let stops: Vec<_> = arns
-        .iter()
-        .map(|arn| {
-            let (client, arn) = (app.client.clone(), arn.clone());
-            tokio::spawn(async move { client.stop_execution().execution_arn(arn).send().await })
-        })
-        .collect();
-    for stop in stops {
-        stop.await.unwrap().unwrap();
-    }
-    for arn in &arns {
-        let done = wait_until_done(&app.client, arn, Duration::from_secs(10)).await;
-        let history = app
+    assert!(
+        !aborted.is_empty() && !succeeded.is_empty(),
+        "both outcomes happen: {} aborted, {} succeeded",
+        aborted.len(),
+        succeeded.len()
+    );
+    // Stopping an execution that already ended, either way, changes nothing and answers its
+    // stop date.
+    for arn in [&aborted[0], &succeeded[0]] {
+        let before = app
             .client
-            .get_execution_history()
+            .describe_execution()
             .execution_arn(arn)
             .send()
             .await
             .unwrap();
-        let ids: Vec<i64> = history.events().iter().map(|e| e.id()).collect();
-        assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>(), "{arn}");
-        let last = history.events().last().unwrap().r#type();
-        // Exactly one ending, and it matches the status.
-        let endings = history
-            .events()
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e.r#type(),
-                    HistoryEventType::ExecutionAborted | HistoryEventType::ExecutionSucceeded
-                )
-            })
-            .count();
-        assert_eq!(endings, 1, "{arn}");
-        match done.status() {
-            ExecutionStatus::Aborted => assert_eq!(last, &HistoryEventType::ExecutionAborted),
-            ExecutionStatus::Succeeded => assert_eq!(last, &HistoryEventType::ExecutionSucceeded),
-            other => panic!("{arn} ended {other:?}"),
-        }
+        let events_before = history_types(&app.client, arn).await;
+        let stopped = app
+            .client
+            .stop_execution()
+            .execution_arn(arn)
+            .error("Again")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(Some(stopped.stop_date()), before.stop_date(), "{arn}");
+        let after = app
+            .client
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(after.status(), before.status(), "{arn}");
+        assert_eq!(after.error(), before.error(), "{arn}");
+        assert_eq!(
+            history_types(&app.client, arn).await,
+            events_before,
+            "{arn}"
+        );
     }
     app.stop().await;
 }

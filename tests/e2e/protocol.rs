@@ -115,54 +115,120 @@ async fn health_and_readiness() {
     app.stop().await;
 }
 
+/// One series' value in a Prometheus text page; 0 when the series is absent (nothing counted
+/// yet).
+fn series(page: &str, name: &str) -> f64 {
+    page.lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+}
+
+/// `/metrics` counts the work a node did: requests by operation and outcome, executions started
+/// and finished, state transitions. Run in a `switchback serve` process of its own, so that its
+/// recorder counts nothing but this test's work, and compared before and after: each counter
+/// moves by exactly what was done.
 #[tokio::test]
 async fn metrics_move_with_the_work() {
-    let app = TestApp::spawn().await;
-    let machine = app
-        .client
+    use std::time::{Duration, Instant};
+    const STARTS: usize = 5;
+    const STARTED_OK: &str =
+        "switchback_api_requests_total{operation=\"StartExecution\",outcome=\"ok\"}";
+    const STARTED_MISSING: &str = "switchback_api_requests_total{operation=\"StartExecution\",outcome=\"StateMachineDoesNotExist\"}";
+    const EXECUTIONS_STARTED: &str = "switchback_executions_started_total";
+    const SUCCEEDED: &str = "switchback_executions_finished_total{status=\"SUCCEEDED\"}";
+    const TRANSITIONS: &str = "switchback_state_transitions_total";
+    let url = switchback_tests::pg::fresh_database().await;
+    let node = switchback_tests::processes::Node::start("serve", &url);
+    node.wait_ready().await;
+    let address = node.address.expect("the node's address");
+    let client = switchback_tests::app::client(address, "us-east-1");
+    let machine = client
         .create_state_machine()
         .name("counted")
         .definition(r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#)
         .role_arn("arn:aws:iam::123456789012:role/r")
         .send()
         .await
-        .unwrap();
-    let execution = app
-        .client
-        .start_execution()
-        .state_machine_arn(machine.state_machine_arn())
-        .send()
-        .await
-        .unwrap();
-    crate::executions::wait_until_done(
-        &app.client,
-        execution.execution_arn(),
-        std::time::Duration::from_secs(10),
-    )
-    .await;
-    let metrics = get(app.address, "/metrics").await;
-    assert_eq!(metrics.status, 200);
-    // The recorder is shared by every app of this test process, so only presence and
-    // positive values are asserted.
-    for series in [
-        "switchback_api_requests_total{operation=\"StartExecution\",outcome=\"ok\"}",
-        "switchback_executions_started_total",
-        "switchback_executions_finished_total{status=\"SUCCEEDED\"}",
-        "switchback_state_transitions_total",
-        "switchback_scheduler_batch_size_count",
+        .unwrap()
+        .state_machine_arn()
+        .to_owned();
+    let run = |n: usize| {
+        let (client, machine) = (client.clone(), machine.clone());
+        async move {
+            let mut arns = Vec::new();
+            for _ in 0..n {
+                let started = client
+                    .start_execution()
+                    .state_machine_arn(&machine)
+                    .send()
+                    .await
+                    .unwrap();
+                arns.push(started.execution_arn().to_owned());
+            }
+            for arn in &arns {
+                let done =
+                    crate::executions::wait_until_done(&client, arn, Duration::from_secs(10)).await;
+                assert_eq!(
+                    done.status(),
+                    &aws_sdk_sfn::types::ExecutionStatus::Succeeded
+                );
+            }
+        }
+    };
+    // Counters after the scheduler counted every step it committed: a step is visible to
+    // DescribeExecution at its commit, and counted just after.
+    let settled = |started: f64| async move {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let page = get(address, "/metrics").await;
+            assert_eq!(page.status, 200);
+            if series(&page.body, SUCCEEDED) >= started
+                && series(&page.body, EXECUTIONS_STARTED) >= started
+            {
+                return page.body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "counters never settled: {}",
+                page.body
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    // One execution first, so that "before" is a page where every series already counts.
+    run(1).await;
+    let before = settled(1.0).await;
+    for name in [STARTED_OK, EXECUTIONS_STARTED, SUCCEEDED, TRANSITIONS] {
+        assert!(series(&before, name) >= 1.0, "{name} counts the first run");
+    }
+    run(STARTS).await;
+    let (code, _) = crate::error_code(
+        client
+            .start_execution()
+            .state_machine_arn("arn:aws:states:us-east-1:123456789012:stateMachine:missing")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "StateMachineDoesNotExist");
+    let after = settled(1.0 + STARTS as f64).await;
+    let moved = |name: &str| series(&after, name) - series(&before, name);
+    let n = STARTS as f64;
+    assert_eq!(moved(STARTED_OK), n, "{STARTED_OK}");
+    assert_eq!(moved(STARTED_MISSING), 1.0, "{STARTED_MISSING}");
+    assert_eq!(moved(EXECUTIONS_STARTED), n, "{EXECUTIONS_STARTED}");
+    assert_eq!(moved(SUCCEEDED), n, "{SUCCEEDED}");
+    // One state entered per execution.
+    assert_eq!(moved(TRANSITIONS), n, "{TRANSITIONS}");
+    assert!(
+        moved("switchback_scheduler_batch_size_count") >= 1.0,
+        "batches were counted"
+    );
+    for gauge in [
         "switchback_due_executions",
         "switchback_database_pool_connections",
     ] {
-        let value = metrics
-            .body
-            .lines()
-            .find_map(|line| line.strip_prefix(series)?.trim().parse::<f64>().ok())
-            .unwrap_or_else(|| panic!("no {series} in {}", metrics.body));
-        if !series.starts_with("switchback_due") {
-            assert!(value > 0.0, "{series} is {value}");
-        }
+        assert!(after.contains(gauge), "no {gauge} in {after}");
     }
-    app.stop().await;
 }
 
 #[tokio::test]

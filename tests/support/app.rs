@@ -34,11 +34,21 @@ impl TestApp {
 
     /// As [`TestApp::spawn_on`], with settings adjusted by `adjust`.
     pub async fn spawn_with(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::spawn_as(database_url, Role::All, adjust).await
+    }
+
+    /// As [`TestApp::spawn_with`], running only `role` (`Role::Api`: a node whose only news of
+    /// the engine comes through the database).
+    pub async fn spawn_as(
+        database_url: &str,
+        role: Role,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         let mut settings = Settings::defaults().expect("default settings");
         settings.api.listen = "127.0.0.1:0".to_owned();
         settings.database.max_connections = 4;
         adjust(&mut settings);
-        let app = Application::build(&settings, database_url, Role::All)
+        let app = Application::build(&settings, database_url, role)
             .await
             .expect("build app");
         let address = app.api_address().expect("api address");

@@ -60,14 +60,15 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts `switchback api` on a free port of 127.0.0.1, or `switchback scheduler`.
+    /// Starts `switchback api` (or `serve`: API and scheduler) on a free port of 127.0.0.1, or
+    /// `switchback scheduler`.
     pub fn start(role: &'static str, database_url: &str) -> Node {
         Self::start_with(role, database_url, &[])
     }
 
     /// As [`Node::start`], with extra environment variables (settings).
     pub fn start_with(role: &'static str, database_url: &str, env: &[(&str, &str)]) -> Node {
-        let address = (role == "api").then(free_address);
+        let address = matches!(role, "api" | "serve").then(free_address);
         let mut node = Node {
             role,
             address,
@@ -98,6 +99,11 @@ impl Node {
         }
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
         self.child = Some(command.spawn().expect("start switchback"));
+    }
+
+    /// The process id while it runs (to suspend it with SIGSTOP, as a hung process).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// SIGKILL: no shutdown, no cleanup, as a crash.

@@ -18,6 +18,10 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// AWS pagination tokens expire after 24 hours.
 const LIFETIME_SECONDS: i64 = 24 * 60 * 60;
+/// How far ahead of the reading node's clock the issuing node's may be: any node accepts any
+/// node's token, and their clocks differ a little (with whole seconds, a node a few
+/// milliseconds behind sees a fresh token as issued a second in the future).
+const CLOCK_SKEW_SECONDS: i64 = 60;
 
 #[derive(Clone)]
 pub struct PageTokens {
@@ -47,10 +51,16 @@ impl PageTokens {
     }
 
     pub fn issue(&self, list: &str, position: i64) -> String {
+        self.issue_at(list, position, now())
+    }
+
+    /// [`PageTokens::issue`] at `issued` (epoch seconds), so that expiry can be tested without
+    /// waiting a day.
+    fn issue_at(&self, list: &str, position: i64, issued: i64) -> String {
         let payload = Payload {
             l: list.to_owned(),
             p: position,
-            t: OffsetDateTime::now_utc().unix_timestamp(),
+            t: issued,
         };
         let payload = serde_json::to_vec(&payload).unwrap_or_default();
         let tag = self.mac(&payload).finalize().into_bytes();
@@ -63,6 +73,11 @@ impl PageTokens {
 
     /// The position a token continues after, if the token is genuine and belongs to `list`.
     pub fn read(&self, list: &str, token: &str) -> Result<i64, Error> {
+        self.read_at(list, token, now())
+    }
+
+    /// [`PageTokens::read`] as of `now` (epoch seconds): the one place the lifetime is applied.
+    fn read_at(&self, list: &str, token: &str, now: i64) -> Result<i64, Error> {
         let invalid = || Error::InvalidToken(format!("Invalid Token: '{token}'"));
         let (payload, tag) = token.split_once('.').ok_or_else(invalid)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid())?;
@@ -74,14 +89,20 @@ impl PageTokens {
         if payload.l != list {
             return Err(invalid());
         }
-        let age = OffsetDateTime::now_utc().unix_timestamp() - payload.t;
-        if !(0..=LIFETIME_SECONDS).contains(&age) {
+        // A token from further in the future than clocks differ was not issued as it says:
+        // refused, rather than honoured for longer than a day.
+        let age = now - payload.t;
+        if !(-CLOCK_SKEW_SECONDS..=LIFETIME_SECONDS).contains(&age) {
             return Err(Error::InvalidToken(format!(
                 "Invalid Token: '{token}' (expired)"
             )));
         }
         Ok(payload.p)
     }
+}
+
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
 }
 
 #[cfg(test)]
@@ -101,5 +122,60 @@ mod tests {
         assert!(tokens.read("activities", "garbage").is_err());
         let other = PageTokens::new(b"other".to_vec());
         assert!(other.read("activities", &token).is_err());
+    }
+
+    fn expired(result: Result<i64, Error>) -> bool {
+        matches!(result, Err(Error::InvalidToken(message)) if message.ends_with("(expired)"))
+    }
+
+    /// Pagination tokens expire after 24 hours with `InvalidToken` "(expired)", as in AWS.
+    #[test]
+    fn tokens_expire_after_a_day() {
+        let tokens = PageTokens::new(b"secret".to_vec());
+        let issued = 1_700_000_000;
+        let token = tokens.issue_at("executions", 7, issued);
+        assert_eq!(tokens.read_at("executions", &token, issued).ok(), Some(7));
+        let just_in_time = issued + LIFETIME_SECONDS - 1;
+        assert_eq!(
+            tokens.read_at("executions", &token, just_in_time).ok(),
+            Some(7),
+            "a token 24 h - 1 s old is accepted"
+        );
+        assert_eq!(
+            tokens
+                .read_at("executions", &token, issued + LIFETIME_SECONDS)
+                .ok(),
+            Some(7),
+            "a token exactly 24 h old is still accepted"
+        );
+        let too_late = issued + LIFETIME_SECONDS + 1;
+        assert!(
+            expired(tokens.read_at("executions", &token, too_late)),
+            "a token 24 h + 1 s old is refused as expired"
+        );
+        assert_eq!(
+            tokens.read_at("executions", &token, issued - 1).ok(),
+            Some(7),
+            "a token issued by a node whose clock is a second ahead is accepted"
+        );
+        assert!(
+            expired(tokens.read_at("executions", &token, issued - CLOCK_SKEW_SECONDS - 1)),
+            "a token from the future, beyond clock skew, is refused"
+        );
+        // A tampered token is invalid, not expired: the signature is checked first.
+        let forged = format!("{token}x");
+        assert!(matches!(
+            tokens.read_at("executions", &forged, issued),
+            Err(Error::InvalidToken(message)) if !message.ends_with("(expired)")
+        ));
+    }
+
+    #[test]
+    fn the_public_functions_use_the_real_clock() {
+        let tokens = PageTokens::new(b"secret".to_vec());
+        let old = tokens.issue_at("activities", 3, now() - LIFETIME_SECONDS - 60);
+        assert!(expired(tokens.read("activities", &old)));
+        let fresh = tokens.issue("activities", 3);
+        assert_eq!(tokens.read_at("activities", &fresh, now()).ok(), Some(3));
     }
 }

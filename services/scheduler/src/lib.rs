@@ -134,6 +134,11 @@ pub async fn run(
                 // The transaction rolled back: nothing was lost, the executions stay due.
                 tracing::warn!(%error, "scheduler batch failed, retrying");
                 tokio::time::sleep(Duration::from_millis(200)).await;
+                // Its executions are still due, which the timer in hand does not say: ask the
+                // table again, so that a conflict (40001, 40P01) is retried at once rather
+                // than after that timer or a poll interval.
+                timer = None;
+                looked_up = None;
             }
         }
         let now = time::OffsetDateTime::now_utc();
