@@ -7,7 +7,7 @@
 //! - `report` — the figures of a run, printed as they come and written as JSON.
 //! - `sfn` — helpers over the SDK: unique names, machines, waiting for executions, timestamps.
 //! - `load` — N concurrent clients sharing a fixed number of operations, optionally paced.
-//! - `scenarios/` — one module per scenario.
+//! - `scenarios/` — one module per scenario (`chaos` is the test support's chaos suite).
 //!
 //! Every scenario creates its own uniquely named resources and deletes them at the end, and
 //! every wait has a deadline, so a run always stops by itself.
@@ -46,6 +46,10 @@ pub enum Scenario {
     /// StartExecution, ListExecutions and GetExecutionHistory with the database empty and with
     /// 1,000,000 ended executions (`--database-url`), then retention's sweep rate.
     Growth,
+    /// The chaos suite's long run on processes and a PostgreSQL it starts itself (no
+    /// `--endpoint`): `--duration` seconds of faults while `--rate` executions/s start, then
+    /// every execution checked exactly. Exits non-zero on any shortcoming.
+    Chaos,
 }
 
 #[derive(Debug, Clone, Parser)]
@@ -54,8 +58,9 @@ pub enum Scenario {
     about = "Load tool for Step Functions endpoints (Switchback, moto, ...)"
 )]
 pub struct Args {
-    /// The endpoint, e.g. http://127.0.0.1:8083. Only plain HTTP is supported.
-    #[arg(long)]
+    /// The endpoint, e.g. http://127.0.0.1:8083. Only plain HTTP is supported. Every scenario
+    /// but `chaos` (which starts its own processes) needs it.
+    #[arg(long, default_value = "")]
     pub endpoint: String,
     #[arg(long, value_enum)]
     pub scenario: Scenario,
@@ -84,6 +89,9 @@ pub struct Args {
     /// database kept for benchmarks.
     #[arg(long)]
     pub database_url: Option<String>,
+    /// `chaos` only: seconds of faults while executions start (default 600).
+    #[arg(long)]
+    pub duration: Option<u64>,
     /// Region to sign for.
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
@@ -110,7 +118,7 @@ impl Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if !args.endpoint.starts_with("http://") {
+    if !args.endpoint.starts_with("http://") && args.scenario != Scenario::Chaos {
         anyhow::bail!(
             "--endpoint must be a plain http:// URL (this tool has no TLS), got {}",
             args.endpoint
@@ -127,6 +135,9 @@ async fn main() -> anyhow::Result<()> {
         .find(|e| !e.starts_with("http://"))
     {
         anyhow::bail!("--worker-endpoint must be a plain http:// URL, got {bad}");
+    }
+    if args.scenario == Scenario::Chaos {
+        return chaos(&args).await;
     }
     let client = client(&args.endpoint, &args.region);
     let mut report = Report::new(&args);
@@ -152,6 +163,46 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// `--scenario chaos`: the long run of the chaos suite. Prints the report, then every
+/// shortcoming; fails when there is one.
+async fn chaos(args: &Args) -> anyhow::Result<()> {
+    let mut plan = switchback_tests::chaos::Plan::short();
+    plan.duration = Duration::from_secs(args.duration.unwrap_or(600));
+    plan.rate = args.rate.unwrap_or(10.0);
+    plan.deadline = Duration::from_secs(600);
+    println!(
+        "bench chaos: {} s of faults, {} executions/s",
+        plan.duration.as_secs(),
+        plan.rate
+    );
+    // Faults, then up to `deadline` for the executions to end, then the checks.
+    let limit = args.timeout.max(plan.duration.as_secs() * 3);
+    let report = tokio::time::timeout(
+        Duration::from_secs(limit),
+        switchback_tests::chaos::run(&plan),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("gave up after {limit} s"))?;
+    println!("{report}");
+    let shortcomings = report.shortcomings();
+    if let Some(path) = &args.json {
+        let figures = serde_json::json!({
+            "scenario": "chaos",
+            "report": report.to_string(),
+            "shortcomings": shortcomings,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&figures)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if shortcomings.is_empty() {
+        return Ok(());
+    }
+    for shortcoming in &shortcomings {
+        println!("shortcoming: {shortcoming}");
+    }
+    anyhow::bail!("{} shortcomings", shortcomings.len())
 }
 
 /// The SDK client: plain HTTP, retries off so that every failure is counted, not retried away.

@@ -9,7 +9,7 @@ use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType as Even
 use serde_json::{Value, json};
 use switchback_store::signals::Signal;
 use switchback_tests::TestApp;
-use switchback_tests::processes::Node;
+use switchback_tests::processes::{Node, free_address};
 use switchback_tests::services;
 
 use crate::error_code;
@@ -544,22 +544,6 @@ async fn two_recordings_of_one_call_result_race_and_exactly_one_lands() {
     app.stop().await;
 }
 
-fn free_address() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-    listener.local_addr().expect("local address")
-}
-
-/// Sends a signal to a process (`kill -STOP`, `kill -CONT`).
-fn signal(node: &Node, name: &str) {
-    let pid = node.pid().expect("a running process");
-    let status = std::process::Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -{name} {pid}");
-}
-
 /// A counter's value in a Prometheus text page, 0 when the series is absent.
 fn counter(page: &str, series: &str) -> f64 {
     page.lines()
@@ -623,14 +607,14 @@ async fn a_call_made_by_two_live_schedulers_is_recorded_once() {
     })
     .await;
     // The first scheduler hangs mid-call: its lease runs out and the second takes the call.
-    signal(&first, "STOP");
+    first.pause();
     let second = scheduler(second_probe);
     wait_for("the second call", Duration::from_secs(30), || {
         std::future::ready((lambda.calls_of("slow").len() >= 2).then_some(()))
     })
     .await;
     // Now both schedulers have the call in flight; the first wakes up and races the second.
-    signal(&first, "CONT");
+    first.resume();
     let done = wait_until_done(&client, &arn, Duration::from_secs(30)).await;
     assert_eq!(done.status(), &ExecutionStatus::Succeeded);
     assert_eq!(done.output(), Some(r#"{"sleep_ms":1500}"#));

@@ -1,13 +1,13 @@
 //! Starting the real binary: settings it refuses, and `switchback dev` on a data directory that
 //! another instance owns.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use switchback::embedded_pg::{Binaries, Cluster, Durability};
-use switchback_tests::processes::binary;
+use switchback_tests::processes::{binary, free_address};
 use switchback_tests::raw::try_get;
 
 #[test]
@@ -149,11 +149,6 @@ fn wait_with_deadline(child: &mut Child, limit: Duration) -> Option<ExitStatus> 
         std::thread::sleep(Duration::from_millis(100));
     }
     None
-}
-
-fn free_address() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
-    listener.local_addr().expect("local address")
 }
 
 #[tokio::test]

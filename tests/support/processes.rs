@@ -101,11 +101,6 @@ impl Node {
         self.child = Some(command.spawn().expect("start switchback"));
     }
 
-    /// The process id while it runs (to suspend it with SIGSTOP, as a hung process).
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
-
     /// SIGKILL: no shutdown, no cleanup, as a crash.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -176,7 +171,8 @@ impl Drop for Node {
     }
 }
 
-fn free_address() -> SocketAddr {
+/// A port of 127.0.0.1 free at the moment of asking.
+pub fn free_address() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
     listener.local_addr().expect("local address")
 }

@@ -25,6 +25,7 @@ pub async fn run(client: &Client, args: &Args, report: &mut Report) -> anyhow::R
         Scenario::History => history::run(client, args, report).await,
         Scenario::Idle => idle::run(client, args, report).await,
         Scenario::Growth => growth::run(client, args, report).await,
+        Scenario::Chaos => anyhow::bail!("chaos starts its own processes and needs no client"),
     }
 }
 
