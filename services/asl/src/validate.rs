@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, DiagnosticCode, Severity};
-use language::Language;
+use crate::model::definition::QueryLanguage;
 
 /// STANDARD or EXPRESS: Express machines refuse some integrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -79,7 +79,7 @@ pub(crate) struct Checker<'o> {
     pub(crate) diagnostics: Vec<Diagnostic>,
     /// The top-level `QueryLanguage`: states inherit it, and nested scopes do not change it
     /// (AWS resolves a state's language from its own field or the machine's, never a parent's).
-    pub(crate) root_language: Language,
+    pub(crate) root_language: QueryLanguage,
     /// State names seen so far anywhere in the machine: AWS wants them unique across
     /// every scope, not just within one `States` object.
     pub(crate) state_names: HashSet<String>,
@@ -90,7 +90,7 @@ impl<'o> Checker<'o> {
         Checker {
             options,
             diagnostics: Vec::new(),
-            root_language: Language::JsonPath,
+            root_language: QueryLanguage::JsonPath,
             state_names: HashSet::new(),
         }
     }

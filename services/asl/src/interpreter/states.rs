@@ -18,7 +18,7 @@ impl Runner<'_> {
             Err(failure) => return self.fail_thread(thread, failure),
         };
         let raw = &def.raw;
-        if let Some(missing) = self.unsupported(&def.state, raw) {
+        if let Some(missing) = unsupported(def.language, raw) {
             let failure = self.explain_failure(thread, Failure::runtime(missing));
             return self.fail_thread(thread, failure);
         }
@@ -44,20 +44,6 @@ impl Runner<'_> {
                 self.fail_thread(thread, failure);
             }
         }
-    }
-
-    /// Language features this version cannot run yet fail the state loudly rather than being
-    /// skipped: a JSONata state would otherwise pass its input through unevaluated.
-    fn unsupported(&self, state: &State, raw: &Value) -> Option<&'static str> {
-        let machine_language = self.machine.model().ok().and_then(|m| m.query_language);
-        let language = state.query_language().or(machine_language);
-        if language == Some(QueryLanguage::Jsonata) {
-            return Some("JSONata is not supported by this version of Switchback");
-        }
-        if raw.get("Assign").is_some() {
-            return Some("Variables (Assign) are not supported by this version of Switchback");
-        }
-        None
     }
 
     fn run_pass(&mut self, thread: &mut Thread, def: &Value) -> Result<(), Failure> {
@@ -161,4 +147,16 @@ impl Runner<'_> {
             other => other.to_string(),
         })
     }
+}
+
+/// Language features this version cannot run yet fail the state loudly rather than being
+/// skipped: a JSONata state would otherwise pass its input through unevaluated.
+fn unsupported(language: QueryLanguage, raw: &Value) -> Option<&'static str> {
+    if language == QueryLanguage::Jsonata {
+        return Some("JSONata is not supported by this version of Switchback");
+    }
+    if raw.get("Assign").is_some() {
+        return Some("Variables (Assign) are not supported by this version of Switchback");
+    }
+    None
 }

@@ -35,10 +35,32 @@ pub struct Branch {
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum QueryLanguage {
+    #[default]
     #[serde(rename = "JSONPath")]
     JsonPath,
     #[serde(rename = "JSONata")]
     Jsonata,
+}
+
+impl QueryLanguage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryLanguage::JsonPath => "JSONPath",
+            QueryLanguage::Jsonata => "JSONata",
+        }
+    }
+
+    /// The language a state speaks, AWS's rule: its own `QueryLanguage`, else the machine's
+    /// (JSONPath when neither says). The one place this rule lives: the validator, the index
+    /// and so the interpreter all resolve through it.
+    pub fn of_state(machine: QueryLanguage, state: Option<QueryLanguage>) -> QueryLanguage {
+        state.unwrap_or(machine)
+    }
+
+    /// Whether a state steps back to JSONPath in a JSONata machine, which AWS refuses.
+    pub fn steps_back(machine: QueryLanguage, state: Option<QueryLanguage>) -> bool {
+        machine == QueryLanguage::Jsonata && state == Some(QueryLanguage::JsonPath)
+    }
 }

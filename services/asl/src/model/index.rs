@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use super::definition::StateMachine;
+use super::definition::{QueryLanguage, StateMachine};
 use super::state::State;
 
 /// The states of one machine or nested machine.
@@ -22,6 +22,8 @@ pub struct Scope {
 #[derive(Debug, Clone)]
 pub struct IndexedState {
     pub state: State,
+    /// The language the state speaks, resolved once ([`QueryLanguage::of_state`]).
+    pub language: QueryLanguage,
     pub raw: Value,
     /// Whether anything in the state (its fields, retriers, catchers, a Map's or Parallel's
     /// nested states) mentions the context object `$$`. The context holds the execution's
@@ -66,6 +68,7 @@ pub(super) fn build(model: &StateMachine, definition: &Value) -> HashMap<String,
     let mut scopes = HashMap::new();
     add_scope(
         &mut scopes,
+        model.query_language.unwrap_or_default(),
         String::new(),
         &model.start_at,
         &model.states,
@@ -76,6 +79,7 @@ pub(super) fn build(model: &StateMachine, definition: &Value) -> HashMap<String,
 
 fn add_scope(
     scopes: &mut HashMap<String, Scope>,
+    machine_language: QueryLanguage,
     pointer: String,
     start_at: &str,
     states: &BTreeMap<String, State>,
@@ -95,6 +99,7 @@ fn add_scope(
                     let raw_branch = raw.get("Branches").and_then(|b| b.get(i));
                     add_scope(
                         scopes,
+                        machine_language,
                         branch_scope(&pointer, name, i),
                         &branch.start_at,
                         &branch.states,
@@ -106,6 +111,7 @@ fn add_scope(
                 if let Some((field, processor)) = map.processor() {
                     add_scope(
                         scopes,
+                        machine_language,
                         processor_scope(&pointer, name, field),
                         &processor.start_at,
                         &processor.states,
@@ -119,6 +125,7 @@ fn add_scope(
             name.clone(),
             IndexedState {
                 state: state.clone(),
+                language: QueryLanguage::of_state(machine_language, state.query_language()),
                 reads_context: raw.to_string().contains("$$"),
                 raw,
             },

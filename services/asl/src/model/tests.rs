@@ -177,6 +177,49 @@ fn machine_indexes_every_scope() {
     assert!(machine.state("", "In").is_none());
 }
 
+/// Each state's language is resolved once: its own `QueryLanguage`, else the machine's (also
+/// inside a Map's processor or a Parallel's branch), else JSONPath.
+#[test]
+fn every_state_speaks_its_own_language_or_the_machines() {
+    use crate::model::definition::QueryLanguage::{self, JsonPath, Jsonata};
+    let inner = json!({ "StartAt": "In", "States": { "In": { "Type": "Pass", "End": true } } });
+    let language = |top: Value, own: Value| {
+        let mut definition = json!({ "StartAt": "P", "States": {
+            "P": { "Type": "Pass", "Next": "M" },
+            "M": { "Type": "Map", "ItemProcessor": inner.clone(), "End": true } } });
+        if !top.is_null() {
+            definition["QueryLanguage"] = top;
+        }
+        if !own.is_null() {
+            definition["States"]["P"]["QueryLanguage"] = own;
+        }
+        let machine = Machine::new(definition);
+        let processor = index::processor_scope("", "M", "ItemProcessor");
+        (
+            machine.state("", "P").map(|s| s.language),
+            machine.state(&processor, "In").map(|s| s.language),
+        )
+    };
+    assert_eq!(
+        language(Value::Null, Value::Null),
+        (Some(JsonPath), Some(JsonPath))
+    );
+    assert_eq!(
+        language(json!("JSONata"), Value::Null),
+        (Some(Jsonata), Some(Jsonata))
+    );
+    assert_eq!(
+        language(Value::Null, json!("JSONata")),
+        (Some(Jsonata), Some(JsonPath))
+    );
+    assert_eq!(
+        language(json!("JSONPath"), json!("JSONata")),
+        (Some(Jsonata), Some(JsonPath))
+    );
+    assert!(QueryLanguage::steps_back(Jsonata, Some(JsonPath)));
+    assert!(!QueryLanguage::steps_back(JsonPath, Some(Jsonata)));
+}
+
 #[test]
 fn an_unparsable_definition_fails_its_executions_at_the_first_step() {
     let info = ExecutionInfo {

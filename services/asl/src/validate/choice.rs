@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use super::language::{self, FieldLanguage, Language};
+use super::language::{self, FieldLanguage};
 use super::{Checker, child, element, fields, states};
+use crate::model::definition::QueryLanguage;
 
 /// The JSON type a comparator's operand must have.
 #[derive(Clone, Copy)]
@@ -68,7 +69,7 @@ pub(crate) fn validate(
     checker: &mut Checker<'_>,
     state: &Map<String, Value>,
     location: &str,
-    language: Language,
+    language: QueryLanguage,
 ) {
     fields::require(checker, state, &["Choices"], location);
     fields::string(checker, state, "Default", location);
@@ -93,7 +94,7 @@ fn top_rule(
     checker: &mut Checker<'_>,
     rule: &Map<String, Value>,
     location: &str,
-    language: Language,
+    language: QueryLanguage,
 ) {
     language::check_fields(checker, rule, language, location, |key| match key {
         "Next" | "Assign" | "Comment" => Some(FieldLanguage::Both),
@@ -106,7 +107,7 @@ fn top_rule(
     fields::string(checker, rule, "Comment", location);
     states::assign(checker, rule, location, language);
     match language {
-        Language::Jsonata => {
+        QueryLanguage::Jsonata => {
             fields::require(checker, rule, &["Condition"], location);
             if let Some(condition) = rule.get("Condition")
                 && !condition.is_string()
@@ -118,7 +119,7 @@ fn top_rule(
                 );
             }
         }
-        Language::JsonPath => condition(checker, rule, location),
+        QueryLanguage::JsonPath => condition(checker, rule, location),
     }
 }
 
@@ -131,7 +132,7 @@ fn nested_rule(checker: &mut Checker<'_>, rule: &Value, location: &str) {
         );
         return;
     };
-    language::check_fields(checker, rule, Language::JsonPath, location, |key| {
+    language::check_fields(checker, rule, QueryLanguage::JsonPath, location, |key| {
         let known = matches!(key, "Variable" | "And" | "Or" | "Not" | "Comment")
             || comparator(key).is_some();
         known.then_some(FieldLanguage::Both)

@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use super::language::{Language, is_expression};
+use super::language::is_expression;
 use super::{Checker, child};
+use crate::model::definition::QueryLanguage;
 
 /// Reports the missing ones among `names`, all in one AWS-style message.
 pub(crate) fn require(
@@ -130,10 +131,10 @@ pub(crate) fn integer(
     key: &str,
     location: &str,
     min: i64,
-    language: Language,
+    language: QueryLanguage,
 ) -> Option<i64> {
     let value = object.get(key)?;
-    if language == Language::Jsonata && is_expression(value) {
+    if language == QueryLanguage::Jsonata && is_expression(value) {
         return None;
     }
     let Some(number) = value.as_i64().or_else(|| value.as_u64().map(|_| i64::MAX)) else {
@@ -157,10 +158,10 @@ pub(crate) fn number(
     key: &str,
     location: &str,
     (min, max): (f64, f64),
-    language: Language,
+    language: QueryLanguage,
 ) -> Option<f64> {
     let value = object.get(key)?;
-    if language == Language::Jsonata && is_expression(value) {
+    if language == QueryLanguage::Jsonata && is_expression(value) {
         return None;
     }
     let Some(number) = value.as_f64() else {
@@ -263,15 +264,17 @@ pub(crate) fn template_field(
     object: &Map<String, Value>,
     key: &str,
     location: &str,
-    language: Language,
+    language: QueryLanguage,
 ) {
     let Some(value) = object.get(key) else {
         return;
     };
     match (value, language) {
-        (Value::Object(_), Language::JsonPath) => template(checker, value, &child(location, key)),
-        (Value::Object(_), Language::Jsonata) => {}
-        (_, Language::Jsonata) if is_expression(value) => {}
+        (Value::Object(_), QueryLanguage::JsonPath) => {
+            template(checker, value, &child(location, key))
+        }
+        (Value::Object(_), QueryLanguage::Jsonata) => {}
+        (_, QueryLanguage::Jsonata) if is_expression(value) => {}
         _ => wrong_type(checker, key, "OBJECT", location),
     }
 }

@@ -4,21 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::{Checker, child};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Language {
-    JsonPath,
-    Jsonata,
-}
-
-impl Language {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Language::JsonPath => "JSONPath",
-            Language::Jsonata => "JSONata",
-        }
-    }
-}
+use crate::model::definition::QueryLanguage;
 
 /// Which query language a field belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,18 +15,18 @@ pub(crate) enum FieldLanguage {
 }
 
 impl FieldLanguage {
-    fn allows(self, language: Language) -> bool {
+    fn allows(self, language: QueryLanguage) -> bool {
         match self {
             FieldLanguage::Both => true,
-            FieldLanguage::JsonPathOnly => language == Language::JsonPath,
-            FieldLanguage::JsonataOnly => language == Language::Jsonata,
+            FieldLanguage::JsonPathOnly => language == QueryLanguage::JsonPath,
+            FieldLanguage::JsonataOnly => language == QueryLanguage::Jsonata,
         }
     }
 
-    fn owner(self) -> Language {
+    fn owner(self) -> QueryLanguage {
         match self {
-            FieldLanguage::JsonataOnly => Language::Jsonata,
-            _ => Language::JsonPath,
+            FieldLanguage::JsonataOnly => QueryLanguage::Jsonata,
+            _ => QueryLanguage::JsonPath,
         }
     }
 }
@@ -50,10 +36,10 @@ pub(crate) fn read(
     checker: &mut Checker<'_>,
     object: &Map<String, Value>,
     location: &str,
-) -> Option<Language> {
+) -> Option<QueryLanguage> {
     match object.get("QueryLanguage")? {
-        Value::String(text) if text == "JSONPath" => Some(Language::JsonPath),
-        Value::String(text) if text == "JSONata" => Some(Language::Jsonata),
+        Value::String(text) if text == "JSONPath" => Some(QueryLanguage::JsonPath),
+        Value::String(text) if text == "JSONata" => Some(QueryLanguage::Jsonata),
         _ => {
             checker.schema(
                 "The field 'QueryLanguage' should have one of these values: [JSONPath, JSONata]",
@@ -70,19 +56,16 @@ pub(crate) fn of_state(
     checker: &mut Checker<'_>,
     state: &Map<String, Value>,
     location: &str,
-) -> Language {
+) -> QueryLanguage {
     let root = checker.root_language;
-    match read(checker, state, location) {
-        Some(Language::JsonPath) if root == Language::Jsonata => {
-            checker.schema(
-                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
-                location,
-            );
-            Language::JsonPath
-        }
-        Some(language) => language,
-        None => root,
+    let own = read(checker, state, location);
+    if QueryLanguage::steps_back(root, own) {
+        checker.schema(
+            "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+            location,
+        );
     }
+    QueryLanguage::of_state(root, own)
 }
 
 /// Reports every field of `object` that `classify` does not know, or knows only for the
@@ -90,7 +73,7 @@ pub(crate) fn of_state(
 pub(crate) fn check_fields(
     checker: &mut Checker<'_>,
     object: &Map<String, Value>,
-    language: Language,
+    language: QueryLanguage,
     location: &str,
     classify: impl Fn(&str) -> Option<FieldLanguage>,
 ) {

@@ -3,9 +3,10 @@
 
 use serde_json::{Map, Value};
 
-use super::language::{self, FieldLanguage, Language};
+use super::language::{self, FieldLanguage};
 use super::{Checker, child, fields, reachability, states};
 use crate::diagnostic::DiagnosticCode;
+use crate::model::definition::QueryLanguage;
 
 /// AWS's limit on a state name, in characters.
 const MAX_STATE_NAME: usize = 80;
@@ -22,7 +23,7 @@ pub(crate) fn validate_root(checker: &mut Checker<'_>, root: &Map<String, Value>
     if let Some(language) = language::read(checker, root, "") {
         checker.root_language = language;
     }
-    language::check_fields(checker, root, Language::JsonPath, "", |key| {
+    language::check_fields(checker, root, QueryLanguage::JsonPath, "", |key| {
         matches!(
             key,
             "StartAt" | "States" | "Comment" | "Version" | "TimeoutSeconds" | "QueryLanguage"
@@ -30,7 +31,14 @@ pub(crate) fn validate_root(checker: &mut Checker<'_>, root: &Map<String, Value>
         .then_some(FieldLanguage::Both)
     });
     fields::string(checker, root, "Version", "");
-    fields::integer(checker, root, "TimeoutSeconds", "", 1, Language::JsonPath);
+    fields::integer(
+        checker,
+        root,
+        "TimeoutSeconds",
+        "",
+        1,
+        QueryLanguage::JsonPath,
+    );
     let scope = Scope {
         express: checker.express(),
     };

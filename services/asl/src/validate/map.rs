@@ -3,10 +3,11 @@
 
 use serde_json::{Map, Value};
 
-use super::language::{self, FieldLanguage, Language, is_expression};
+use super::language::{self, FieldLanguage, is_expression};
 use super::machine::{self, Scope};
 use super::{Checker, child, fields};
 use crate::diagnostic::{DiagnosticCode, python_repr};
+use crate::model::definition::QueryLanguage;
 
 /// AWS's limit on a Map `Label`, in characters.
 const MAX_LABEL: usize = 40;
@@ -37,7 +38,7 @@ pub(crate) fn validate(
     checker: &mut Checker<'_>,
     state: &Map<String, Value>,
     location: &str,
-    language: Language,
+    language: QueryLanguage,
     scope: Scope,
 ) {
     processor(checker, state, location, scope);
@@ -94,7 +95,7 @@ fn processor(checker: &mut Checker<'_>, state: &Map<String, Value>, location: &s
     };
     let at = child(location, key);
     // A processor cannot declare its own QueryLanguage: its states inherit the machine's.
-    language::check_fields(checker, processor, Language::JsonPath, &at, |field| {
+    language::check_fields(checker, processor, QueryLanguage::JsonPath, &at, |field| {
         matches!(field, "StartAt" | "States" | "Comment" | "ProcessorConfig")
             .then_some(FieldLanguage::Both)
     });
@@ -115,7 +116,7 @@ fn processor_config(
         return false;
     };
     let at = child(location, "ProcessorConfig");
-    language::check_fields(checker, config, Language::JsonPath, &at, |field| {
+    language::check_fields(checker, config, QueryLanguage::JsonPath, &at, |field| {
         matches!(field, "Mode" | "ExecutionType").then_some(FieldLanguage::Both)
     });
     let mode = fields::string(checker, config, "Mode", &at);
@@ -146,10 +147,10 @@ fn items(
     checker: &mut Checker<'_>,
     state: &Map<String, Value>,
     location: &str,
-    language: Language,
+    language: QueryLanguage,
 ) {
     fields::path(checker, state, "ItemsPath", location, false);
-    if language == Language::JsonPath {
+    if language == QueryLanguage::JsonPath {
         fields::template_field(checker, state, "ItemSelector", location, language);
     }
     // JSONata `Items` is an array, an object (iterated by key) or an expression.

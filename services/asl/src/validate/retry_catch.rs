@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use super::language::{self, FieldLanguage, Language};
+use super::language::{self, FieldLanguage};
 use super::{Checker, child, element, fields, states};
+use crate::model::definition::QueryLanguage;
 
 const WILDCARD: &str = "States.ALL";
 
@@ -12,7 +13,7 @@ pub(crate) fn check(
     checker: &mut Checker<'_>,
     state: &Map<String, Value>,
     location: &str,
-    language: Language,
+    language: QueryLanguage,
 ) {
     for (field, catcher) in [("Retry", false), ("Catch", true)] {
         let Some(entries) = fields::array(checker, state, field, location, false) else {
@@ -69,7 +70,7 @@ fn check_retrier(
     checker: &mut Checker<'_>,
     retrier: &Map<String, Value>,
     location: &str,
-    language: Language,
+    language: QueryLanguage,
 ) {
     language::check_fields(checker, retrier, language, location, |key| {
         matches!(
@@ -91,7 +92,7 @@ fn check_retrier(
         "IntervalSeconds",
         location,
         1,
-        Language::JsonPath,
+        QueryLanguage::JsonPath,
     );
     fields::integer(
         checker,
@@ -99,7 +100,7 @@ fn check_retrier(
         "MaxAttempts",
         location,
         0,
-        Language::JsonPath,
+        QueryLanguage::JsonPath,
     );
     fields::integer(
         checker,
@@ -107,7 +108,7 @@ fn check_retrier(
         "MaxDelaySeconds",
         location,
         1,
-        Language::JsonPath,
+        QueryLanguage::JsonPath,
     );
     fields::number(
         checker,
@@ -115,7 +116,7 @@ fn check_retrier(
         "BackoffRate",
         location,
         (1.0, f64::MAX),
-        Language::JsonPath,
+        QueryLanguage::JsonPath,
     );
     if let Some(jitter) = fields::string(checker, retrier, "JitterStrategy", location)
         && !matches!(jitter, "FULL" | "NONE")
@@ -131,7 +132,7 @@ fn check_catcher(
     checker: &mut Checker<'_>,
     catcher: &Map<String, Value>,
     location: &str,
-    language: Language,
+    language: QueryLanguage,
 ) {
     language::check_fields(checker, catcher, language, location, |key| match key {
         "ErrorEquals" | "Next" | "Assign" | "Comment" => Some(FieldLanguage::Both),
@@ -142,7 +143,7 @@ fn check_catcher(
     fields::require(checker, catcher, &["Next"], location);
     fields::string(checker, catcher, "Next", location);
     fields::string(checker, catcher, "Comment", location);
-    if language == Language::JsonPath {
+    if language == QueryLanguage::JsonPath {
         fields::path(checker, catcher, "ResultPath", location, true);
     }
     states::assign(checker, catcher, location, language);

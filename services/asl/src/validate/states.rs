@@ -4,9 +4,10 @@
 
 use serde_json::{Map, Value};
 
-use super::language::{self, FieldLanguage, Language, is_expression};
+use super::language::{self, FieldLanguage, is_expression};
 use super::machine::{self, Scope};
 use super::{Checker, child, choice, element, fields, map, retry_catch, task, timestamp};
+use crate::model::definition::QueryLanguage;
 
 const STATE_TYPES: [&str; 8] = [
     "Task", "Wait", "Pass", "Succeed", "Fail", "Choice", "Parallel", "Map",
@@ -130,9 +131,9 @@ fn data_flow(
     checker: &mut Checker<'_>,
     state: &Map<String, Value>,
     location: &str,
-    language: Language,
+    language: QueryLanguage,
 ) {
-    if language == Language::JsonPath {
+    if language == QueryLanguage::JsonPath {
         fields::path(checker, state, "InputPath", location, true);
         fields::path(checker, state, "OutputPath", location, true);
         fields::path(checker, state, "ResultPath", location, true);
@@ -148,17 +149,22 @@ pub(crate) fn assign(
     checker: &mut Checker<'_>,
     object: &Map<String, Value>,
     location: &str,
-    language: Language,
+    language: QueryLanguage,
 ) {
     if fields::object(checker, object, "Assign", location).is_some()
-        && language == Language::JsonPath
+        && language == QueryLanguage::JsonPath
         && let Some(value) = object.get("Assign")
     {
         fields::template(checker, value, &child(location, "Assign"));
     }
 }
 
-fn wait(checker: &mut Checker<'_>, state: &Map<String, Value>, location: &str, language: Language) {
+fn wait(
+    checker: &mut Checker<'_>,
+    state: &Map<String, Value>,
+    location: &str,
+    language: QueryLanguage,
+) {
     const WAYS: [&str; 4] = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"];
     let present = WAYS.iter().filter(|way| state.contains_key(**way)).count();
     if present != 1 {
@@ -172,7 +178,7 @@ fn wait(checker: &mut Checker<'_>, state: &Map<String, Value>, location: &str, l
     }
     fields::integer(checker, state, "Seconds", location, 0, language);
     if let Some(value) = state.get("Timestamp") {
-        let expression = language == Language::Jsonata && is_expression(value);
+        let expression = language == QueryLanguage::Jsonata && is_expression(value);
         match value.as_str() {
             _ if expression => {}
             Some(text) if timestamp::is_rfc3339(text) => {}
@@ -220,7 +226,7 @@ fn parallel(checker: &mut Checker<'_>, state: &Map<String, Value>, location: &st
         language::check_fields(
             checker,
             branch,
-            Language::JsonPath,
+            QueryLanguage::JsonPath,
             &branch_location,
             |key| matches!(key, "StartAt" | "States" | "Comment").then_some(FieldLanguage::Both),
         );

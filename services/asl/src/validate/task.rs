@@ -3,15 +3,16 @@
 
 use serde_json::{Map, Value};
 
-use super::language::{self, FieldLanguage, Language};
+use super::language::{self, FieldLanguage};
 use super::machine::Scope;
 use super::{Checker, child, fields};
+use crate::model::definition::QueryLanguage;
 
 pub(crate) fn validate(
     checker: &mut Checker<'_>,
     state: &Map<String, Value>,
     location: &str,
-    language: Language,
+    language: QueryLanguage,
     scope: Scope,
 ) {
     fields::require(checker, state, &["Resource"], location);
@@ -91,7 +92,7 @@ fn credentials(
     checker: &mut Checker<'_>,
     state: &Map<String, Value>,
     location: &str,
-    language: Language,
+    language: QueryLanguage,
 ) {
     let Some(credentials) = fields::object(checker, state, "Credentials", location) else {
         return;
@@ -105,7 +106,7 @@ fn credentials(
         checker.schema("The field 'RoleArn' is required but was missing", &at);
     }
     fields::string(checker, credentials, "RoleArn", &at);
-    if language == Language::JsonPath
+    if language == QueryLanguage::JsonPath
         && let Some(value) = state.get("Credentials")
     {
         fields::template(checker, value, &at);
