@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::entropy::Entropy;
 use crate::failure::Failure;
+use crate::model::NullablePath;
 
 pub use path::{ParsedPath, Root, Segment, parse as parse_path};
 pub use template::{java_hash_map_order, select_for_field as evaluate_path_for_field};
@@ -104,11 +105,27 @@ pub fn apply_result_path(
     raw_input: &Value,
     result: Value,
 ) -> Result<Value, Failure> {
-    match carrier.get("ResultPath") {
-        None => Ok(result),
-        Some(Value::Null) => Ok(raw_input.clone()),
-        Some(Value::String(reference)) => result_path::write(reference, raw_input, result),
-        Some(other) => Err(Failure::runtime(format!("Invalid ResultPath: {other}"))),
+    let result_path = match carrier.get("ResultPath") {
+        None => NullablePath::Absent,
+        Some(Value::Null) => NullablePath::Null,
+        Some(Value::String(reference)) => NullablePath::Path(reference.clone()),
+        Some(other) => return Err(Failure::runtime(format!("Invalid ResultPath: {other}"))),
+    };
+    write_result(&result_path, raw_input, result)
+}
+
+/// A typed `ResultPath` (a state's or a catcher's): absent = the result replaces the input;
+/// null = the result is discarded and the raw input passes through; a path = the result is
+/// written into a copy of the raw input.
+pub fn write_result(
+    result_path: &NullablePath,
+    raw_input: &Value,
+    result: Value,
+) -> Result<Value, Failure> {
+    match result_path {
+        NullablePath::Absent => Ok(result),
+        NullablePath::Null => Ok(raw_input.clone()),
+        NullablePath::Path(reference) => result_path::write(reference, raw_input, result),
     }
 }
 

@@ -11,13 +11,12 @@
 //! - `States.Runtime` is never retried or caught, whatever a retrier names.
 //! - Any other name matches itself exactly (case-sensitive).
 
-use serde_json::Value;
-
 use crate::entropy::Entropy;
 use crate::failure::errors;
+use crate::model::{Catcher, JitterStrategy, Retrier};
 
 /// Defaults of a retrier's fields (AWS: 1 second, 3 attempts, rate 2.0).
-const DEFAULT_INTERVAL_SECONDS: f64 = 1.0;
+const DEFAULT_INTERVAL_SECONDS: u64 = 1;
 const DEFAULT_MAX_ATTEMPTS: u64 = 3;
 const DEFAULT_BACKOFF_RATE: f64 = 2.0;
 
@@ -26,30 +25,20 @@ const DEFAULT_BACKOFF_RATE: f64 = 2.0;
 const MAX_DELAY_MS: f64 = 366.0 * 24.0 * 3600.0 * 1000.0;
 
 /// Index of the first retrier whose `ErrorEquals` matches `error`.
-pub fn matching_retrier(retriers: &[Value], error: &str) -> Option<usize> {
-    first_match(retriers, error)
+pub fn matching_retrier(retriers: &[Retrier], error: &str) -> Option<usize> {
+    first_match(retriers.iter().map(|r| r.error_equals.as_slice()), error)
 }
 
 /// Index of the first catcher whose `ErrorEquals` matches `error`.
-pub fn matching_catcher(catchers: &[Value], error: &str) -> Option<usize> {
-    first_match(catchers, error)
+pub fn matching_catcher(catchers: &[Catcher], error: &str) -> Option<usize> {
+    first_match(catchers.iter().map(|c| c.error_equals.as_slice()), error)
 }
 
-fn first_match(entries: &[Value], error: &str) -> Option<usize> {
+fn first_match<'a>(mut entries: impl Iterator<Item = &'a [String]>, error: &str) -> Option<usize> {
     if error == errors::RUNTIME {
         return None;
     }
-    entries.iter().position(|entry| {
-        entry
-            .get("ErrorEquals")
-            .and_then(Value::as_array)
-            .is_some_and(|names| {
-                names
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .any(|name| name_matches(name, error))
-            })
-    })
+    entries.position(|names| names.iter().any(|name| name_matches(name, error)))
 }
 
 /// Whether one `ErrorEquals` entry matches the error (never called for `States.Runtime`).
@@ -71,34 +60,31 @@ fn name_matches(name: &str, error: &str) -> bool {
 ///
 /// The delay is `IntervalSeconds × BackoffRate^(attempt−1)`, capped by `MaxDelaySeconds`; with
 /// `JitterStrategy: "FULL"` it is then drawn uniformly from `[0, delay]`.
-pub fn retry_delay_ms(retrier: &Value, attempt: u32, entropy: &mut Entropy) -> Option<u64> {
-    let max_attempts = retrier
-        .get("MaxAttempts")
-        .and_then(Value::as_u64)
-        .unwrap_or(DEFAULT_MAX_ATTEMPTS);
+pub fn retry_delay_ms(retrier: &Retrier, attempt: u32, entropy: &mut Entropy) -> Option<u64> {
+    let max_attempts = retrier.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
     if attempt == 0 || u64::from(attempt) > max_attempts {
         return None;
     }
-    let interval = number(retrier, "IntervalSeconds").unwrap_or(DEFAULT_INTERVAL_SECONDS);
-    let rate = number(retrier, "BackoffRate").unwrap_or(DEFAULT_BACKOFF_RATE);
+    let interval = retrier.interval_seconds.unwrap_or(DEFAULT_INTERVAL_SECONDS) as f64;
+    let rate = retrier
+        .backoff_rate
+        .as_ref()
+        .and_then(serde_json::Number::as_f64)
+        .unwrap_or(DEFAULT_BACKOFF_RATE);
     // powi needs an i32; beyond that the product is infinite (or stuck at 1.0) anyway, and
     // the cap below handles infinity.
     let exponent = i32::try_from(attempt - 1).unwrap_or(i32::MAX);
     let mut delay_ms = interval * 1000.0 * rate.powi(exponent);
-    if let Some(max_delay) = number(retrier, "MaxDelaySeconds") {
-        delay_ms = delay_ms.min(max_delay * 1000.0);
+    if let Some(max_delay) = retrier.max_delay_seconds {
+        delay_ms = delay_ms.min(max_delay as f64 * 1000.0);
     }
     // NaN cannot arise from validated fields, but `max` would turn it into 0 rather than panic.
     delay_ms = delay_ms.clamp(0.0, MAX_DELAY_MS).max(0.0);
-    if retrier.get("JitterStrategy").and_then(Value::as_str) == Some("FULL") {
+    if retrier.jitter_strategy == Some(JitterStrategy::Full) {
         delay_ms *= entropy.next_f64();
     }
     // Round to the nearest millisecond: fractional seconds (e.g. 1 × 1.5) stay exact.
     Some(delay_ms.round() as u64)
-}
-
-fn number(retrier: &Value, field: &str) -> Option<f64> {
-    retrier.get(field).and_then(Value::as_f64)
 }
 
 #[cfg(test)]
@@ -108,12 +94,31 @@ mod tests {
     use super::{matching_catcher, matching_retrier, retry_delay_ms};
     use crate::entropy::Entropy;
     use crate::failure::errors;
+    use crate::model::{Catcher, Retrier};
 
-    fn retriers(lists: &[&[&str]]) -> Vec<Value> {
+    fn retriers(lists: &[&[&str]]) -> Vec<Retrier> {
         lists
             .iter()
-            .map(|names| json!({"ErrorEquals": names}))
+            .map(|names| retrier(json!({"ErrorEquals": names})))
             .collect()
+    }
+
+    fn catchers(lists: &[&[&str]]) -> Vec<Catcher> {
+        lists
+            .iter()
+            .map(|names| {
+                serde_json::from_value(json!({"ErrorEquals": names, "Next": "N"}))
+                    .expect("a catcher")
+            })
+            .collect()
+    }
+
+    /// A retrier as written in a definition (`ErrorEquals` added when the test leaves it out).
+    fn retrier(mut fields: Value) -> Retrier {
+        if fields.get("ErrorEquals").is_none() {
+            fields["ErrorEquals"] = json!(["X"]);
+        }
+        serde_json::from_value(fields).expect("a retrier")
     }
 
     #[test]
@@ -122,7 +127,7 @@ mod tests {
         assert_eq!(matching_retrier(&list, "A"), Some(0));
         assert_eq!(matching_retrier(&list, "B"), Some(0));
         assert_eq!(matching_retrier(&list, "C"), Some(2));
-        let exact = retriers(&[&["FailureType"], &["State.ALL"]]);
+        let exact = catchers(&[&["FailureType"], &["State.ALL"]]);
         assert_eq!(matching_catcher(&exact, "FailureType"), Some(0));
         assert_eq!(matching_catcher(&exact, "failuretype"), None);
         // "State.ALL" (sic) is an ordinary custom name, not the wildcard.
@@ -133,7 +138,7 @@ mod tests {
 
     #[test]
     fn states_all_skips_terminal_errors() {
-        let list = retriers(&[&["States.ALL"]]);
+        let list = catchers(&[&["States.ALL"]]);
         for error in [
             "Custom",
             "States.TaskFailed",
@@ -145,7 +150,7 @@ mod tests {
         assert_eq!(matching_catcher(&list, errors::RUNTIME), None);
         assert_eq!(matching_catcher(&list, errors::DATA_LIMIT_EXCEEDED), None);
         // Named explicitly, DataLimitExceeded is matched; Runtime never is.
-        let named = retriers(&[&["States.DataLimitExceeded", "States.Runtime"]]);
+        let named = catchers(&[&["States.DataLimitExceeded", "States.Runtime"]]);
         assert_eq!(
             matching_catcher(&named, errors::DATA_LIMIT_EXCEEDED),
             Some(0)
@@ -170,7 +175,8 @@ mod tests {
         );
     }
 
-    fn delays(retrier: Value, attempts: u32) -> Vec<Option<u64>> {
+    fn delays(fields: Value, attempts: u32) -> Vec<Option<u64>> {
+        let retrier = retrier(fields);
         let mut entropy = Entropy::new(1);
         (1..=attempts)
             .map(|n| retry_delay_ms(&retrier, n, &mut entropy))
@@ -182,7 +188,7 @@ mod tests {
         let d = delays(json!({"ErrorEquals": ["X"]}), 4);
         assert_eq!(d, vec![Some(1000), Some(2000), Some(4000), None]);
         let mut entropy = Entropy::new(1);
-        assert_eq!(retry_delay_ms(&json!({}), 0, &mut entropy), None);
+        assert_eq!(retry_delay_ms(&retrier(json!({})), 0, &mut entropy), None);
     }
 
     #[test]
@@ -221,7 +227,9 @@ mod tests {
 
     #[test]
     fn huge_backoff_is_bounded() {
-        let r = json!({"IntervalSeconds": 99999999, "BackoffRate": 99.0, "MaxAttempts": 99999999});
+        let r = retrier(
+            json!({"IntervalSeconds": 99999999, "BackoffRate": 99.0, "MaxAttempts": 99999999}),
+        );
         let mut entropy = Entropy::new(1);
         let delay = retry_delay_ms(&r, 99_999_999, &mut entropy);
         assert_eq!(delay, Some(366 * 24 * 3600 * 1000));
@@ -229,8 +237,10 @@ mod tests {
 
     #[test]
     fn full_jitter_stays_within_the_capped_delay() {
-        let r = json!({"IntervalSeconds": 1, "MaxAttempts": 10, "MaxDelaySeconds": 5,
-                       "JitterStrategy": "FULL"});
+        let r = retrier(
+            json!({"IntervalSeconds": 1, "MaxAttempts": 10, "MaxDelaySeconds": 5,
+                       "JitterStrategy": "FULL"}),
+        );
         let mut entropy = Entropy::new(42);
         let mut seen_distinct = std::collections::BTreeSet::new();
         for _ in 0..200 {
@@ -246,7 +256,7 @@ mod tests {
         let (mut a, mut b) = (Entropy::new(9), Entropy::new(9));
         assert_eq!(retry_delay_ms(&r, 3, &mut a), retry_delay_ms(&r, 3, &mut b));
         // NONE (or no strategy) is exact and draws nothing.
-        let none = json!({"JitterStrategy": "NONE"});
+        let none = retrier(json!({"JitterStrategy": "NONE"}));
         let mut entropy = Entropy::new(5);
         assert_eq!(retry_delay_ms(&none, 2, &mut entropy), Some(2000));
         assert_eq!(entropy.next_u64(), Entropy::new(5).next_u64());

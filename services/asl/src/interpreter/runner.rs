@@ -498,7 +498,7 @@ impl<'a> Runner<'a> {
     /// An error in the current state: Retry, then Catch, else the thread fails.
     pub fn handle_failure(&mut self, thread: &mut Thread, def: &IndexedState, failure: Failure) {
         let failure = self.explain_failure(thread, failure);
-        let retriers = def.raw_retriers();
+        let retriers = def.state.retriers();
         if let Some(index) = retry::matching_retrier(retriers, &failure.error) {
             if thread.attempts.len() < retriers.len() {
                 thread.attempts.resize(retriers.len(), 0);
@@ -515,11 +515,11 @@ impl<'a> Runner<'a> {
                 return;
             }
         }
-        let catchers = def.raw_catchers();
+        let catchers = def.state.catchers();
         if let Some(index) = retry::matching_catcher(catchers, &failure.error) {
             let catcher = &catchers[index];
             let error_output = json!({ "Error": failure.error, "Cause": failure.cause });
-            let caught = dataflow::apply_result_path(catcher, &thread.input, error_output)
+            let caught = dataflow::write_result(&catcher.result_path, &thread.input, error_output)
                 .and_then(|output| match limits::payload_problem(&output) {
                     // Not caught again: the Catch's own output is over the limits.
                     Some(problem) => Err(Failure::data_limit_exceeded(problem)),
@@ -531,12 +531,8 @@ impl<'a> Runner<'a> {
                     let mut last = thread.last_event;
                     self.emit(&mut last, &event, history::exited(&thread.state, &output));
                     thread.last_event = last;
-                    let next = def
-                        .state
-                        .catchers()
-                        .get(index)
-                        .map_or("", |c| c.next.as_str());
-                    self.go_to(thread, next, output);
+                    let next = catcher.next.clone();
+                    self.go_to(thread, &next, output);
                 }
                 Err(path_failure) => {
                     let failure = self.explain_failure(thread, path_failure);
@@ -557,7 +553,7 @@ impl<'a> Runner<'a> {
         failure: Failure,
         failed_event: &str,
     ) {
-        let retriers = def.raw_retriers();
+        let retriers = def.state.retriers();
         let will_retry = retry::matching_retrier(retriers, &failure.error).is_some_and(|index| {
             let attempt = thread.attempts.get(index).copied().unwrap_or(0) + 1;
             let mut probe = self.entropy.clone();

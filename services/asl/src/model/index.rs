@@ -31,24 +31,6 @@ pub struct IndexedState {
     pub reads_context: bool,
 }
 
-impl IndexedState {
-    /// The raw `Retry` entries (what `crate::retry` matches and computes delays from).
-    pub fn raw_retriers(&self) -> &[Value] {
-        raw_array(&self.raw, "Retry")
-    }
-
-    /// The raw `Catch` entries (a catcher's `ResultPath` is applied from its JSON).
-    pub fn raw_catchers(&self) -> &[Value] {
-        raw_array(&self.raw, "Catch")
-    }
-}
-
-fn raw_array<'a>(raw: &'a Value, key: &str) -> &'a [Value] {
-    raw.get(key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
-}
-
 /// Escapes a state name for a JSON pointer.
 pub fn pointer_token(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
