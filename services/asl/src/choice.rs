@@ -23,6 +23,7 @@ use serde_json::{Number, Value};
 
 use crate::dataflow::evaluate_path;
 use crate::failure::Failure;
+use crate::model::{ChoiceRule, ChoiceState, Comparator, Comparison, Condition, Operand};
 use crate::wait::timestamp::parse_instant;
 
 /// AWS's cause when no rule matches and the state has no `Default`.
@@ -30,45 +31,49 @@ pub const NO_NEXT_STATE_CAUSE: &str =
     "Failed to transition out of the state. The state does not point to a next state.";
 
 /// Evaluates one Choice rule (a top-level rule or nested And/Or/Not member) against the state input.
-pub fn evaluate_rule(rule: &Value, input: &Value, context: &Value) -> Result<bool, Failure> {
+pub fn evaluate_rule(rule: &ChoiceRule, input: &Value, context: &Value) -> Result<bool, Failure> {
     // And/Or short-circuit: a later member that would fail on a missing path is not evaluated
     // once the outcome is known.
-    if let Some(members) = rule.get("And") {
-        for member in members.as_array().map(Vec::as_slice).unwrap_or_default() {
-            if !evaluate_rule(member, input, context)? {
-                return Ok(false);
+    match &rule.condition {
+        Condition::And(members) => {
+            for member in members {
+                if !evaluate_rule(member, input, context)? {
+                    return Ok(false);
+                }
             }
+            Ok(true)
         }
-        return Ok(true);
-    }
-    if let Some(members) = rule.get("Or") {
-        for member in members.as_array().map(Vec::as_slice).unwrap_or_default() {
-            if evaluate_rule(member, input, context)? {
-                return Ok(true);
+        Condition::Or(members) => {
+            for member in members {
+                if evaluate_rule(member, input, context)? {
+                    return Ok(true);
+                }
             }
+            Ok(false)
         }
-        return Ok(false);
+        Condition::Not(inner) => Ok(!evaluate_rule(inner, input, context)?),
+        Condition::Compare(comparison) => evaluate_comparison(comparison, input, context),
+        // A JSONata `Condition` read as JSONPath (the interpreter refuses JSONata states first).
+        Condition::Jsonata(_) => Err(Failure::runtime(format!(
+            "The choice rule has no comparison operator: {}",
+            Value::Object(rule.clone().into())
+        ))),
     }
-    if let Some(inner) = rule.get("Not") {
-        return Ok(!evaluate_rule(inner, input, context)?);
-    }
-    evaluate_data_test(rule, input, context)
 }
 
 /// The next state of a Choice state: the first matching rule's `Next`, else `Default`; an error
 /// when nothing matches and there is no `Default` (see the module comment for which).
-pub fn next_state(state: &Value, input: &Value, context: &Value) -> Result<String, Failure> {
-    let rules = state.get("Choices").and_then(Value::as_array);
-    for rule in rules.map(Vec::as_slice).unwrap_or_default() {
+pub fn next_state(state: &ChoiceState, input: &Value, context: &Value) -> Result<String, Failure> {
+    for rule in &state.choices {
         if evaluate_rule(rule, input, context)? {
-            return match rule.get("Next").and_then(Value::as_str) {
-                Some(next) => Ok(next.to_string()),
+            return match &rule.next {
+                Some(next) => Ok(next.clone()),
                 None => Err(Failure::runtime(NO_NEXT_STATE_CAUSE)),
             };
         }
     }
-    match state.get("Default").and_then(Value::as_str) {
-        Some(default) => Ok(default.to_string()),
+    match &state.default {
+        Some(default) => Ok(default.clone()),
         None => Err(Failure::runtime(NO_NEXT_STATE_CAUSE)),
     }
 }
@@ -115,82 +120,63 @@ enum Operator {
     IsTimestamp,
 }
 
-/// The operator a comparator name denotes (for the sixteen comparators, without `Path`).
-fn operator(name: &str) -> Option<Operator> {
-    let test = match name {
-        "StringMatches" => Some(Operator::StringMatches),
-        "IsNull" => Some(Operator::IsNull),
-        "IsPresent" => Some(Operator::IsPresent),
-        "IsNumeric" => Some(Operator::IsNumeric),
-        "IsString" => Some(Operator::IsString),
-        "IsBoolean" => Some(Operator::IsBoolean),
-        "IsTimestamp" => Some(Operator::IsTimestamp),
-        _ => None,
-    };
-    if test.is_some() {
-        return test;
+/// What a comparator does.
+fn operator(comparator: Comparator) -> Operator {
+    use Comparator as C;
+    use Kind::{Boolean, Numeric, String, Timestamp};
+    use Relation::{Equals, GreaterThan, GreaterThanEquals, LessThan, LessThanEquals};
+    match comparator {
+        C::StringEquals => Operator::Compare(String, Equals),
+        C::StringLessThan => Operator::Compare(String, LessThan),
+        C::StringGreaterThan => Operator::Compare(String, GreaterThan),
+        C::StringLessThanEquals => Operator::Compare(String, LessThanEquals),
+        C::StringGreaterThanEquals => Operator::Compare(String, GreaterThanEquals),
+        C::StringMatches => Operator::StringMatches,
+        C::NumericEquals => Operator::Compare(Numeric, Equals),
+        C::NumericLessThan => Operator::Compare(Numeric, LessThan),
+        C::NumericGreaterThan => Operator::Compare(Numeric, GreaterThan),
+        C::NumericLessThanEquals => Operator::Compare(Numeric, LessThanEquals),
+        C::NumericGreaterThanEquals => Operator::Compare(Numeric, GreaterThanEquals),
+        C::TimestampEquals => Operator::Compare(Timestamp, Equals),
+        C::TimestampLessThan => Operator::Compare(Timestamp, LessThan),
+        C::TimestampGreaterThan => Operator::Compare(Timestamp, GreaterThan),
+        C::TimestampLessThanEquals => Operator::Compare(Timestamp, LessThanEquals),
+        C::TimestampGreaterThanEquals => Operator::Compare(Timestamp, GreaterThanEquals),
+        C::BooleanEquals => Operator::Compare(Boolean, Equals),
+        C::IsNull => Operator::IsNull,
+        C::IsPresent => Operator::IsPresent,
+        C::IsNumeric => Operator::IsNumeric,
+        C::IsString => Operator::IsString,
+        C::IsBoolean => Operator::IsBoolean,
+        C::IsTimestamp => Operator::IsTimestamp,
     }
-    const KINDS: [(&str, Kind); 4] = [
-        ("String", Kind::String),
-        ("Numeric", Kind::Numeric),
-        ("Boolean", Kind::Boolean),
-        ("Timestamp", Kind::Timestamp),
-    ];
-    let (kind, rest) = KINDS
-        .iter()
-        .find_map(|(prefix, kind)| name.strip_prefix(prefix).map(|rest| (*kind, rest)))?;
-    let relation = match (kind, rest) {
-        (_, "Equals") => Relation::Equals,
-        // Booleans have only BooleanEquals.
-        (Kind::Boolean, _) => return None,
-        (_, "LessThan") => Relation::LessThan,
-        (_, "GreaterThan") => Relation::GreaterThan,
-        (_, "LessThanEquals") => Relation::LessThanEquals,
-        (_, "GreaterThanEquals") => Relation::GreaterThanEquals,
-        _ => return None,
-    };
-    Some(Operator::Compare(kind, relation))
 }
 
-/// The rule's operator, whether its operand is a path (`…Path`), and the operand.
-fn find_operator(rule: &Value) -> Option<(Operator, bool, &Value)> {
-    let fields = rule.as_object()?;
-    fields.iter().find_map(|(name, operand)| {
-        if let Some(op) = operator(name) {
-            return Some((op, false, operand));
-        }
-        // Only the sixteen comparators have `…Path` twins (not StringMatches nor the tests).
-        match operator(name.strip_suffix("Path")?)? {
-            op @ Operator::Compare(..) => Some((op, true, operand)),
-            _ => None,
-        }
-    })
-}
-
-fn evaluate_data_test(rule: &Value, input: &Value, context: &Value) -> Result<bool, Failure> {
-    let Some((op, is_path, operand)) = find_operator(rule) else {
-        return Err(Failure::runtime(format!(
-            "The choice rule has no comparison operator: {rule}"
-        )));
-    };
-    let variable_path = rule.get("Variable").and_then(Value::as_str).unwrap_or("");
-    let variable = evaluate_path(variable_path, input, context);
+fn evaluate_comparison(
+    comparison: &Comparison,
+    input: &Value,
+    context: &Value,
+) -> Result<bool, Failure> {
+    let op = operator(comparison.comparator);
+    let variable = evaluate_path(&comparison.variable, input, context);
     if let Operator::IsPresent = op {
-        return Ok(operand.as_bool() == Some(variable.is_ok()));
+        let expected =
+            matches!(comparison.operand, Operand::Boolean(flag) if flag == variable.is_ok());
+        return Ok(expected);
     }
-    let variable = variable.map_err(|_| invalid_path(variable_path))?;
-    let resolved;
-    let operand = if is_path {
-        let path = operand.as_str().unwrap_or("");
-        resolved = evaluate_path(path, input, context).map_err(|_| invalid_path(path))?;
-        &resolved
-    } else {
-        operand
+    let variable = variable.map_err(|_| invalid_path(&comparison.variable))?;
+    let operand = match &comparison.operand {
+        Operand::Path(path) => {
+            evaluate_path(path, input, context).map_err(|_| invalid_path(path))?
+        }
+        Operand::String(text) => Value::String(text.clone()),
+        Operand::Number(number) => Value::Number(number.clone()),
+        Operand::Boolean(flag) => Value::Bool(*flag),
     };
     let expected = operand.as_bool();
     Ok(match op {
         Operator::Compare(kind, relation) => {
-            compare(kind, &variable, operand).is_some_and(|ordering| relation.holds(ordering))
+            compare(kind, &variable, &operand).is_some_and(|ordering| relation.holds(ordering))
         }
         Operator::StringMatches => match (variable.as_str(), operand.as_str()) {
             (Some(text), Some(pattern)) => matches::string_matches(text, pattern),

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use switchback_asl::choice::next_state;
+use switchback_asl::model::State;
 
 mod support;
 
@@ -73,7 +74,11 @@ fn eligible(definition: &Value) -> Option<(&str, &Value)> {
 
 /// What AWS should report: (status, output, error, cause).
 fn predict(definition: &Value, start: &str, choice: &Value, input: &Value) -> Prediction {
-    match next_state(choice, input, &json!({})) {
+    let choice = match serde_json::from_value(choice.clone()) {
+        Ok(State::Choice(choice)) => choice,
+        other => panic!("the recorded Choice state does not parse: {other:?}"),
+    };
+    match next_state(&choice, input, &json!({})) {
         Ok(next) => {
             let state = &definition["States"][next.as_str()];
             match state["Type"].as_str() {

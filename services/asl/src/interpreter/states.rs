@@ -7,7 +7,7 @@ use super::runner::Runner;
 use super::snapshot::{Phase, Thread};
 use crate::failure::Failure;
 use crate::model::definition::QueryLanguage;
-use crate::model::{FailState, State};
+use crate::model::{ChoiceState, FailState, State};
 use crate::{choice, dataflow, intrinsics, wait};
 
 impl Runner<'_> {
@@ -25,7 +25,7 @@ impl Runner<'_> {
         let result = match &def.state {
             State::Pass(_) => self.run_pass(thread, raw),
             State::Task(task) => self.run_task(thread, raw, task),
-            State::Choice(_) => self.run_choice(thread, raw),
+            State::Choice(choice) => self.run_choice(thread, raw, choice),
             State::Wait(_) => self.run_wait(thread, raw),
             State::Succeed(_) => self.run_succeed(thread, raw),
             State::Fail(fail) => self.run_fail(thread, fail),
@@ -59,10 +59,15 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn run_choice(&mut self, thread: &mut Thread, def: &Value) -> Result<(), Failure> {
+    fn run_choice(
+        &mut self,
+        thread: &mut Thread,
+        def: &Value,
+        choice: &ChoiceState,
+    ) -> Result<(), Failure> {
         let context = self.context(thread);
         let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
-        let next = choice::next_state(def, &effective, &context)?;
+        let next = choice::next_state(choice, &effective, &context)?;
         let output = dataflow::apply_output_path(def, &effective, &context)?;
         let mut last = thread.last_event;
         self.emit(
