@@ -10,38 +10,42 @@ use serde_json::Value;
 
 use crate::dataflow::evaluate_path;
 use crate::failure::Failure;
+use crate::model::{OrExpression, WaitState};
 
 /// Epoch milliseconds at which a Wait state entered at `now_ms` with this (effective) input ends.
 ///
 /// A timestamp already in the past ends the wait at once, so the result is never before `now_ms`.
 pub fn wait_until_ms(
-    state: &Value,
+    state: &WaitState,
     input: &Value,
     context: &Value,
     now_ms: i64,
 ) -> Result<i64, Failure> {
-    if let Some(seconds) = state.get("Seconds") {
-        // The validator guarantees a non-negative integer; anything else is reported the way
-        // AWS reports a bad SecondsPath value rather than panicking.
-        return match seconds.as_i64() {
+    if let Some(seconds) = &state.seconds {
+        // The validator guarantees a non-negative integer; anything else (a JSONata expression
+        // read as JSONPath, a number beyond a Java long) is reported the way AWS reports a bad
+        // SecondsPath value rather than panicking.
+        return match seconds.literal_i64() {
             Some(seconds) if seconds >= 0 => Ok(after_seconds(now_ms, seconds)),
             _ => Err(Failure::runtime(format!(
                 "The Seconds parameter cannot be parsed as a long value: {}",
-                render(seconds)
+                match seconds {
+                    OrExpression::Literal(n) => n.to_string(),
+                    OrExpression::Expression(text) => text.clone(),
+                }
             ))),
         };
     }
-    if let Some(text) = state.get("Timestamp") {
-        return match text.as_str().and_then(parse_timestamp_ms) {
+    if let Some(text) = &state.timestamp {
+        return match parse_timestamp_ms(text) {
             Some(at) => Ok(at.max(now_ms)),
             None => Err(Failure::runtime(format!(
                 "The Timestamp parameter does not reference a valid ISO-8601 extended offset \
-                 date-time format string: {}",
-                render(text)
+                 date-time format string: {text}"
             ))),
         };
     }
-    if let Some(path) = state.get("SecondsPath").and_then(Value::as_str) {
+    if let Some(path) = &state.seconds_path {
         let value = resolve("SecondsPath", path, input, context)?;
         return match value.as_i64() {
             Some(seconds) if seconds >= 0 => Ok(after_seconds(now_ms, seconds)),
@@ -56,7 +60,7 @@ pub fn wait_until_ms(
             ))),
         };
     }
-    if let Some(path) = state.get("TimestampPath").and_then(Value::as_str) {
+    if let Some(path) = &state.timestamp_path {
         let value = resolve("TimestampPath", path, input, context)?;
         return match value.as_str().and_then(parse_timestamp_ms) {
             Some(at) => Ok(at.max(now_ms)),
@@ -105,10 +109,23 @@ mod tests {
 
     use super::{parse_timestamp_ms, wait_until_ms};
     use crate::failure::errors;
+    use crate::model::{State, WaitState};
 
     const NOW: i64 = 1_700_000_000_000;
 
+    /// The Wait state written as `fields` (plus its type and `End`), as the model reads it.
+    fn wait_state(fields: Value) -> Result<WaitState, serde_json::Error> {
+        let mut state = fields;
+        state["Type"] = json!("Wait");
+        state["End"] = json!(true);
+        match serde_json::from_value(state)? {
+            State::Wait(wait) => Ok(wait),
+            other => panic!("not a Wait state: {other:?}"),
+        }
+    }
+
     fn until(state: Value, input: Value) -> Result<i64, (String, String)> {
+        let state = wait_state(state).expect("a well-formed Wait state");
         wait_until_ms(&state, &input, &json!({}), NOW).map_err(|f| (f.error, f.cause))
     }
 
@@ -120,7 +137,8 @@ mod tests {
     fn seconds() {
         assert_eq!(until(json!({"Seconds": 0}), json!({})), Ok(NOW));
         assert_eq!(until(json!({"Seconds": 60}), json!({})), Ok(NOW + 60_000));
-        assert!(until(json!({"Seconds": -1}), json!({})).is_err());
+        // The model refuses a negative literal: no execution ever waits on one.
+        assert!(wait_state(json!({"Seconds": -1})).is_err());
     }
 
     #[test]

@@ -250,7 +250,11 @@ fn wait_corpus() {
             .unwrap_or_else(|| json!({}));
         checked += 1;
         let expected = &record["expected"];
-        let outcome = switchback_asl::wait::wait_until_ms(state, &input, &json!({}), 0);
+        let state = match serde_json::from_value(state.clone()) {
+            Ok(State::Wait(wait)) => wait,
+            other => panic!("the recorded Wait state does not parse: {other:?}"),
+        };
+        let outcome = switchback_asl::wait::wait_until_ms(&state, &input, &json!({}), 0);
         let verdict = match (&outcome, expected["status"].as_str()) {
             (Ok(_), Some("SUCCEEDED" | "ABORTED")) => Ok(()),
             (Err(failure), Some("FAILED")) => {

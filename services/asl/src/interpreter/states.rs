@@ -7,7 +7,7 @@ use super::runner::Runner;
 use super::snapshot::{Phase, Thread};
 use crate::failure::Failure;
 use crate::model::definition::QueryLanguage;
-use crate::model::{ChoiceState, FailState, State};
+use crate::model::{ChoiceState, FailState, State, WaitState};
 use crate::{choice, dataflow, intrinsics, wait};
 
 impl Runner<'_> {
@@ -26,7 +26,7 @@ impl Runner<'_> {
             State::Pass(_) => self.run_pass(thread, raw),
             State::Task(task) => self.run_task(thread, raw, task),
             State::Choice(choice) => self.run_choice(thread, raw, choice),
-            State::Wait(_) => self.run_wait(thread, raw),
+            State::Wait(wait) => self.run_wait(thread, raw, wait),
             State::Succeed(_) => self.run_succeed(thread, raw),
             State::Fail(fail) => self.run_fail(thread, fail),
             State::Parallel(parallel) => self.run_parallel(thread, raw, parallel),
@@ -80,10 +80,15 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn run_wait(&mut self, thread: &mut Thread, def: &Value) -> Result<(), Failure> {
+    fn run_wait(
+        &mut self,
+        thread: &mut Thread,
+        def: &Value,
+        wait: &WaitState,
+    ) -> Result<(), Failure> {
         let context = self.context(thread);
         let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
-        let until_ms = wait::wait_until_ms(def, &effective, &context, self.now)?;
+        let until_ms = wait::wait_until_ms(wait, &effective, &context, self.now)?;
         let output = dataflow::apply_output_path(def, &effective, &context)?;
         thread.phase = Phase::Waiting { until_ms, output };
         Ok(())
