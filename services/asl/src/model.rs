@@ -32,7 +32,7 @@ use serde_json::Value;
 
 pub use choice::{ChoiceRule, Comparator, Comparison, Condition, Operand};
 pub use definition::{Branch, QueryLanguage, StateMachine};
-pub use fields::{IntegerField, NullablePath, NumberField, OrExpression};
+pub use fields::{DataFlowFields, IntegerField, NullablePath, NumberField, OrExpression};
 pub use index::{IndexedState, Scope};
 pub use map::{ItemBatcher, ItemProcessor, ItemReader, MapState, ProcessorConfig, ResultWriter};
 pub use retry::{Catcher, JitterStrategy, Retrier};
@@ -61,7 +61,7 @@ impl Machine {
     pub fn new(definition: Value) -> Self {
         let model = StateMachine::deserialize(&definition).map_err(|e| e.to_string());
         let scopes = match &model {
-            Ok(model) => index::build(model, &definition),
+            Ok(model) => index::build(model),
             Err(_) => HashMap::new(),
         };
         Self {

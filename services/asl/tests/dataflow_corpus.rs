@@ -7,9 +7,10 @@
 use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
-use switchback_asl::dataflow;
+use switchback_asl::dataflow::Pipeline;
 use switchback_asl::entropy::Entropy;
 use switchback_asl::failure::Failure;
+use switchback_asl::model::{QueryLanguage, State};
 
 mod support;
 
@@ -233,19 +234,25 @@ fn run(definition: &Value, input: Value) -> Result<Value, Failure> {
     Err(Failure::new("Test.Loop", "too many states"))
 }
 
+/// A Pass state through its data-flow pipeline, as the interpreter runs it.
 fn pass(
     state: &Value,
     raw: &Value,
     context: &Value,
     entropy: &mut Entropy,
 ) -> Result<Value, Failure> {
-    let effective = dataflow::apply_input_path(state, raw, context)?;
-    let result = match state.get("Result") {
-        Some(result) => result.clone(),
-        None => dataflow::apply_parameters(state, &effective, context, entropy)?,
+    let state: State = serde_json::from_value(state.clone())
+        .map_err(|e| Failure::new("Test.Unparsable", e.to_string()))?;
+    let State::Pass(pass) = &state else {
+        return Err(Failure::new("Test.NotPass", state.type_name()));
     };
-    let output = dataflow::apply_result_path(state, raw, result)?;
-    dataflow::apply_output_path(state, &output, context)
+    let flow = Pipeline::new(QueryLanguage::JsonPath, state.data_flow());
+    let effective = flow.input(raw, context)?;
+    let result = match &pass.result {
+        Some(result) => result.clone(),
+        None => flow.arguments(&effective, context, entropy)?,
+    };
+    flow.output(raw, result, context)
 }
 
 fn context_object(input: &Value, state_name: &str) -> Value {

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use super::template::java_hash_map_order;
 use super::*;
 use crate::failure::errors;
+use crate::model::{QueryLanguage, State};
 
 fn ctx() -> Value {
     json!({"Execution": {"Id": "arn:exec", "Name": "run-1"}, "State": {"Name": "S"},
@@ -272,36 +273,39 @@ fn path_for_field_names_the_field() {
     );
 }
 
+/// The pipeline of a JSONPath Task state with these data-flow fields (a Task has them all).
+fn task(fields: Value) -> State {
+    let mut state = fields;
+    state["Type"] = json!("Task");
+    state["Resource"] = json!("arn:aws:states:::lambda:invoke");
+    state["End"] = json!(true);
+    serde_json::from_value(state).expect("a well-formed Task state")
+}
+
+fn pipeline(state: &State) -> Pipeline<'_> {
+    Pipeline::new(QueryLanguage::JsonPath, state.data_flow())
+}
+
 #[test]
 fn input_and_output_paths() {
     let input = json!({"a": {"b": 1}});
     let c = ctx();
-    assert_eq!(apply_input_path(&json!({}), &input, &c), Ok(input.clone()));
+    let input_of = |fields: Value| pipeline(&task(fields)).input(&input, &c);
+    let output_of = |fields: Value| pipeline(&task(fields)).output(&input, input.clone(), &c);
+    assert_eq!(input_of(json!({})), Ok(input.clone()));
+    assert_eq!(input_of(json!({"InputPath": null})), Ok(json!({})));
+    assert_eq!(input_of(json!({"InputPath": "$.a"})), Ok(json!({"b": 1})));
     assert_eq!(
-        apply_input_path(&json!({"InputPath": null}), &input, &c),
-        Ok(json!({}))
-    );
-    assert_eq!(
-        apply_input_path(&json!({"InputPath": "$.a"}), &input, &c),
-        Ok(json!({"b": 1}))
-    );
-    assert_eq!(
-        apply_input_path(&json!({"InputPath": "$.NoSuchInputPath"}), &input, &c),
+        input_of(json!({"InputPath": "$.NoSuchInputPath"})),
         Err(runtime(
             "Invalid path '$.NoSuchInputPath' : No results for path: $['NoSuchInputPath']"
         ))
     );
-    assert_eq!(apply_output_path(&json!({}), &input, &c), Ok(input.clone()));
+    assert_eq!(output_of(json!({})), Ok(input.clone()));
+    assert_eq!(output_of(json!({"OutputPath": null})), Ok(json!({})));
+    assert_eq!(output_of(json!({"OutputPath": "$.a.b"})), Ok(json!(1)));
     assert_eq!(
-        apply_output_path(&json!({"OutputPath": null}), &input, &c),
-        Ok(json!({}))
-    );
-    assert_eq!(
-        apply_output_path(&json!({"OutputPath": "$.a.b"}), &input, &c),
-        Ok(json!(1))
-    );
-    assert_eq!(
-        apply_output_path(&json!({"OutputPath": "$.a.c"}), &input, &c),
+        output_of(json!({"OutputPath": "$.a.c"})),
         Err(runtime(
             "Invalid path '$.a.c' : No results for path: $['a']['c']"
         ))
@@ -313,59 +317,72 @@ fn parameters_and_result_selector_apply_only_when_present() {
     let input = json!({"x": 1});
     let c = ctx();
     let mut e = Entropy::new(1);
+    let plain = task(json!({}));
     assert_eq!(
-        apply_parameters(&json!({}), &input, &c, &mut e),
+        pipeline(&plain).arguments(&input, &c, &mut e),
         Ok(input.clone())
     );
+    let parameters = task(json!({"Parameters": {"y.$": "$.x"}}));
     assert_eq!(
-        apply_parameters(&json!({"Parameters": {"y.$": "$.x"}}), &input, &c, &mut e),
+        pipeline(&parameters).arguments(&input, &c, &mut e),
         Ok(json!({"y": 1}))
     );
     assert_eq!(
-        apply_result_selector(&json!({}), &input, &c, &mut e),
+        pipeline(&plain).select_result(input.clone(), &c, &mut e),
         Ok(input.clone())
     );
+    let selector = task(json!({"ResultSelector": {"r.$": "$.x", "k": 2}}));
     assert_eq!(
-        apply_result_selector(
-            &json!({"ResultSelector": {"r.$": "$.x", "k": 2}}),
-            &input,
-            &c,
-            &mut e
-        ),
+        pipeline(&selector).select_result(input.clone(), &c, &mut e),
         Ok(json!({"k": 2, "r": 1}))
     );
-    let map = json!({"ItemSelector": {"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"}});
+    // A Map's legacy `Parameters` selects items; it is not the state's arguments.
+    let map: State = serde_json::from_value(json!({"Type": "Map", "End": true,
+        "Parameters": {"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"},
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}))
+    .expect("a Map state");
     assert_eq!(
-        text(&apply_item_selector(&map, &input, &json!(9), &c, &mut e)),
+        pipeline(&map).arguments(&input, &c, &mut e),
+        Ok(input.clone())
+    );
+    let State::Map(map) = &map else {
+        panic!("a Map state")
+    };
+    let selector = map.selector().expect("the legacy selector");
+    assert_eq!(
+        text(&evaluate_template(selector, &input, &c, &mut e)),
         r#"{"v":{"v":1},"i":2}"#
     );
-    assert_eq!(
-        apply_item_selector(&json!({}), &input, &json!(9), &c, &mut e),
-        Ok(json!(9))
-    );
+}
+
+fn result_path(path: Value) -> NullablePath {
+    serde_json::from_value(path).expect("a ResultPath")
 }
 
 #[test]
 fn result_path_writes_into_a_copy_of_the_input() {
     let raw = json!({"a": 1, "b": {"c": 2}, "list": [1, 2]});
-    let r = |carrier: Value, result: Value| apply_result_path(&carrier, &raw, result);
-    assert_eq!(r(json!({}), json!("R")), Ok(json!("R")));
-    assert_eq!(r(json!({"ResultPath": "$"}), json!("R")), Ok(json!("R")));
-    assert_eq!(r(json!({"ResultPath": null}), json!("R")), Ok(raw.clone()));
+    let r = |path: Option<Value>, result: Value| {
+        let path = path.map_or(NullablePath::Absent, result_path);
+        write_result(&path, &raw, result)
+    };
+    assert_eq!(r(None, json!("R")), Ok(json!("R")));
+    assert_eq!(r(Some(json!("$")), json!("R")), Ok(json!("R")));
+    assert_eq!(r(Some(json!(null)), json!("R")), Ok(raw.clone()));
     assert_eq!(
-        text(&r(json!({"ResultPath": "$.a"}), json!("R"))),
+        text(&r(Some(json!("$.a")), json!("R"))),
         r#"{"a":"R","b":{"c":2},"list":[1,2]}"#
     );
     assert_eq!(
-        text(&r(json!({"ResultPath": "$.new.deep"}), json!("R"))),
+        text(&r(Some(json!("$.new.deep")), json!("R"))),
         r#"{"a":1,"b":{"c":2},"list":[1,2],"new":{"deep":"R"}}"#
     );
     assert_eq!(
-        text(&r(json!({"ResultPath": "$.b['d e']"}), json!(3))),
+        text(&r(Some(json!("$.b['d e']")), json!(3))),
         r#"{"a":1,"b":{"c":2,"d e":3},"list":[1,2]}"#
     );
     assert_eq!(
-        text(&r(json!({"ResultPath": "$.list[1]"}), json!(9))),
+        text(&r(Some(json!("$.list[1]")), json!(9))),
         r#"{"a":1,"b":{"c":2},"list":[1,9]}"#
     );
 }
@@ -378,22 +395,22 @@ fn result_path_mismatch_fails_with_result_path_match_failure() {
             format!("Unable to apply ReferencePath {path} to input {input}"),
         )
     };
-    let carrier = |p: &str| json!({ "ResultPath": p });
+    let write = |path: &str, raw: &Value| write_result(&result_path(json!(path)), raw, json!(1));
     assert_eq!(
-        apply_result_path(&carrier("$.x"), &json!("hello"), json!(1)),
+        write("$.x", &json!("hello")),
         Err(mismatch("$.x", "\"hello\""))
     );
     let raw = json!({"a": 1, "list": [1]});
     assert_eq!(
-        apply_result_path(&carrier("$.a.b"), &raw, json!(1)),
+        write("$.a.b", &raw),
         Err(mismatch("$.a.b", r#"{"a":1,"list":[1]}"#))
     );
     assert_eq!(
-        apply_result_path(&carrier("$.list[4]"), &raw, json!(1)),
+        write("$.list[4]", &raw),
         Err(mismatch("$.list[4]", r#"{"a":1,"list":[1]}"#))
     );
     assert_eq!(
-        apply_result_path(&carrier("$.list.x"), &raw, json!(1)),
+        write("$.list.x", &raw),
         Err(mismatch("$.list.x", r#"{"a":1,"list":[1]}"#))
     );
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::runner::Runner;
 use super::snapshot::{BranchesPhase, IterationsPhase, Phase, Thread};
-use crate::dataflow;
+use crate::dataflow::{self, Pipeline};
 use crate::failure::{Failure, errors};
 use crate::limits;
 use crate::model::index::{branch_scope, processor_scope};
@@ -16,12 +16,12 @@ impl Runner<'_> {
     pub fn run_parallel(
         &mut self,
         thread: &mut Thread,
-        def: &Value,
+        flow: Pipeline<'_>,
         parallel: &ParallelState,
     ) -> Result<(), Failure> {
         let context = self.context(thread);
-        let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
-        let input = dataflow::apply_parameters(def, &effective, &context, &mut self.entropy)?;
+        let effective = flow.input(&thread.input, &context)?;
+        let input = flow.arguments(&effective, &context, &mut self.entropy)?;
         let mut last = thread.last_event;
         self.emit(&mut last, "ParallelStateStarted", json!({}));
         thread.last_event = last;
@@ -115,11 +115,11 @@ impl Runner<'_> {
     pub fn run_map(
         &mut self,
         thread: &mut Thread,
-        def: &Value,
+        flow: Pipeline<'_>,
         map: &MapState,
     ) -> Result<(), Failure> {
         let context = self.context(thread);
-        let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
+        let effective = flow.input(&thread.input, &context)?;
         let max_concurrency = count(
             map.max_concurrency.as_ref(),
             map.max_concurrency_path.as_deref(),

@@ -447,10 +447,10 @@ impl<'a> Runner<'a> {
     /// OutputPath, then out of the state; a failure of that data flow goes to Retry and Catch.
     pub fn exit_with_result(&mut self, thread: &mut Thread, def: &IndexedState, result: Value) {
         let context = self.context(thread);
-        let raw = &def.raw;
-        let output = dataflow::apply_result_selector(raw, &result, &context, &mut self.entropy)
-            .and_then(|r| dataflow::apply_result_path(raw, &thread.input, r))
-            .and_then(|o| dataflow::apply_output_path(raw, &o, &context));
+        let flow = def.pipeline();
+        let output = flow
+            .select_result(result, &context, &mut self.entropy)
+            .and_then(|r| flow.output(&thread.input, r, &context));
         match output {
             Ok(output) => self.exit_and_transition(thread, output),
             Err(failure) => self.handle_failure(thread, def, failure),
@@ -518,12 +518,13 @@ impl<'a> Runner<'a> {
         let catchers = def.state.catchers();
         if let Some(index) = retry::matching_catcher(catchers, &failure.error) {
             let catcher = &catchers[index];
-            let error_output = json!({ "Error": failure.error, "Cause": failure.cause });
-            let caught = dataflow::write_result(&catcher.result_path, &thread.input, error_output)
-                .and_then(|output| match limits::payload_problem(&output) {
-                    // Not caught again: the Catch's own output is over the limits.
-                    Some(problem) => Err(Failure::data_limit_exceeded(problem)),
-                    None => Ok(output),
+            let caught =
+                dataflow::error_output(catcher, &thread.input, &failure).and_then(|output| {
+                    match limits::payload_problem(&output) {
+                        // Not caught again: the Catch's own output is over the limits.
+                        Some(problem) => Err(Failure::data_limit_exceeded(problem)),
+                        None => Ok(output),
+                    }
                 });
             match caught {
                 Ok(output) => {

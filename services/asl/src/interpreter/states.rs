@@ -5,9 +5,9 @@ use serde_json::Value;
 use super::history;
 use super::runner::Runner;
 use super::snapshot::{Phase, Thread};
+use crate::dataflow::Pipeline;
 use crate::failure::Failure;
-use crate::model::definition::QueryLanguage;
-use crate::model::{ChoiceState, FailState, State, WaitState};
+use crate::model::{ChoiceState, FailState, PassState, State, WaitState};
 use crate::{choice, dataflow, intrinsics, wait};
 
 impl Runner<'_> {
@@ -17,20 +17,20 @@ impl Runner<'_> {
             Ok(def) => def,
             Err(failure) => return self.fail_thread(thread, failure),
         };
-        let raw = &def.raw;
-        if let Some(missing) = unsupported(def.language, raw) {
+        let flow = def.pipeline();
+        if let Some(missing) = flow.unsupported() {
             let failure = self.explain_failure(thread, Failure::runtime(missing));
             return self.fail_thread(thread, failure);
         }
         let result = match &def.state {
-            State::Pass(_) => self.run_pass(thread, raw),
-            State::Task(task) => self.run_task(thread, raw, task),
-            State::Choice(choice) => self.run_choice(thread, raw, choice),
-            State::Wait(wait) => self.run_wait(thread, raw, wait),
-            State::Succeed(_) => self.run_succeed(thread, raw),
+            State::Pass(pass) => self.run_pass(thread, flow, pass),
+            State::Task(task) => self.run_task(thread, flow, task),
+            State::Choice(choice) => self.run_choice(thread, flow, choice),
+            State::Wait(wait) => self.run_wait(thread, flow, wait),
+            State::Succeed(_) => self.run_succeed(thread, flow),
             State::Fail(fail) => self.run_fail(thread, fail),
-            State::Parallel(parallel) => self.run_parallel(thread, raw, parallel),
-            State::Map(map) => self.run_map(thread, raw, map),
+            State::Parallel(parallel) => self.run_parallel(thread, flow, parallel),
+            State::Map(map) => self.run_map(thread, flow, map),
         };
         if let Err(failure) = result {
             // Only states with Retry and Catch recover; the others fail their thread.
@@ -46,15 +46,19 @@ impl Runner<'_> {
         }
     }
 
-    fn run_pass(&mut self, thread: &mut Thread, def: &Value) -> Result<(), Failure> {
+    fn run_pass(
+        &mut self,
+        thread: &mut Thread,
+        flow: Pipeline<'_>,
+        pass: &PassState,
+    ) -> Result<(), Failure> {
         let context = self.context(thread);
-        let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
-        let result = match def.get("Result") {
+        let effective = flow.input(&thread.input, &context)?;
+        let result = match &pass.result {
             Some(result) => result.clone(),
-            None => dataflow::apply_parameters(def, &effective, &context, &mut self.entropy)?,
+            None => flow.arguments(&effective, &context, &mut self.entropy)?,
         };
-        let output = dataflow::apply_result_path(def, &thread.input, result)?;
-        let output = dataflow::apply_output_path(def, &output, &context)?;
+        let output = flow.output(&thread.input, result, &context)?;
         self.exit_and_transition(thread, output);
         Ok(())
     }
@@ -62,13 +66,13 @@ impl Runner<'_> {
     fn run_choice(
         &mut self,
         thread: &mut Thread,
-        def: &Value,
+        flow: Pipeline<'_>,
         choice: &ChoiceState,
     ) -> Result<(), Failure> {
         let context = self.context(thread);
-        let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
+        let effective = flow.input(&thread.input, &context)?;
         let next = choice::next_state(choice, &effective, &context)?;
-        let output = dataflow::apply_output_path(def, &effective, &context)?;
+        let output = flow.output(&thread.input, effective, &context)?;
         let mut last = thread.last_event;
         self.emit(
             &mut last,
@@ -83,21 +87,21 @@ impl Runner<'_> {
     fn run_wait(
         &mut self,
         thread: &mut Thread,
-        def: &Value,
+        flow: Pipeline<'_>,
         wait: &WaitState,
     ) -> Result<(), Failure> {
         let context = self.context(thread);
-        let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
+        let effective = flow.input(&thread.input, &context)?;
         let until_ms = wait::wait_until_ms(wait, &effective, &context, self.now)?;
-        let output = dataflow::apply_output_path(def, &effective, &context)?;
+        let output = flow.output(&thread.input, effective, &context)?;
         thread.phase = Phase::Waiting { until_ms, output };
         Ok(())
     }
 
-    fn run_succeed(&mut self, thread: &mut Thread, def: &Value) -> Result<(), Failure> {
+    fn run_succeed(&mut self, thread: &mut Thread, flow: Pipeline<'_>) -> Result<(), Failure> {
         let context = self.context(thread);
-        let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
-        let output = dataflow::apply_output_path(def, &effective, &context)?;
+        let effective = flow.input(&thread.input, &context)?;
+        let output = flow.output(&thread.input, effective, &context)?;
         let mut last = thread.last_event;
         self.emit(
             &mut last,
@@ -157,16 +161,4 @@ impl Runner<'_> {
             other => other.to_string(),
         })
     }
-}
-
-/// Language features this version cannot run yet fail the state loudly rather than being
-/// skipped: a JSONata state would otherwise pass its input through unevaluated.
-fn unsupported(language: QueryLanguage, raw: &Value) -> Option<&'static str> {
-    if language == QueryLanguage::Jsonata {
-        return Some("JSONata is not supported by this version of Switchback");
-    }
-    if raw.get("Assign").is_some() {
-        return Some("Variables (Assign) are not supported by this version of Switchback");
-    }
-    None
 }

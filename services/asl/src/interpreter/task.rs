@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::runner::Runner;
 use super::snapshot::{Phase, TaskKind, TaskPhase, Thread};
 use super::{Call, ChildExecution, Effect, Event, Invocation, history};
-use crate::dataflow;
+use crate::dataflow::{self, Pipeline};
 use crate::failure::{Failure, errors};
 use crate::intrinsics::hash::hex_digest;
 use crate::model::{IntegerField, TaskState};
@@ -34,7 +34,7 @@ impl Runner<'_> {
     pub fn run_task(
         &mut self,
         thread: &mut Thread,
-        def: &Value,
+        flow: Pipeline<'_>,
         task: &TaskState,
     ) -> Result<(), Failure> {
         let resource_text = task.resource.as_str();
@@ -54,8 +54,8 @@ impl Runner<'_> {
         ) {
             context["Task"] = json!({ "Token": token });
         }
-        let effective = dataflow::apply_input_path(def, &thread.input, &context)?;
-        let parameters = dataflow::apply_parameters(def, &effective, &context, &mut self.entropy)?;
+        let effective = flow.input(&thread.input, &context)?;
+        let parameters = flow.arguments(&effective, &context, &mut self.entropy)?;
         let timeout = seconds(
             task.timeout_seconds.as_ref(),
             task.timeout_seconds_path.as_deref(),

@@ -76,3 +76,39 @@ impl NumberField {
 pub fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(deserializer).map(Some)
 }
+
+/// The data-flow fields of one state, whatever its type: what the data-flow pipeline reads.
+/// A field a state type does not have reads as absent. (A Map's `Parameters` is its item
+/// selector under an older name, not a state-level `Parameters`: it is not here.)
+#[derive(Debug, Clone, Copy)]
+pub struct DataFlowFields<'a> {
+    pub input_path: &'a NullablePath,
+    pub parameters: Option<&'a Value>,
+    pub result_selector: Option<&'a Value>,
+    pub result_path: &'a NullablePath,
+    pub output_path: &'a NullablePath,
+    /// JSONata.
+    pub arguments: Option<&'a Value>,
+    /// JSONata.
+    pub output: Option<&'a Value>,
+    pub assign: Option<&'a Value>,
+}
+
+/// What a field a state type lacks reads as.
+pub static ABSENT: NullablePath = NullablePath::Absent;
+
+impl DataFlowFields<'_> {
+    /// A state without data flow (Fail).
+    pub fn none() -> DataFlowFields<'static> {
+        DataFlowFields {
+            input_path: &ABSENT,
+            parameters: None,
+            result_selector: None,
+            result_path: &ABSENT,
+            output_path: &ABSENT,
+            arguments: None,
+            output: None,
+            assign: None,
+        }
+    }
+}

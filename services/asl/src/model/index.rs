@@ -5,10 +5,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::Value;
-
 use super::definition::{QueryLanguage, StateMachine};
 use super::state::State;
+use crate::dataflow::Pipeline;
 
 /// The states of one machine or nested machine.
 #[derive(Debug, Clone)]
@@ -17,18 +16,24 @@ pub struct Scope {
     pub states: HashMap<String, IndexedState>,
 }
 
-/// A state as the interpreter needs it: typed for dispatch and fields, raw for the data-flow,
-/// Choice, Retry and Wait functions, which evaluate the state's JSON as written.
+/// A state as the interpreter needs it: typed, with its language resolved once; its data flow
+/// is asked of [`IndexedState::pipeline`].
 #[derive(Debug, Clone)]
 pub struct IndexedState {
     pub state: State,
     /// The language the state speaks, resolved once ([`QueryLanguage::of_state`]).
     pub language: QueryLanguage,
-    pub raw: Value,
     /// Whether anything in the state (its fields, retriers, catchers, a Map's or Parallel's
     /// nested states) mentions the context object `$$`. The context holds the execution's
     /// input, up to 256 KiB: states that never read it do not get a copy.
     pub reads_context: bool,
+}
+
+impl IndexedState {
+    /// The state's data-flow stages, in its language.
+    pub fn pipeline(&self) -> Pipeline<'_> {
+        Pipeline::new(self.language, self.state.data_flow())
+    }
 }
 
 /// Escapes a state name for a JSON pointer.
@@ -46,7 +51,7 @@ pub fn processor_scope(parent: &str, state: &str, field: &str) -> String {
     format!("{parent}/States/{}/{field}", pointer_token(state))
 }
 
-pub(super) fn build(model: &StateMachine, definition: &Value) -> HashMap<String, Scope> {
+pub(super) fn build(model: &StateMachine) -> HashMap<String, Scope> {
     let mut scopes = HashMap::new();
     add_scope(
         &mut scopes,
@@ -54,7 +59,6 @@ pub(super) fn build(model: &StateMachine, definition: &Value) -> HashMap<String,
         String::new(),
         &model.start_at,
         &model.states,
-        definition,
     );
     scopes
 }
@@ -65,27 +69,18 @@ fn add_scope(
     pointer: String,
     start_at: &str,
     states: &BTreeMap<String, State>,
-    raw_scope: &Value,
 ) {
     let mut indexed = HashMap::with_capacity(states.len());
     for (name, state) in states {
-        // The model was parsed from this JSON, so the raw state is there.
-        let raw = raw_scope
-            .get("States")
-            .and_then(|s| s.get(name))
-            .cloned()
-            .unwrap_or(Value::Null);
         match state {
             State::Parallel(parallel) => {
                 for (i, branch) in parallel.branches.iter().enumerate() {
-                    let raw_branch = raw.get("Branches").and_then(|b| b.get(i));
                     add_scope(
                         scopes,
                         machine_language,
                         branch_scope(&pointer, name, i),
                         &branch.start_at,
                         &branch.states,
-                        raw_branch.unwrap_or(&Value::Null),
                     );
                 }
             }
@@ -97,7 +92,6 @@ fn add_scope(
                         processor_scope(&pointer, name, field),
                         &processor.start_at,
                         &processor.states,
-                        raw.get(field).unwrap_or(&Value::Null),
                     );
                 }
             }
@@ -108,8 +102,7 @@ fn add_scope(
             IndexedState {
                 state: state.clone(),
                 language: QueryLanguage::of_state(machine_language, state.query_language()),
-                reads_context: raw.to_string().contains("$$"),
-                raw,
+                reads_context: mentions_context(state),
             },
         );
     }
@@ -120,4 +113,12 @@ fn add_scope(
             states: indexed,
         },
     );
+}
+
+/// Whether anything in the state's text mentions `$$`: deliberately broad (nested states,
+/// retriers, catchers, even comments count), so that no state that reads the context object is
+/// ever handed an empty one. The typed state writes back as the definition was written
+/// (`tests/model_roundtrip.rs`), so this sees what the definition says.
+fn mentions_context(state: &State) -> bool {
+    serde_json::to_string(state).map_or(true, |text| text.contains("$$"))
 }

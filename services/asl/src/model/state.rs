@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::choice::ChoiceRule;
 use super::definition::{Branch, QueryLanguage};
-use super::fields::{IntegerField, NullablePath, present};
+use super::fields::{DataFlowFields, IntegerField, NullablePath, present};
 use super::map::MapState;
 use super::retry::{Catcher, Retrier};
 
@@ -71,6 +71,72 @@ impl State {
             _ => None,
         }
         .unwrap_or_default()
+    }
+
+    /// The state's data-flow fields, one view for every type.
+    pub fn data_flow(&self) -> DataFlowFields<'_> {
+        let none = DataFlowFields::none();
+        match self {
+            State::Pass(s) => DataFlowFields {
+                input_path: &s.input_path,
+                parameters: s.parameters.as_ref(),
+                result_path: &s.result_path,
+                output_path: &s.output_path,
+                output: s.output.as_ref(),
+                assign: s.assign.as_ref(),
+                ..none
+            },
+            State::Task(s) => DataFlowFields {
+                input_path: &s.input_path,
+                parameters: s.parameters.as_ref(),
+                result_selector: s.result_selector.as_ref(),
+                result_path: &s.result_path,
+                output_path: &s.output_path,
+                arguments: s.arguments.as_ref(),
+                output: s.output.as_ref(),
+                assign: s.assign.as_ref(),
+            },
+            State::Choice(s) => DataFlowFields {
+                input_path: &s.input_path,
+                output_path: &s.output_path,
+                output: s.output.as_ref(),
+                assign: s.assign.as_ref(),
+                ..none
+            },
+            State::Wait(s) => DataFlowFields {
+                input_path: &s.input_path,
+                output_path: &s.output_path,
+                output: s.output.as_ref(),
+                assign: s.assign.as_ref(),
+                ..none
+            },
+            State::Succeed(s) => DataFlowFields {
+                input_path: &s.input_path,
+                output_path: &s.output_path,
+                output: s.output.as_ref(),
+                ..none
+            },
+            State::Fail(_) => none,
+            State::Parallel(s) => DataFlowFields {
+                input_path: &s.input_path,
+                parameters: s.parameters.as_ref(),
+                result_selector: s.result_selector.as_ref(),
+                result_path: &s.result_path,
+                output_path: &s.output_path,
+                arguments: s.arguments.as_ref(),
+                output: s.output.as_ref(),
+                assign: s.assign.as_ref(),
+            },
+            State::Map(s) => DataFlowFields {
+                input_path: &s.input_path,
+                result_selector: s.result_selector.as_ref(),
+                result_path: &s.result_path,
+                output_path: &s.output_path,
+                output: s.output.as_ref(),
+                assign: s.assign.as_ref(),
+                ..none
+            },
+        }
     }
 
     pub fn query_language(&self) -> Option<QueryLanguage> {

@@ -173,8 +173,48 @@ fn machine_indexes_every_scope() {
     let processor = index::processor_scope("", "M", "Iterator");
     let state = machine.state(&processor, "In").expect("indexed");
     assert_eq!(state.state.type_name(), "Pass");
-    assert_eq!(state.raw, json!({ "Type": "Pass", "End": true }));
+    assert!(!state.reads_context);
     assert!(machine.state("", "In").is_none());
+}
+
+/// A state is handed the context object when anything in it mentions `$$`: its fields, a
+/// nested state, a catcher, even a comment; otherwise it gets an empty one.
+#[test]
+fn states_that_mention_the_context_object_are_marked() {
+    let pass = |fields: Value| {
+        let mut state = fields;
+        state["Type"] = json!("Pass");
+        state["End"] = json!(true);
+        state
+    };
+    let reads = |state: Value| {
+        let machine = Machine::new(json!({ "StartAt": "S", "States": { "S": state } }));
+        machine.state("", "S").map(|s| s.reads_context)
+    };
+    assert_eq!(reads(pass(json!({}))), Some(false));
+    assert_eq!(
+        reads(pass(json!({"Parameters": {"a.$": "$.a"}}))),
+        Some(false)
+    );
+    assert_eq!(
+        reads(pass(json!({"Parameters": {"a.$": "$$.Execution.Id"}}))),
+        Some(true)
+    );
+    assert_eq!(reads(pass(json!({"Comment": "not $$ really"}))), Some(true));
+    let inner = json!({ "StartAt": "In", "States": { "In": {
+        "Type": "Pass", "Parameters": {"i.$": "$$.Map.Item.Index"}, "End": true } } });
+    assert_eq!(
+        reads(json!({"Type": "Map", "ItemProcessor": inner, "End": true})),
+        Some(true)
+    );
+    assert_eq!(
+        reads(
+            json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e", "Next": "S",
+                       "Comment": "$$"}]})
+        ),
+        Some(true)
+    );
 }
 
 /// Each state's language is resolved once: its own `QueryLanguage`, else the machine's (also
