@@ -9,9 +9,12 @@
 //!   - `model::choice` — Choice rules: `And`/`Or`/`Not`, comparators and `…Path` twins, `Condition`.
 //!   - `model::retry` — `Retrier`, `Catcher`.
 //!   - `model::map` — Map states: item processor, processor config, reader, batcher, writer.
-//!   - `model::fields` — `NullablePath` (absent vs `null`), numbers-or-JSONata, raw fields keeping `null`.
-//!   - `model::index` — scopes by JSON pointer, states by name: what the interpreter looks up.
-//! - `dataflow` — InputPath, Parameters/ItemSelector, ResultSelector, ResultPath, OutputPath; paths and templates.
+//!   - `model::fields` — `NullablePath` (absent vs `null`), numbers-or-JSONata, raw fields keeping `null`,
+//!     `DataFlowFields` (one view of any state's data-flow fields).
+//!   - `model::index` — scopes by JSON pointer, states by name (with their resolved language and
+//!     pipeline): what the interpreter looks up.
+//! - `dataflow` — the data-flow `Pipeline` of a state (its stages in its query language), and the
+//!   paths, templates and ResultPath writing it is made of.
 //! - `intrinsics` — the intrinsic functions (`States.Format` and the rest).
 //! - `choice` — evaluating Choice rules.
 //! - `retry` — Retry and Catch matching, backoff delays.

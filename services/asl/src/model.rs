@@ -8,7 +8,7 @@
 //! - [`retry`] — retriers and catchers.
 //! - [`map`] — Map states: item processor, processor config, reader, batcher, writer.
 //! - [`fields`] — nullable paths, JSONata-or-number fields, raw fields that keep `null`.
-//! - [`index`] — `(scope, state name)` → the state's typed and raw definition.
+//! - [`index`] — `(scope, state name)` → the typed state, its resolved language and its pipeline.
 //!
 //! The model parses (serde) from the definition's JSON and serializes back to JSON that parses
 //! to an equal model. It describes shape only: the validator (`crate::validate`) decides what

@@ -5,7 +5,7 @@
 //! - [`history`] — history events with AWS's names and detail shapes.
 //! - `runner` — the machinery shared by every state: events, transitions, Retry and Catch.
 //!   States are looked up in the `Machine`'s index (`crate::model::index`) and dispatched on
-//!   their typed kind; the data-flow functions still read each state's raw JSON.
+//!   their typed kind; their data flow comes from the state's pipeline (`crate::dataflow::Pipeline`).
 //! - `states` — Pass, Choice, Wait, Succeed, Fail.
 //! - `task` — Task states: activities, Lambda functions and integrations; their events, results,
 //!   timeouts and heartbeats.
