@@ -8,6 +8,8 @@
 //! - [`retry`] — retriers and catchers.
 //! - [`map`] — Map states: item processor, processor config, reader, batcher, writer.
 //! - [`fields`] — nullable paths, JSONata-or-number fields, raw fields that keep `null`.
+//! - [`schema`] — which fields each state type takes, in which query language (shared with the
+//!   validator).
 //! - [`index`] — `(scope, state name)` → the typed state, its resolved language and its pipeline.
 //!
 //! The model parses (serde) from the definition's JSON and serializes back to JSON that parses
@@ -20,6 +22,7 @@ pub mod fields;
 pub mod index;
 pub mod map;
 pub mod retry;
+pub mod schema;
 pub mod state;
 #[cfg(test)]
 mod tests;

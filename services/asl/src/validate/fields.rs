@@ -3,9 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use super::language::is_expression;
 use super::{Checker, child};
 use crate::model::definition::QueryLanguage;
+use crate::model::schema::is_expression;
 
 /// Reports the missing ones among `names`, all in one AWS-style message.
 pub(crate) fn require(

@@ -5,31 +5,7 @@ use serde_json::{Map, Value};
 
 use super::{Checker, child};
 use crate::model::definition::QueryLanguage;
-
-/// Which query language a field belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FieldLanguage {
-    Both,
-    JsonPathOnly,
-    JsonataOnly,
-}
-
-impl FieldLanguage {
-    fn allows(self, language: QueryLanguage) -> bool {
-        match self {
-            FieldLanguage::Both => true,
-            FieldLanguage::JsonPathOnly => language == QueryLanguage::JsonPath,
-            FieldLanguage::JsonataOnly => language == QueryLanguage::Jsonata,
-        }
-    }
-
-    fn owner(self) -> QueryLanguage {
-        match self {
-            FieldLanguage::JsonataOnly => QueryLanguage::Jsonata,
-            _ => QueryLanguage::JsonPath,
-        }
-    }
-}
+use crate::model::schema::FieldLanguage;
 
 /// Reads a `QueryLanguage` field; `None` when absent or invalid (invalid is reported).
 pub(crate) fn read(
@@ -91,13 +67,6 @@ pub(crate) fn check_fields(
             Some(_) => {}
         }
     }
-}
-
-/// A JSONata expression string: `{% ... %}` with nothing outside the braces.
-pub(crate) fn is_expression(value: &Value) -> bool {
-    value
-        .as_str()
-        .is_some_and(|text| text.starts_with("{%") && text.ends_with("%}") && text.len() >= 4)
 }
 
 #[cfg(test)]

@@ -3,10 +3,11 @@
 
 use serde_json::{Map, Value};
 
-use super::language::{self, FieldLanguage};
+use super::language;
 use super::{Checker, child, fields, reachability, states};
 use crate::diagnostic::DiagnosticCode;
 use crate::model::definition::QueryLanguage;
+use crate::model::schema::FieldLanguage;
 
 /// AWS's limit on a state name, in characters.
 const MAX_STATE_NAME: usize = 80;

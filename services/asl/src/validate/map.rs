@@ -3,36 +3,15 @@
 
 use serde_json::{Map, Value};
 
-use super::language::{self, FieldLanguage, is_expression};
+use super::language;
 use super::machine::{self, Scope};
 use super::{Checker, child, fields};
 use crate::diagnostic::{DiagnosticCode, python_repr};
 use crate::model::definition::QueryLanguage;
+use crate::model::schema::{FieldLanguage, is_expression};
 
 /// AWS's limit on a Map `Label`, in characters.
 const MAX_LABEL: usize = 40;
-
-/// The fields only a Map state takes.
-pub(crate) fn classify(key: &str) -> Option<FieldLanguage> {
-    match key {
-        "ItemProcessor"
-        | "Iterator"
-        | "ItemReader"
-        | "ItemSelector"
-        | "ItemBatcher"
-        | "ResultWriter"
-        | "MaxConcurrency"
-        | "ToleratedFailureCount"
-        | "ToleratedFailurePercentage"
-        | "Label" => Some(FieldLanguage::Both),
-        "ItemsPath"
-        | "MaxConcurrencyPath"
-        | "ToleratedFailureCountPath"
-        | "ToleratedFailurePercentagePath" => Some(FieldLanguage::JsonPathOnly),
-        "Items" => Some(FieldLanguage::JsonataOnly),
-        _ => None,
-    }
-}
 
 pub(crate) fn validate(
     checker: &mut Checker<'_>,

@@ -3,9 +3,10 @@
 
 use serde_json::{Map, Value};
 
-use super::language::{self, FieldLanguage};
+use super::language;
 use super::{Checker, child, element, fields, states};
 use crate::model::definition::QueryLanguage;
+use crate::model::schema::FieldLanguage;
 
 const WILDCARD: &str = "States.ALL";
 

@@ -4,58 +4,11 @@
 
 use serde_json::{Map, Value};
 
-use super::language::{self, FieldLanguage, is_expression};
+use super::language;
 use super::machine::{self, Scope};
 use super::{Checker, child, choice, element, fields, map, retry_catch, task, timestamp};
 use crate::model::definition::QueryLanguage;
-
-const STATE_TYPES: [&str; 8] = [
-    "Task", "Wait", "Pass", "Succeed", "Fail", "Choice", "Parallel", "Map",
-];
-
-/// Types that move on with `Next` or stop with `End`.
-fn flows(state_type: &str) -> bool {
-    matches!(state_type, "Pass" | "Task" | "Wait" | "Parallel" | "Map")
-}
-
-/// Types that produce a result (and so take `ResultPath`, `Retry`, `Catch`, ...).
-fn works(state_type: &str) -> bool {
-    matches!(state_type, "Task" | "Parallel" | "Map")
-}
-
-/// Which fields a state of `state_type` accepts, and in which query language.
-/// `None` means the field is not part of that type at all.
-fn classify(state_type: &str, key: &str) -> Option<FieldLanguage> {
-    use FieldLanguage::{Both, JsonPathOnly, JsonataOnly};
-    let terminal = matches!(state_type, "Succeed" | "Fail");
-    let shared = match key {
-        "Type" | "Comment" | "QueryLanguage" => Some(Both),
-        "Next" | "End" if flows(state_type) => Some(Both),
-        "Assign" if !terminal => Some(Both),
-        "InputPath" | "OutputPath" if state_type != "Fail" => Some(JsonPathOnly),
-        "Output" if state_type != "Fail" => Some(JsonataOnly),
-        "Parameters" | "ResultPath" if works(state_type) || state_type == "Pass" => {
-            Some(JsonPathOnly)
-        }
-        "ResultSelector" if works(state_type) => Some(JsonPathOnly),
-        "Arguments" if matches!(state_type, "Task" | "Parallel") => Some(JsonataOnly),
-        "Retry" | "Catch" if works(state_type) => Some(Both),
-        _ => None,
-    };
-    shared.or(match (state_type, key) {
-        ("Pass", "Result") => Some(JsonPathOnly),
-        ("Task", "Resource" | "Credentials" | "TimeoutSeconds" | "HeartbeatSeconds") => Some(Both),
-        ("Task", "TimeoutSecondsPath" | "HeartbeatSecondsPath") => Some(JsonPathOnly),
-        ("Choice", "Choices" | "Default") => Some(Both),
-        ("Wait", "Seconds" | "Timestamp") => Some(Both),
-        ("Wait", "SecondsPath" | "TimestampPath") => Some(JsonPathOnly),
-        ("Fail", "Error" | "Cause") => Some(Both),
-        ("Fail", "ErrorPath" | "CausePath") => Some(JsonPathOnly),
-        ("Parallel", "Branches") => Some(Both),
-        ("Map", field) => map::classify(field),
-        _ => None,
-    })
-}
+use crate::model::schema::{self, FieldLanguage, STATE_TYPES, flows, is_expression, works};
 
 pub(crate) fn validate_state(
     checker: &mut Checker<'_>,
@@ -69,7 +22,7 @@ pub(crate) fn validate_state(
         return;
     };
     language::check_fields(checker, state, language, location, |key| {
-        classify(state_type, key)
+        schema::state_field(state_type, key)
     });
     if flows(state_type) {
         next_or_end(checker, state, location);
@@ -126,7 +79,7 @@ fn next_or_end(checker: &mut Checker<'_>, state: &Map<String, Value>, location: 
 }
 
 /// The fields that shape a state's input and output. Which of them a type may carry was
-/// settled by [`classify`]; here only their values are checked.
+/// settled by [`schema::state_field`]; here only their values are checked.
 fn data_flow(
     checker: &mut Checker<'_>,
     state: &Map<String, Value>,

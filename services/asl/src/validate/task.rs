@@ -3,10 +3,11 @@
 
 use serde_json::{Map, Value};
 
-use super::language::{self, FieldLanguage};
+use super::language;
 use super::machine::Scope;
 use super::{Checker, child, fields};
 use crate::model::definition::QueryLanguage;
+use crate::model::schema::FieldLanguage;
 
 pub(crate) fn validate(
     checker: &mut Checker<'_>,
