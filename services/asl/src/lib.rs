@@ -5,12 +5,13 @@
 //! - `model` — the typed model of the whole language (serde, round-trips) and `Machine`: a definition
 //!   parsed once, indexed by (scope, state name), shared by every step of its executions.
 //!   - `model::definition` — the top level (`StateMachine`), Parallel `Branch`es, `QueryLanguage`.
-//!   - `model::state` — `State`: the eight state types with every JSONPath and JSONata field.
+//!   - `model::state` — `State`: its type (`StateKind`, the eight types' own fields) and its data-flow fields.
+//!   - `model::schema` — which fields each state type takes, in which query language (shared with the validator).
 //!   - `model::choice` — Choice rules: `And`/`Or`/`Not`, comparators and `…Path` twins, `Condition`.
 //!   - `model::retry` — `Retrier`, `Catcher`.
 //!   - `model::map` — Map states: item processor, processor config, reader, batcher, writer.
 //!   - `model::fields` — `NullablePath` (absent vs `null`), numbers-or-JSONata, raw fields keeping `null`,
-//!     `DataFlowFields` (one view of any state's data-flow fields).
+//!     `DataFlowFields` (every state's data-flow fields, one struct).
 //!   - `model::index` — scopes by JSON pointer, states by name (with their resolved language and
 //!     pipeline): what the interpreter looks up.
 //! - `dataflow` — the data-flow `Pipeline` of a state (its stages in its query language), and the

@@ -3,11 +3,12 @@
 //! step of its executions.
 //!
 //! - [`definition`] — the top level (`StateMachine`), Parallel branches, `QueryLanguage`.
-//! - [`state`] — `State`, the eight state types and their fields.
+//! - [`state`] — `State`: its type's own fields (`StateKind`) and its data-flow fields.
 //! - [`choice`] — Choice rules, comparators and their `…Path` twins, JSONata conditions.
 //! - [`retry`] — retriers and catchers.
 //! - [`map`] — Map states: item processor, processor config, reader, batcher, writer.
-//! - [`fields`] — nullable paths, JSONata-or-number fields, raw fields that keep `null`.
+//! - [`fields`] — nullable paths, JSONata-or-number fields, raw fields that keep `null`, and
+//!   `DataFlowFields`, the data-flow fields every state type holds the same way.
 //! - [`schema`] — which fields each state type takes, in which query language (shared with the
 //!   validator).
 //! - [`index`] — `(scope, state name)` → the typed state, its resolved language and its pipeline.
@@ -40,7 +41,8 @@ pub use index::{IndexedState, Scope};
 pub use map::{ItemBatcher, ItemProcessor, ItemReader, MapState, ProcessorConfig, ResultWriter};
 pub use retry::{Catcher, JitterStrategy, Retrier};
 pub use state::{
-    ChoiceState, FailState, ParallelState, PassState, State, SucceedState, TaskState, WaitState,
+    ChoiceState, FailState, ParallelState, PassState, State, StateKind, SucceedState, TaskState,
+    WaitState,
 };
 
 /// A state machine definition ready to run. Building one never fails: a definition that does

@@ -109,7 +109,7 @@ mod tests {
 
     use super::{parse_timestamp_ms, wait_until_ms};
     use crate::failure::errors;
-    use crate::model::{State, WaitState};
+    use crate::model::{State, StateKind, WaitState};
 
     const NOW: i64 = 1_700_000_000_000;
 
@@ -118,8 +118,8 @@ mod tests {
         let mut state = fields;
         state["Type"] = json!("Wait");
         state["End"] = json!(true);
-        match serde_json::from_value(state)? {
-            State::Wait(wait) => Ok(wait),
+        match serde_json::from_value::<State>(state)?.kind {
+            StateKind::Wait(wait) => Ok(wait),
             other => panic!("not a Wait state: {other:?}"),
         }
     }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use switchback_asl::choice::next_state;
-use switchback_asl::model::State;
+use switchback_asl::model::{State, StateKind};
 
 mod support;
 
@@ -74,8 +74,8 @@ fn eligible(definition: &Value) -> Option<(&str, &Value)> {
 
 /// What AWS should report: (status, output, error, cause).
 fn predict(definition: &Value, start: &str, choice: &Value, input: &Value) -> Prediction {
-    let choice = match serde_json::from_value(choice.clone()) {
-        Ok(State::Choice(choice)) => choice,
+    let choice = match serde_json::from_value::<State>(choice.clone()).map(|s| s.kind) {
+        Ok(StateKind::Choice(choice)) => choice,
         other => panic!("the recorded Choice state does not parse: {other:?}"),
     };
     match next_state(&choice, input, &json!({})) {
@@ -250,8 +250,8 @@ fn wait_corpus() {
             .unwrap_or_else(|| json!({}));
         checked += 1;
         let expected = &record["expected"];
-        let state = match serde_json::from_value(state.clone()) {
-            Ok(State::Wait(wait)) => wait,
+        let state = match serde_json::from_value::<State>(state.clone()).map(|s| s.kind) {
+            Ok(StateKind::Wait(wait)) => wait,
             other => panic!("the recorded Wait state does not parse: {other:?}"),
         };
         let outcome = switchback_asl::wait::wait_until_ms(&state, &input, &json!({}), 0);

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use switchback_asl::dataflow::Pipeline;
 use switchback_asl::entropy::Entropy;
 use switchback_asl::failure::Failure;
-use switchback_asl::model::{QueryLanguage, State};
+use switchback_asl::model::{QueryLanguage, State, StateKind};
 
 mod support;
 
@@ -243,10 +243,10 @@ fn pass(
 ) -> Result<Value, Failure> {
     let state: State = serde_json::from_value(state.clone())
         .map_err(|e| Failure::new("Test.Unparsable", e.to_string()))?;
-    let State::Pass(pass) = &state else {
+    let StateKind::Pass(pass) = &state.kind else {
         return Err(Failure::new("Test.NotPass", state.type_name()));
     };
-    let flow = Pipeline::new(QueryLanguage::JsonPath, state.data_flow());
+    let flow = Pipeline::new(QueryLanguage::JsonPath, &state.flow);
     let effective = flow.input(raw, context)?;
     let result = match &pass.result {
         Some(result) => result.clone(),

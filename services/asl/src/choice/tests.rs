@@ -3,7 +3,7 @@ use serde_json::{Value, json};
 use super::{NO_NEXT_STATE_CAUSE, next_state};
 use crate::failure::Failure;
 use crate::failure::errors;
-use crate::model::{ChoiceRule, ChoiceState, State};
+use crate::model::{ChoiceRule, ChoiceState, State, StateKind};
 
 /// Evaluates a rule written as JSON (as in a definition).
 fn evaluate_rule(rule: &Value, input: &Value, context: &Value) -> Result<bool, Failure> {
@@ -17,8 +17,11 @@ fn refused(rule: Value) -> bool {
 }
 
 fn choice_state(state: Value) -> ChoiceState {
-    match serde_json::from_value(state).expect("a Choice state") {
-        State::Choice(choice) => choice,
+    match serde_json::from_value::<State>(state)
+        .expect("a Choice state")
+        .kind
+    {
+        StateKind::Choice(choice) => choice,
         other => panic!("not a Choice state: {other:?}"),
     }
 }

@@ -18,11 +18,11 @@ use crate::model::{Catcher, DataFlowFields, NullablePath, QueryLanguage};
 #[derive(Debug, Clone, Copy)]
 pub struct Pipeline<'a> {
     language: QueryLanguage,
-    fields: DataFlowFields<'a>,
+    fields: &'a DataFlowFields,
 }
 
 impl<'a> Pipeline<'a> {
-    pub fn new(language: QueryLanguage, fields: DataFlowFields<'a>) -> Self {
+    pub fn new(language: QueryLanguage, fields: &'a DataFlowFields) -> Self {
         Pipeline { language, fields }
     }
 
@@ -40,7 +40,7 @@ impl<'a> Pipeline<'a> {
 
     /// The effective input: `InputPath` (absent = the whole input, null = `{}`).
     pub fn input(&self, raw_input: &Value, context: &Value) -> Result<Value, Failure> {
-        filter(self.fields.input_path, raw_input, context)
+        filter(&self.fields.input_path, raw_input, context)
     }
 
     /// What the state works on: the `Parameters` template over the effective input, else the
@@ -51,7 +51,7 @@ impl<'a> Pipeline<'a> {
         context: &Value,
         entropy: &mut Entropy,
     ) -> Result<Value, Failure> {
-        match self.fields.parameters {
+        match &self.fields.parameters {
             Some(template) => evaluate_template(template, effective, context, entropy),
             None => Ok(effective.clone()),
         }
@@ -64,7 +64,7 @@ impl<'a> Pipeline<'a> {
         context: &Value,
         entropy: &mut Entropy,
     ) -> Result<Value, Failure> {
-        match self.fields.result_selector {
+        match &self.fields.result_selector {
             Some(template) => evaluate_template(template, &result, context, entropy),
             None => Ok(result),
         }
@@ -79,8 +79,8 @@ impl<'a> Pipeline<'a> {
         result: Value,
         context: &Value,
     ) -> Result<Value, Failure> {
-        let written = write_result(self.fields.result_path, raw_input, result)?;
-        match self.fields.output_path {
+        let written = write_result(&self.fields.result_path, raw_input, result)?;
+        match &self.fields.output_path {
             NullablePath::Absent => Ok(written),
             path => filter(path, &written, context),
         }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::template::java_hash_map_order;
 use super::*;
 use crate::failure::errors;
-use crate::model::{QueryLanguage, State};
+use crate::model::{QueryLanguage, State, StateKind};
 
 fn ctx() -> Value {
     json!({"Execution": {"Id": "arn:exec", "Name": "run-1"}, "State": {"Name": "S"},
@@ -283,7 +283,7 @@ fn task(fields: Value) -> State {
 }
 
 fn pipeline(state: &State) -> Pipeline<'_> {
-    Pipeline::new(QueryLanguage::JsonPath, state.data_flow())
+    Pipeline::new(QueryLanguage::JsonPath, &state.flow)
 }
 
 #[test]
@@ -345,7 +345,7 @@ fn parameters_and_result_selector_apply_only_when_present() {
         pipeline(&map).arguments(&input, &c, &mut e),
         Ok(input.clone())
     );
-    let State::Map(map) = &map else {
+    let StateKind::Map(map) = &map.kind else {
         panic!("a Map state")
     };
     let selector = map.selector().expect("the legacy selector");

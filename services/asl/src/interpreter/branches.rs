@@ -10,7 +10,7 @@ use crate::dataflow::{self, Pipeline};
 use crate::failure::{Failure, errors};
 use crate::limits;
 use crate::model::index::{branch_scope, processor_scope};
-use crate::model::{IndexedState, IntegerField, MapState, NumberField, ParallelState, State};
+use crate::model::{IndexedState, IntegerField, MapState, NumberField, ParallelState, StateKind};
 
 impl Runner<'_> {
     pub fn run_parallel(
@@ -187,7 +187,7 @@ impl Runner<'_> {
                 return true;
             }
         };
-        let State::Map(map) = &def.state else {
+        let StateKind::Map(map) = &def.state.kind else {
             let failure = Failure::runtime(format!("State '{}' is not a Map state", thread.state));
             self.fail_thread(thread, failure);
             return true;
@@ -219,7 +219,7 @@ impl Runner<'_> {
                 };
                 let input = match &phase.selector_input {
                     Some(effective) => {
-                        match self.select_item(thread, map, effective, index, item) {
+                        match self.select_item(thread, map.selector(), effective, index, item) {
                             Ok(input) => input,
                             Err(failure) => {
                                 for (_, other) in &phase.running {
@@ -337,12 +337,12 @@ impl Runner<'_> {
     fn select_item(
         &mut self,
         thread: &Thread,
-        map: &MapState,
+        selector: Option<&Value>,
         effective: &Value,
         index: usize,
         item: Value,
     ) -> Result<Value, Failure> {
-        let Some(template) = map.selector() else {
+        let Some(template) = selector else {
             return Ok(item);
         };
         let mut context = self.context(thread);

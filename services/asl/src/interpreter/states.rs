@@ -7,7 +7,7 @@ use super::runner::Runner;
 use super::snapshot::{Phase, Thread};
 use crate::dataflow::Pipeline;
 use crate::failure::Failure;
-use crate::model::{ChoiceState, FailState, PassState, State, WaitState};
+use crate::model::{ChoiceState, FailState, PassState, StateKind, WaitState};
 use crate::{choice, dataflow, intrinsics, wait};
 
 impl Runner<'_> {
@@ -22,21 +22,21 @@ impl Runner<'_> {
             let failure = self.explain_failure(thread, Failure::runtime(missing));
             return self.fail_thread(thread, failure);
         }
-        let result = match &def.state {
-            State::Pass(pass) => self.run_pass(thread, flow, pass),
-            State::Task(task) => self.run_task(thread, flow, task),
-            State::Choice(choice) => self.run_choice(thread, flow, choice),
-            State::Wait(wait) => self.run_wait(thread, flow, wait),
-            State::Succeed(_) => self.run_succeed(thread, flow),
-            State::Fail(fail) => self.run_fail(thread, fail),
-            State::Parallel(parallel) => self.run_parallel(thread, flow, parallel),
-            State::Map(map) => self.run_map(thread, flow, map),
+        let result = match &def.state.kind {
+            StateKind::Pass(pass) => self.run_pass(thread, flow, pass),
+            StateKind::Task(task) => self.run_task(thread, flow, task),
+            StateKind::Choice(choice) => self.run_choice(thread, flow, choice),
+            StateKind::Wait(wait) => self.run_wait(thread, flow, wait),
+            StateKind::Succeed(_) => self.run_succeed(thread, flow),
+            StateKind::Fail(fail) => self.run_fail(thread, fail),
+            StateKind::Parallel(parallel) => self.run_parallel(thread, flow, parallel),
+            StateKind::Map(map) => self.run_map(thread, flow, map),
         };
         if let Err(failure) = result {
             // Only states with Retry and Catch recover; the others fail their thread.
             if matches!(
-                def.state,
-                State::Task(_) | State::Parallel(_) | State::Map(_)
+                def.state.kind,
+                StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
             ) {
                 self.handle_failure(thread, def, failure);
             } else {

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Number, Value};
 
+use super::definition::QueryLanguage;
+
 /// `InputPath`, `OutputPath` and `ResultPath`: absent (the default path `$`) is not the same as
 /// `null` (discard the input, the output or the result), so both are kept apart from a path.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -77,38 +79,51 @@ pub fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Valu
     Value::deserialize(deserializer).map(Some)
 }
 
-/// The data-flow fields of one state, whatever its type: what the data-flow pipeline reads.
-/// A field a state type does not have reads as absent. (A Map's `Parameters` is its item
-/// selector under an older name, not a state-level `Parameters`: it is not here.)
-#[derive(Debug, Clone, Copy)]
-pub struct DataFlowFields<'a> {
-    pub input_path: &'a NullablePath,
-    pub parameters: Option<&'a Value>,
-    pub result_selector: Option<&'a Value>,
-    pub result_path: &'a NullablePath,
-    pub output_path: &'a NullablePath,
-    /// JSONata.
-    pub arguments: Option<&'a Value>,
-    /// JSONata.
-    pub output: Option<&'a Value>,
-    pub assign: Option<&'a Value>,
-}
-
-/// What a field a state type lacks reads as.
-pub static ABSENT: NullablePath = NullablePath::Absent;
-
-impl DataFlowFields<'_> {
-    /// A state without data flow (Fail).
-    pub fn none() -> DataFlowFields<'static> {
-        DataFlowFields {
-            input_path: &ABSENT,
-            parameters: None,
-            result_selector: None,
-            result_path: &ABSENT,
-            output_path: &ABSENT,
-            arguments: None,
-            output: None,
-            assign: None,
-        }
-    }
+/// The data-flow fields of a state, held the same way by every state type; a field the type does
+/// not take stays absent (the model refuses it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct DataFlowFields {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_language: Option<QueryLanguage>,
+    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
+    pub input_path: NullablePath,
+    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
+    pub output_path: NullablePath,
+    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
+    pub result_path: NullablePath,
+    /// A payload template (`Parameters` is present even when `null`).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub parameters: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub result_selector: Option<Value>,
+    /// JSONata: what the state works on (any JSON, `{% %}` strings inside).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub arguments: Option<Value>,
+    /// JSONata: the state's output.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub output: Option<Value>,
+    /// Variables to assign when the state ends.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub assign: Option<Value>,
 }

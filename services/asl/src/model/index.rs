@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::definition::{QueryLanguage, StateMachine};
-use super::state::State;
+use super::state::{State, StateKind};
 use crate::dataflow::Pipeline;
 
 /// The states of one machine or nested machine.
@@ -32,7 +32,7 @@ pub struct IndexedState {
 impl IndexedState {
     /// The state's data-flow stages, in its language.
     pub fn pipeline(&self) -> Pipeline<'_> {
-        Pipeline::new(self.language, self.state.data_flow())
+        Pipeline::new(self.language, &self.state.flow)
     }
 }
 
@@ -72,8 +72,8 @@ fn add_scope(
 ) {
     let mut indexed = HashMap::with_capacity(states.len());
     for (name, state) in states {
-        match state {
-            State::Parallel(parallel) => {
+        match &state.kind {
+            StateKind::Parallel(parallel) => {
                 for (i, branch) in parallel.branches.iter().enumerate() {
                     add_scope(
                         scopes,
@@ -84,7 +84,7 @@ fn add_scope(
                     );
                 }
             }
-            State::Map(map) => {
+            StateKind::Map(map) => {
                 if let Some((field, processor)) = map.processor() {
                     add_scope(
                         scopes,

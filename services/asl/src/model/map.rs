@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::definition::QueryLanguage;
-use super::fields::{IntegerField, NullablePath, NumberField, present};
+use super::fields::{IntegerField, NumberField, present};
 use super::retry::{Catcher, Retrier};
 use super::state::State;
 
@@ -34,7 +33,7 @@ pub struct MapState {
         skip_serializing_if = "Option::is_none"
     )]
     pub item_selector: Option<Value>,
-    /// Legacy Map states: the item selector.
+    /// Legacy Map states: the item selector (not a state-level `Parameters`).
     #[serde(
         default,
         deserialize_with = "present",
@@ -64,32 +63,6 @@ pub struct MapState {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub query_language: Option<QueryLanguage>,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub input_path: NullablePath,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub output_path: NullablePath,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub result_path: NullablePath,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub result_selector: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub output: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub assign: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub retry: Option<Vec<Retrier>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub catch: Option<Vec<Catcher>>,
@@ -112,7 +85,7 @@ impl MapState {
 
     /// What makes each iteration's input from its item: `ItemSelector`, or `Parameters`, its
     /// older name, which AWS still applies (with `ItemProcessor` as with `Iterator`).
-    pub fn selector(&self) -> Option<&serde_json::Value> {
+    pub fn selector(&self) -> Option<&Value> {
         self.item_selector.as_ref().or(self.parameters.as_ref())
     }
 }

@@ -102,8 +102,7 @@ fn map_field(key: &str) -> Option<FieldLanguage> {
 }
 
 /// The data-flow fields, which every state type that takes them holds in one
-/// [`DataFlowFields`](super::DataFlowFields). (A Map's `Parameters` is its legacy item selector,
-/// held there too; see `MapState::selector`.)
+/// [`DataFlowFields`](super::DataFlowFields).
 pub const DATA_FLOW_KEYS: [&str; 9] = [
     "QueryLanguage",
     "InputPath",
@@ -115,6 +114,14 @@ pub const DATA_FLOW_KEYS: [&str; 9] = [
     "Output",
     "Assign",
 ];
+
+/// Whether `key` is a data-flow field of a `state_type` state. A Map's `Parameters` is not: it
+/// is the legacy name of its item selector, held by `MapState`.
+pub fn is_data_flow_field(state_type: &str, key: &str) -> bool {
+    DATA_FLOW_KEYS.contains(&key)
+        && state_field(state_type, key).is_some()
+        && !(state_type == "Map" && key == "Parameters")
+}
 
 /// A JSONata expression string: `{% ... %}` with nothing outside the braces.
 pub fn is_expression(value: &Value) -> bool {

@@ -1,21 +1,34 @@
-//! The eight state types. Each struct lists every field its type accepts in either query
-//! language and refuses any other (AWS refuses them too: SCHEMA_VALIDATION_FAILED), so a
-//! definition that validates always parses. Payload templates and JSONata values stay raw JSON:
+//! The eight state types. Each struct lists the fields of its own type, in either
+//! query language (the data-flow fields every type shares are in `State.flow`) and refuses any
+//! other (AWS refuses them too: SCHEMA_VALIDATION_FAILED), so a definition that validates always
+//! parses. Payload templates and JSONata values stay raw JSON:
 //! the data flow evaluates them as written.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::choice::ChoiceRule;
 use super::definition::{Branch, QueryLanguage};
-use super::fields::{DataFlowFields, IntegerField, NullablePath, present};
+use super::fields::{DataFlowFields, IntegerField, present};
 use super::map::MapState;
 use super::retry::{Catcher, Retrier};
+use super::schema;
 
-/// One state, by its `Type`.
+/// One state: what its `Type` makes it, and its data-flow fields, which every type holds the
+/// same way. Parsed by hand: the data-flow fields the type takes (per [`schema::is_data_flow_field`])
+/// go to `flow`, the rest to the type's struct, which refuses what it does not know (serde's
+/// `flatten` cannot be combined with refusing unknown fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Map<String, Value>", into = "Map<String, Value>")]
+pub struct State {
+    pub kind: StateKind,
+    pub flow: DataFlowFields,
+}
+
+/// The eight state types, by `Type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "Type")]
-pub enum State {
+pub enum StateKind {
     Pass(PassState),
     Task(TaskState),
     Choice(ChoiceState),
@@ -26,130 +39,93 @@ pub enum State {
     Map(Box<MapState>),
 }
 
+impl TryFrom<Map<String, Value>> for State {
+    type Error = String;
+
+    fn try_from(mut fields: Map<String, Value>) -> Result<Self, String> {
+        let state_type = fields
+            .get("Type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let mut flow = Map::new();
+        for key in schema::DATA_FLOW_KEYS {
+            if schema::is_data_flow_field(&state_type, key)
+                && let Some(value) = fields.remove(key)
+            {
+                flow.insert(key.to_owned(), value);
+            }
+        }
+        Ok(State {
+            kind: serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())?,
+            flow: serde_json::from_value(Value::Object(flow)).map_err(|e| e.to_string())?,
+        })
+    }
+}
+
+impl From<State> for Map<String, Value> {
+    fn from(state: State) -> Self {
+        let mut fields = match serde_json::to_value(&state.kind) {
+            Ok(Value::Object(fields)) => fields,
+            _ => Map::new(),
+        };
+        if let Ok(Value::Object(flow)) = serde_json::to_value(&state.flow) {
+            fields.extend(flow);
+        }
+        fields
+    }
+}
+
 impl State {
     /// The `Type` as written.
     pub fn type_name(&self) -> &'static str {
-        match self {
-            State::Pass(_) => "Pass",
-            State::Task(_) => "Task",
-            State::Choice(_) => "Choice",
-            State::Wait(_) => "Wait",
-            State::Succeed(_) => "Succeed",
-            State::Fail(_) => "Fail",
-            State::Parallel(_) => "Parallel",
-            State::Map(_) => "Map",
+        match self.kind {
+            StateKind::Pass(_) => "Pass",
+            StateKind::Task(_) => "Task",
+            StateKind::Choice(_) => "Choice",
+            StateKind::Wait(_) => "Wait",
+            StateKind::Succeed(_) => "Succeed",
+            StateKind::Fail(_) => "Fail",
+            StateKind::Parallel(_) => "Parallel",
+            StateKind::Map(_) => "Map",
         }
     }
 
     /// `Next`, for the states that have one (Choice states pick theirs from `Choices`).
     pub fn next(&self) -> Option<&str> {
-        match self {
-            State::Pass(s) => s.next.as_deref(),
-            State::Task(s) => s.next.as_deref(),
-            State::Wait(s) => s.next.as_deref(),
-            State::Parallel(s) => s.next.as_deref(),
-            State::Map(s) => s.next.as_deref(),
-            State::Choice(_) | State::Succeed(_) | State::Fail(_) => None,
+        match &self.kind {
+            StateKind::Pass(s) => s.next.as_deref(),
+            StateKind::Task(s) => s.next.as_deref(),
+            StateKind::Wait(s) => s.next.as_deref(),
+            StateKind::Parallel(s) => s.next.as_deref(),
+            StateKind::Map(s) => s.next.as_deref(),
+            StateKind::Choice(_) | StateKind::Succeed(_) | StateKind::Fail(_) => None,
         }
     }
 
     pub fn retriers(&self) -> &[Retrier] {
-        match self {
-            State::Task(s) => s.retry.as_deref(),
-            State::Parallel(s) => s.retry.as_deref(),
-            State::Map(s) => s.retry.as_deref(),
+        match &self.kind {
+            StateKind::Task(s) => s.retry.as_deref(),
+            StateKind::Parallel(s) => s.retry.as_deref(),
+            StateKind::Map(s) => s.retry.as_deref(),
             _ => None,
         }
         .unwrap_or_default()
     }
 
     pub fn catchers(&self) -> &[Catcher] {
-        match self {
-            State::Task(s) => s.catch.as_deref(),
-            State::Parallel(s) => s.catch.as_deref(),
-            State::Map(s) => s.catch.as_deref(),
+        match &self.kind {
+            StateKind::Task(s) => s.catch.as_deref(),
+            StateKind::Parallel(s) => s.catch.as_deref(),
+            StateKind::Map(s) => s.catch.as_deref(),
             _ => None,
         }
         .unwrap_or_default()
     }
 
-    /// The state's data-flow fields, one view for every type.
-    pub fn data_flow(&self) -> DataFlowFields<'_> {
-        let none = DataFlowFields::none();
-        match self {
-            State::Pass(s) => DataFlowFields {
-                input_path: &s.input_path,
-                parameters: s.parameters.as_ref(),
-                result_path: &s.result_path,
-                output_path: &s.output_path,
-                output: s.output.as_ref(),
-                assign: s.assign.as_ref(),
-                ..none
-            },
-            State::Task(s) => DataFlowFields {
-                input_path: &s.input_path,
-                parameters: s.parameters.as_ref(),
-                result_selector: s.result_selector.as_ref(),
-                result_path: &s.result_path,
-                output_path: &s.output_path,
-                arguments: s.arguments.as_ref(),
-                output: s.output.as_ref(),
-                assign: s.assign.as_ref(),
-            },
-            State::Choice(s) => DataFlowFields {
-                input_path: &s.input_path,
-                output_path: &s.output_path,
-                output: s.output.as_ref(),
-                assign: s.assign.as_ref(),
-                ..none
-            },
-            State::Wait(s) => DataFlowFields {
-                input_path: &s.input_path,
-                output_path: &s.output_path,
-                output: s.output.as_ref(),
-                assign: s.assign.as_ref(),
-                ..none
-            },
-            State::Succeed(s) => DataFlowFields {
-                input_path: &s.input_path,
-                output_path: &s.output_path,
-                output: s.output.as_ref(),
-                ..none
-            },
-            State::Fail(_) => none,
-            State::Parallel(s) => DataFlowFields {
-                input_path: &s.input_path,
-                parameters: s.parameters.as_ref(),
-                result_selector: s.result_selector.as_ref(),
-                result_path: &s.result_path,
-                output_path: &s.output_path,
-                arguments: s.arguments.as_ref(),
-                output: s.output.as_ref(),
-                assign: s.assign.as_ref(),
-            },
-            State::Map(s) => DataFlowFields {
-                input_path: &s.input_path,
-                result_selector: s.result_selector.as_ref(),
-                result_path: &s.result_path,
-                output_path: &s.output_path,
-                output: s.output.as_ref(),
-                assign: s.assign.as_ref(),
-                ..none
-            },
-        }
-    }
-
+    /// The state's own `QueryLanguage` (its effective one is resolved by the index).
     pub fn query_language(&self) -> Option<QueryLanguage> {
-        match self {
-            State::Pass(s) => s.query_language,
-            State::Task(s) => s.query_language,
-            State::Choice(s) => s.query_language,
-            State::Wait(s) => s.query_language,
-            State::Succeed(s) => s.query_language,
-            State::Fail(s) => s.query_language,
-            State::Parallel(s) => s.query_language,
-            State::Map(s) => s.query_language,
-        }
+        self.flow.query_language
     }
 }
 
@@ -158,20 +134,6 @@ impl State {
 pub struct PassState {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub query_language: Option<QueryLanguage>,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub input_path: NullablePath,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub output_path: NullablePath,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub result_path: NullablePath,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub parameters: Option<Value>,
     /// A `null` result is a result: kept apart from an absent one.
     #[serde(
         default,
@@ -179,18 +141,6 @@ pub struct PassState {
         skip_serializing_if = "Option::is_none"
     )]
     pub result: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub output: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub assign: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -203,44 +153,6 @@ pub struct TaskState {
     pub resource: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub query_language: Option<QueryLanguage>,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub input_path: NullablePath,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub output_path: NullablePath,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub result_path: NullablePath,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub parameters: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub result_selector: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub arguments: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub output: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub assign: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry: Option<Vec<Retrier>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -273,24 +185,6 @@ pub struct ChoiceState {
     pub default: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub query_language: Option<QueryLanguage>,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub input_path: NullablePath,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub output_path: NullablePath,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub output: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub assign: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -308,24 +202,6 @@ pub struct WaitState {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub query_language: Option<QueryLanguage>,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub input_path: NullablePath,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub output_path: NullablePath,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub output: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub assign: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end: Option<bool>,
@@ -336,18 +212,6 @@ pub struct WaitState {
 pub struct SucceedState {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub query_language: Option<QueryLanguage>,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub input_path: NullablePath,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub output_path: NullablePath,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub output: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -363,8 +227,6 @@ pub struct FailState {
     pub cause_path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub query_language: Option<QueryLanguage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -373,44 +235,6 @@ pub struct ParallelState {
     pub branches: Vec<Branch>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub query_language: Option<QueryLanguage>,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub input_path: NullablePath,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub output_path: NullablePath,
-    #[serde(default, skip_serializing_if = "NullablePath::is_absent")]
-    pub result_path: NullablePath,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub parameters: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub result_selector: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub arguments: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub output: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub assign: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry: Option<Vec<Retrier>>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -84,14 +84,14 @@ fn jsonata_fields_parse_for_shape() {
             "F": { "Type": "Fail", "Error": "{% 'E' %}", "Cause": "{% 'c' %}" }
         }
     }));
-    let Some(State::Task(task)) = model.states.get("T") else {
+    let Some(StateKind::Task(task)) = model.states.get("T").map(|s| &s.kind) else {
         panic!("T is a Task");
     };
     assert_eq!(
         task.timeout_seconds,
         Some(OrExpression::Expression("{% $t %}".into()))
     );
-    let Some(State::Choice(choice)) = model.states.get("C") else {
+    let Some(StateKind::Choice(choice)) = model.states.get("C").map(|s| &s.kind) else {
         panic!("C is a Choice");
     };
     assert_eq!(
@@ -105,16 +105,17 @@ fn absent_and_null_stay_apart() {
     let model = parse(&json!({ "StartAt": "A", "States": {
         "A": { "Type": "Pass", "ResultPath": null, "Result": null, "Next": "B" },
         "B": { "Type": "Pass", "End": true } } }));
-    let (Some(State::Pass(a)), Some(State::Pass(b))) =
-        (model.states.get("A"), model.states.get("B"))
-    else {
+    let (Some(a), Some(b)) = (model.states.get("A"), model.states.get("B")) else {
+        panic!("two states");
+    };
+    let (StateKind::Pass(a_pass), StateKind::Pass(b_pass)) = (&a.kind, &b.kind) else {
         panic!("two Pass states");
     };
-    assert_eq!(a.result_path, NullablePath::Null);
-    assert_eq!(a.result, Some(Value::Null));
-    assert_eq!(b.result_path, NullablePath::Absent);
-    assert_eq!(b.result, None);
-    assert_eq!(a.input_path, NullablePath::Absent);
+    assert_eq!(a.flow.result_path, NullablePath::Null);
+    assert_eq!(a_pass.result, Some(Value::Null));
+    assert_eq!(b.flow.result_path, NullablePath::Absent);
+    assert_eq!(b_pass.result, None);
+    assert_eq!(a.flow.input_path, NullablePath::Absent);
 }
 
 #[test]
@@ -175,6 +176,50 @@ fn machine_indexes_every_scope() {
     assert_eq!(state.state.type_name(), "Pass");
     assert!(!state.reads_context);
     assert!(machine.state("", "In").is_none());
+}
+
+/// The model takes exactly the data-flow fields the field table gives each state type, and
+/// holds them in the state's one `DataFlowFields` (a Map's `Parameters` stays its item selector).
+#[test]
+fn the_model_takes_the_data_flow_fields_the_table_gives_each_type() {
+    let minimal = |state_type: &str| match state_type {
+        "Task" => json!({"Resource": "arn:aws:states:::lambda:invoke", "End": true}),
+        "Choice" => json!({"Choices": [{"Variable": "$.a", "IsPresent": true, "Next": "X"}]}),
+        "Wait" => json!({"Seconds": 1, "End": true}),
+        "Parallel" => json!({"Branches": [], "End": true}),
+        "Map" => json!({"ItemProcessor": {"StartAt": "P",
+            "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}),
+        "Succeed" | "Fail" => json!({}),
+        _ => json!({"End": true}),
+    };
+    for state_type in schema::STATE_TYPES {
+        for key in schema::DATA_FLOW_KEYS {
+            let mut state = minimal(state_type);
+            state["Type"] = json!(state_type);
+            state[key] = match key {
+                "QueryLanguage" => json!("JSONPath"),
+                "InputPath" | "OutputPath" | "ResultPath" => json!("$.x"),
+                _ => json!({"k": 1}),
+            };
+            let parsed = serde_json::from_value::<State>(state);
+            let allowed = schema::state_field(state_type, key).is_some();
+            assert_eq!(
+                parsed.is_ok(),
+                allowed,
+                "{state_type} with {key}: {parsed:?}"
+            );
+            let Ok(parsed) = parsed else { continue };
+            let in_flow = serde_json::to_value(&parsed.flow)
+                .ok()
+                .and_then(|flow| flow.get(key).cloned())
+                .is_some();
+            assert_eq!(
+                in_flow,
+                schema::is_data_flow_field(state_type, key),
+                "{state_type}.{key}"
+            );
+        }
+    }
 }
 
 /// A state is handed the context object when anything in it mentions `$$`: its fields, a
