@@ -841,21 +841,59 @@ async fn a_call_whose_scheduler_dies_is_made_again_and_recorded_once() {
     );
 }
 
+/// "Strings with the NUL character (U+0000): kept whole: ... outputs" (docs/compatibility.md):
+/// a NUL character PostgreSQL's text and jsonb cannot hold travels through a Lambda call and an
+/// HTTP Task (in the request the service receives and in the result it answers) and comes out
+/// exactly in the execution's output and history; the scheduler goes on with other work.
 #[tokio::test]
-async fn data_with_a_nul_character_fails_its_state_without_stalling_the_scheduler() {
+async fn a_nul_character_in_a_call_and_its_result_is_kept_whole() {
     let lambda = services::lambda().await;
+    let http = services::http().await;
     let app = app_with(&lambda, |_| {}).await;
     let machine_arn = machine(
         &app,
         "nul",
-        json!({"StartAt": "Send", "States": {"Send": {"Type": "Task",
-            "Resource": "arn:aws:states:::sqs:sendMessage",
-            "Parameters": {"QueueUrl": "q", "MessageBody.$": "$.m"}, "End": true}}}),
+        json!({"StartAt": "Lambda", "States": {
+            "Lambda": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "echo", "Payload": {"m.$": "$.m"}},
+                "ResultSelector": {"m.$": "$.Payload.m"}, "ResultPath": "$.lambda", "Next": "Http"},
+            "Http": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+                "Parameters": {"ApiEndpoint": format!("{}/nul", http.endpoint()), "Method": "POST",
+                    "Authentication": {"ConnectionArn": CONNECTION}, "RequestBody": {"m.$": "$.m"}},
+                "ResultSelector": {"m.$": "$.ResponseBody.body.m"}, "ResultPath": "$.http",
+                "End": true}}}),
     )
     .await;
-    let (arn, status, _) = run(&app, &machine_arn, json!({"m": "a\u{0}b"})).await;
-    assert_eq!(status, ExecutionStatus::Failed);
-    assert_eq!(failure(&app, &arn).await.0, "States.Runtime");
+    let nul = "a\u{0}b\u{0}";
+    let (arn, status, output) = run(&app, &machine_arn, json!({"m": nul})).await;
+    assert_eq!(
+        status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        failure(&app, &arn).await
+    );
+    assert_eq!(
+        output,
+        json!({"m": nul, "lambda": {"m": nul}, "http": {"m": nul}})
+    );
+    // The services received the NUL character, not a replacement or a truncation.
+    let sent: Value =
+        serde_json::from_str(&lambda.calls_of("echo")[0].body).expect("the Lambda's payload");
+    assert_eq!(sent, json!({"m": nul}));
+    let sent: Value =
+        serde_json::from_str(&http.calls_of("/nul")[0].body).expect("the HTTP request's body");
+    assert_eq!(sent, json!({"m": nul}));
+    // The history holds the results as they came.
+    let events = history(&app, &arn).await;
+    let results: Vec<Value> = events
+        .iter()
+        .filter_map(|e| e.task_succeeded_event_details())
+        .filter_map(|d| d.output())
+        .map(|o| serde_json::from_str(o).expect("a JSON result"))
+        .collect();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["Payload"], json!({"m": nul}));
+    assert_eq!(results[1]["ResponseBody"]["body"], json!({"m": nul}));
     // The scheduler goes on with other work.
     let pass = machine(
         &app,
