@@ -797,3 +797,83 @@ async fn create_while_the_name_is_being_deleted_answers_state_machine_deleting()
     assert_eq!(described.status(), Some(&StateMachineStatus::Active));
     app.stop().await;
 }
+
+/// `switchback validate FILE` shares CreateStateMachine's validator (docs/compatibility.md,
+/// validation; docs/operations.md: "exit code 1 when any is an error"): a valid file exits 0
+/// and says so, an invalid one prints every diagnostic in AWS's words (code, message,
+/// location) and exits 1, `--express` applies the EXPRESS rules, and an unreadable file fails.
+#[test]
+fn the_validate_command_prints_every_diagnostic_in_aws_words() {
+    let directory =
+        std::env::temp_dir().join(format!("switchback-validate-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let write = |name: &str, definition: &str| {
+        let path = directory.join(name);
+        std::fs::write(&path, definition).unwrap();
+        path
+    };
+    let validate = |args: &[&std::ffi::OsStr]| {
+        let output = std::process::Command::new(switchback_tests::processes::binary())
+            .arg("validate")
+            .args(args)
+            .env("SWITCHBACK__LOG__FILTER", "off")
+            .output()
+            .expect("run switchback validate");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+
+    let good = write("good.json", &pass_machine("x"));
+    let (code, stdout, _) = validate(&[good.as_os_str()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(stdout, format!("{}: valid\n", good.display()));
+
+    let bad = write(
+        "bad.json",
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}, "B": {"Type": "Teleport"}}}"#,
+    );
+    let (code, stdout, _) = validate(&[bad.as_os_str()]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "error: SCHEMA_VALIDATION_FAILED: The field 'Type' should have one of these values: \
+             [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map] at /States/B/Type",
+            "error: MISSING_TRANSITION_TARGET: Missing 'Next' target: Nowhere at /States/A/Next",
+            // AWS gives this one no location, and renders it `at null`.
+            "error: MISSING_END_STATE: Workflow has no terminal state at null",
+            &format!("{}: 3 error(s)", bad.display()),
+        ]
+    );
+
+    // The EXPRESS rules: no `.sync` integration pattern (AWS's words, as CreateStateMachine's).
+    let sync = write(
+        "sync.json",
+        r#"{"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync", "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m"}, "End": true}}}"#,
+    );
+    let (code, stdout, _) = validate(&[sync.as_os_str()]);
+    assert_eq!(code, Some(0), "STANDARD allows .sync: {stdout}");
+    let (code, stdout, _) = validate(&["--express".as_ref(), sync.as_os_str()]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "error: SCHEMA_VALIDATION_FAILED: Express state machine does not support '.sync' \
+             service integration at /States/S/Resource",
+            &format!("{}: 1 error(s)", sync.display()),
+        ]
+    );
+
+    let missing = directory.join("missing.json");
+    let (code, stdout, stderr) = validate(&[missing.as_os_str()]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stderr.contains(&format!("cannot read {}", missing.display())),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&directory);
+}
