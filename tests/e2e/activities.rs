@@ -1,5 +1,6 @@
 use std::collections::HashSet;
 
+use aws_sdk_sfn::types::{EncryptionConfiguration, EncryptionType, Tag};
 use switchback_tests::TestApp;
 
 use crate::error_code;
@@ -264,6 +265,8 @@ async fn list_pages_survive_inserts_and_reject_forged_tokens() {
     app.stop().await;
 }
 
+/// ListActivities: "`maxResults` 1–1000 (0 = 100)" (docs/compatibility.md): no `maxResults`
+/// and `maxResults` 0 both give pages of 100.
 #[tokio::test]
 async fn default_page_size_is_one_hundred() {
     let app = TestApp::spawn().await;
@@ -286,6 +289,26 @@ async fn default_page_size_is_one_hundred() {
         .unwrap();
     assert_eq!(rest.activities().len(), 1);
     assert_eq!(rest.activities()[0].name(), "p100");
+    assert!(rest.next_token().is_none());
+    // 0 is the default too, not an empty page.
+    let zero = app
+        .client
+        .list_activities()
+        .max_results(0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zero.activities().len(), 100);
+    assert_eq!(zero.activities()[99].name(), "p099");
+    let rest = app
+        .client
+        .list_activities()
+        .max_results(0)
+        .next_token(zero.next_token().expect("more"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.activities().len(), 1);
     assert!(rest.next_token().is_none());
     app.stop().await;
 }
@@ -317,5 +340,117 @@ async fn regions_are_separate() {
             .activities()
             .is_empty()
     );
+    app.stop().await;
+}
+
+/// CreateActivity: "encryption configuration stored" (docs/compatibility.md), read back by
+/// DescribeActivity as given; and `InvalidEncryptionConfiguration` for
+/// "`CUSTOMER_MANAGED_KMS_KEY` without `kmsKeyId`, or `AWS_OWNED_KEY` with one", which creates
+/// nothing.
+#[tokio::test]
+async fn encryption_configuration_is_checked_and_read_back() {
+    let app = TestApp::spawn().await;
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1111-2222";
+    let create = |name: &'static str, kind: EncryptionType, key: Option<&str>| {
+        app.client
+            .create_activity()
+            .name(name)
+            .encryption_configuration(
+                EncryptionConfiguration::builder()
+                    .r#type(kind)
+                    .set_kms_key_id(key.map(str::to_owned))
+                    .kms_data_key_reuse_period_seconds(120)
+                    .build()
+                    .expect("an encryption type"),
+            )
+            .send()
+    };
+    let (code, message) =
+        error_code(create("keyless", EncryptionType::CustomerManagedKmsKey, None).await);
+    assert_eq!(code, "InvalidEncryptionConfiguration");
+    assert!(message.contains("kmsKeyId"), "{message}");
+    let (code, message) = error_code(create("owned", EncryptionType::AwsOwnedKey, Some(key)).await);
+    assert_eq!(code, "InvalidEncryptionConfiguration");
+    assert!(message.contains("kmsKeyId"), "{message}");
+    assert!(
+        app.client
+            .list_activities()
+            .send()
+            .await
+            .unwrap()
+            .activities()
+            .is_empty()
+    );
+
+    let created = create("keyed", EncryptionType::CustomerManagedKmsKey, Some(key))
+        .await
+        .unwrap();
+    let described = app
+        .client
+        .describe_activity()
+        .activity_arn(created.activity_arn())
+        .send()
+        .await
+        .unwrap();
+    let encryption = described
+        .encryption_configuration()
+        .expect("encryption configuration");
+    assert_eq!(encryption.r#type(), &EncryptionType::CustomerManagedKmsKey);
+    assert_eq!(encryption.kms_key_id(), Some(key));
+    assert_eq!(encryption.kms_data_key_reuse_period_seconds(), Some(120));
+    app.stop().await;
+}
+
+/// TooManyTags: "more than 50 tags" (docs/compatibility.md's errors table), on CreateActivity
+/// and CreateStateMachine alike; 50 are accepted, 51 refused and nothing created.
+#[tokio::test]
+async fn more_than_fifty_tags_are_refused() {
+    let app = TestApp::spawn().await;
+    let tags = |n: usize| -> Vec<Tag> {
+        (0..n)
+            .map(|i| Tag::builder().key(format!("k{i}")).value("v").build())
+            .collect()
+    };
+    let definition = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
+    let activity = |name: &'static str, n: usize| {
+        app.client
+            .create_activity()
+            .name(name)
+            .set_tags(Some(tags(n)))
+            .send()
+    };
+    let machine = |name: &'static str, n: usize| {
+        app.client
+            .create_state_machine()
+            .name(name)
+            .definition(definition)
+            .role_arn("arn:aws:iam::123456789012:role/r")
+            .set_tags(Some(tags(n)))
+            .send()
+    };
+    let (code, _) = error_code(activity("crowded", 51).await);
+    assert_eq!(code, "TooManyTags");
+    let (code, _) = error_code(machine("crowded", 51).await);
+    assert_eq!(code, "TooManyTags");
+    assert!(
+        app.client
+            .list_activities()
+            .send()
+            .await
+            .unwrap()
+            .activities()
+            .is_empty()
+    );
+    assert!(
+        app.client
+            .list_state_machines()
+            .send()
+            .await
+            .unwrap()
+            .state_machines()
+            .is_empty()
+    );
+    activity("full", 50).await.unwrap();
+    machine("full", 50).await.unwrap();
     app.stop().await;
 }

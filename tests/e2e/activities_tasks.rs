@@ -572,3 +572,127 @@ async fn a_poll_whose_client_went_away_takes_no_task() {
     );
     app.stop().await;
 }
+
+/// TaskTimedOut for "a token whose task ended: ... timed out" (docs/compatibility.md's errors
+/// table): a worker that answers after its task's `TimeoutSeconds` passed is refused with
+/// `TaskTimedOut`, for a result, a failure and a heartbeat alike, and the execution keeps the
+/// timeout.
+#[tokio::test]
+async fn an_answer_after_the_task_timed_out_is_refused() {
+    let app = TestApp::spawn().await;
+    let (activity, machine) = setup(&app, "late", r#", "TimeoutSeconds": 1"#).await;
+    let execution = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap();
+    let (token, _) = poll(&app.client, &activity).await.expect("a task");
+    let done = wait_until_done(
+        &app.client,
+        execution.execution_arn(),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(done.status(), &ExecutionStatus::Failed);
+    assert_eq!(done.error(), Some("States.Timeout"));
+    let (code, message) = error_code(
+        app.client
+            .send_task_success()
+            .task_token(&token)
+            .output(r#"{"late": true}"#)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "TaskTimedOut");
+    assert!(message.contains("does not exist anymore"), "{message}");
+    let (code, _) = error_code(
+        app.client
+            .send_task_failure()
+            .task_token(&token)
+            .error("Late")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "TaskTimedOut");
+    let (code, _) = error_code(
+        app.client
+            .send_task_heartbeat()
+            .task_token(&token)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "TaskTimedOut");
+    // The late answers changed nothing.
+    let after = app
+        .client
+        .describe_execution()
+        .execution_arn(execution.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), &ExecutionStatus::Failed);
+    assert_eq!(after.error(), Some("States.Timeout"));
+    assert_eq!(after.stop_date(), done.stop_date());
+    app.stop().await;
+}
+
+/// SendTaskSuccess: "`output` must be JSON of at most 256 KiB (`InvalidOutput`)"
+/// (docs/compatibility.md): one byte over is refused and leaves the task open; exactly 256 KiB
+/// is accepted and becomes the state's result.
+#[tokio::test]
+async fn a_result_over_256_kib_is_refused_and_one_of_256_kib_accepted() {
+    const LIMIT: usize = 256 * 1024;
+    let app = TestApp::spawn().await;
+    let (activity, machine) = setup(&app, "large", "").await;
+    let execution = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap();
+    let (token, _) = poll(&app.client, &activity).await.expect("a task");
+    // A JSON string of `bytes` bytes, quotes included.
+    let string_of = |bytes: usize| format!("\"{}\"", "x".repeat(bytes - 2));
+    let (code, message) = error_code(
+        app.client
+            .send_task_success()
+            .task_token(&token)
+            .output(string_of(LIMIT + 1))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidOutput");
+    assert!(message.contains(&LIMIT.to_string()), "{message}");
+    // Still open: a heartbeat is accepted.
+    app.client
+        .send_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap();
+    let fits = string_of(LIMIT);
+    app.client
+        .send_task_success()
+        .task_token(&token)
+        .output(&fits)
+        .send()
+        .await
+        .unwrap();
+    let done = wait_until_done(
+        &app.client,
+        execution.execution_arn(),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        done.status(),
+        &ExecutionStatus::Succeeded,
+        "{:?}",
+        done.error()
+    );
+    assert_eq!(done.output(), Some(fits.as_str()));
+    app.stop().await;
+}

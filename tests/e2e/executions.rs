@@ -519,6 +519,92 @@ async fn deleting_a_machine_lets_running_executions_finish() {
     app.stop().await;
 }
 
+/// DescribeStateMachineForExecution: "the definition the execution started with, even after
+/// the machine changed" (docs/compatibility.md). UpdateStateMachine is not served, so the
+/// machine changes the one way the API allows: deleted while the execution runs, then created
+/// again under the same name (and ARN) with another definition and role.
+#[tokio::test]
+async fn describe_state_machine_for_execution_keeps_what_the_execution_started_with() {
+    let app = TestApp::spawn().await;
+    let first = r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}"#;
+    let machine = create_machine(&app, "changing", first).await;
+    let old = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn()
+        .to_owned();
+    app.client
+        .delete_state_machine()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap();
+    let done = wait_until_done(&app.client, &old, Duration::from_secs(10)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    // The machine goes with its last execution; then the name is free for another one.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app
+        .client
+        .describe_state_machine()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .is_ok()
+    {
+        assert!(Instant::now() < deadline, "{machine} was not deleted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let second = PASS_CHAIN;
+    let other_role = "arn:aws:iam::123456789012:role/other";
+    let recreated = app
+        .client
+        .create_state_machine()
+        .name("changing")
+        .definition(second)
+        .role_arn(other_role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(recreated.state_machine_arn(), machine);
+
+    let for_old = app
+        .client
+        .describe_state_machine_for_execution()
+        .execution_arn(&old)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(for_old.state_machine_arn(), machine);
+    assert_eq!(for_old.name(), "changing");
+    assert_eq!(for_old.definition(), first);
+    assert_eq!(for_old.role_arn(), ROLE);
+
+    let new = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input(r#"{"x": 1}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn()
+        .to_owned();
+    let for_new = app
+        .client
+        .describe_state_machine_for_execution()
+        .execution_arn(&new)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(for_new.definition(), second);
+    assert_eq!(for_new.role_arn(), other_role);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_poisoned_execution_fails_alone() {
     let app = TestApp::spawn().await;

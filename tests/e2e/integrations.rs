@@ -841,21 +841,59 @@ async fn a_call_whose_scheduler_dies_is_made_again_and_recorded_once() {
     );
 }
 
+/// "Strings with the NUL character (U+0000): kept whole: ... outputs" (docs/compatibility.md):
+/// a NUL character PostgreSQL's text and jsonb cannot hold travels through a Lambda call and an
+/// HTTP Task (in the request the service receives and in the result it answers) and comes out
+/// exactly in the execution's output and history; the scheduler goes on with other work.
 #[tokio::test]
-async fn data_with_a_nul_character_fails_its_state_without_stalling_the_scheduler() {
+async fn a_nul_character_in_a_call_and_its_result_is_kept_whole() {
     let lambda = services::lambda().await;
+    let http = services::http().await;
     let app = app_with(&lambda, |_| {}).await;
     let machine_arn = machine(
         &app,
         "nul",
-        json!({"StartAt": "Send", "States": {"Send": {"Type": "Task",
-            "Resource": "arn:aws:states:::sqs:sendMessage",
-            "Parameters": {"QueueUrl": "q", "MessageBody.$": "$.m"}, "End": true}}}),
+        json!({"StartAt": "Lambda", "States": {
+            "Lambda": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "echo", "Payload": {"m.$": "$.m"}},
+                "ResultSelector": {"m.$": "$.Payload.m"}, "ResultPath": "$.lambda", "Next": "Http"},
+            "Http": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+                "Parameters": {"ApiEndpoint": format!("{}/nul", http.endpoint()), "Method": "POST",
+                    "Authentication": {"ConnectionArn": CONNECTION}, "RequestBody": {"m.$": "$.m"}},
+                "ResultSelector": {"m.$": "$.ResponseBody.body.m"}, "ResultPath": "$.http",
+                "End": true}}}),
     )
     .await;
-    let (arn, status, _) = run(&app, &machine_arn, json!({"m": "a\u{0}b"})).await;
-    assert_eq!(status, ExecutionStatus::Failed);
-    assert_eq!(failure(&app, &arn).await.0, "States.Runtime");
+    let nul = "a\u{0}b\u{0}";
+    let (arn, status, output) = run(&app, &machine_arn, json!({"m": nul})).await;
+    assert_eq!(
+        status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        failure(&app, &arn).await
+    );
+    assert_eq!(
+        output,
+        json!({"m": nul, "lambda": {"m": nul}, "http": {"m": nul}})
+    );
+    // The services received the NUL character, not a replacement or a truncation.
+    let sent: Value =
+        serde_json::from_str(&lambda.calls_of("echo")[0].body).expect("the Lambda's payload");
+    assert_eq!(sent, json!({"m": nul}));
+    let sent: Value =
+        serde_json::from_str(&http.calls_of("/nul")[0].body).expect("the HTTP request's body");
+    assert_eq!(sent, json!({"m": nul}));
+    // The history holds the results as they came.
+    let events = history(&app, &arn).await;
+    let results: Vec<Value> = events
+        .iter()
+        .filter_map(|e| e.task_succeeded_event_details())
+        .filter_map(|d| d.output())
+        .map(|o| serde_json::from_str(o).expect("a JSON result"))
+        .collect();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["Payload"], json!({"m": nul}));
+    assert_eq!(results[1]["ResponseBody"]["body"], json!({"m": nul}));
     // The scheduler goes on with other work.
     let pass = machine(
         &app,
@@ -867,6 +905,177 @@ async fn data_with_a_nul_character_fails_its_state_without_stalling_the_schedule
         run(&app, &pass, json!({})).await.1,
         ExecutionStatus::Succeeded
     );
+}
+
+/// "A callback that arrives before the call returned ... ends the state; the history then has
+/// no `TaskSubmitted`" (docs/compatibility.md, callbacks): the function's worker answers with
+/// the token from the payload while the `lambda:invoke.waitForTaskToken` call is still under
+/// way; the execution ends with the callback's result before the function returns, and the
+/// call's late return changes nothing.
+#[tokio::test]
+async fn a_callback_before_the_call_returned_ends_the_state() {
+    const SLEEP: Duration = Duration::from_secs(4);
+    let lambda = services::lambda().await;
+    let app = app_with(&lambda, |_| {}).await;
+    let machine_arn = machine(
+        &app,
+        "early",
+        json!({"StartAt": "Callback", "States": {"Callback": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "slow",
+                "Payload": {"token.$": "$$.Task.Token", "sleep_ms": SLEEP.as_millis() as u64}},
+            "End": true}}}),
+    )
+    .await;
+    let arn = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .expect("start")
+        .execution_arn()
+        .to_owned();
+    let token = wait_for(Duration::from_secs(20), || {
+        std::future::ready(
+            lambda
+                .calls_of("slow")
+                .iter()
+                .filter_map(|c| serde_json::from_str::<Value>(&c.body).ok())
+                .find_map(|p| p["token"].as_str().map(str::to_owned)),
+        )
+    })
+    .await;
+    // The function received the call just now and sleeps: it has not returned.
+    let received = Instant::now();
+    app.client
+        .send_task_success()
+        .task_token(&token)
+        .output(json!({"early": true}).to_string())
+        .send()
+        .await
+        .expect("send task success");
+    let done = wait_until_done(&app.client, &arn, Duration::from_secs(10)).await;
+    assert!(
+        received.elapsed() < SLEEP,
+        "the state waited for the call to return: {:?}",
+        received.elapsed()
+    );
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    assert_eq!(done.output(), Some(r#"{"early":true}"#));
+    let expected = [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskSucceeded",
+        "TaskStateExited",
+        "ExecutionSucceeded",
+    ];
+    assert_eq!(types(&history(&app, &arn).await), expected);
+    // The call returns later; its result is not wanted any more and is not recorded.
+    tokio::time::sleep(SLEEP.saturating_sub(received.elapsed()) + Duration::from_millis(1500))
+        .await;
+    assert_eq!(types(&history(&app, &arn).await), expected);
+    // The call outlived `app_with`'s 2 s lease: it was renewed, not made again.
+    assert_eq!(lambda.calls_of("slow").len(), 1, "the call was made once");
+    let described = app
+        .client
+        .describe_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(described.output(), Some(r#"{"early":true}"#));
+    assert_eq!(described.stop_date(), done.stop_date());
+}
+
+/// Mocked responses (docs/compatibility.md): "a `.waitForTaskToken` state's `Return` is its
+/// callback's result", and the mock configuration file is found through `SFN_MOCK_CONFIG`, as
+/// Step Functions Local finds it, in a real `switchback serve` process given no mock setting.
+#[tokio::test]
+async fn a_mocked_callback_returns_through_sfn_mock_config() {
+    let lambda = services::lambda().await;
+    let directory = std::env::temp_dir().join(format!("switchback-mocks-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&directory).expect("temp dir");
+    let file = directory.join("MockConfigFile.json");
+    std::fs::write(
+        &file,
+        json!({
+            "StateMachines": {"Approval": {"TestCases": {"Approved": {"Ask": "MockedApproval"}}}},
+            "MockedResponses": {"MockedApproval": {"0": {"Return": {"approved": true}}}}})
+        .to_string(),
+    )
+    .expect("write mock config");
+    let url = switchback_tests::pg::fresh_database().await;
+    let endpoint = lambda.endpoint();
+    let file_name = file.to_string_lossy().into_owned();
+    let node = Node::start_with(
+        "serve",
+        &url,
+        &[
+            ("SFN_MOCK_CONFIG", file_name.as_str()),
+            (
+                "SWITCHBACK__INTEGRATIONS__LAMBDA__ENDPOINT",
+                endpoint.as_str(),
+            ),
+        ],
+    );
+    node.wait_ready().await;
+    let client = switchback_tests::app::client(node.address.expect("api address"), "us-east-1");
+    let machine_arn = client
+        .create_state_machine()
+        .name("Approval")
+        .definition(
+            json!({"StartAt": "Ask", "States": {"Ask": {"Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "echo", "Payload": {"token.$": "$$.Task.Token"}},
+                "ResultPath": "$.answer", "End": true}}})
+            .to_string(),
+        )
+        .role_arn(ROLE)
+        .send()
+        .await
+        .expect("create")
+        .state_machine_arn()
+        .to_owned();
+    let arn = client
+        .start_execution()
+        .state_machine_arn(format!("{machine_arn}#Approved"))
+        .input(json!({"order": 1}).to_string())
+        .send()
+        .await
+        .expect("start the test case")
+        .execution_arn()
+        .to_owned();
+    let done = wait_until_done(&client, &arn, Duration::from_secs(30)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded, "{done:?}");
+    let output: Value = serde_json::from_str(done.output().unwrap_or_default()).expect("output");
+    assert_eq!(output, json!({"order": 1, "answer": {"approved": true}}));
+    let events = client
+        .get_execution_history()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("history")
+        .events()
+        .to_vec();
+    assert_eq!(
+        types(&events),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded",
+        ]
+    );
+    // Nothing was called and no token went out: the mock is the callback.
+    assert!(lambda.received().is_empty(), "{:?}", lambda.received());
+    let _ = std::fs::remove_dir_all(&directory);
 }
 
 #[tokio::test]

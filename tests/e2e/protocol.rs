@@ -256,3 +256,138 @@ async fn scheduler_nodes_serve_only_probes_and_metrics() {
     let _ = stop.send(());
     running.await.unwrap().unwrap();
 }
+
+/// The status, `__type` and message of a failed SDK call.
+fn failed<T: std::fmt::Debug, E>(
+    result: Result<T, aws_sdk_sfn::error::SdkError<E>>,
+) -> (u16, String, String)
+where
+    E: aws_sdk_sfn::error::ProvideErrorMetadata + std::fmt::Debug,
+{
+    use aws_sdk_sfn::error::ProvideErrorMetadata;
+    let error = result.expect_err("the call failed");
+    let status = error.raw_response().map_or(0, |r| r.status().as_u16());
+    (
+        status,
+        error.code().unwrap_or_default().to_owned(),
+        error.message().unwrap_or_default().to_owned(),
+    )
+}
+
+/// `InternalFailure (500)`: "the database failed; the cause is logged, not sent"
+/// (docs/compatibility.md's errors table). A real API process whose database refuses a write
+/// (a trigger raising an error) and then a read (the table gone from under it) answers the SDK
+/// with HTTP 500 `InternalFailure` and a generic message holding none of the database's words,
+/// logs those words, and serves again once the database does.
+#[tokio::test]
+async fn a_failing_database_is_a_500_internal_failure_logged_not_sent() {
+    use std::time::{Duration, Instant};
+    use switchback_tests::processes::Node;
+
+    const GENERIC: &str = "An internal error occurred.";
+    let url = switchback_tests::pg::fresh_database().await;
+    let log = std::env::temp_dir().join(format!(
+        "switchback-internal-failure-{}.log",
+        uuid::Uuid::now_v7()
+    ));
+    let node = Node::start_logging(
+        "api",
+        &url,
+        &[
+            ("SWITCHBACK__LOG__FORMAT", "json"),
+            ("SWITCHBACK__LOG__FILTER", "error"),
+        ],
+        Some(log.clone()),
+    );
+    node.wait_ready().await;
+    let client = switchback_tests::app::client(node.address.expect("api address"), "us-east-1");
+    let kept = client
+        .create_activity()
+        .name("kept")
+        .send()
+        .await
+        .expect("create activity");
+
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    // The test's own SQL. The words are the database's, as a failing disk's would be.
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'disk platter 7 is on fire'; END $$;
+         CREATE TRIGGER refuse BEFORE INSERT ON activities
+         FOR EACH ROW EXECUTE FUNCTION refuse();",
+    )
+    .execute(&pool)
+    .await
+    .expect("install the fault");
+    let (status, code, message) = failed(client.create_activity().name("refused").send().await);
+    assert_eq!((status, code.as_str()), (500, "InternalFailure"));
+    assert_eq!(message, GENERIC);
+
+    sqlx::raw_sql("ALTER TABLE activities RENAME TO activities_elsewhere")
+        .execute(&pool)
+        .await
+        .expect("move the table away");
+    let (status, code, message) = failed(
+        client
+            .describe_activity()
+            .activity_arn(kept.activity_arn())
+            .send()
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (500, "InternalFailure"));
+    assert_eq!(message, GENERIC);
+    let (status, code, message) = failed(client.list_activities().send().await);
+    assert_eq!((status, code.as_str()), (500, "InternalFailure"));
+    assert_eq!(message, GENERIC);
+
+    // The causes are in the log, with the database's own words.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let logged = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("disk platter 7 is on fire")
+            && text
+                .matches("relation \\\"activities\\\" does not exist")
+                .count()
+                >= 2
+        {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the causes were not logged: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let failures = logged
+        .lines()
+        .filter(|l| l.contains("request failed"))
+        .count();
+    assert_eq!(failures, 3, "{logged}");
+
+    // The database serves again; so does the node, without a restart.
+    sqlx::raw_sql(
+        "ALTER TABLE activities_elsewhere RENAME TO activities;
+         DROP TRIGGER refuse ON activities;",
+    )
+    .execute(&pool)
+    .await
+    .expect("remove the faults");
+    client
+        .create_activity()
+        .name("after")
+        .send()
+        .await
+        .expect("create after the fault");
+    assert_eq!(
+        client
+            .list_activities()
+            .send()
+            .await
+            .expect("list after the fault")
+            .activities()
+            .len(),
+        2
+    );
+    pool.close().await;
+    let _ = std::fs::remove_file(&log);
+}

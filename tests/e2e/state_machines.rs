@@ -1,5 +1,9 @@
-use aws_sdk_sfn::types::{LogLevel, LoggingConfiguration, StateMachineStatus, StateMachineType};
-use switchback_tests::TestApp;
+use aws_sdk_sfn::types::{
+    EncryptionConfiguration, EncryptionType, LogLevel, LoggingConfiguration, StateMachineStatus,
+    StateMachineType, Tag, TracingConfiguration,
+};
+use serde_json::json;
+use switchback_tests::{TestApp, raw};
 
 use crate::error_code;
 
@@ -415,4 +419,461 @@ async fn validate_definition_reports_every_diagnostic() {
         "These fields are required: [States, StartAt]"
     );
     app.stop().await;
+}
+
+fn log_group(name: &str) -> LoggingConfiguration {
+    LoggingConfiguration::builder()
+        .level(LogLevel::Error)
+        .destinations(
+            aws_sdk_sfn::types::LogDestination::builder()
+                .cloud_watch_logs_log_group(
+                    aws_sdk_sfn::types::CloudWatchLogsLogGroup::builder()
+                        .log_group_arn(format!(
+                            "arn:aws:logs:us-east-1:123456789012:log-group:{name}:*"
+                        ))
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn tracing(enabled: bool) -> TracingConfiguration {
+    TracingConfiguration::builder().enabled(enabled).build()
+}
+
+fn customer_key(key: Option<&str>) -> EncryptionConfiguration {
+    EncryptionConfiguration::builder()
+        .r#type(EncryptionType::CustomerManagedKmsKey)
+        .set_kms_key_id(key.map(str::to_owned))
+        .kms_data_key_reuse_period_seconds(300)
+        .build()
+        .expect("an encryption type")
+}
+
+/// CreateStateMachine is "idempotent as AWS (same definition, type, logging, tracing,
+/// encryption)" (docs/compatibility.md): a second create that differs only in its role or tags
+/// answers with the first machine and changes neither, defaults given explicitly are the
+/// defaults, and another logging, tracing or encryption configuration is another machine
+/// (`StateMachineAlreadyExists`).
+#[tokio::test]
+async fn create_is_idempotent_over_logging_tracing_and_encryption() {
+    let app = TestApp::spawn().await;
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1111-2222";
+    let create = |role: &str,
+                  tag: &str,
+                  logging: LoggingConfiguration,
+                  tracing: TracingConfiguration,
+                  encryption: EncryptionConfiguration| {
+        app.client
+            .create_state_machine()
+            .name("configured")
+            .definition(pass_machine("c"))
+            .role_arn(role)
+            .logging_configuration(logging)
+            .tracing_configuration(tracing)
+            .encryption_configuration(encryption)
+            .tags(Tag::builder().key("team").value(tag).build())
+            .send()
+    };
+    let first = create(
+        ROLE,
+        "a",
+        log_group("g"),
+        tracing(true),
+        customer_key(Some(key)),
+    )
+    .await
+    .unwrap();
+    let other_role = "arn:aws:iam::123456789012:role/other";
+    let again = create(
+        other_role,
+        "b",
+        log_group("g"),
+        tracing(true),
+        customer_key(Some(key)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.state_machine_arn(), first.state_machine_arn());
+    assert_eq!(again.creation_date(), first.creation_date());
+    let described = app
+        .client
+        .describe_state_machine()
+        .state_machine_arn(first.state_machine_arn())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.role_arn(), ROLE, "the role is not updated");
+    let encryption = described
+        .encryption_configuration()
+        .expect("the encryption configuration given");
+    assert_eq!(encryption.r#type(), &EncryptionType::CustomerManagedKmsKey);
+    assert_eq!(encryption.kms_key_id(), Some(key));
+    assert_eq!(encryption.kms_data_key_reuse_period_seconds(), Some(300));
+
+    let arn = first.state_machine_arn().to_owned();
+    let differs = [
+        (
+            "logging",
+            create(
+                ROLE,
+                "a",
+                log_group("elsewhere"),
+                tracing(true),
+                customer_key(Some(key)),
+            )
+            .await,
+        ),
+        (
+            "tracing",
+            create(
+                ROLE,
+                "a",
+                log_group("g"),
+                tracing(false),
+                customer_key(Some(key)),
+            )
+            .await,
+        ),
+        (
+            "encryption",
+            create(
+                ROLE,
+                "a",
+                log_group("g"),
+                tracing(true),
+                customer_key(Some("arn:aws:kms:us-east-1:123456789012:key/3333-4444")),
+            )
+            .await,
+        ),
+    ];
+    for (what, result) in differs {
+        let (code, message) = error_code(result);
+        assert_eq!(code, "StateMachineAlreadyExists", "another {what}");
+        assert_eq!(message, format!("State Machine Already Exists: '{arn}'"));
+    }
+
+    // Logging OFF and tracing disabled, given explicitly, are what a create without them gets.
+    let plain = app
+        .client
+        .create_state_machine()
+        .name("plain")
+        .definition(pass_machine("p"))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+    let explicit = app
+        .client
+        .create_state_machine()
+        .name("plain")
+        .definition(pass_machine("p"))
+        .role_arn(ROLE)
+        .logging_configuration(
+            LoggingConfiguration::builder()
+                .level(LogLevel::Off)
+                .include_execution_data(false)
+                .build(),
+        )
+        .tracing_configuration(tracing(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(explicit.state_machine_arn(), plain.state_machine_arn());
+    assert_eq!(explicit.creation_date(), plain.creation_date());
+    let (code, _) = error_code(
+        app.client
+            .create_state_machine()
+            .name("plain")
+            .definition(pass_machine("p"))
+            .role_arn(ROLE)
+            .tracing_configuration(tracing(true))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "StateMachineAlreadyExists");
+    assert_eq!(
+        app.client
+            .list_state_machines()
+            .send()
+            .await
+            .unwrap()
+            .state_machines()
+            .len(),
+        2
+    );
+    app.stop().await;
+}
+
+/// "`publish: true` is refused until versions land" (docs/compatibility.md, CreateStateMachine
+/// and ValidationException): with `ValidationException`, for a new name and for an existing
+/// machine alike, and nothing is created.
+#[tokio::test]
+async fn publishing_a_version_is_refused() {
+    let app = TestApp::spawn().await;
+    let publish = |name: &'static str| {
+        app.client
+            .create_state_machine()
+            .name(name)
+            .definition(pass_machine("v"))
+            .role_arn(ROLE)
+            .publish(true)
+            .version_description("first")
+            .send()
+    };
+    let (code, message) = error_code(publish("versioned").await);
+    assert_eq!(code, "ValidationException");
+    assert_eq!(
+        message,
+        "Publishing state machine versions is not supported by this version of Switchback"
+    );
+    let existing = app
+        .client
+        .create_state_machine()
+        .name("existing")
+        .definition(pass_machine("v"))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+    let (code, _) = error_code(publish("existing").await);
+    assert_eq!(code, "ValidationException");
+    let listed = app.client.list_state_machines().send().await.unwrap();
+    let names: Vec<&str> = listed.state_machines().iter().map(|m| m.name()).collect();
+    assert_eq!(names, ["existing"]);
+    let described = app
+        .client
+        .describe_state_machine()
+        .state_machine_arn(existing.state_machine_arn())
+        .send()
+        .await
+        .unwrap();
+    assert!(described.revision_id().is_none());
+    app.stop().await;
+}
+
+/// `InvalidEncryptionConfiguration` ("`CUSTOMER_MANAGED_KMS_KEY` without `kmsKeyId`, or
+/// `AWS_OWNED_KEY` with one") and `InvalidTracingConfiguration` ("`enabled` that is not a
+/// boolean", docs/compatibility.md's errors table) on CreateStateMachine; nothing is stored.
+#[tokio::test]
+async fn encryption_and_tracing_configurations_are_checked() {
+    let app = TestApp::spawn().await;
+    let create = |encryption: EncryptionConfiguration| {
+        app.client
+            .create_state_machine()
+            .name("encrypted")
+            .definition(pass_machine("e"))
+            .role_arn(ROLE)
+            .encryption_configuration(encryption)
+            .send()
+    };
+    let (code, message) = error_code(create(customer_key(None)).await);
+    assert_eq!(code, "InvalidEncryptionConfiguration");
+    assert!(message.contains("kmsKeyId"), "{message}");
+    let aws_owned_with_a_key = EncryptionConfiguration::builder()
+        .r#type(EncryptionType::AwsOwnedKey)
+        .kms_key_id("arn:aws:kms:us-east-1:123456789012:key/1111-2222")
+        .build()
+        .unwrap();
+    let (code, message) = error_code(create(aws_owned_with_a_key).await);
+    assert_eq!(code, "InvalidEncryptionConfiguration");
+    assert!(message.contains("kmsKeyId"), "{message}");
+
+    // No SDK sends a tracing flag that is not a boolean; a hand-written request can.
+    for enabled in [json!("true"), json!(1), json!({})] {
+        let body = json!({
+            "name": "traced",
+            "definition": pass_machine("t"),
+            "roleArn": ROLE,
+            "tracingConfiguration": {"enabled": enabled},
+        });
+        let response = raw::post(
+            app.address,
+            Some("AWSStepFunctions.CreateStateMachine"),
+            body.to_string().as_bytes(),
+        )
+        .await;
+        assert_eq!(response.status, 400, "{enabled}: {}", response.body);
+        assert_eq!(
+            response.json()["__type"],
+            "InvalidTracingConfiguration",
+            "{enabled}"
+        );
+    }
+    assert!(
+        app.client
+            .list_state_machines()
+            .send()
+            .await
+            .unwrap()
+            .state_machines()
+            .is_empty()
+    );
+    app.stop().await;
+}
+
+/// StateMachineDeleting: "CreateStateMachine ... on a machine being deleted"
+/// (docs/compatibility.md's errors table). Whatever the new definition, the name is refused
+/// while the last execution of the old machine runs, and free again once it ended.
+#[tokio::test]
+async fn create_while_the_name_is_being_deleted_answers_state_machine_deleting() {
+    let app = TestApp::spawn().await;
+    let waiting =
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}}"#;
+    let created = app
+        .client
+        .create_state_machine()
+        .name("leaving")
+        .definition(waiting)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.state_machine_arn().to_owned();
+    let execution = app
+        .client
+        .start_execution()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    app.client
+        .delete_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    for definition in [waiting.to_owned(), pass_machine("new")] {
+        let (code, message) = error_code(
+            app.client
+                .create_state_machine()
+                .name("leaving")
+                .definition(definition)
+                .role_arn(ROLE)
+                .send()
+                .await,
+        );
+        assert_eq!(code, "StateMachineDeleting");
+        assert!(message.contains(&arn), "{message}");
+    }
+    // The last execution ends: the old machine goes, and the name can be taken again.
+    app.client
+        .stop_execution()
+        .execution_arn(execution.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app
+        .client
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .is_ok()
+    {
+        assert!(std::time::Instant::now() < deadline, "{arn} is still there");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let again = app
+        .client
+        .create_state_machine()
+        .name("leaving")
+        .definition(pass_machine("new"))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.state_machine_arn(), arn);
+    let described = app
+        .client
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.definition(), pass_machine("new"));
+    assert_eq!(described.status(), Some(&StateMachineStatus::Active));
+    app.stop().await;
+}
+
+/// `switchback validate FILE` shares CreateStateMachine's validator (docs/compatibility.md,
+/// validation; docs/operations.md: "exit code 1 when any is an error"): a valid file exits 0
+/// and says so, an invalid one prints every diagnostic in AWS's words (code, message,
+/// location) and exits 1, `--express` applies the EXPRESS rules, and an unreadable file fails.
+#[test]
+fn the_validate_command_prints_every_diagnostic_in_aws_words() {
+    let directory =
+        std::env::temp_dir().join(format!("switchback-validate-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let write = |name: &str, definition: &str| {
+        let path = directory.join(name);
+        std::fs::write(&path, definition).unwrap();
+        path
+    };
+    let validate = |args: &[&std::ffi::OsStr]| {
+        let output = std::process::Command::new(switchback_tests::processes::binary())
+            .arg("validate")
+            .args(args)
+            .env("SWITCHBACK__LOG__FILTER", "off")
+            .output()
+            .expect("run switchback validate");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+
+    let good = write("good.json", &pass_machine("x"));
+    let (code, stdout, _) = validate(&[good.as_os_str()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(stdout, format!("{}: valid\n", good.display()));
+
+    let bad = write(
+        "bad.json",
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}, "B": {"Type": "Teleport"}}}"#,
+    );
+    let (code, stdout, _) = validate(&[bad.as_os_str()]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "error: SCHEMA_VALIDATION_FAILED: The field 'Type' should have one of these values: \
+             [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map] at /States/B/Type",
+            "error: MISSING_TRANSITION_TARGET: Missing 'Next' target: Nowhere at /States/A/Next",
+            // AWS gives this one no location, and renders it `at null`.
+            "error: MISSING_END_STATE: Workflow has no terminal state at null",
+            &format!("{}: 3 error(s)", bad.display()),
+        ]
+    );
+
+    // The EXPRESS rules: no `.sync` integration pattern (AWS's words, as CreateStateMachine's).
+    let sync = write(
+        "sync.json",
+        r#"{"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync", "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m"}, "End": true}}}"#,
+    );
+    let (code, stdout, _) = validate(&[sync.as_os_str()]);
+    assert_eq!(code, Some(0), "STANDARD allows .sync: {stdout}");
+    let (code, stdout, _) = validate(&["--express".as_ref(), sync.as_os_str()]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "error: SCHEMA_VALIDATION_FAILED: Express state machine does not support '.sync' \
+             service integration at /States/S/Resource",
+            &format!("{}: 1 error(s)", sync.display()),
+        ]
+    );
+
+    let missing = directory.join("missing.json");
+    let (code, stdout, stderr) = validate(&[missing.as_os_str()]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stderr.contains(&format!("cannot read {}", missing.display())),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&directory);
 }

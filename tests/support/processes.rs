@@ -57,6 +57,9 @@ pub struct Node {
     database_url: String,
     /// Extra `SWITCHBACK__…` settings.
     env: Vec<(String, String)>,
+    /// Where the process's output (its log on stdout, and stderr) goes; when `None`, stdout is
+    /// dropped and stderr is the test's own.
+    log: Option<PathBuf>,
 }
 
 impl Node {
@@ -68,6 +71,17 @@ impl Node {
 
     /// As [`Node::start`], with extra environment variables (settings).
     pub fn start_with(role: &'static str, database_url: &str, env: &[(&str, &str)]) -> Node {
+        Self::start_logging(role, database_url, env, None)
+    }
+
+    /// As [`Node::start_with`], appending the process's output (log and stderr) to `log`, for
+    /// tests that read what a node logged.
+    pub fn start_logging(
+        role: &'static str,
+        database_url: &str,
+        env: &[(&str, &str)],
+        log: Option<PathBuf>,
+    ) -> Node {
         let address = matches!(role, "api" | "serve").then(free_address);
         let mut node = Node {
             role,
@@ -78,6 +92,7 @@ impl Node {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            log,
         };
         node.spawn();
         node
@@ -91,9 +106,22 @@ impl Node {
             .env("SWITCHBACK__DATABASE__MAX_CONNECTIONS", "4")
             .env("SWITCHBACK__LOG__FILTER", "warn")
             .env("SWITCHBACK__API__ACTIVITY_POLL_SECONDS", "2")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stdin(Stdio::null());
+        match &self.log {
+            // Logs go to stdout, errors before logging starts to stderr: keep both.
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .expect("open the node's log file");
+                let copy = file.try_clone().expect("share the node's log file");
+                command.stdout(file).stderr(copy);
+            }
+            None => {
+                command.stdout(Stdio::null()).stderr(Stdio::inherit());
+            }
+        }
         if let Some(address) = self.address {
             command.env("SWITCHBACK__API__LISTEN", address.to_string());
         }

@@ -138,11 +138,17 @@ pub fn validate(file: &Path, express: bool) -> anyhow::Result<ExitCode> {
             }
             switchback_asl::Severity::Warning => "warning",
         };
+        // A diagnostic AWS gives no location (MISSING_END_STATE) reads `at null`, as in
+        // CreateStateMachine's InvalidDefinition message, rather than a dangling `at`.
+        let location = if d.location.is_empty() {
+            "null"
+        } else {
+            d.location.as_str()
+        };
         println!(
-            "{severity}: {}: {} at {}",
+            "{severity}: {}: {} at {location}",
             d.code.as_str(),
-            d.message,
-            d.location
+            d.message
         );
     }
     if errors > 0 {
