@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use switchback_asl::dataflow::Pipeline;
 use switchback_asl::entropy::Entropy;
 use switchback_asl::failure::Failure;
-use switchback_asl::model::{QueryLanguage, State, StateKind};
+use switchback_asl::model::{State, StateKind};
 
 mod support;
 
@@ -246,7 +246,7 @@ fn pass(
     let StateKind::Pass(pass) = &state.kind else {
         return Err(Failure::new("Test.NotPass", state.type_name()));
     };
-    let flow = Pipeline::new(QueryLanguage::JsonPath, &state.flow);
+    let flow = Pipeline::new(&state.flow);
     let effective = flow.input(raw, context)?;
     let result = match &pass.result {
         Some(result) => result.clone(),

@@ -11,31 +11,18 @@ use serde_json::{Value, json};
 use super::{evaluate_path, evaluate_template, write_result};
 use crate::entropy::Entropy;
 use crate::failure::Failure;
-use crate::model::{Catcher, DataFlowFields, NullablePath, QueryLanguage};
+use crate::model::{Catcher, DataFlowFields, NullablePath};
 
-/// A state's stages: its resolved language over its data-flow fields. Borrowed and `Copy`:
-/// building one costs nothing.
+/// A JSONPath state's stages over its data-flow fields. Borrowed and `Copy`: building one
+/// costs nothing. (`IndexedState::pipeline` is where a JSONata state will get its own.)
 #[derive(Debug, Clone, Copy)]
 pub struct Pipeline<'a> {
-    language: QueryLanguage,
     fields: &'a DataFlowFields,
 }
 
 impl<'a> Pipeline<'a> {
-    pub fn new(language: QueryLanguage, fields: &'a DataFlowFields) -> Self {
-        Pipeline { language, fields }
-    }
-
-    /// What this version cannot run yet; the state fails loudly rather than passing its input
-    /// through unevaluated.
-    pub fn unsupported(&self) -> Option<&'static str> {
-        if self.language == QueryLanguage::Jsonata {
-            return Some("JSONata is not supported by this version of Switchback");
-        }
-        if self.fields.assign.is_some() {
-            return Some("Variables (Assign) are not supported by this version of Switchback");
-        }
-        None
+    pub fn new(fields: &'a DataFlowFields) -> Self {
+        Pipeline { fields }
     }
 
     /// The effective input: `InputPath` (absent = the whole input, null = `{}`).

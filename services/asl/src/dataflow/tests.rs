@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::template::java_hash_map_order;
 use super::*;
 use crate::failure::errors;
-use crate::model::{QueryLanguage, State, StateKind};
+use crate::model::{State, StateKind};
 
 fn ctx() -> Value {
     json!({"Execution": {"Id": "arn:exec", "Name": "run-1"}, "State": {"Name": "S"},
@@ -273,7 +273,7 @@ fn path_for_field_names_the_field() {
     );
 }
 
-/// The pipeline of a JSONPath Task state with these data-flow fields (a Task has them all).
+/// A JSONPath Task state with these data-flow fields (a Task has them all).
 fn task(fields: Value) -> State {
     let mut state = fields;
     state["Type"] = json!("Task");
@@ -283,7 +283,7 @@ fn task(fields: Value) -> State {
 }
 
 fn pipeline(state: &State) -> Pipeline<'_> {
-    Pipeline::new(QueryLanguage::JsonPath, &state.flow)
+    Pipeline::new(&state.flow)
 }
 
 #[test]

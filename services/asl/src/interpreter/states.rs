@@ -18,7 +18,7 @@ impl Runner<'_> {
             Err(failure) => return self.fail_thread(thread, failure),
         };
         let flow = def.pipeline();
-        if let Some(missing) = flow.unsupported() {
+        if let Some(missing) = def.unsupported() {
             let failure = self.explain_failure(thread, Failure::runtime(missing));
             return self.fail_thread(thread, failure);
         }

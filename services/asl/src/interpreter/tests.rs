@@ -427,6 +427,15 @@ fn unsupported_language_features_fail_loudly() {
     for definition in [
         json!({"StartAt": "P", "QueryLanguage": "JSONata", "States": {"P": {"Type": "Pass", "Output": "{% 1 %}", "End": true}}}),
         json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"x": 1}, "End": true}}}),
+        // An Assign in a Choice rule or a catcher is refused too, never silently dropped.
+        json!({"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": false,
+                "Assign": {"x": 1}, "Next": "D"}], "Default": "D"},
+            "D": {"Type": "Pass", "End": true}}}),
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Assign": {"x": 1}, "Next": "D"}]},
+            "D": {"Type": "Pass", "End": true}}}),
     ] {
         let (done, _) = run_timers(&definition, json!({}));
         assert_eq!(done.snapshot.status, Status::Failed, "{definition}");

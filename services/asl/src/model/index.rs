@@ -30,9 +30,22 @@ pub struct IndexedState {
 }
 
 impl IndexedState {
-    /// The state's data-flow stages, in its language.
+    /// The state's data-flow stages. JSONata states are refused before they run (see
+    /// [`IndexedState::unsupported`]); their pipeline will be chosen here, by `language`.
     pub fn pipeline(&self) -> Pipeline<'_> {
-        Pipeline::new(self.language, &self.state.flow)
+        Pipeline::new(&self.state.flow)
+    }
+
+    /// What this version cannot run yet: the state fails loudly rather than passing its input
+    /// through unevaluated or dropping an assignment.
+    pub fn unsupported(&self) -> Option<&'static str> {
+        if self.language == QueryLanguage::Jsonata {
+            return Some("JSONata is not supported by this version of Switchback");
+        }
+        if self.state.assigns() {
+            return Some("Variables (Assign) are not supported by this version of Switchback");
+        }
+        None
     }
 }
 

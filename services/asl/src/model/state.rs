@@ -123,6 +123,21 @@ impl State {
         .unwrap_or_default()
     }
 
+    /// Whether the state assigns variables anywhere: its own `Assign`, a Choice rule's or a
+    /// catcher's.
+    pub fn assigns(&self) -> bool {
+        let rules = match &self.kind {
+            StateKind::Choice(choice) => choice.choices.as_slice(),
+            _ => &[],
+        };
+        self.flow.assign.is_some()
+            || rules.iter().any(|rule| rule.assign.is_some())
+            || self
+                .catchers()
+                .iter()
+                .any(|catcher| catcher.assign.is_some())
+    }
+
     /// The state's own `QueryLanguage` (its effective one is resolved by the index).
     pub fn query_language(&self) -> Option<QueryLanguage> {
         self.flow.query_language
