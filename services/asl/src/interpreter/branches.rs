@@ -380,8 +380,14 @@ fn count(
     if let Some(n) = value.as_u64() {
         return Ok(usize::try_from(n).ok());
     }
+    // AWS reads the value's text as a number, so a string such as "1" counts too (recorded for
+    // ToleratedFailureCountPath and MaxConcurrencyPath); "NoNumber" does not.
+    let text_number = value.as_str().and_then(|text| text.parse::<i64>().ok());
+    if let Some(n) = text_number.and_then(|n| u64::try_from(n).ok()) {
+        return Ok(usize::try_from(n).ok());
+    }
     match negative {
-        Some(cause) if value.as_i64().is_some() => Err(Failure::runtime(cause)),
+        Some(cause) if value.as_i64().or(text_number).is_some() => Err(Failure::runtime(cause)),
         _ => Err(Failure::runtime(format!(
             "The {path_field} field refers to value \"{}\" which is not a valid integer: {path}",
             raw_text(&value)
@@ -398,7 +404,12 @@ fn percentage(map: &MapState, input: &Value, context: &Value) -> Result<Option<f
         return Ok(None);
     };
     let value = dataflow::evaluate_path(path, input, context)?;
-    match value.as_f64() {
+    // As for counts, a string holding a number counts ("1" is recorded).
+    let number = value
+        .as_f64()
+        .or_else(|| value.as_str().and_then(|text| text.parse::<f64>().ok()))
+        .filter(|p| p.is_finite());
+    match number {
         Some(p) if (0.0..=100.0).contains(&p) => Ok(Some(p)),
         // LocalStack's wording, as for a negative count; AWS's is not recorded for either.
         Some(_) => Err(Failure::runtime(

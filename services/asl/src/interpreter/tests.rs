@@ -561,6 +561,17 @@ fn negative_tolerated_failures_from_paths_fail_the_map() {
             json!(-1.5),
             "The ToleratedFailureCountPath field refers to value \"-1.5\" which is not a valid integer: $.n",
         ),
+        (
+            json!({"ToleratedFailureCountPath": "$.n"}),
+            json!("NoNumber"),
+            "The ToleratedFailureCountPath field refers to value \"NoNumber\" which is not a valid integer: $.n",
+        ),
+        // A string holding a negative number is read as that number.
+        (
+            json!({"ToleratedFailureCountPath": "$.n"}),
+            json!("-1"),
+            "ToleratedFailureCount cannot be negative.",
+        ),
     ];
     for (fields, n, cause) in cases {
         let definition = map(fields);
@@ -580,4 +591,14 @@ fn negative_tolerated_failures_from_paths_fail_the_map() {
         json!({"n": 0, "xs": [1]}),
     );
     assert_eq!(done.snapshot.status, Status::Succeeded);
+    // AWS reads a number written as a string ("1" is recorded for these fields).
+    for fields in [
+        json!({"ToleratedFailureCountPath": "$.n"}),
+        json!({"ToleratedFailurePercentagePath": "$.n"}),
+        json!({"MaxConcurrencyPath": "$.n"}),
+    ] {
+        let definition = map(fields);
+        let (done, _) = run_timers(&definition, json!({"n": "1", "xs": [1, 2]}));
+        assert_eq!(done.snapshot.status, Status::Succeeded, "{definition}");
+    }
 }
