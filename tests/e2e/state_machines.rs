@@ -877,3 +877,60 @@ fn the_validate_command_prints_every_diagnostic_in_aws_words() {
     );
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+/// DescribeStateMachine and DescribeStateMachineForExecution's `variableReferences` (AWS's
+/// shape): per state, the variables it reads, sorted; left out when no state reads any.
+#[tokio::test]
+async fn descriptions_name_the_variables_each_state_reads() {
+    let app = TestApp::spawn().await;
+    // The states read variables but never assign them: Assign does not run yet, and reading
+    // needs no running at all.
+    let reads = json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$guess", "StringEqualsPath": "$answer",
+            "Next": "F"}], "Default": "F"},
+        "F": {"Type": "Fail", "ErrorPath": "$errorVar", "CausePath": "$causeVar"}}});
+    let arn = crate::executions::create_machine(&app, "reads", &reads.to_string()).await;
+    let described = app
+        .client
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .expect("describe");
+    let references = described.variable_references().expect("variableReferences");
+    assert_eq!(
+        references.get("C").map(Vec::as_slice),
+        Some(["answer".to_owned(), "guess".to_owned()].as_slice())
+    );
+    assert_eq!(
+        references.get("F").map(Vec::as_slice),
+        Some(["causeVar".to_owned(), "errorVar".to_owned()].as_slice())
+    );
+    assert_eq!(references.len(), 2);
+    let execution = app
+        .client
+        .start_execution()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .expect("start");
+    let for_execution = app
+        .client
+        .describe_state_machine_for_execution()
+        .execution_arn(execution.execution_arn())
+        .send()
+        .await
+        .expect("describe for execution");
+    assert_eq!(for_execution.variable_references(), Some(references));
+
+    let plain = crate::executions::create_machine(&app, "plain", &pass_machine("x")).await;
+    let described = app
+        .client
+        .describe_state_machine()
+        .state_machine_arn(&plain)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(described.variable_references(), None);
+    app.stop().await;
+}

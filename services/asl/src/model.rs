@@ -11,6 +11,7 @@
 //!   `DataFlowFields`, the data-flow fields every state type holds the same way.
 //! - [`schema`] — which fields each state type takes, in which query language (shared with the
 //!   validator).
+//! - [`references`] — which variables each state reads (`variableReferences`).
 //! - [`index`] — `(scope, state name)` → the typed state, its resolved language and its pipeline.
 //!
 //! The model parses (serde) from the definition's JSON and serializes back to JSON that parses
@@ -22,6 +23,7 @@ pub mod definition;
 pub mod fields;
 pub mod index;
 pub mod map;
+pub mod references;
 pub mod retry;
 pub mod schema;
 pub mod state;
@@ -39,6 +41,7 @@ pub use definition::{Branch, QueryLanguage, StateMachine};
 pub use fields::{DataFlowFields, IntegerField, NullablePath, NumberField, OrExpression};
 pub use index::{IndexedState, Scope};
 pub use map::{ItemBatcher, ItemProcessor, ItemReader, MapState, ProcessorConfig, ResultWriter};
+pub use references::{VariableReferences, variable_references, variable_references_of};
 pub use retry::{Catcher, JitterStrategy, Retrier};
 pub use state::{
     ChoiceState, FailState, ParallelState, PassState, State, StateKind, SucceedState, TaskState,

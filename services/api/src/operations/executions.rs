@@ -424,5 +424,6 @@ pub async fn describe_state_machine(context: &Context<'_>, body: Value) -> Resul
             output["tracingConfiguration"] = json!({ "enabled": false });
         }
     }
+    super::state_machines::add_variable_references(&mut output, &execution.definition);
     Ok(output)
 }

@@ -324,7 +324,17 @@ fn description(machine: &StateMachine) -> Value {
     if let Some(revision) = machine.revision_id {
         output["revisionId"] = Value::from(revision.to_string());
     }
+    add_variable_references(&mut output, &machine.definition);
     output
+}
+
+/// `variableReferences` of a description: which variables each state reads, left out when no
+/// state reads any (as AWS does).
+pub fn add_variable_references(output: &mut Value, definition: &str) {
+    let references = switchback_asl::model::variable_references_of(definition);
+    if !references.is_empty() {
+        output["variableReferences"] = json!(references);
+    }
 }
 
 pub async fn delete(context: &Context<'_>, body: Value) -> Result<Value, Error> {
