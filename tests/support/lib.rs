@@ -5,7 +5,7 @@
 //! - [`chaos`] — the chaos suite: faults on work in flight, exact checks afterwards.
 //! - [`app`] — the real application started in-process on `127.0.0.1:0`, and real
 //!   `aws-sdk-sfn` clients pointed at it.
-//! - [`processes`] — real `switchback` processes, killed and restarted by crash tests.
+//! - [`processes`] — real `switchback` processes, killed, paused and restarted by multi-process and chaos tests.
 //! - [`raw`] — plain HTTP requests, for protocol cases no SDK would send.
 //! - [`services`] — a Lambda Invoke API and an HTTP server that Task states call.
 

@@ -1,4 +1,4 @@
-//! Real `switchback` processes for crash tests: started with a database URL, killed with
+//! Real `switchback` processes for multi-process and chaos tests: started with a database URL, killed with
 //! SIGKILL, paused with SIGSTOP, restarted. Every process still running when the guard drops is killed.
 
 use std::net::{SocketAddr, TcpListener};
@@ -159,9 +159,12 @@ impl Node {
         }
     }
 
-    /// Whether the process was started and not killed since.
-    pub fn is_up(&self) -> bool {
-        self.child.is_some()
+    /// Whether the process is running (or paused): started, not killed, not exited by itself
+    /// (a node exits when it starts while its database is away).
+    pub fn is_up(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 
     /// Starts the same role again (on the same port, for an API node).

@@ -53,7 +53,8 @@ pub fn evaluate_rule(rule: &ChoiceRule, input: &Value, context: &Value) -> Resul
         }
         Condition::Not(inner) => Ok(!evaluate_rule(inner, input, context)?),
         Condition::Compare(comparison) => evaluate_comparison(comparison, input, context),
-        // A JSONata `Condition` read as JSONPath (the interpreter refuses JSONata states first).
+        // A JSONata `Condition` read as JSONPath: unreachable (the validator refuses it and the
+        // interpreter refuses JSONata states first); the rule is printed as rebuilt.
         Condition::Jsonata(_) => Err(Failure::runtime(format!(
             "The choice rule has no comparison operator: {}",
             Value::Object(rule.clone().into())

@@ -63,6 +63,15 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// Where the problem is, as AWS prints it after `at`: `null` when there is no location.
+    pub fn location_text(&self) -> &str {
+        if self.location.is_empty() {
+            "null"
+        } else {
+            &self.location
+        }
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -82,11 +91,7 @@ pub fn invalid_definition_message(diagnostics: &[Diagnostic]) -> String {
         if !joined.is_empty() {
             joined.push_str(", ");
         }
-        let location = if diagnostic.location.is_empty() {
-            "null"
-        } else {
-            diagnostic.location.as_str()
-        };
+        let location = diagnostic.location_text();
         // Writing to a String cannot fail.
         let _ = write!(
             joined,

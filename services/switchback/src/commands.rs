@@ -138,13 +138,8 @@ pub fn validate(file: &Path, express: bool) -> anyhow::Result<ExitCode> {
             }
             switchback_asl::Severity::Warning => "warning",
         };
-        // A diagnostic AWS gives no location (MISSING_END_STATE) reads `at null`, as in
-        // CreateStateMachine's InvalidDefinition message, rather than a dangling `at`.
-        let location = if d.location.is_empty() {
-            "null"
-        } else {
-            d.location.as_str()
-        };
+        // As in CreateStateMachine's InvalidDefinition message (`at null` without a location).
+        let location = d.location_text();
         println!(
             "{severity}: {}: {} at {location}",
             d.code.as_str(),

@@ -1,5 +1,7 @@
-//! The faults. Each waits for work in flight before it strikes (a scheduler inside a
-//! transaction, a call being made, a timer pending) and records whether it found it.
+//! The faults. The scheduler and call faults wait for the work they are meant to cut (a
+//! scheduler inside a transaction, a call being made, a timer pending) before they strike; the
+//! others strike at once. Each records whether work was in flight when it struck, as each
+//! variant's comment says.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,16 +16,18 @@ pub enum Fault {
     KillSchedulerMidStep,
     /// SIGKILL the scheduler that is making a Lambda call, then restart it.
     KillCallerMidCall,
-    /// SIGSTOP the scheduler that is making a Lambda call until its lease ran out and another
-    /// scheduler made the call again, then SIGCONT it: its result comes late.
+    /// SIGSTOP the scheduler that is making a Lambda call for twice its call lease, so that
+    /// another scheduler may take the call over, then SIGCONT it: its result comes late. (That
+    /// a takeover happened is checked over the run, from the Lambda servers' logs.)
     PauseCallerPastLease,
-    /// SIGKILL an API node while requests (long polls) are in flight, then restart it.
+    /// SIGKILL an API node, then restart it; in flight when requests of the suite's clients
+    /// (long polls, mostly) were outstanding on it at the kill.
     KillApi,
     /// SIGKILL every scheduler while a Wait is pending, restart them after its due time.
     AllSchedulersDown,
-    /// Crash PostgreSQL and start it again.
+    /// Crash PostgreSQL and start it again; in flight when executions were running.
     RestartPostgres,
-    /// Terminate every session of the database.
+    /// Terminate every session of the database; in flight when there was one to terminate.
     DropConnections,
 }
 

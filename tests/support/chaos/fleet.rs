@@ -21,14 +21,15 @@ pub const CALL_LEASE: Duration = Duration::from_secs(2);
 /// The connection HTTP Tasks name; every scheduler is configured with it.
 pub const CONNECTION: &str = "arn:aws:events:us-east-1:123456789012:connection/chaos/1";
 
+// Fields drop in order: the processes go before their PostgreSQL does.
 pub struct Fleet {
-    pub pg: OwnCluster,
     pub apis: Vec<Node>,
     /// Scheduler `k` calls Lambda at `lambdas[k]`, so each call is known by who made it.
     pub schedulers: Vec<Node>,
     pub lambdas: Vec<TestServer>,
     pub http: TestServer,
     pub api: Api,
+    pub pg: OwnCluster,
 }
 
 impl Fleet {
@@ -114,7 +115,8 @@ impl Fleet {
         sqlx::PgConnection::connect(&self.pg.url()).await.ok()
     }
 
-    /// Brings every process back up (a fault may have left one paused or down).
+    /// Brings every process back up (a fault may have left one paused, killed, or exited
+    /// because it started while PostgreSQL was away).
     pub async fn heal(&mut self) {
         for node in self.schedulers.iter_mut().chain(self.apis.iter_mut()) {
             if node.is_up() {

@@ -205,6 +205,8 @@ pub async fn run(plan: &Plan) -> Report {
     while Instant::now() < until || round < Fault::ALL.len() {
         let fault = Fault::ALL[round % Fault::ALL.len()];
         struck.push(faults::strike(&mut fleet, &workload, fault, round).await);
+        // A node started while PostgreSQL was away exits; the next fault needs it back.
+        fleet.heal().await;
         round += 1;
         tokio::time::sleep(plan.gap).await;
     }

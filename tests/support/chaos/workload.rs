@@ -230,9 +230,9 @@ impl Workload {
         let machine = self.machine(kind).to_owned();
         let input = kind.input(i).to_string();
         let name = format!("{}-{i}", kind.name());
-        let arn = self
+        let answer = self
             .api
-            .must(i, "start execution", |c| {
+            .call(i, |c| {
                 let (machine, input, name) = (machine.clone(), input.clone(), name.clone());
                 async move {
                     c.start_execution()
@@ -243,9 +243,21 @@ impl Workload {
                         .await
                 }
             })
-            .await
-            .execution_arn()
-            .to_owned();
+            .await;
+        let arn = match answer.result {
+            Ok(started) => started.execution_arn().to_owned(),
+            // A start whose answer was cut landed, and its execution ended before the retry:
+            // the name is then taken by that very execution.
+            Err(error)
+                if answer.may_have_landed && error.code() == Some("ExecutionAlreadyExists") =>
+            {
+                format!(
+                    "{}:{name}",
+                    machine.replacen(":stateMachine:", ":execution:", 1)
+                )
+            }
+            Err(error) => panic!("start execution failed: {error:?}"),
+        };
         let started = Started { kind, i, arn };
         self.started
             .lock()

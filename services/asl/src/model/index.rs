@@ -130,8 +130,9 @@ fn add_scope(
 
 /// Whether anything in the state's text mentions `$$`: deliberately broad (nested states,
 /// retriers, catchers, even comments count), so that no state that reads the context object is
-/// ever handed an empty one. The typed state writes back as the definition was written
-/// (`tests/model_roundtrip.rs`), so this sees what the definition says.
+/// ever handed an empty one. The typed state keeps every string of the definition (it writes
+/// back to a definition that parses to an equal model: `tests/model_roundtrip.rs`), so this
+/// sees every `$$` the definition holds.
 fn mentions_context(state: &State) -> bool {
     serde_json::to_string(state).map_or(true, |text| text.contains("$$"))
 }
