@@ -154,7 +154,8 @@ async fn a_task_polled_on_one_node_completes_on_another() {
         stamped >= poll_began + LEAD.as_secs_f64() - 0.002,
         "taken at {stamped}, the poll began at {poll_began}"
     );
-    // ...and within a second of being scheduled, a fifth of the re-check.
+    // ...and within two seconds of being scheduled: without the notification the poll would
+    // find it at the re-check, four seconds after (RECHECK − LEAD), on a busy machine too.
     let scheduled = history
         .events()
         .iter()
@@ -163,7 +164,7 @@ async fn a_task_polled_on_one_node_completes_on_another() {
         .timestamp()
         .as_secs_f64();
     assert!(
-        stamped - scheduled < 1.0,
+        stamped - scheduled < 2.0,
         "scheduled at {scheduled}, taken at {stamped}"
     );
     second.stop().await;
@@ -580,7 +581,7 @@ async fn a_poll_whose_client_went_away_takes_no_task() {
 #[tokio::test]
 async fn an_answer_after_the_task_timed_out_is_refused() {
     let app = TestApp::spawn().await;
-    let (activity, machine) = setup(&app, "late", r#", "TimeoutSeconds": 1"#).await;
+    let (activity, machine) = setup(&app, "late", r#", "TimeoutSeconds": 3"#).await;
     let execution = app
         .client
         .start_execution()
