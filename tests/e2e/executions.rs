@@ -57,20 +57,45 @@ pub async fn wait_until_entered(client: &aws_sdk_sfn::Client, arn: &str) {
     }
 }
 
-/// The types of an execution's history events (up to 1,000), oldest first.
-pub async fn history_types(client: &aws_sdk_sfn::Client, arn: &str) -> Vec<HistoryEventType> {
-    let history = client
+/// An execution's history events (up to 1,000: the histories of these tests are short), oldest
+/// first.
+pub async fn history(
+    client: &aws_sdk_sfn::Client,
+    arn: &str,
+) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
+    client
         .get_execution_history()
         .execution_arn(arn)
         .max_results(1000)
         .send()
         .await
-        .expect("get execution history");
-    history
+        .expect("get execution history")
         .events()
+        .to_vec()
+}
+
+/// The types of an execution's history events (up to 1,000), oldest first.
+pub async fn history_types(client: &aws_sdk_sfn::Client, arn: &str) -> Vec<HistoryEventType> {
+    history(client, arn)
+        .await
         .iter()
         .map(|e| e.r#type().clone())
         .collect()
+}
+
+/// Polls `probe` every 20 ms until it yields a value; fails the test after `timeout`.
+pub async fn wait_for<T, Fut>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Fut) -> T
+where
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 const PASS_CHAIN: &str = r#"{"StartAt": "A", "States": {

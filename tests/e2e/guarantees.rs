@@ -13,20 +13,8 @@ use switchback_tests::processes::{Node, free_address};
 use switchback_tests::services;
 
 use crate::error_code;
-use crate::executions::{create_machine, wait_until_done, wait_until_entered};
-
-/// Every history event of an execution (these histories are short), oldest first.
-async fn history(client: &aws_sdk_sfn::Client, arn: &str) -> Vec<HistoryEvent> {
-    client
-        .get_execution_history()
-        .execution_arn(arn)
-        .max_results(1000)
-        .send()
-        .await
-        .expect("get execution history")
-        .events()
-        .to_vec()
-}
+use crate::executions::{create_machine, history, wait_for, wait_until_done, wait_until_entered};
+use crate::protocol::series;
 
 fn types(events: &[HistoryEvent]) -> Vec<Event> {
     events.iter().map(|e| e.r#type().clone()).collect()
@@ -37,21 +25,6 @@ fn assert_contiguous(events: &[HistoryEvent], arn: &str) {
     let ids: Vec<i64> = events.iter().map(HistoryEvent::id).collect();
     let expected: Vec<i64> = (1..=events.len() as i64).collect();
     assert_eq!(ids, expected, "{arn}: event ids are 1..n");
-}
-
-/// Polls `probe` until it yields a value.
-async fn wait_for<T, Fut>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Fut) -> T
-where
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -544,13 +517,6 @@ async fn two_recordings_of_one_call_result_race_and_exactly_one_lands() {
     app.stop().await;
 }
 
-/// A counter's value in a Prometheus text page, 0 when the series is absent.
-fn counter(page: &str, series: &str) -> f64 {
-    page.lines()
-        .find_map(|line| line.strip_prefix(series)?.trim().parse::<f64>().ok())
-        .unwrap_or(0.0)
-}
-
 /// The same guarantee between processes: a scheduler that hangs mid-call (SIGSTOP) past its
 /// lease loses the call to a second scheduler, which makes it again; then the first wakes up
 /// and both offer the result. The call was made twice, both recorders offered a result, and
@@ -621,7 +587,7 @@ async fn a_call_made_by_two_live_schedulers_is_recorded_once() {
     // Both made the call and both offered its result.
     let offered = |probe: SocketAddr| async move {
         let page = switchback_tests::raw::get(probe, "/metrics").await;
-        counter(
+        series(
             &page.body,
             "switchback_task_calls_total{result=\"succeeded\"}",
         )

@@ -13,7 +13,7 @@ use switchback_tests::processes::Node;
 use switchback_tests::services::{self, TestServer};
 
 use crate::error_code;
-use crate::executions::wait_until_done;
+use crate::executions::{history, wait_for, wait_until_done};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/r";
 const CONNECTION: &str = "arn:aws:events:us-east-1:123456789012:connection/echo/1";
@@ -82,18 +82,6 @@ async fn run(app: &TestApp, machine_arn: &str, input: Value) -> (String, Executi
         .and_then(|o| serde_json::from_str(o).ok())
         .unwrap_or(Value::Null);
     (arn, done.status().clone(), output)
-}
-
-async fn history(app: &TestApp, arn: &str) -> Vec<HistoryEvent> {
-    app.client
-        .get_execution_history()
-        .execution_arn(arn)
-        .max_results(1000)
-        .send()
-        .await
-        .expect("history")
-        .events()
-        .to_vec()
 }
 
 fn types(events: &[HistoryEvent]) -> Vec<String> {
@@ -168,7 +156,7 @@ async fn a_workflow_of_every_integration_runs_end_to_end() {
 
     // Answer the child's callback from another API node, with the token the function received.
     let other = node_on(&app.database_url, &lambda, |_| {}).await;
-    let token = wait_for(Duration::from_secs(20), || {
+    let token = wait_for("the callback token", Duration::from_secs(20), || {
         std::future::ready(
             lambda
                 .calls_of("echo")
@@ -226,7 +214,7 @@ async fn a_workflow_of_every_integration_runs_end_to_end() {
         json!({"output": {"called": "back"}, "status": "SUCCEEDED"})
     );
 
-    let events = history(&app, &parent_arn).await;
+    let events = history(&app.client, &parent_arn).await;
     assert_eq!(
         types(&events),
         [
@@ -280,7 +268,7 @@ async fn a_workflow_of_every_integration_runs_end_to_end() {
         .await
         .expect("list children");
     let child_arn = children.executions()[0].execution_arn().to_owned();
-    let child_events = history(&app, &child_arn).await;
+    let child_events = history(&app.client, &child_arn).await;
     assert_eq!(
         types(&child_events),
         [
@@ -336,7 +324,7 @@ async fn lambda_errors_are_retried_caught_and_reported_as_aws_does() {
     let cause: Value = serde_json::from_str(output["error"]["Cause"].as_str().unwrap_or_default())
         .expect("the cause is the function's error payload");
     assert_eq!(cause["errorMessage"], json!("boom"));
-    let events = history(&app, &arn).await;
+    let events = history(&app.client, &arn).await;
     let failed: Vec<_> = events
         .iter()
         .filter_map(|e| e.task_failed_event_details())
@@ -359,7 +347,7 @@ async fn lambda_errors_are_retried_caught_and_reported_as_aws_does() {
     let (error, cause) = failure(&app, &arn).await;
     assert_eq!(error, "Lambda.ResourceNotFoundException");
     assert!(cause.contains("Status Code: 404"), "{cause}");
-    assert!(types(&history(&app, &arn).await).contains(&"LambdaFunctionFailed".to_owned()));
+    assert!(types(&history(&app.client, &arn).await).contains(&"LambdaFunctionFailed".to_owned()));
 
     // No error type: Lambda.Unknown.
     let untyped = machine(
@@ -385,7 +373,7 @@ async fn lambda_errors_are_retried_caught_and_reported_as_aws_does() {
     let (arn, status, _) = run(&app, &slow, json!({})).await;
     assert_eq!(status, ExecutionStatus::Failed);
     assert_eq!(failure(&app, &arn).await.0, "States.Timeout");
-    assert!(types(&history(&app, &arn).await).contains(&"TaskTimedOut".to_owned()));
+    assert!(types(&history(&app.client, &arn).await).contains(&"TaskTimedOut".to_owned()));
 }
 
 #[tokio::test]
@@ -439,7 +427,7 @@ async fn http_tasks_report_status_codes_and_socket_errors() {
 
 /// The `TaskFailed` events of an execution, as `(error, cause)`.
 async fn task_failures(app: &TestApp, arn: &str) -> Vec<(String, String)> {
-    history(app, arn)
+    history(&app.client, arn)
         .await
         .iter()
         .filter_map(|e| e.task_failed_event_details())
@@ -639,7 +627,7 @@ async fn nested_executions_fail_and_stop_with_their_parent() {
         .await
         .expect("start");
     let child_arn = "arn:aws:states:us-east-1:123456789012:execution:waiting:held".to_owned();
-    wait_for(Duration::from_secs(10), || async {
+    wait_for("the child execution", Duration::from_secs(10), || async {
         let child = app
             .client
             .describe_execution()
@@ -721,7 +709,7 @@ async fn mocked_test_cases_answer_instead_of_the_services() {
     let (arn, status, output) = run(&app, &case("RetryPath"), json!({})).await;
     assert_eq!(status, ExecutionStatus::Succeeded);
     assert_eq!(output["lambda"]["Payload"]["body"], json!("at last"));
-    let failed: Vec<String> = history(&app, &arn)
+    let failed: Vec<String> = history(&app.client, &arn)
         .await
         .iter()
         .filter_map(|e| e.task_failed_event_details())
@@ -809,7 +797,7 @@ async fn a_call_whose_scheduler_dies_is_made_again_and_recorded_once() {
         .to_owned();
     // The first scheduler is mid-call when it dies; the second makes the call again once the
     // lease ran out.
-    wait_for(Duration::from_secs(30), || {
+    wait_for("the first call", Duration::from_secs(30), || {
         std::future::ready((!lambda.calls_of("slow").is_empty()).then_some(()))
     })
     .await;
@@ -884,7 +872,7 @@ async fn a_nul_character_in_a_call_and_its_result_is_kept_whole() {
         serde_json::from_str(&http.calls_of("/nul")[0].body).expect("the HTTP request's body");
     assert_eq!(sent, json!({"m": nul}));
     // The history holds the results as they came.
-    let events = history(&app, &arn).await;
+    let events = history(&app.client, &arn).await;
     let results: Vec<Value> = events
         .iter()
         .filter_map(|e| e.task_succeeded_event_details())
@@ -936,7 +924,7 @@ async fn a_callback_before_the_call_returned_ends_the_state() {
         .expect("start")
         .execution_arn()
         .to_owned();
-    let token = wait_for(Duration::from_secs(20), || {
+    let token = wait_for("the callback token", Duration::from_secs(20), || {
         std::future::ready(
             lambda
                 .calls_of("slow")
@@ -972,11 +960,11 @@ async fn a_callback_before_the_call_returned_ends_the_state() {
         "TaskStateExited",
         "ExecutionSucceeded",
     ];
-    assert_eq!(types(&history(&app, &arn).await), expected);
+    assert_eq!(types(&history(&app.client, &arn).await), expected);
     // The call returns later; its result is not wanted any more and is not recorded.
     tokio::time::sleep(SLEEP.saturating_sub(received.elapsed()) + Duration::from_millis(1500))
         .await;
-    assert_eq!(types(&history(&app, &arn).await), expected);
+    assert_eq!(types(&history(&app.client, &arn).await), expected);
     // The call outlived `app_with`'s 2 s lease: it was renewed, not made again.
     assert_eq!(lambda.calls_of("slow").len(), 1, "the call was made once");
     let described = app
@@ -1103,23 +1091,4 @@ async fn bad_integrations_settings_stop_the_start() {
         "{message}"
     );
     assert!(message.contains(CONNECTION), "{message}");
-}
-
-/// Polls `probe` until it yields a value.
-async fn wait_for<T, F, Fut>(timeout: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: IntoFuture<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "condition not met in {timeout:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

@@ -117,7 +117,7 @@ async fn health_and_readiness() {
 
 /// One series' value in a Prometheus text page; 0 when the series is absent (nothing counted
 /// yet).
-fn series(page: &str, name: &str) -> f64 {
+pub fn series(page: &str, name: &str) -> f64 {
     page.lines()
         .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
         .unwrap_or(0.0)
