@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::language;
 use super::{Checker, child, element, fields, states};
+use crate::model::choice::{Comparator, OperandKind};
 use crate::model::definition::QueryLanguage;
 use crate::model::schema::FieldLanguage;
 
@@ -37,33 +38,15 @@ impl Operand {
     }
 }
 
+/// What a comparator field's value must be, from the model's one comparator table.
 fn comparator(key: &str) -> Option<Operand> {
-    // Every comparator but `StringMatches` and the `Is*` tests has a `...Path` twin.
-    if let Some(base) = key.strip_suffix("Path") {
-        let twinned = base != "StringMatches" && !base.starts_with("Is");
-        return comparator(base).filter(|_| twinned).map(|_| Operand::Path);
-    }
-    match key {
-        "StringEquals"
-        | "StringLessThan"
-        | "StringGreaterThan"
-        | "StringLessThanEquals"
-        | "StringGreaterThanEquals"
-        | "StringMatches" => Some(Operand::String),
-        "TimestampEquals"
-        | "TimestampLessThan"
-        | "TimestampGreaterThan"
-        | "TimestampLessThanEquals"
-        | "TimestampGreaterThanEquals" => Some(Operand::String),
-        "NumericEquals"
-        | "NumericLessThan"
-        | "NumericGreaterThan"
-        | "NumericLessThanEquals"
-        | "NumericGreaterThanEquals" => Some(Operand::Number),
-        "BooleanEquals" | "IsNull" | "IsPresent" | "IsNumeric" | "IsString" | "IsBoolean"
-        | "IsTimestamp" => Some(Operand::Boolean),
-        _ => None,
-    }
+    let (comparator, path) = Comparator::from_key(key)?;
+    Some(match (path, comparator.operand_kind()) {
+        (true, _) => Operand::Path,
+        (false, OperandKind::String) => Operand::String,
+        (false, OperandKind::Number) => Operand::Number,
+        (false, OperandKind::Boolean) => Operand::Boolean,
+    })
 }
 
 pub(crate) fn validate(
