@@ -19,6 +19,7 @@ mod tests;
 
 use std::cmp::Ordering;
 
+use crate::variables::Env;
 use serde_json::{Number, Value};
 
 use crate::dataflow::evaluate_path;
@@ -31,13 +32,13 @@ pub const NO_NEXT_STATE_CAUSE: &str =
     "Failed to transition out of the state. The state does not point to a next state.";
 
 /// Evaluates one Choice rule (a top-level rule or nested And/Or/Not member) against the state input.
-pub fn evaluate_rule(rule: &ChoiceRule, input: &Value, context: &Value) -> Result<bool, Failure> {
+pub fn evaluate_rule(rule: &ChoiceRule, input: &Value, env: &Env<'_>) -> Result<bool, Failure> {
     // And/Or short-circuit: a later member that would fail on a missing path is not evaluated
     // once the outcome is known.
     match &rule.condition {
         Condition::And(members) => {
             for member in members {
-                if !evaluate_rule(member, input, context)? {
+                if !evaluate_rule(member, input, env)? {
                     return Ok(false);
                 }
             }
@@ -45,14 +46,14 @@ pub fn evaluate_rule(rule: &ChoiceRule, input: &Value, context: &Value) -> Resul
         }
         Condition::Or(members) => {
             for member in members {
-                if evaluate_rule(member, input, context)? {
+                if evaluate_rule(member, input, env)? {
                     return Ok(true);
                 }
             }
             Ok(false)
         }
-        Condition::Not(inner) => Ok(!evaluate_rule(inner, input, context)?),
-        Condition::Compare(comparison) => evaluate_comparison(comparison, input, context),
+        Condition::Not(inner) => Ok(!evaluate_rule(inner, input, env)?),
+        Condition::Compare(comparison) => evaluate_comparison(comparison, input, env),
         // A JSONata `Condition` read as JSONPath: unreachable (the validator refuses it and the
         // interpreter refuses JSONata states first); the rule is printed as rebuilt.
         Condition::Jsonata(_) => Err(Failure::runtime(format!(
@@ -62,19 +63,24 @@ pub fn evaluate_rule(rule: &ChoiceRule, input: &Value, context: &Value) -> Resul
     }
 }
 
-/// The next state of a Choice state: the first matching rule's `Next`, else `Default`; an error
-/// when nothing matches and there is no `Default` (see the module comment for which).
-pub fn next_state(state: &ChoiceState, input: &Value, context: &Value) -> Result<String, Failure> {
+/// The next state of a Choice state and the rule that chose it: the first matching rule's
+/// `Next`, else `Default` (no rule); an error when nothing matches and there is no `Default`
+/// (see the module comment for which).
+pub fn next_state<'s>(
+    state: &'s ChoiceState,
+    input: &Value,
+    env: &Env<'_>,
+) -> Result<(String, Option<&'s ChoiceRule>), Failure> {
     for rule in &state.choices {
-        if evaluate_rule(rule, input, context)? {
+        if evaluate_rule(rule, input, env)? {
             return match &rule.next {
-                Some(next) => Ok(next.clone()),
+                Some(next) => Ok((next.clone(), Some(rule))),
                 None => Err(Failure::runtime(NO_NEXT_STATE_CAUSE)),
             };
         }
     }
     match &state.default {
-        Some(default) => Ok(default.clone()),
+        Some(default) => Ok((default.clone(), None)),
         None => Err(Failure::runtime(NO_NEXT_STATE_CAUSE)),
     }
 }
@@ -156,10 +162,10 @@ fn operator(comparator: Comparator) -> Operator {
 fn evaluate_comparison(
     comparison: &Comparison,
     input: &Value,
-    context: &Value,
+    env: &Env<'_>,
 ) -> Result<bool, Failure> {
     let op = operator(comparison.comparator);
-    let variable = evaluate_path(&comparison.variable, input, context);
+    let variable = evaluate_path(&comparison.variable, input, env);
     if let Operator::IsPresent = op {
         let expected =
             matches!(comparison.operand, Operand::Boolean(flag) if flag == variable.is_ok());
@@ -167,9 +173,7 @@ fn evaluate_comparison(
     }
     let variable = variable.map_err(|_| invalid_path(&comparison.variable))?;
     let operand = match &comparison.operand {
-        Operand::Path(path) => {
-            evaluate_path(path, input, context).map_err(|_| invalid_path(path))?
-        }
+        Operand::Path(path) => evaluate_path(path, input, env).map_err(|_| invalid_path(path))?,
         Operand::String(text) => Value::String(text.clone()),
         Operand::Number(number) => Value::Number(number.clone()),
         Operand::Boolean(flag) => Value::Bool(*flag),

@@ -14,6 +14,7 @@ mod result_path;
 mod select;
 mod template;
 
+use crate::variables::Env;
 use serde_json::Value;
 
 use crate::entropy::Entropy;
@@ -21,7 +22,7 @@ use crate::failure::Failure;
 use crate::model::NullablePath;
 
 pub use path::{ParsedPath, Root, Segment, parse as parse_path};
-pub use pipeline::{Pipeline, error_output};
+pub use pipeline::{Pipeline, assign, caught_error, error_output};
 pub use template::{java_hash_map_order, select_for_field as evaluate_path_for_field};
 
 /// Evaluates a path as used by `.$` template values, Choice `Variable`s and `…Path` fields:
@@ -29,8 +30,8 @@ pub use template::{java_hash_map_order, select_for_field as evaluate_path_for_fi
 /// indefinite ones (wildcards, filters, slices, `..`) the array of matches, possibly empty.
 /// A definite path that selects nothing fails with `States.Runtime` and AWS's InputPath/OutputPath
 /// cause: "Invalid path '$.x' : No results for path: $['x']".
-pub fn evaluate_path(path: &str, input: &Value, context: &Value) -> Result<Value, Failure> {
-    select::select(path, input, context)
+pub fn evaluate_path(path: &str, input: &Value, env: &Env<'_>) -> Result<Value, Failure> {
+    select::select(path, input, env)
         .map_err(|e| Failure::runtime(format!("Invalid path '{path}' : {}", e.message())))
 }
 
@@ -46,10 +47,10 @@ pub fn is_definite_path(path: &str) -> bool {
 pub fn evaluate_template(
     template: &Value,
     input: &Value,
-    context: &Value,
+    env: &Env<'_>,
     entropy: &mut Entropy,
 ) -> Result<Value, Failure> {
-    template::evaluate(template, input, context, entropy)
+    template::evaluate(template, input, env, entropy)
 }
 
 /// A typed `ResultPath` (a state's or a catcher's): absent = the result replaces the input;

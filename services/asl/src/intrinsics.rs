@@ -31,6 +31,7 @@ use serde_json::{Number, Value};
 use crate::entropy::Entropy;
 use crate::failure::Failure;
 use crate::limits::{self, Budget};
+use crate::variables::Env as VarEnv;
 
 use lexer::StringLit;
 use parser::Expr;
@@ -47,7 +48,7 @@ pub fn is_intrinsic(expression: &str) -> bool {
 pub fn evaluate(
     expression: &str,
     input: &Value,
-    context: &Value,
+    env: &VarEnv<'_>,
     entropy: &mut Entropy,
 ) -> Result<Value, Failure> {
     let tree = parser::parse(expression).map_err(|detail| {
@@ -55,13 +56,13 @@ pub fn evaluate(
             "The intrinsic function call '{expression}' is not valid: {detail}"
         ))
     })?;
-    let mut env = Env {
+    let mut eval = Evaluation {
         input,
-        context,
+        env,
         entropy,
         live: Budget::payload(),
     };
-    let value = env.eval(&tree, "")?;
+    let value = eval.eval(&tree, "")?;
     // Nested calls can wrap a value in more arrays than any later walk over it expects.
     if limits::too_deep(&value) {
         return Err(Failure::data_limit_exceeded(limits::TOO_DEEP));
@@ -70,9 +71,9 @@ pub fn evaluate(
 }
 
 /// What an evaluation reads from and draws on.
-struct Env<'a> {
+struct Evaluation<'a> {
     input: &'a Value,
-    context: &'a Value,
+    env: &'a VarEnv<'a>,
     entropy: &'a mut Entropy,
     /// What is left of the payload limit for the values held at once: the arguments gathered
     /// so far by every call on the way down to the one being evaluated.
@@ -87,7 +88,7 @@ pub(crate) struct Call<'a> {
     pub first_literal: Option<&'a StringLit>,
 }
 
-impl Env<'_> {
+impl Evaluation<'_> {
     /// Evaluates `expr`, an argument of the function `parent` (used to word literal errors),
     /// and spends its size from the live budget: the caller holds it until its own call ran.
     fn eval(&mut self, expr: &Expr, parent: &str) -> Result<Value, Failure> {
@@ -96,7 +97,7 @@ impl Env<'_> {
             Expr::Number(text) => number_literal(text).ok_or_else(|| invalid(parent))?,
             Expr::Bool(b) => Value::Bool(*b),
             Expr::Null => Value::Null,
-            Expr::Path(path) => crate::dataflow::evaluate_path(path, self.input, self.context)?,
+            Expr::Path(path) => crate::dataflow::evaluate_path(path, self.input, self.env)?,
             Expr::Call { name, args } => {
                 // The arguments are dropped once the function ran: their bytes are free again
                 // for the result and for the caller's next arguments.

@@ -20,6 +20,8 @@
 //! - `choice` — evaluating Choice rules.
 //! - `retry` — Retry and Catch matching, backoff delays.
 //! - `wait` — when a Wait state ends.
+//! - `variables` — variables: scopes, `Env` (the context object and the variables a state reads),
+//!   the limits on `Assign`, `assignedVariables` in history.
 //! - `limits` — AWS's data limits (payload bytes, history events, nesting depth) and the checks
 //!   that enforce them while values are computed.
 //! - `failure` — `Failure` (error + cause) and the predefined `States.*` error names.
@@ -57,6 +59,7 @@ pub mod names;
 pub mod resource;
 pub mod retry;
 pub mod validate;
+pub mod variables;
 pub mod wait;
 
 pub use diagnostic::{Diagnostic, DiagnosticCode, Severity};

@@ -6,6 +6,7 @@
 
 pub(crate) mod timestamp;
 
+use crate::variables::Env;
 use serde_json::Value;
 
 use crate::dataflow::evaluate_path;
@@ -18,7 +19,7 @@ use crate::model::{OrExpression, WaitState};
 pub fn wait_until_ms(
     state: &WaitState,
     input: &Value,
-    context: &Value,
+    env: &Env<'_>,
     now_ms: i64,
 ) -> Result<i64, Failure> {
     if let Some(seconds) = &state.seconds {
@@ -46,7 +47,7 @@ pub fn wait_until_ms(
         };
     }
     if let Some(path) = &state.seconds_path {
-        let value = resolve("SecondsPath", path, input, context)?;
+        let value = resolve("SecondsPath", path, input, env)?;
         return match value.as_i64() {
             Some(seconds) if seconds >= 0 => Ok(after_seconds(now_ms, seconds)),
             Some(_) => Err(Failure::runtime(format!(
@@ -61,7 +62,7 @@ pub fn wait_until_ms(
         };
     }
     if let Some(path) = &state.timestamp_path {
-        let value = resolve("TimestampPath", path, input, context)?;
+        let value = resolve("TimestampPath", path, input, env)?;
         return match value.as_str().and_then(parse_timestamp_ms) {
             Some(at) => Ok(at.max(now_ms)),
             None => Err(Failure::runtime(format!(
@@ -86,8 +87,8 @@ fn after_seconds(now_ms: i64, seconds: i64) -> i64 {
     now_ms.saturating_add(seconds.saturating_mul(1000))
 }
 
-fn resolve(field: &str, path: &str, input: &Value, context: &Value) -> Result<Value, Failure> {
-    evaluate_path(path, input, context).map_err(|_| {
+fn resolve(field: &str, path: &str, input: &Value, env: &Env<'_>) -> Result<Value, Failure> {
+    evaluate_path(path, input, env).map_err(|_| {
         Failure::runtime(format!(
             "The {field} parameter does not reference an input value: {path}"
         ))
@@ -126,7 +127,13 @@ mod tests {
 
     fn until(state: Value, input: Value) -> Result<i64, (String, String)> {
         let state = wait_state(state).expect("a well-formed Wait state");
-        wait_until_ms(&state, &input, &json!({}), NOW).map_err(|f| (f.error, f.cause))
+        wait_until_ms(
+            &state,
+            &input,
+            &crate::variables::Env::context_only(json!({})),
+            NOW,
+        )
+        .map_err(|f| (f.error, f.cause))
     }
 
     fn runtime(cause: &str) -> Result<i64, (String, String)> {

@@ -78,7 +78,13 @@ fn predict(definition: &Value, start: &str, choice: &Value, input: &Value) -> Pr
         Ok(StateKind::Choice(choice)) => choice,
         other => panic!("the recorded Choice state does not parse: {other:?}"),
     };
-    match next_state(&choice, input, &json!({})) {
+    match next_state(
+        &choice,
+        input,
+        &switchback_asl::variables::Env::context_only(json!({})),
+    )
+    .map(|(next, _)| next)
+    {
         Ok(next) => {
             let state = &definition["States"][next.as_str()];
             match state["Type"].as_str() {
@@ -254,7 +260,12 @@ fn wait_corpus() {
             Ok(StateKind::Wait(wait)) => wait,
             other => panic!("the recorded Wait state does not parse: {other:?}"),
         };
-        let outcome = switchback_asl::wait::wait_until_ms(&state, &input, &json!({}), 0);
+        let outcome = switchback_asl::wait::wait_until_ms(
+            &state,
+            &input,
+            &switchback_asl::variables::Env::context_only(json!({})),
+            0,
+        );
         let verdict = match (&outcome, expected["status"].as_str()) {
             (Ok(_), Some("SUCCEEDED" | "ABORTED")) => Ok(()),
             (Err(failure), Some("FAILED")) => {

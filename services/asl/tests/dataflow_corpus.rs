@@ -247,12 +247,13 @@ fn pass(
         return Err(Failure::new("Test.NotPass", state.type_name()));
     };
     let flow = Pipeline::new(&state.flow);
-    let effective = flow.input(raw, context)?;
+    let env = switchback_asl::variables::Env::context_only(context.clone());
+    let effective = flow.input(raw, &env)?;
     let result = match &pass.result {
         Some(result) => result.clone(),
-        None => flow.arguments(&effective, context, entropy)?,
+        None => flow.arguments(&effective, &env, entropy)?,
     };
-    flow.output(raw, result, context)
+    flow.output(raw, result, &env)
 }
 
 fn context_object(input: &Value, state_name: &str) -> Value {

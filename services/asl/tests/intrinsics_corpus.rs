@@ -147,11 +147,20 @@ fn intrinsic_functions_match_aws() {
             for (key, value) in params {
                 let evaluated = match (key.strip_suffix(".$"), value.as_str()) {
                     (Some(k), Some(expr)) if intrinsics::is_intrinsic(expr) => {
-                        intrinsics::evaluate(expr, &input, &context, &mut entropy).map(|v| (k, v))
+                        intrinsics::evaluate(
+                            expr,
+                            &input,
+                            &switchback_asl::variables::Env::context_only(context.clone()),
+                            &mut entropy,
+                        )
+                        .map(|v| (k, v))
                     }
-                    (Some(k), Some(path)) => {
-                        dataflow::evaluate_path(path, &input, &context).map(|v| (k, v))
-                    }
+                    (Some(k), Some(path)) => dataflow::evaluate_path(
+                        path,
+                        &input,
+                        &switchback_asl::variables::Env::context_only(context.clone()),
+                    )
+                    .map(|v| (k, v)),
                     _ => Ok((key.as_str(), value.clone())),
                 };
                 match evaluated {

@@ -8,7 +8,11 @@ use crate::model::{ChoiceRule, ChoiceState, State, StateKind};
 /// Evaluates a rule written as JSON (as in a definition).
 fn evaluate_rule(rule: &Value, input: &Value, context: &Value) -> Result<bool, Failure> {
     let rule: ChoiceRule = serde_json::from_value(rule.clone()).expect("a well-formed rule");
-    super::evaluate_rule(&rule, input, context)
+    super::evaluate_rule(
+        &rule,
+        input,
+        &crate::variables::Env::context_only(context.clone()),
+    )
 }
 
 /// Whether the model refuses a rule, so no execution ever evaluates it.
@@ -387,7 +391,15 @@ fn next_state_picks_first_match_then_default() {
         ],
         "Default": "Fallback"
     }));
-    let next = |input: Value| next_state(&state, &input, &ctx).ok();
+    let next = |input: Value| {
+        next_state(
+            &state,
+            &input,
+            &crate::variables::Env::context_only(ctx.clone()),
+        )
+        .ok()
+        .map(|(next, _)| next)
+    };
     assert_eq!(
         next(json!({"type": "Public", "value": 3})).as_deref(),
         Some("One")
@@ -410,7 +422,12 @@ fn next_state_picks_first_match_then_default() {
 fn no_match_without_default_fails_as_aws_does() {
     let state = choice_state(json!({"Type": "Choice",
                        "Choices": [{"Variable": "$.x", "StringEquals": "never", "Next": "Done"}]}));
-    let failure = next_state(&state, &json!({"x": "a"}), &json!({})).err();
+    let failure = next_state(
+        &state,
+        &json!({"x": "a"}),
+        &crate::variables::Env::context_only(json!({})),
+    )
+    .err();
     assert_eq!(
         failure.as_ref().map(|f| f.error.as_str()),
         Some(errors::RUNTIME)
@@ -422,5 +439,12 @@ fn no_match_without_default_fails_as_aws_does() {
     // An error in a rule stops the scan even when a Default exists.
     let erring = choice_state(json!({"Type": "Choice", "Default": "D",
                         "Choices": [{"Variable": "$.gone", "IsNull": true, "Next": "N"}]}));
-    assert!(next_state(&erring, &json!({}), &json!({})).is_err());
+    assert!(
+        next_state(
+            &erring,
+            &json!({}),
+            &crate::variables::Env::context_only(json!({}))
+        )
+        .is_err()
+    );
 }

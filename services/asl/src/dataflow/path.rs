@@ -7,11 +7,13 @@
 
 use serde_json::Value;
 
-/// Which document a path reads: `$…` the state's input, `$$…` the context object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which document a path reads: `$…` the state's input, `$$…` the context object, `$name…`
+/// the variable `name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Root {
     Input,
     Context,
+    Variable(String),
 }
 
 /// One step of a path.
@@ -67,6 +69,8 @@ pub fn bracket_key(key: &str) -> String {
 pub fn parse(path: &str) -> Result<ParsedPath, String> {
     let (root, rest) = if let Some(rest) = path.strip_prefix("$$") {
         (Root::Context, rest)
+    } else if let Some((name, rest)) = variable_root(path) {
+        (Root::Variable(name.to_owned()), rest)
     } else if let Some(rest) = path.strip_prefix('$') {
         (Root::Input, rest)
     } else {
@@ -113,6 +117,17 @@ pub fn parse(path: &str) -> Result<ParsedPath, String> {
         }
     }
     Ok(ParsedPath { root, segments })
+}
+
+/// `$name…`: the name of a variable (a letter or `_`, then letters, digits and `_`) and the
+/// rest of the path.
+fn variable_root(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix('$')?;
+    if !rest.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+        return None;
+    }
+    let end = rest.find(['.', '[']).unwrap_or(rest.len());
+    Some((&rest[..end], &rest[end..]))
 }
 
 enum DotStep {

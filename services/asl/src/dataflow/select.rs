@@ -6,6 +6,7 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use super::path::{self, ParsedPath, Root, Segment};
+use crate::variables::Env;
 
 /// Why a path selected nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,12 +15,15 @@ pub enum SelectError {
     Syntax(String),
     /// A definite path found nothing; the message is Jayway's (e.g. "No results for path: $['x']").
     NotFound(String),
+    /// The path reads a variable that has not been assigned.
+    UndefinedVariable(String),
 }
 
 impl SelectError {
     pub fn message(&self) -> &str {
         match self {
             SelectError::Syntax(m) | SelectError::NotFound(m) => m,
+            SelectError::UndefinedVariable(_) => "The variable is not defined",
         }
     }
 }
@@ -27,12 +31,17 @@ impl SelectError {
 /// The provider named in Jayway's type-mismatch messages: AWS's documents are Jackson trees.
 const PROVIDER: &str = "com.jayway.jsonpath.spi.json.JacksonJsonNodeJsonProvider";
 
-/// Evaluates `path` (`$…` against `input`, `$$…` against `context`).
-pub fn select(path_text: &str, input: &Value, context: &Value) -> Result<Value, SelectError> {
+/// Evaluates `path` (`$…` against `input`, `$$…` against the context object, `$name…` against
+/// the variable `name`).
+pub fn select(path_text: &str, input: &Value, env: &Env<'_>) -> Result<Value, SelectError> {
     let parsed = path::parse(path_text).map_err(SelectError::Syntax)?;
-    let document = match parsed.root {
+    let document = match &parsed.root {
         Root::Input => input,
-        Root::Context => context,
+        Root::Context => &env.context,
+        Root::Variable(name) => env
+            .variables
+            .get(name)
+            .ok_or_else(|| SelectError::UndefinedVariable(name.clone()))?,
     };
     if parsed.is_definite() {
         select_definite(&parsed, document).cloned()

@@ -13,6 +13,7 @@ use crate::entropy::Entropy;
 use crate::failure::Failure;
 use crate::intrinsics;
 use crate::limits::Budget;
+use crate::variables::Env;
 
 /// Evaluates a payload template against `input` (and `context` for `$$` paths). The values it
 /// gathers are counted as they come: a template that would build more than AWS's payload limit
@@ -21,16 +22,16 @@ use crate::limits::Budget;
 pub fn evaluate(
     template: &Value,
     input: &Value,
-    context: &Value,
+    env: &Env<'_>,
     entropy: &mut Entropy,
 ) -> Result<Value, Failure> {
-    evaluate_within(template, input, context, entropy, &mut Budget::payload())
+    evaluate_within(template, input, env, entropy, &mut Budget::payload())
 }
 
 fn evaluate_within(
     template: &Value,
     input: &Value,
-    context: &Value,
+    env: &Env<'_>,
     entropy: &mut Entropy,
     budget: &mut Budget,
 ) -> Result<Value, Failure> {
@@ -42,7 +43,7 @@ fn evaluate_within(
                 match key.strip_suffix(".$") {
                     Some(name) => dynamic.push((name, key, value)),
                     None => {
-                        let value = evaluate_within(value, input, context, entropy, budget)?;
+                        let value = evaluate_within(value, input, env, entropy, budget)?;
                         out.insert(key.clone(), value);
                     }
                 }
@@ -50,7 +51,7 @@ fn evaluate_within(
             let names: Vec<&str> = dynamic.iter().map(|(name, _, _)| *name).collect();
             for position in java_hash_map_order(&names) {
                 let (name, key, expression) = dynamic[position];
-                let value = evaluate_expression(key, expression, input, context, entropy)?;
+                let value = evaluate_expression(key, expression, input, env, entropy)?;
                 budget.take(&value)?;
                 out.insert(name.to_string(), value);
             }
@@ -58,7 +59,7 @@ fn evaluate_within(
         }
         Value::Array(items) => items
             .iter()
-            .map(|item| evaluate_within(item, input, context, entropy, budget))
+            .map(|item| evaluate_within(item, input, env, entropy, budget))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
         other => Ok(other.clone()),
@@ -70,7 +71,7 @@ fn evaluate_expression(
     key: &str,
     expression: &Value,
     input: &Value,
-    context: &Value,
+    env: &Env<'_>,
     entropy: &mut Entropy,
 ) -> Result<Value, Failure> {
     let Value::String(text) = expression else {
@@ -80,7 +81,7 @@ fn evaluate_expression(
         )));
     };
     if intrinsics::is_intrinsic(text) {
-        return intrinsics::evaluate(text, input, context, entropy);
+        return intrinsics::evaluate(text, input, env, entropy);
     }
     if !text.starts_with("$$") && text.starts_with('$') && input.is_null() {
         // What AWS reports when a state's input is null and a template reads from it.
@@ -88,7 +89,7 @@ fn evaluate_expression(
             "Unable to apply Path transformation to null or empty input.",
         ));
     }
-    select_for_field(text, key, input, context)
+    select_for_field(text, key, input, env)
 }
 
 /// Evaluates `path` on behalf of the field `field` (e.g. `"name.$"`, `"ErrorPath"`), failing the
@@ -98,12 +99,12 @@ pub fn select_for_field(
     path: &str,
     field: &str,
     input: &Value,
-    context: &Value,
+    env: &Env<'_>,
 ) -> Result<Value, Failure> {
-    select(path, input, context).map_err(|error| match error {
+    select(path, input, env).map_err(|error| match error {
         SelectError::NotFound(_) => {
             let document = if path.starts_with("$$") {
-                context
+                &env.context
             } else {
                 input
             };
@@ -114,7 +115,15 @@ pub fn select_for_field(
         SelectError::Syntax(message) => {
             Failure::runtime(format!("Invalid path '{path}' : {message}"))
         }
+        SelectError::UndefinedVariable(name) => undefined_variable(path, field, &name),
     })
+}
+
+/// A path that reads a variable nobody assigned (the validator refuses the ones it can see).
+pub fn undefined_variable(path: &str, field: &str, name: &str) -> Failure {
+    Failure::runtime(format!(
+        "The JSONPath '{path}' specified for the field '{field}' refers to the variable '${name}', which is not defined"
+    ))
 }
 
 fn json_type_name(value: &Value) -> &'static str {

@@ -13,11 +13,16 @@ fn ctx() -> Value {
 }
 
 fn path(p: &str, input: &Value) -> Result<Value, Failure> {
-    evaluate_path(p, input, &ctx())
+    evaluate_path(p, input, &crate::variables::Env::context_only(ctx()))
 }
 
 fn template(t: Value, input: &Value) -> Result<Value, Failure> {
-    evaluate_template(&t, input, &ctx(), &mut Entropy::new(1))
+    evaluate_template(
+        &t,
+        input,
+        &crate::variables::Env::context_only(ctx()),
+        &mut Entropy::new(1),
+    )
 }
 
 fn runtime(cause: &str) -> Failure {
@@ -256,15 +261,24 @@ fn template_path_on_null_input_fails() {
 #[test]
 fn template_intrinsics_go_to_the_intrinsics_module() {
     let r = template(json!({"a.$": "States.Array(1)"}), &json!({}));
-    let expected =
-        crate::intrinsics::evaluate("States.Array(1)", &json!({}), &ctx(), &mut Entropy::new(1))
-            .map(|v| json!({"a": v}));
+    let expected = crate::intrinsics::evaluate(
+        "States.Array(1)",
+        &json!({}),
+        &crate::variables::Env::context_only(ctx()),
+        &mut Entropy::new(1),
+    )
+    .map(|v| json!({"a": v}));
     assert_eq!(r, expected);
 }
 
 #[test]
 fn path_for_field_names_the_field() {
-    let r = evaluate_path_for_field("$.ErrorX", "ErrorPath", &json!({"a": 1}), &ctx());
+    let r = evaluate_path_for_field(
+        "$.ErrorX",
+        "ErrorPath",
+        &json!({"a": 1}),
+        &crate::variables::Env::context_only(ctx()),
+    );
     assert_eq!(
         r,
         Err(runtime(
@@ -289,7 +303,7 @@ fn pipeline(state: &State) -> Pipeline<'_> {
 #[test]
 fn input_and_output_paths() {
     let input = json!({"a": {"b": 1}});
-    let c = ctx();
+    let c = crate::variables::Env::context_only(ctx());
     let input_of = |fields: Value| pipeline(&task(fields)).input(&input, &c);
     let output_of = |fields: Value| pipeline(&task(fields)).output(&input, input.clone(), &c);
     assert_eq!(input_of(json!({})), Ok(input.clone()));
@@ -315,7 +329,7 @@ fn input_and_output_paths() {
 #[test]
 fn parameters_and_result_selector_apply_only_when_present() {
     let input = json!({"x": 1});
-    let c = ctx();
+    let c = crate::variables::Env::context_only(ctx());
     let mut e = Entropy::new(1);
     let plain = task(json!({}));
     assert_eq!(

@@ -11,6 +11,7 @@ use crate::failure::{Failure, errors};
 use crate::limits;
 use crate::model::index::{branch_scope, processor_scope};
 use crate::model::{IndexedState, IntegerField, MapState, NumberField, ParallelState, StateKind};
+use crate::variables::Env;
 
 impl Runner<'_> {
     pub fn run_parallel(
@@ -19,9 +20,10 @@ impl Runner<'_> {
         flow: Pipeline<'_>,
         parallel: &ParallelState,
     ) -> Result<(), Failure> {
-        let context = self.context(thread);
-        let effective = flow.input(&thread.input, &context)?;
-        let input = flow.arguments(&effective, &context, &mut self.entropy)?;
+        let env = self.env(thread);
+        let effective = flow.input(&thread.input, &env)?;
+        let input = flow.arguments(&effective, &env, &mut self.entropy)?;
+        drop(env);
         let mut last = thread.last_event;
         self.emit(&mut last, "ParallelStateStarted", json!({}));
         thread.last_event = last;
@@ -46,9 +48,11 @@ impl Runner<'_> {
         let Phase::Branches(mut phase) = std::mem::replace(&mut thread.phase, Phase::Enter) else {
             return false;
         };
-        for branch in phase.branches.iter_mut().filter(|b| !b.is_finished()) {
-            self.advance(branch);
-        }
+        self.with_scope_of(thread, |runner| {
+            for branch in phase.branches.iter_mut().filter(|b| !b.is_finished()) {
+                runner.advance(branch);
+            }
+        });
         let failed = phase.branches.iter().find_map(|b| match &b.phase {
             Phase::Failed { error, cause } => {
                 Some((Failure::new(error.clone(), cause.clone()), b.last_event))
@@ -118,17 +122,17 @@ impl Runner<'_> {
         flow: Pipeline<'_>,
         map: &MapState,
     ) -> Result<(), Failure> {
-        let context = self.context(thread);
-        let effective = flow.input(&thread.input, &context)?;
+        let env = self.env(thread);
+        let effective = flow.input(&thread.input, &env)?;
         let max_concurrency = count(
             map.max_concurrency.as_ref(),
             map.max_concurrency_path.as_deref(),
             ("MaxConcurrencyPath", None),
             &effective,
-            &context,
+            &env,
         )?;
         let items_path = map.items_path.as_deref().unwrap_or("$");
-        let items = dataflow::evaluate_path(items_path, &effective, &context)?;
+        let items = dataflow::evaluate_path(items_path, &effective, &env)?;
         let Value::Array(items) = items else {
             return Err(Failure::runtime(format!(
                 "Item list at path '{items_path}' must be a JSON array, but found: {items}"
@@ -140,9 +144,8 @@ impl Runner<'_> {
             "MapStateStarted",
             json!({ "mapStateStartedEventDetails": { "length": items.len() } }),
         );
-        thread.last_event = last;
         // AWS reads the tolerated failure settings after the map started.
-        let tolerated_count = count(
+        let tolerated = count(
             map.tolerated_failure_count.as_ref(),
             map.tolerated_failure_count_path.as_deref(),
             (
@@ -150,9 +153,12 @@ impl Runner<'_> {
                 Some("ToleratedFailureCount cannot be negative."),
             ),
             &effective,
-            &context,
-        )?;
-        let tolerated_percentage = percentage(map, &effective, &context)?;
+            &env,
+        )
+        .and_then(|count| Ok((count, percentage(map, &effective, &env)?)));
+        drop(env);
+        thread.last_event = last;
+        let (tolerated_count, tolerated_percentage) = tolerated?;
         // `Parameters` is the older name of `ItemSelector`; AWS still applies it, with
         // `ItemProcessor` as with the legacy `Iterator`.
         // Items are selected as their iteration starts, not all at once: a selector that copies
@@ -243,9 +249,11 @@ impl Runner<'_> {
                 phase.running.push((index, child));
                 progressed = true;
             }
-            for (_, child) in phase.running.iter_mut() {
-                self.advance(child);
-            }
+            self.with_scope_of(thread, |runner| {
+                for (_, child) in phase.running.iter_mut() {
+                    runner.advance(child);
+                }
+            });
             let mut finished_any = false;
             let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut phase.running)
                 .into_iter()
@@ -345,9 +353,9 @@ impl Runner<'_> {
         let Some(template) = selector else {
             return Ok(item);
         };
-        let mut context = self.context(thread);
-        context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
-        dataflow::evaluate_template(template, effective, &context, &mut self.entropy)
+        let mut env = self.env(thread);
+        env.context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
+        dataflow::evaluate_template(template, effective, &env, &mut self.entropy)
     }
 }
 
@@ -368,7 +376,7 @@ fn count(
     path: Option<&str>,
     (path_field, negative): (&str, Option<&str>),
     input: &Value,
-    context: &Value,
+    env: &Env<'_>,
 ) -> Result<Option<usize>, Failure> {
     if let Some(IntegerField::Literal(n)) = literal {
         return Ok(usize::try_from(*n).ok());
@@ -376,7 +384,7 @@ fn count(
     let Some(path) = path else {
         return Ok(None);
     };
-    let value = dataflow::evaluate_path(path, input, context)?;
+    let value = dataflow::evaluate_path(path, input, env)?;
     if let Some(n) = value.as_u64() {
         return Ok(usize::try_from(n).ok());
     }
@@ -395,7 +403,7 @@ fn count(
     }
 }
 
-fn percentage(map: &MapState, input: &Value, context: &Value) -> Result<Option<f64>, Failure> {
+fn percentage(map: &MapState, input: &Value, env: &Env<'_>) -> Result<Option<f64>, Failure> {
     let literal = map.tolerated_failure_percentage.as_ref();
     if let Some(p) = literal.and_then(NumberField::literal_f64) {
         return Ok(Some(p));
@@ -403,7 +411,7 @@ fn percentage(map: &MapState, input: &Value, context: &Value) -> Result<Option<f
     let Some(path) = map.tolerated_failure_percentage_path.as_deref() else {
         return Ok(None);
     };
-    let value = dataflow::evaluate_path(path, input, context)?;
+    let value = dataflow::evaluate_path(path, input, env)?;
     // As for counts, a string holding a number counts ("1" is recorded).
     let number = value
         .as_f64()

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::variables::{self, Frame};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEvent {
     pub id: u64,
@@ -58,11 +60,21 @@ pub fn entered(name: &str, input: &Value) -> Value {
 }
 
 pub fn exited(name: &str, output: &Value) -> Value {
-    json!({ "stateExitedEventDetails": {
+    exited_assigning(name, output, &Frame::new())
+}
+
+/// An Exited event that also reports the variables the state assigned.
+pub fn exited_assigning(name: &str, output: &Value, assigned: &Frame) -> Value {
+    let mut details = json!({
         "name": name,
         "output": text(output),
         "outputDetails": { "truncated": false },
-    }})
+    });
+    if let Some((texts, truncation)) = variables::history_members(assigned) {
+        details["assignedVariables"] = texts;
+        details["assignedVariablesDetails"] = truncation;
+    }
+    json!({ "stateExitedEventDetails": details })
 }
 
 /// `{"<member>": {"error": ..., "cause": ...}}`, leaving out empty members as AWS does.

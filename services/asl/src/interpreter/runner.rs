@@ -1,6 +1,8 @@
 //! The machinery every state shares: emitting events, the context object, moving to the next
 //! state, Retry and Catch, and the execution's own start and end.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::history::{self, HistoryEvent};
@@ -12,6 +14,7 @@ use crate::failure::{Failure, errors};
 use crate::limits::{self, Budget, MAX_HISTORY_EVENTS as HISTORY_LIMIT};
 use crate::model::{IndexedState, Machine};
 use crate::retry;
+use crate::variables::{self, Env, Frame, Variables};
 
 pub(super) struct Runner<'a> {
     pub machine: &'a Machine,
@@ -33,6 +36,9 @@ pub(super) struct Runner<'a> {
     pub yielded: bool,
     /// The execution's closing event is being written: it may take the last id.
     closing: bool,
+    /// The variables of the threads around the one being advanced, outermost first: a thread
+    /// pushes its own while its branches or iterations run (see `crate::variables`).
+    pub outer: Vec<Arc<Frame>>,
 }
 
 /// What one step of an execution may still write (see `limits::STEP_MAX_*`). A scheduler
@@ -150,6 +156,7 @@ pub(super) fn step(
         history_full: false,
         yielded: false,
         closing: false,
+        outer: Vec::new(),
     };
     snapshot.resume_at_ms = None;
 
@@ -357,6 +364,39 @@ impl<'a> Runner<'a> {
         context
     }
 
+    /// What the thread's current state reads besides its input: the context object and the
+    /// variables in scope.
+    pub fn env<'t>(&self, thread: &'t Thread) -> Env<'t> {
+        Env::new(
+            self.context(thread),
+            Variables::new(&thread.variables, self.outer.clone()),
+        )
+    }
+
+    /// Runs `f` with `thread`'s variables visible to the threads it advances (its branches or
+    /// iterations), which read them and cannot change them.
+    pub fn with_scope_of<T>(&mut self, thread: &mut Thread, f: impl FnOnce(&mut Self) -> T) -> T {
+        let frame = Arc::new(std::mem::take(&mut thread.variables));
+        self.outer.push(Arc::clone(&frame));
+        let result = f(self);
+        self.outer.pop();
+        thread.variables = Arc::try_unwrap(frame).unwrap_or_else(|shared| (*shared).clone());
+        result
+    }
+
+    /// Applies a state's assignments to its thread, within AWS's limits.
+    pub fn apply_assignments(&self, thread: &mut Thread, assigned: &Frame) -> Result<(), Failure> {
+        if assigned.is_empty() {
+            return Ok(());
+        }
+        let held = Variables::new(&thread.variables, self.outer.clone()).bytes_except(assigned);
+        variables::check_assignments(assigned, held)?;
+        for (name, value) in assigned {
+            thread.variables.insert(name.clone(), value.clone());
+        }
+        Ok(())
+    }
+
     /// Runs the thread until it waits or finishes, or the step's budget is spent (the thread
     /// then goes on in the next step).
     pub fn advance(&mut self, thread: &mut Thread) {
@@ -389,9 +429,13 @@ impl<'a> Runner<'a> {
                 self.enter(thread);
                 true
             }
-            Phase::Waiting { until_ms, output } if *until_ms <= self.now => {
-                let output = output.clone();
-                self.exit_and_transition(thread, output);
+            Phase::Waiting {
+                until_ms,
+                output,
+                assigned,
+            } if *until_ms <= self.now => {
+                let (output, assigned) = (output.clone(), assigned.clone());
+                self.exit_and_transition(thread, output, assigned);
                 true
             }
             Phase::Backoff { until_ms } if *until_ms <= self.now => {
@@ -426,9 +470,10 @@ impl<'a> Runner<'a> {
         self.run_state(thread);
     }
 
-    /// Emits the state's Exited event with `output` and moves on. An output over AWS's limits
-    /// fails the state with `States.DataLimitExceeded` instead.
-    pub fn exit_and_transition(&mut self, thread: &mut Thread, output: Value) {
+    /// Applies the state's assignments, emits its Exited event with `output` and moves on. An
+    /// output or assignments over AWS's limits fail the state with `States.DataLimitExceeded`
+    /// instead.
+    pub fn exit_and_transition(&mut self, thread: &mut Thread, output: Value, assigned: Frame) {
         let def = match self.state_def(thread) {
             Ok(def) => def,
             Err(failure) => return self.fail_thread(thread, failure),
@@ -436,9 +481,16 @@ impl<'a> Runner<'a> {
         if let Some(problem) = limits::payload_problem(&output) {
             return self.handle_failure(thread, def, Failure::data_limit_exceeded(problem));
         }
+        if let Err(failure) = self.apply_assignments(thread, &assigned) {
+            return self.handle_failure(thread, def, failure);
+        }
         let event = format!("{}Exited", history::state_prefix(def.state.type_name()));
         let mut last = thread.last_event;
-        self.emit(&mut last, &event, history::exited(&thread.state, &output));
+        self.emit(
+            &mut last,
+            &event,
+            history::exited_assigning(&thread.state, &output, &assigned),
+        );
         thread.last_event = last;
         self.transition(thread, def, output);
     }
@@ -446,13 +498,17 @@ impl<'a> Runner<'a> {
     /// A Task, Parallel or Map state's result through ResultSelector, ResultPath and
     /// OutputPath, then out of the state; a failure of that data flow goes to Retry and Catch.
     pub fn exit_with_result(&mut self, thread: &mut Thread, def: &IndexedState, result: Value) {
-        let context = self.context(thread);
+        let env = self.env(thread);
         let flow = def.pipeline();
-        let output = flow
-            .select_result(result, &context, &mut self.entropy)
-            .and_then(|r| flow.output(&thread.input, r, &context));
-        match output {
-            Ok(output) => self.exit_and_transition(thread, output),
+        let outcome = flow
+            .assign(&result, &env, &mut self.entropy)
+            .and_then(|assigned| {
+                let selected = flow.select_result(result, &env, &mut self.entropy)?;
+                Ok((flow.output(&thread.input, selected, &env)?, assigned))
+            });
+        drop(env);
+        match outcome {
+            Ok((output, assigned)) => self.exit_and_transition(thread, output, assigned),
             Err(failure) => self.handle_failure(thread, def, failure),
         }
     }
@@ -518,19 +574,30 @@ impl<'a> Runner<'a> {
         let catchers = def.state.catchers();
         if let Some(index) = retry::matching_catcher(catchers, &failure.error) {
             let catcher = &catchers[index];
+            let env = self.env(thread);
             let caught =
-                dataflow::error_output(catcher, &thread.input, &failure).and_then(|output| {
-                    match limits::payload_problem(&output) {
-                        // Not caught again: the Catch's own output is over the limits.
-                        Some(problem) => Err(Failure::data_limit_exceeded(problem)),
-                        None => Ok(output),
-                    }
-                });
+                dataflow::error_output(catcher, &thread.input, &failure, &env, &mut self.entropy)
+                    .and_then(|(output, assigned)| {
+                        match limits::payload_problem(&output) {
+                            // Not caught again: the Catch's own output is over the limits.
+                            Some(problem) => Err(Failure::data_limit_exceeded(problem)),
+                            None => Ok((output, assigned)),
+                        }
+                    });
+            drop(env);
+            let caught = caught.and_then(|(output, assigned)| {
+                self.apply_assignments(thread, &assigned)?;
+                Ok((output, assigned))
+            });
             match caught {
-                Ok(output) => {
+                Ok((output, assigned)) => {
                     let event = format!("{}Exited", history::state_prefix(def.state.type_name()));
                     let mut last = thread.last_event;
-                    self.emit(&mut last, &event, history::exited(&thread.state, &output));
+                    self.emit(
+                        &mut last,
+                        &event,
+                        history::exited_assigning(&thread.state, &output, &assigned),
+                    );
                     thread.last_event = last;
                     let next = catcher.next.clone();
                     self.go_to(thread, &next, output);

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::resource::Pattern;
+use crate::variables::Frame;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Status {
@@ -91,6 +92,9 @@ pub struct Thread {
     pub entered_ms: i64,
     /// `$$.Map.Item` for iteration threads.
     pub map_item: Option<Value>,
+    /// The variables this thread assigned (its scope; see `crate::variables`).
+    #[serde(default, skip_serializing_if = "Frame::is_empty")]
+    pub variables: Frame,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,6 +105,9 @@ pub enum Phase {
     Waiting {
         until_ms: i64,
         output: Value,
+        /// The state's assignments, computed on entry and applied when it exits.
+        #[serde(default, skip_serializing_if = "Frame::is_empty")]
+        assigned: Frame,
     },
     /// Retry backoff; then the state runs again (without a new Entered event).
     Backoff {
@@ -187,6 +194,7 @@ impl Thread {
             entered_event: 0,
             entered_ms: 0,
             map_item: None,
+            variables: Frame::new(),
         }
     }
 

@@ -8,6 +8,7 @@ use super::snapshot::{Phase, Thread};
 use crate::dataflow::Pipeline;
 use crate::failure::Failure;
 use crate::model::{ChoiceState, FailState, PassState, StateKind, WaitState};
+use crate::variables::Env;
 use crate::{choice, dataflow, intrinsics, wait};
 
 impl Runner<'_> {
@@ -52,14 +53,16 @@ impl Runner<'_> {
         flow: Pipeline<'_>,
         pass: &PassState,
     ) -> Result<(), Failure> {
-        let context = self.context(thread);
-        let effective = flow.input(&thread.input, &context)?;
+        let env = self.env(thread);
+        let effective = flow.input(&thread.input, &env)?;
         let result = match &pass.result {
             Some(result) => result.clone(),
-            None => flow.arguments(&effective, &context, &mut self.entropy)?,
+            None => flow.arguments(&effective, &env, &mut self.entropy)?,
         };
-        let output = flow.output(&thread.input, result, &context)?;
-        self.exit_and_transition(thread, output);
+        let assigned = flow.assign(&result, &env, &mut self.entropy)?;
+        let output = flow.output(&thread.input, result, &env)?;
+        drop(env);
+        self.exit_and_transition(thread, output, assigned);
         Ok(())
     }
 
@@ -69,15 +72,24 @@ impl Runner<'_> {
         flow: Pipeline<'_>,
         choice: &ChoiceState,
     ) -> Result<(), Failure> {
-        let context = self.context(thread);
-        let effective = flow.input(&thread.input, &context)?;
-        let next = choice::next_state(choice, &effective, &context)?;
-        let output = flow.output(&thread.input, effective, &context)?;
+        let env = self.env(thread);
+        let effective = flow.input(&thread.input, &env)?;
+        let (next, rule) = choice::next_state(choice, &effective, &env)?;
+        // The matched rule's Assign, or the state's own when Default was taken.
+        let assigned = match rule {
+            Some(rule) => {
+                dataflow::assign(rule.assign.as_ref(), &effective, &env, &mut self.entropy)?
+            }
+            None => flow.assign(&effective, &env, &mut self.entropy)?,
+        };
+        let output = flow.output(&thread.input, effective, &env)?;
+        drop(env);
+        self.apply_assignments(thread, &assigned)?;
         let mut last = thread.last_event;
         self.emit(
             &mut last,
             "ChoiceStateExited",
-            history::exited(&thread.state, &output),
+            history::exited_assigning(&thread.state, &output, &assigned),
         );
         thread.last_event = last;
         self.go_to(thread, &next, output);
@@ -90,18 +102,25 @@ impl Runner<'_> {
         flow: Pipeline<'_>,
         wait: &WaitState,
     ) -> Result<(), Failure> {
-        let context = self.context(thread);
-        let effective = flow.input(&thread.input, &context)?;
-        let until_ms = wait::wait_until_ms(wait, &effective, &context, self.now)?;
-        let output = flow.output(&thread.input, effective, &context)?;
-        thread.phase = Phase::Waiting { until_ms, output };
+        let env = self.env(thread);
+        let effective = flow.input(&thread.input, &env)?;
+        let until_ms = wait::wait_until_ms(wait, &effective, &env, self.now)?;
+        let assigned = flow.assign(&effective, &env, &mut self.entropy)?;
+        let output = flow.output(&thread.input, effective, &env)?;
+        drop(env);
+        thread.phase = Phase::Waiting {
+            until_ms,
+            output,
+            assigned,
+        };
         Ok(())
     }
 
     fn run_succeed(&mut self, thread: &mut Thread, flow: Pipeline<'_>) -> Result<(), Failure> {
-        let context = self.context(thread);
-        let effective = flow.input(&thread.input, &context)?;
-        let output = flow.output(&thread.input, effective, &context)?;
+        let env = self.env(thread);
+        let effective = flow.input(&thread.input, &env)?;
+        let output = flow.output(&thread.input, effective, &env)?;
+        drop(env);
         let mut last = thread.last_event;
         self.emit(
             &mut last,
@@ -114,16 +133,16 @@ impl Runner<'_> {
     }
 
     fn run_fail(&mut self, thread: &mut Thread, def: &FailState) -> Result<(), Failure> {
-        let context = self.context(thread);
+        let env = self.env(thread);
         let error = self.fail_text(
             &thread.input,
-            &context,
+            &env,
             (&def.error, &def.error_path),
             "ErrorPath",
         )?;
         let cause = self.fail_text(
             &thread.input,
-            &context,
+            &env,
             (&def.cause, &def.cause_path),
             "CausePath",
         )?;
@@ -137,7 +156,7 @@ impl Runner<'_> {
     fn fail_text(
         &mut self,
         input: &Value,
-        context: &Value,
+        env: &Env<'_>,
         (literal, path): (&Option<String>, &Option<String>),
         path_field: &str,
     ) -> Result<String, Failure> {
@@ -148,9 +167,9 @@ impl Runner<'_> {
             return Ok(String::new());
         };
         let value = if intrinsics::is_intrinsic(path) {
-            intrinsics::evaluate(path, input, context, &mut self.entropy)?
+            intrinsics::evaluate(path, input, env, &mut self.entropy)?
         } else {
-            dataflow::evaluate_path(path, input, context).map_err(|_| {
+            dataflow::evaluate_path(path, input, env).map_err(|_| {
                 Failure::runtime(format!(
                     "The JSONPath '{path}' specified for the field '{path_field}' could not be found in the input '{input}'"
                 ))

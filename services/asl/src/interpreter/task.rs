@@ -16,6 +16,7 @@ use crate::failure::{Failure, errors};
 use crate::intrinsics::hash::hex_digest;
 use crate::model::{IntegerField, TaskState};
 use crate::resource::{Integration, Pattern, Resource, unsupported_reason};
+use crate::variables::Env;
 
 // AWS's limit on a task's result; a larger one fails the state with
 // `States.DataLimitExceeded`.
@@ -44,7 +45,7 @@ impl Runner<'_> {
         }
         let task_id = self.next_task_id;
         let token = task_token(&self.info.token_secret, task_id);
-        let mut context = self.context(thread);
+        let mut env = self.env(thread);
         if matches!(
             resource,
             Resource::Integration {
@@ -52,24 +53,25 @@ impl Runner<'_> {
                 ..
             }
         ) {
-            context["Task"] = json!({ "Token": token });
+            env.context["Task"] = json!({ "Token": token });
         }
-        let effective = flow.input(&thread.input, &context)?;
-        let parameters = flow.arguments(&effective, &context, &mut self.entropy)?;
+        let effective = flow.input(&thread.input, &env)?;
+        let parameters = flow.arguments(&effective, &env, &mut self.entropy)?;
         let timeout = seconds(
             task.timeout_seconds.as_ref(),
             task.timeout_seconds_path.as_deref(),
             "TimeoutSecondsPath",
             &effective,
-            &context,
+            &env,
         )?;
         let heartbeat = seconds(
             task.heartbeat_seconds.as_ref(),
             task.heartbeat_seconds_path.as_deref(),
             "HeartbeatSecondsPath",
             &effective,
-            &context,
+            &env,
         )?;
+        drop(env);
         let input = history::text(&parameters);
         let (kind, call) = match resource {
             Resource::Activity => {
@@ -218,9 +220,18 @@ impl Runner<'_> {
         };
         match &mut thread.phase {
             Phase::Task(task) if task.task_id == task_id => {}
-            Phase::Branches(b) => return b.branches.iter_mut().any(|t| self.deliver(t, event)),
-            Phase::Iterations(i) => {
-                return i.running.iter_mut().any(|(_, t)| self.deliver(t, event));
+            Phase::Branches(_) | Phase::Iterations(_) => {
+                // The outer thread's variables are visible to the one the event reaches.
+                let mut phase = std::mem::replace(&mut thread.phase, Phase::Enter);
+                let found = self.with_scope_of(thread, |runner| match &mut phase {
+                    Phase::Branches(b) => b.branches.iter_mut().any(|t| runner.deliver(t, event)),
+                    Phase::Iterations(i) => {
+                        i.running.iter_mut().any(|(_, t)| runner.deliver(t, event))
+                    }
+                    _ => false,
+                });
+                thread.phase = phase;
+                return found;
             }
             _ => return false,
         }
@@ -562,7 +573,7 @@ fn seconds(
     path: Option<&str>,
     path_field: &str,
     input: &Value,
-    context: &Value,
+    env: &Env<'_>,
 ) -> Result<Option<i64>, Failure> {
     if let Some(value) = literal.and_then(IntegerField::literal_i64) {
         return Ok(Some(value));
@@ -570,7 +581,7 @@ fn seconds(
     let Some(path) = path else {
         return Ok(None);
     };
-    let value = dataflow::evaluate_path(path, input, context)?;
+    let value = dataflow::evaluate_path(path, input, env)?;
     match value.as_i64() {
         Some(n) if n > 0 => Ok(Some(n)),
         _ => Err(Failure::runtime(format!(

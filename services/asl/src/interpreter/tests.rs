@@ -424,30 +424,119 @@ fn never_panics_on_mangled_definitions() {
 
 #[test]
 fn unsupported_language_features_fail_loudly() {
-    for definition in [
-        json!({"StartAt": "P", "QueryLanguage": "JSONata", "States": {"P": {"Type": "Pass", "Output": "{% 1 %}", "End": true}}}),
-        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"x": 1}, "End": true}}}),
-        // An Assign in a Choice rule or a catcher is refused too, never silently dropped.
-        json!({"StartAt": "C", "States": {
-            "C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": false,
-                "Assign": {"x": 1}, "Next": "D"}], "Default": "D"},
-            "D": {"Type": "Pass", "End": true}}}),
-        json!({"StartAt": "T", "States": {
-            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true,
-                "Catch": [{"ErrorEquals": ["States.ALL"], "Assign": {"x": 1}, "Next": "D"}]},
-            "D": {"Type": "Pass", "End": true}}}),
-    ] {
-        let (done, _) = run_timers(&definition, json!({}));
-        assert_eq!(done.snapshot.status, Status::Failed, "{definition}");
-        assert_eq!(done.snapshot.error.as_deref(), Some("States.Runtime"));
-        assert!(
-            done.snapshot
-                .cause
-                .as_deref()
-                .unwrap_or_default()
-                .contains("not supported")
-        );
-    }
+    let definition = json!({"StartAt": "P", "QueryLanguage": "JSONata", "States": {"P": {"Type": "Pass", "Output": "{% 1 %}", "End": true}}});
+    let (done, _) = run_timers(&definition, json!({}));
+    assert_eq!(done.snapshot.status, Status::Failed, "{definition}");
+    assert_eq!(done.snapshot.error.as_deref(), Some("States.Runtime"));
+}
+
+/// The `assignedVariables` of each Exited event, in order (events without them are skipped).
+fn assignments(transition: &Transition) -> Vec<Value> {
+    transition
+        .history
+        .iter()
+        .filter_map(|event| event.details["stateExitedEventDetails"].get("assignedVariables"))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn variables_are_assigned_and_read_in_every_kind_of_field() {
+    let definition = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Result": {"n": 2}, "Assign": {"n.$": "$.n", "list": [1, 2], "s": "$.literal"}, "Next": "W"},
+        "W": {"Type": "Wait", "SecondsPath": "$n", "Assign": {"waited.$": "$n"}, "Next": "C"},
+        "C": {"Type": "Choice", "Choices": [
+            {"Variable": "$n", "NumericEquals": 2, "Assign": {"rule": "matched"}, "Next": "P"}],
+            "Default": "P"},
+        "P": {"Type": "Pass", "Parameters": {"n.$": "$n", "f.$": "States.Format('{}-{}', $rule, $waited)", "l.$": "$list[1]"}, "End": true}
+    }});
+    let (done, _) = run_timers(&definition, json!({}));
+    assert_eq!(done.snapshot.status, Status::Succeeded);
+    assert_eq!(
+        done.snapshot.output,
+        Some(json!({"n": 2, "f": "matched-2", "l": 2}))
+    );
+}
+
+#[test]
+fn assignments_are_reported_as_json_text_and_read_as_of_state_entry() {
+    let definition = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"x": 1}, "Next": "B"},
+        // Both values read the `x` of entry time, not each other's.
+        "B": {"Type": "Pass", "Assign": {"x": {"o": [true]}, "old.$": "$x"}, "End": true}
+    }});
+    let machine = Machine::new(definition.clone());
+    let started = super::start(&machine, info(), json!({}), 0, 1);
+    assert_eq!(started.snapshot.status, Status::Succeeded);
+    assert_eq!(
+        assignments(&started),
+        vec![
+            json!({"x": "1"}),
+            json!({"x": "{\"o\":[true]}", "old": "1"})
+        ]
+    );
+    let exited = &started.history[2].details["stateExitedEventDetails"];
+    assert_eq!(
+        exited["assignedVariablesDetails"],
+        json!({"truncated": false})
+    );
+}
+
+#[test]
+fn inner_scopes_read_outer_variables_and_their_own_disappear() {
+    let definition = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"outer": 10}, "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$.items", "ItemSelector": {"v.$": "$$.Map.Item.Value", "o.$": "$outer"},
+            "ItemProcessor": {"StartAt": "I", "States": {
+                "I": {"Type": "Pass", "Assign": {"inner.$": "States.MathAdd($.v, $outer)"}, "Next": "J"},
+                "J": {"Type": "Pass", "Parameters": {"sum.$": "$inner"}, "End": true}}},
+            "Next": "After"},
+        "After": {"Type": "Pass", "Parameters": {"inner.$": "$inner"}, "End": true}
+    }});
+    let (done, _) = run_timers(&definition, json!({"items": [1, 2]}));
+    // The iterations' variable is gone once the Map ends: reading it fails the execution.
+    assert_eq!(done.snapshot.status, Status::Failed);
+    assert!(
+        done.snapshot
+            .cause
+            .as_deref()
+            .unwrap_or_default()
+            .contains("inner"),
+        "{:?}",
+        done.snapshot.cause
+    );
+    let mut ok = definition.clone();
+    ok["States"]["After"] = json!({"Type": "Pass", "End": true});
+    let (done, _) = run_timers(&ok, json!({"items": [1, 2]}));
+    assert_eq!(
+        done.snapshot.output,
+        Some(json!([{"sum": 11}, {"sum": 12}]))
+    );
+}
+
+#[test]
+fn a_catcher_assigns_in_the_outer_scope_from_the_error_output() {
+    let definition = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Branches": [{"StartAt": "F", "States": {
+                "F": {"Type": "Fail", "Error": "Boom", "Cause": "bad"}}}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Assign": {"err.$": "$.Error"}, "ResultPath": null, "Next": "R"}]},
+        "R": {"Type": "Pass", "Parameters": {"e.$": "$err"}, "End": true}
+    }});
+    let (done, _) = run_timers(&definition, json!({}));
+    assert_eq!(done.snapshot.output, Some(json!({"e": "Boom"})));
+}
+
+#[test]
+fn assignments_over_the_limits_fail_the_state() {
+    let big = "x".repeat(300 * 1024);
+    let definition = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"big.$": "$.big"}, "End": true}}});
+    let (done, _) = run_timers(&definition, json!({"big": big}));
+    assert_eq!(done.snapshot.status, Status::Failed);
+    assert_eq!(
+        done.snapshot.error.as_deref(),
+        Some("States.DataLimitExceeded")
+    );
 }
 
 #[test]

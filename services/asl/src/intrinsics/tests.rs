@@ -11,8 +11,13 @@ fn eval_with(expr: &str, input: Value, seed: u64) -> Result<Value, String> {
         "Execution": {"Id": "arn:aws:states:us-east-1:1:execution:m:e", "Input": input.clone()},
         "StateMachine": {"Name": "alpha-beta-gamma"}
     });
-    evaluate(expr, &input, &context, &mut Entropy::new(seed))
-        .map_err(|f| format!("{}: {}", f.error, f.cause))
+    evaluate(
+        expr,
+        &input,
+        &crate::variables::Env::context_only(context),
+        &mut Entropy::new(seed),
+    )
+    .map_err(|f| format!("{}: {}", f.error, f.cause))
 }
 
 fn eval(expr: &str, input: Value) -> Result<Value, String> {

@@ -42,9 +42,6 @@ impl IndexedState {
         if self.language == QueryLanguage::Jsonata {
             return Some("JSONata is not supported by this version of Switchback");
         }
-        if self.state.assigns() {
-            return Some("Variables (Assign) are not supported by this version of Switchback");
-        }
         None
     }
 }
