@@ -51,6 +51,9 @@ mod names;
 mod rewrite;
 mod run;
 
+#[cfg(test)]
+mod tests;
+
 pub use env::Env;
 pub use error::Error;
 pub use expression::Expression;
