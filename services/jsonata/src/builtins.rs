@@ -118,3 +118,29 @@ pub(crate) fn builtin(name: &str) -> Option<&'static Builtin> {
 pub(crate) fn guard(name: &str) -> Guard {
     builtin(name).map_or(Guard::None, |b| b.guard)
 }
+
+/// The signature jsonata-core validates a guarded built-in's arguments against, for the
+/// function that stands in for the built-in when it is passed as a value (see
+/// `rewrite::reference`): called with too few or wrong arguments, it fails as the built-in
+/// would. Only where the signature has as many parameters as the arity (`$string`'s has two
+/// and an arity of one, so a higher-order function would hand it its index).
+pub(crate) fn stand_in_signature(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "base64decode" | "base64encode" | "decodeUrl" | "decodeUrlComponent" | "encodeUrl"
+        | "encodeUrlComponent" | "lowercase" | "trim" | "uppercase" => "<s-:s>",
+        "distinct" => "<x:x>",
+        "formatBase" => "<n-n?:s>",
+        "formatInteger" => "<n-s:s>",
+        "formatNumber" => "<n-so?:s>",
+        "fromMillis" => "<n-s?s?:s>",
+        "join" => "<a<s>s?:s>",
+        "match" => "<s-f<s:o>n?:a<o>>",
+        "pad" => "<s-ns?:s>",
+        "replace" => "<s-(sf)(sf)n?:s>",
+        "split" => "<s-(sf)n?:a<s>>",
+        "substring" => "<s-nn?:s>",
+        "substringAfter" | "substringBefore" => "<s-s:s>",
+        "toMillis" => "<s-s?:n>",
+        _ => return None,
+    })
+}

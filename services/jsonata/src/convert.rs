@@ -15,8 +15,10 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::measure::{json_number_bytes, json_string_bytes};
 
-/// `value` as jsonata-core's value, copied once.
-pub(crate) fn to_jvalue(value: &Value) -> JValue {
+/// `value` as jsonata-core's value, copied once. Arrays and objects nested more than
+/// `max_depth` levels are refused: some of jsonata-core's walks (a field step over nested
+/// arrays) recurse once per level on the native stack.
+pub(crate) fn to_jvalue(value: &Value, max_depth: usize) -> Result<JValue, Error> {
     enum Frame<'v> {
         Array {
             rest: std::slice::Iter<'v, Value>,
@@ -73,6 +75,11 @@ pub(crate) fn to_jvalue(value: &Value) -> JValue {
             Value::Bool(b) => Some(JValue::Bool(*b)),
             Value::Number(n) => Some(JValue::Number(n.as_f64().unwrap_or(0.0))),
             Value::String(s) => Some(JValue::String(Rc::from(s.as_str()))),
+            Value::Array(_) | Value::Object(_) if stack.len() >= max_depth => {
+                return Err(Error::limit(format!(
+                    "a value passed in nests deeper than the limit of {max_depth} levels"
+                )));
+            }
             Value::Array(items) => {
                 stack.push(Frame::Array {
                     rest: items.iter(),
@@ -92,7 +99,7 @@ pub(crate) fn to_jvalue(value: &Value) -> JValue {
         // Hand finished values up until some frame has another child to open.
         loop {
             let Some(top) = stack.last_mut() else {
-                return finished.unwrap_or(JValue::Undefined);
+                return Ok(finished.unwrap_or(JValue::Undefined));
             };
             if let Some(value) = finished.take() {
                 top.push(value);

@@ -93,7 +93,9 @@ pub(crate) fn adapt(
             .collect::<Result<Vec<_>, Error>>()
             .map_err(|error| run.fail(error))?;
         match f(&args) {
-            Ok(Some(value)) => Ok(convert::to_jvalue(&value)),
+            Ok(Some(value)) => {
+                convert::to_jvalue(&value, max_depth).map_err(|error| run.fail(error))
+            }
             Ok(None) => Ok(JValue::Undefined),
             Err(message) => Err(run.fail(Error::Function {
                 name: name.to_string(),

@@ -103,7 +103,10 @@ impl Expression {
         let mut context = Context::new();
         for (name, value) in &env.bindings {
             if mentioned.contains(*name) {
-                context.bind((*name).to_string(), convert::to_jvalue(value));
+                context.bind(
+                    (*name).to_string(),
+                    convert::to_jvalue(value, limits.max_depth)?,
+                );
             }
         }
         // Host functions, and the replacements of the impure built-ins, are values bound to
@@ -137,7 +140,10 @@ impl Expression {
         }
         guards::register(&mut evaluator, &run, self.uses)?;
 
-        let data = input.map_or(JValue::Undefined, convert::to_jvalue);
+        let data = match input {
+            Some(input) => convert::to_jvalue(input, limits.max_depth)?,
+            None => JValue::Undefined,
+        };
         match evaluator.evaluate(&self.ast, &data) {
             Ok(value) => convert::to_json(&value, limits.max_output_bytes, limits.max_depth),
             Err(error) => Err(run.failure_behind(&error).unwrap_or_else(|| error.into())),

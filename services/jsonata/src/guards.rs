@@ -8,7 +8,7 @@ use jsonata_core::functions::string::build_regex;
 use jsonata_core::value::JValue;
 
 use crate::error::Error;
-use crate::measure::{json_bytes_within, tree_nodes_within};
+use crate::measure::{Exceeded, json_bytes_within, tree_within};
 use crate::rewrite::{self, Uses};
 use crate::run::Run;
 
@@ -19,11 +19,16 @@ pub(crate) fn register(
     uses: Uses,
 ) -> Result<(), EvaluatorError> {
     type Guard = fn(&Run, &[JValue]) -> Result<JValue, EvaluatorError>;
-    let table: [(bool, &str, Guard); 9] = [
+    let table: [(bool, &str, Guard); 10] = [
         (uses.guard_call, rewrite::GUARD_CALL, guard_call),
         (uses.guard_result, rewrite::GUARD_RESULT, guard_result),
         (uses.guard_concat, rewrite::GUARD_CONCAT, guard_concat),
         (uses.guard_tree, rewrite::GUARD_TREE, guard_tree),
+        (
+            uses.guard_arguments,
+            rewrite::GUARD_ARGUMENTS,
+            guard_arguments,
+        ),
         (uses.range, rewrite::RANGE, range),
         (uses.is_builtin, rewrite::IS_BUILTIN, is_builtin),
         (uses.is_function, rewrite::IS_FUNCTION, is_function),
@@ -319,13 +324,18 @@ fn guard_concat(run: &Run, args: &[JValue]) -> Result<JValue, EvaluatorError> {
 }
 
 fn check_tree(run: &Run, what: &str, value: &JValue) -> Result<(), EvaluatorError> {
-    let max = run.limits.max_tree_nodes();
-    if !tree_nodes_within(value, max) {
-        return Err(run.fail(Error::limit(format!(
-            "{what}: a value holds more than {max} items, counting each time a shared part appears"
-        ))));
-    }
-    Ok(())
+    let max_nodes = run.limits.max_tree_nodes();
+    let max_depth = run.limits.max_depth;
+    let message = match tree_within(value, max_nodes, max_depth) {
+        Ok(()) => return Ok(()),
+        Err(Exceeded::Nodes) => format!(
+            "{what}: a value holds more than {max_nodes} items, counting each time a shared part appears"
+        ),
+        Err(Exceeded::Depth) => {
+            format!("{what}: a value nests deeper than the limit of {max_depth} levels")
+        }
+    };
+    Err(run.fail(Error::limit(message)))
 }
 
 /// A value spliced into an array, nested into an object, compared, or transformed.
@@ -333,6 +343,20 @@ fn guard_tree(run: &Run, args: &[JValue]) -> Result<JValue, EvaluatorError> {
     let value = args.first().cloned().unwrap_or(JValue::Undefined);
     check_tree(run, "building or comparing values", &value)?;
     Ok(value)
+}
+
+/// The arguments a function of the expression was called with. A higher-order function hands
+/// its callback the same array on every call (`$map`'s third argument), so arguments measured
+/// recently are remembered (`Run::measured`) rather than walked again.
+fn guard_arguments(run: &Run, args: &[JValue]) -> Result<JValue, EvaluatorError> {
+    for arg in args {
+        if run.recently_measured(arg) {
+            continue;
+        }
+        check_tree(run, "calling a function", arg)?;
+        run.remember_measured(arg);
+    }
+    Ok(JValue::Undefined)
 }
 
 /// `[start, end]`: jsonata's range operator (as jsonata-core implements it), counted.

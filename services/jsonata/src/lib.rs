@@ -6,13 +6,15 @@
 //! functions under [`Limits`], and one [`Error`] type. What it adds:
 //!
 //! - **Bounds.** Every evaluation runs under a timeout, a depth limit and a sequence limit
-//!   (jsonata-core's own guardrails), and under memory bounds jsonata-core lacks: the
+//!   (jsonata-core's own guardrails), and under memory and depth bounds jsonata-core lacks: the
 //!   expression is rewritten at parse time so that the built-ins and operators that can build a
 //!   huge value from a small input (`$pad`, `$formatInteger` in roman numerals, date picture
 //!   widths, `$replace`, `$split`, `$match`, `$string`, `$join`, `&`, ranges, values doubled by
-//!   array and object constructors) check their arguments first, and the strings they build are
-//!   counted while alive (see `rewrite`). The result is converted with a byte budget and a depth
-//!   bound, without recursion, as is the input. A panic inside jsonata-core is caught.
+//!   array and object constructors) check their arguments first, the strings they build are
+//!   counted while alive, and what constructors nest and functions receive is measured in size
+//!   and depth (see `rewrite`). Input and bound values are converted without recursion and
+//!   refused beyond the depth limit; the result is converted within a byte budget and the same
+//!   depth. A panic inside jsonata-core is caught.
 //! - **Determinism.** An execution must come out the same when it is replayed from its seed
 //!   and clock, so jsonata-core's own clock and random source are never consulted: `$now`,
 //!   `$millis` and `$random` are the host's ([`Env::function`]) or fail with

@@ -11,7 +11,10 @@ pub struct Limits {
     /// Wall-clock time of one evaluation (jsonata-core checks it at every node it evaluates).
     pub timeout: Duration,
     /// How deep evaluation may nest (about three levels per non-tail recursive call), and how
-    /// deep the returned JSON may nest.
+    /// deep arrays and objects may nest: in the input and bound values, in what constructors
+    /// build and functions receive, and in the result. (Some of jsonata-core's walks recurse
+    /// once per level of a value on the native stack, and a caller drops a
+    /// `serde_json::Value` by recursion.)
     pub max_depth: usize,
     /// The longest sequence or array the evaluation may build. Ranges (`[a..b]`), `$split` and
     /// `$match` may produce four times this many elements in one evaluation, together; a value
@@ -29,8 +32,9 @@ impl Default for Limits {
             timeout: Duration::from_secs(1),
             // jsonata-core moves deep evaluation onto heap-allocated stack segments (`stacker`),
             // so the thread's own stack (2 MiB for a tokio worker) is not what runs out; this
-            // bounds those segments (about 10 MiB at the limit in a debug build) and is well past what real
-            // expressions nest (`services/jsonata/src/tests/bounds.rs` checks both).
+            // bounds those segments (about 10 MiB at the limit in a debug build). Values this
+            // deep are walked safely on a 2 MiB stack even unoptimised; real expressions and
+            // Step Functions payloads (100 levels) stay far below (`tests::bounds` checks both).
             max_depth: 2_000,
             max_sequence: 1_000_000,
             max_output_bytes: 4 * 1024 * 1024,

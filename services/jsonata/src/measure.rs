@@ -119,16 +119,36 @@ impl<'v> Iterator for Walk<'v> {
     }
 }
 
-/// Whether `value` holds at most `max` nodes below itself, shared parts counted each time they
-/// appear.
-pub(crate) fn tree_nodes_within(value: &JValue, max: usize) -> bool {
-    match value {
-        // The walk's first visit is `value` itself.
-        JValue::Array(_) | JValue::Object(_) => {
-            Walk::new(value).skip(1).take(max.saturating_add(1)).count() <= max
-        }
-        _ => true,
+/// What a value exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exceeded {
+    /// More nodes below it than allowed, shared parts counted each time they appear.
+    Nodes,
+    /// Arrays and objects nested deeper than allowed.
+    Depth,
+}
+
+/// Whether `value` holds at most `max_nodes` nodes below itself (shared parts counted each
+/// time they appear) and nests arrays and objects at most `max_depth` levels deep.
+pub(crate) fn tree_within(
+    value: &JValue,
+    max_nodes: usize,
+    max_depth: usize,
+) -> Result<(), Exceeded> {
+    if !matches!(value, JValue::Array(_) | JValue::Object(_)) {
+        return Ok(());
     }
+    // The walk's first visit is `value` itself, at depth 0: a container at depth `d` is the
+    // `d + 1`th level.
+    for (count, visit) in Walk::new(value).enumerate() {
+        if count > max_nodes {
+            return Err(Exceeded::Nodes);
+        }
+        if visit.depth >= max_depth && matches!(visit.value, JValue::Array(_) | JValue::Object(_)) {
+            return Err(Exceeded::Depth);
+        }
+    }
+    Ok(())
 }
 
 /// The bytes of `value`'s JSON text (as `$string` writes it: pretty-printed with two spaces per

@@ -18,10 +18,23 @@
 //!   become functions that make the same call, so that no route reaches them unchecked.
 //! - `a & b` checks each operand's size and counts its result; `a .. b` is a bounded range; the
 //!   arrays an array constructor splices in, the values an object constructor nests, the operands
-//!   of `=`, `!=` and `in`, and the input of a transform are checked for size.
+//!   of `=`, `!=` and `in`, the input of a transform, and the arguments every function of the
+//!   expression receives are checked for size and depth. Every loop of JSONata goes through a
+//!   function (`$reduce`, `$map`, recursion), so a value cannot grow step by step past the
+//!   bounds, in size or in depth, without one of them seeing it: jsonata-core walks some values
+//!   (a field step over nested arrays) by recursion on the native stack.
 //!
 //! A guarded call checks nothing when its name is bound to something other than the built-in
 //! (by the expression, or by the host), so the rewrite needs no scope analysis.
+//!
+//! Each rewrite keeps what jsonata-core reads off the tree's shape: a call on the right of `~>`
+//! stays a call and nothing else becomes one, array constructors nested in array constructors
+//! stay constructors, a predicate that calls nothing stays as it is (jsonata-core runs those
+//! differently), partial applications still evaluate their arguments when they are made, a
+//! built-in passed as a value checks its arguments against the built-in's signature, and a
+//! function's argument check costs no evaluation level (`check_first`).
+//! `tests::property::the_rewrite_changes_no_outcome` compares outcomes with jsonata-core's
+//! alone over generated expressions.
 
 use jsonata_core::ast::{AstNode, BinaryOp, PathStep, Stage};
 
@@ -33,8 +46,10 @@ pub(crate) const GUARD_CALL: &str = "guard call";
 pub(crate) const GUARD_RESULT: &str = "guard result";
 /// Checks an operand of `&`: returns it.
 pub(crate) const GUARD_CONCAT: &str = "guard concat";
-/// Checks the size of a value that is spliced, nested, compared or copied: returns it.
+/// Checks the size and depth of a value that is spliced, nested, compared or copied: returns it.
 pub(crate) const GUARD_TREE: &str = "guard tree";
+/// Checks the size and depth of the arguments a function of the expression was called with.
+pub(crate) const GUARD_ARGUMENTS: &str = "guard arguments";
 /// `a .. b`, counted.
 pub(crate) const RANGE: &str = "bounded range";
 /// Whether `$name` is the built-in `name`: `[$name, name]`.
@@ -55,6 +70,7 @@ pub(crate) struct Uses {
     pub guard_result: bool,
     pub guard_concat: bool,
     pub guard_tree: bool,
+    pub guard_arguments: bool,
     pub range: bool,
     pub is_builtin: bool,
     pub is_function: bool,
@@ -120,6 +136,118 @@ fn is_array_constructor(node: &AstNode) -> bool {
     }
 }
 
+/// Whether `~>` would pass its left side into `node` as a call's first argument: a call, or a
+/// one-step path whose step is one.
+fn heads_with_call(node: &AstNode) -> bool {
+    match node {
+        AstNode::Function { .. } => true,
+        AstNode::Path { steps } => {
+            matches!(steps.as_slice(), [step] if matches!(step.node, AstNode::Function { .. }))
+        }
+        _ => false,
+    }
+}
+
+/// Whether `node` calls a function (or uses `~>`), as jsonata-core judges a predicate
+/// (`Evaluator::may_raise_on_nothing`): kinds of node it does not list count as calls.
+fn makes_calls(node: &AstNode) -> bool {
+    match node {
+        AstNode::String(_)
+        | AstNode::Name(_)
+        | AstNode::Number(_)
+        | AstNode::Boolean(_)
+        | AstNode::Null
+        | AstNode::Undefined
+        | AstNode::Regex { .. }
+        | AstNode::ParentVariable(_)
+        | AstNode::Parent(_)
+        | AstNode::Wildcard
+        | AstNode::Descendant
+        | AstNode::Variable(_) => false,
+        AstNode::Path { steps } => steps.iter().any(|step| {
+            makes_calls(&step.node)
+                || step.stages.iter().any(|stage| match stage {
+                    Stage::Filter(predicate) => makes_calls(predicate),
+                    _ => false,
+                })
+        }),
+        AstNode::Binary { op, lhs, rhs } => {
+            *op == BinaryOp::ChainPipe || makes_calls(lhs) || makes_calls(rhs)
+        }
+        AstNode::Unary { operand, .. } => makes_calls(operand),
+        AstNode::Array(items) | AstNode::ArrayGroup(items) | AstNode::Block(items) => {
+            items.iter().any(makes_calls)
+        }
+        AstNode::Object(pairs) => pairs
+            .iter()
+            .any(|(key, value)| makes_calls(key) || makes_calls(value)),
+        AstNode::Conditional {
+            condition,
+            then_branch,
+            else_branch,
+        } => {
+            makes_calls(condition)
+                || makes_calls(then_branch)
+                || else_branch.as_deref().is_some_and(makes_calls)
+        }
+        _ => true,
+    }
+}
+
+/// `body` with `check` evaluated before anything else in it.
+///
+/// Wrapping the body (`(check; body)`) would put every call of the function one evaluation
+/// level deeper, and JSONata counts levels (a recursive function's depth limit is part of its
+/// meaning), so the check goes into what `body` evaluates first, beside the path to its tail
+/// rather than around it. Only a body with no such place is wrapped.
+fn check_first(check: AstNode, body: AstNode) -> AstNode {
+    match body {
+        AstNode::Block(mut expressions) => {
+            expressions.insert(0, check);
+            AstNode::Block(expressions)
+        }
+        AstNode::Conditional {
+            condition,
+            then_branch,
+            else_branch,
+        } => AstNode::Conditional {
+            condition: Box::new(AstNode::Block(vec![check, *condition])),
+            then_branch,
+            else_branch,
+        },
+        // The left operand is evaluated first (for `~>` too, whose right side keeps its shape).
+        AstNode::Binary { op, lhs, rhs } if op != BinaryOp::ColonEqual => AstNode::Binary {
+            op,
+            lhs: Box::new(AstNode::Block(vec![check, *lhs])),
+            rhs,
+        },
+        AstNode::Call { procedure, args } => AstNode::Call {
+            procedure: Box::new(AstNode::Block(vec![check, *procedure])),
+            args,
+        },
+        // The first argument, unless its shape means something to the callee: a placeholder
+        // makes a partial application, and a higher-order built-in reads a function's
+        // parameters off its syntax.
+        AstNode::Function {
+            name,
+            mut args,
+            is_builtin,
+        } if args.first().is_some_and(|first| {
+            !matches!(first, AstNode::Placeholder | AstNode::Lambda { .. })
+        }) =>
+        {
+            let first = args.remove(0);
+            args.insert(0, AstNode::Block(vec![check, first]));
+            AstNode::Function {
+                name,
+                args,
+                is_builtin,
+            }
+        }
+        other => AstNode::Block(vec![check, other]),
+    }
+}
+
 /// A guarded built-in's name and arguments, if `node` calls one by name without placeholders.
 fn guarded_call(node: &AstNode) -> Option<(&str, &[AstNode])> {
     match node {
@@ -177,12 +305,22 @@ impl Rewriter {
                 body,
                 signature,
                 thunk,
-            } => AstNode::Lambda {
-                params,
-                body: Box::new(self.node(*body)),
-                signature,
-                thunk,
-            },
+            } => {
+                let body = self.node(*body);
+                let body = if params.is_empty() {
+                    body
+                } else {
+                    self.uses.guard_arguments = true;
+                    let arguments = params.iter().map(|param| variable(param)).collect();
+                    check_first(call(GUARD_ARGUMENTS, arguments), body)
+                };
+                AstNode::Lambda {
+                    params,
+                    body: Box::new(body),
+                    signature,
+                    thunk,
+                }
+            }
             AstNode::Binary { op, lhs, rhs } => self.binary(op, *lhs, *rhs),
             AstNode::Unary { op, operand } => AstNode::Unary {
                 op,
@@ -237,7 +375,13 @@ impl Rewriter {
         step.stages = std::mem::take(&mut step.stages)
             .into_iter()
             .map(|stage| match stage {
-                Stage::Filter(predicate) => Stage::Filter(Box::new(self.node(*predicate))),
+                // jsonata-core runs a predicate on an item that lacks the step's field only
+                // when the predicate calls something; the guards are calls, so one that calls
+                // nothing keeps its shape. It can build nothing large by itself: without a
+                // function it cannot loop.
+                Stage::Filter(predicate) if makes_calls(&predicate) => {
+                    Stage::Filter(Box::new(self.node(*predicate)))
+                }
                 other => other,
             })
             .collect();
@@ -380,10 +524,19 @@ impl Rewriter {
             step.node = node;
             return AstNode::Path { steps: vec![step] };
         }
+        let was_call = heads_with_call(&rhs);
+        let lhs = self.node(lhs);
+        let mut rhs = self.node(rhs);
+        // jsonata-core passes `lhs` into a call on the right; anything else it evaluates and
+        // applies. A rewrite that made a call of something else (`x ~> (a & b)`) must not
+        // change which.
+        if !was_call && heads_with_call(&rhs) {
+            rhs = AstNode::Block(vec![rhs]);
+        }
         AstNode::Binary {
             op: BinaryOp::ChainPipe,
-            lhs: Box::new(self.node(lhs)),
-            rhs: Box::new(self.node(rhs)),
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
         }
     }
 
@@ -446,7 +599,10 @@ impl Rewriter {
 
     /// `$name(a, ?, b)`: a function of the placeholders making the guarded call.
     fn partial(&mut self, name: &str, args: Vec<AstNode>) -> AstNode {
+        // jsonata evaluates the arguments given when it makes the partial application (their
+        // errors are raised then), and the function holds their values.
         let mut params = Vec::new();
+        let mut bindings = Vec::new();
         let args = args
             .into_iter()
             .map(|arg| match arg {
@@ -456,27 +612,45 @@ impl Rewriter {
                     params.push(param);
                     reference
                 }
-                other => self.node(other),
+                other => {
+                    let bound = format!("bound {}", bindings.len());
+                    let reference = variable(&bound);
+                    bindings.push(AstNode::Binary {
+                        op: BinaryOp::ColonEqual,
+                        lhs: Box::new(variable(&bound)),
+                        rhs: Box::new(self.node(other)),
+                    });
+                    reference
+                }
             })
             .collect();
-        AstNode::Lambda {
+        let function = AstNode::Lambda {
             params,
             body: Box::new(self.guarded(name, args)),
             signature: None,
             thunk: false,
+        };
+        if bindings.is_empty() {
+            return function;
         }
+        bindings.push(function);
+        AstNode::Block(bindings)
     }
 
     /// `$name` not called: when it is the built-in, a function of its arity making the
     /// guarded call; otherwise whatever `$name` is bound to.
     fn reference(&mut self, name: &str) -> AstNode {
-        let arity = builtins::builtin(name).map_or(1, |b| b.arity);
+        let arity = builtins::builtin(name).map_or(0, |b| b.arity);
+        // A variadic built-in (`$zip`) has no arity to give a function standing in for it.
+        if arity == 0 {
+            return variable(name);
+        }
         let params: Vec<String> = (0..arity).map(|i| format!("param {i}")).collect();
         let args = params.iter().map(|param| variable(param)).collect();
         let function = AstNode::Lambda {
             params,
             body: Box::new(self.guarded(name, args)),
-            signature: None,
+            signature: builtins::stand_in_signature(name).map(str::to_string),
             thunk: false,
         };
         self.uses.is_builtin = true;

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::rc::{Rc, Weak};
 
 use jsonata_core::evaluator::EvaluatorError;
+use jsonata_core::value::JValue;
 
 use crate::env::HostFunction;
 use crate::error::Error;
@@ -14,6 +15,12 @@ use crate::limits::Limits;
 /// The message a host function fails jsonata-core with after recording its real error in
 /// `Run::failure`: jsonata-core only carries strings, and the caller wants the variant.
 const FAILURE: &str = "the evaluation was stopped by a host function";
+
+/// How many measured function arguments `Run` remembers.
+const REMEMBERED_ARGUMENTS: usize = 16;
+
+/// Arguments with fewer items than this are measured again rather than remembered.
+const REMEMBERED_ITEMS: usize = 64;
 
 /// Strings shorter than this are counted without being tracked: tracking costs more than they
 /// do, and they add up toward the same limit for good.
@@ -32,6 +39,9 @@ pub(crate) struct Run {
     replaced: Cell<usize>,
     /// The host's clock, read once per evaluation (JSONata's `$now` is one instant).
     pub now_millis: Cell<Option<i64>>,
+    /// Function arguments measured lately, by identity. Each is held, so that its address
+    /// cannot be taken by another value while it is here.
+    measured: RefCell<Vec<(usize, JValue)>>,
 }
 
 impl Run {
@@ -44,6 +54,7 @@ impl Run {
             generated: Cell::new(0),
             replaced: Cell::new(0),
             now_millis: Cell::new(None),
+            measured: RefCell::new(Vec::new()),
         }
     }
 
@@ -107,6 +118,23 @@ impl Run {
         Ok(())
     }
 
+    /// Whether `value` is an array or object measured lately.
+    pub fn recently_measured(&self, value: &JValue) -> bool {
+        identity(value)
+            .is_some_and(|id| self.measured.borrow().iter().any(|(known, _)| *known == id))
+    }
+
+    /// Remembers that `value` was measured, forgetting the oldest beyond a few.
+    pub fn remember_measured(&self, value: &JValue) {
+        if let Some(id) = identity(value) {
+            let mut measured = self.measured.borrow_mut();
+            if measured.len() >= REMEMBERED_ARGUMENTS {
+                measured.remove(0);
+            }
+            measured.push((id, value.clone()));
+        }
+    }
+
     /// Counts a string built by a guarded built-in or `&` while it is alive.
     pub fn track(&self, what: &str, string: &Rc<str>) -> Result<(), EvaluatorError> {
         let max = self.limits.max_live_string_bytes();
@@ -117,6 +145,16 @@ impl Run {
             ))));
         }
         Ok(())
+    }
+}
+
+/// The address of a large array's items or an object's map: the same for every `JValue` that
+/// shares them, and not reused while one of those is alive.
+fn identity(value: &JValue) -> Option<usize> {
+    match value {
+        JValue::Array(items) if items.len() >= REMEMBERED_ITEMS => Some(items.as_ptr() as usize),
+        JValue::Object(map) if map.len() >= REMEMBERED_ITEMS => Some(Rc::as_ptr(map) as usize),
+        _ => None,
     }
 }
 

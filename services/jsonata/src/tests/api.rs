@@ -305,6 +305,35 @@ fn guarded_builtins_behave_as_jsonata_defines_them() {
 }
 
 #[test]
+fn guarded_builtins_passed_as_values_check_their_arguments_as_the_builtins_do() {
+    // `$pad` needs a width: called through a reference with only a string, it fails as a
+    // direct call does.
+    for source in [
+        "\"13:45\" ~> $pad",
+        "($p := $pad; $p(\"13:45\"))",
+        "$pad(\"13:45\")",
+    ] {
+        let error = eval(source, json!(null)).unwrap_err();
+        assert_eq!(error.code(), Some("T0410"), "{source}: {error:?}");
+    }
+}
+
+#[test]
+fn recursion_costs_the_same_depth_as_in_jsonata() {
+    // The JSONata suite's own accounting: 99 non-tail calls fit in 302 levels. The checks on a
+    // function's arguments must not add a level per call.
+    let limits = Limits {
+        max_depth: 302,
+        ..Limits::default()
+    };
+    let source = "($f := function($n) { $n = 0 ? 1 : $n * $f($n - 1) }; $f(99))";
+    assert!(matches!(
+        eval_in(source, None, &Env::new(limits)),
+        Ok(Some(_))
+    ));
+}
+
+#[test]
 fn a_panic_inside_the_evaluator_is_an_error() {
     // jsonata-core computes 10^64 for this picture, which overflows.
     let error = eval("$fromMillis(0, \"[Y,*-64]\")", json!(null)).unwrap_err();

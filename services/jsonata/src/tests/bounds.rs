@@ -182,25 +182,70 @@ fn deep_input_on_a_small_stack() {
     let outcome = std::thread::Builder::new()
         .stack_size(2 << 20)
         .spawn(|| {
-            let input = deep_array(100_000);
             let env = Env::new(Limits::default());
-            let results: Vec<_> = ["$count($)", "$", "$type($)", "$string($) ~> $length"]
-                .iter()
-                .map(|source| eval_in(source, Some(&input), &env))
-                .collect();
-            dismantle(input);
-            results
+            // Refused as it is converted, without recursion: some of jsonata-core's walks (a
+            // field step over nested arrays) recurse once per level.
+            let deep = deep_array(100_000);
+            let refused = eval_in("$count($)", Some(&deep), &env);
+            let mut bound_env = Env::new(Limits::default());
+            bound_env.bind("deep", &deep);
+            let refused_binding = eval_in("$count($deep)", None, &bound_env);
+            drop(bound_env);
+            dismantle(deep);
+            // Just within the limit, every walk works on this stack.
+            let within = deep_array(1_999);
+            let results: Vec<_> = [
+                "$count($)",
+                "$.a.b ~> $type",
+                "$lookup($, \"a\")",
+                "$ = $",
+                "$string($) ~> $length",
+                "$count($.**)",
+                "$",
+            ]
+            .iter()
+            .map(|source| eval_in(source, Some(&within), &env))
+            .collect();
+            dismantle(within);
+            (refused, refused_binding, results)
         })
         .expect("spawn")
         .join()
         .expect("the evaluation thread survives");
-    assert_eq!(outcome[0], Ok(Some(json!(1))));
-    // Handing it back would nest deeper than the limit: a caller would drop it by recursion.
+    let (refused, refused_binding, results) = outcome;
     assert!(
-        matches!(&outcome[1], Err(Error::Limit { message }) if message.contains("nests deeper"))
+        matches!(&refused, Err(Error::Limit { message }) if message.contains("nests deeper")),
+        "{refused:?}"
     );
-    assert_eq!(outcome[2], Ok(Some(json!("array"))));
-    assert_eq!(outcome[3], Ok(Some(json!(200_001))));
+    assert!(
+        matches!(&refused_binding, Err(Error::Limit { .. })),
+        "{refused_binding:?}"
+    );
+    assert_eq!(results[0], Ok(Some(json!(1))));
+    assert_eq!(results[1], Ok(None));
+    assert_eq!(results[2], Ok(None));
+    assert_eq!(results[3], Ok(Some(json!(true))));
+    assert_eq!(results[4], Ok(Some(json!(3_999))));
+    assert_eq!(results[5], Ok(Some(json!(1))));
+    assert!(matches!(&results[6], Ok(Some(Value::Array(_)))));
+    if let [.., Ok(Some(value))] = results.as_slice() {
+        dismantle(value.clone());
+    }
+}
+
+#[test]
+fn values_deepened_one_level_per_step_are_refused() {
+    for source in [
+        "($d := $reduce([1..20000], function($a, $x) { [[$a]] }, [1]); $d.x)",
+        "($d := $reduce([1..20000], function($a, $x) { $zip($a) }, [1]); $lookup($d, \"x\"))",
+        "($d := $reduce([1..20000], function($a, $x) { {\"a\": $a} }, {}); $d.a.a)",
+        "($d := $reduce([1..20000], function($a, $x) { $spread({\"a\": $a}) }, {}); $d.a)",
+        "($d := $reduce([1..20000], function($a, $x) { $map([1, 2], function() { $a }) }, [1]); $d.x)",
+        "($f := function($x, $n) { $n = 0 ? $x : $f([[$x]], $n - 1) }; $f(1, 20000).x)",
+        "($d := $reduce([1..20000], function($a, $x) { $a ~> |$|{\"b\": $a}| }, {}); $d.a)",
+    ] {
+        refused(source);
+    }
 }
 
 #[test]

@@ -28,3 +28,20 @@ fn value(expression: &str, input: Value) -> Value {
         other => panic!("{expression}: {other:?}"),
     }
 }
+
+/// `source` through jsonata-core alone: no rewrite, no guards.
+pub(super) fn plain(
+    source: &str,
+    input: Option<&Value>,
+    limits: Limits,
+) -> Result<Option<Value>, Error> {
+    use jsonata_core::evaluator::{Context, Evaluator};
+    let ast = jsonata_core::parser::parse(source)?;
+    let data = match input {
+        Some(input) => crate::convert::to_jvalue(input, limits.max_depth)?,
+        None => jsonata_core::value::JValue::Undefined,
+    };
+    let mut evaluator = Evaluator::with_options(Context::new(), limits.evaluator_options());
+    let value = evaluator.evaluate(&ast, &data)?;
+    crate::convert::to_json(&value, limits.max_output_bytes, limits.max_depth)
+}
