@@ -33,6 +33,8 @@ pub enum Scenario {
     Start,
     /// 5-state Pass chain: sequential latency, then executions/s with N clients.
     Pass5,
+    /// `pass5` written in JSONata: every state's `Output` an expression over `$states.input`.
+    Pass5Jsonata,
     /// A Map of 100 items × 3 Pass states, and a Parallel of 10 branches: end-to-end time.
     Fanout,
     /// Activity dispatch latency and round trip with 1 and with 100 waiting workers.

@@ -9,6 +9,7 @@ mod executions;
 mod guarantees;
 mod hardening;
 mod integrations;
+mod language;
 mod persistence;
 mod protocol;
 mod retention;

@@ -883,8 +883,8 @@ fn the_validate_command_prints_every_diagnostic_in_aws_words() {
 #[tokio::test]
 async fn descriptions_name_the_variables_each_state_reads() {
     let app = TestApp::spawn().await;
-    // The states read variables but never assign them: Assign does not run yet, and reading
-    // needs no running at all.
+    // The states read variables no state assigns: AWS accepts such a definition (the read fails
+    // when it runs), and describing it needs no running at all.
     let reads = json!({"StartAt": "C", "States": {
         "C": {"Type": "Choice", "Choices": [{"Variable": "$guess", "StringEqualsPath": "$answer",
             "Next": "F"}], "Default": "F"},

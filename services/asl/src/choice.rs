@@ -23,7 +23,9 @@ use crate::variables::Env;
 use serde_json::{Number, Value};
 
 use crate::dataflow::evaluate_path;
+use crate::entropy::Entropy;
 use crate::failure::Failure;
+use crate::jsonata::{self, States};
 use crate::model::{ChoiceRule, ChoiceState, Comparator, Comparison, Condition, Operand};
 use crate::wait::timestamp::parse_instant;
 
@@ -32,13 +34,18 @@ pub const NO_NEXT_STATE_CAUSE: &str =
     "Failed to transition out of the state. The state does not point to a next state.";
 
 /// Evaluates one Choice rule (a top-level rule or nested And/Or/Not member) against the state input.
-pub fn evaluate_rule(rule: &ChoiceRule, input: &Value, env: &Env<'_>) -> Result<bool, Failure> {
+pub fn evaluate_rule(
+    rule: &ChoiceRule,
+    input: &Value,
+    env: &Env<'_>,
+    entropy: &mut Entropy,
+) -> Result<bool, Failure> {
     // And/Or short-circuit: a later member that would fail on a missing path is not evaluated
     // once the outcome is known.
     match &rule.condition {
         Condition::And(members) => {
             for member in members {
-                if !evaluate_rule(member, input, env)? {
+                if !evaluate_rule(member, input, env, entropy)? {
                     return Ok(false);
                 }
             }
@@ -46,20 +53,32 @@ pub fn evaluate_rule(rule: &ChoiceRule, input: &Value, env: &Env<'_>) -> Result<
         }
         Condition::Or(members) => {
             for member in members {
-                if evaluate_rule(member, input, env)? {
+                if evaluate_rule(member, input, env, entropy)? {
                     return Ok(true);
                 }
             }
             Ok(false)
         }
-        Condition::Not(inner) => Ok(!evaluate_rule(inner, input, env)?),
+        Condition::Not(inner) => Ok(!evaluate_rule(inner, input, env, entropy)?),
         Condition::Compare(comparison) => evaluate_comparison(comparison, input, env),
-        // A JSONata `Condition` read as JSONPath: unreachable (the validator refuses it and the
-        // interpreter refuses JSONata states first); the rule is printed as rebuilt.
-        Condition::Jsonata(_) => Err(Failure::runtime(format!(
-            "The choice rule has no comparison operator: {}",
-            Value::Object(rule.clone().into())
-        ))),
+        Condition::Jsonata(condition) => {
+            let value = jsonata::evaluate_field(
+                "Condition",
+                condition,
+                States::input(input),
+                env,
+                entropy,
+            )?;
+            match value {
+                Value::Bool(holds) => Ok(holds),
+                other => Err(jsonata::unexpected_type(
+                    "Condition",
+                    jsonata::expression_text(condition).unwrap_or_default(),
+                    "boolean",
+                    &other,
+                )),
+            }
+        }
     }
 }
 
@@ -70,9 +89,10 @@ pub fn next_state<'s>(
     state: &'s ChoiceState,
     input: &Value,
     env: &Env<'_>,
+    entropy: &mut Entropy,
 ) -> Result<(String, Option<&'s ChoiceRule>), Failure> {
     for rule in &state.choices {
-        if evaluate_rule(rule, input, env)? {
+        if evaluate_rule(rule, input, env, entropy)? {
             return match &rule.next {
                 Some(next) => Ok((next.clone(), Some(rule))),
                 None => Err(Failure::runtime(NO_NEXT_STATE_CAUSE)),

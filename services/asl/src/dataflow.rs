@@ -22,7 +22,7 @@ use crate::failure::Failure;
 use crate::model::NullablePath;
 
 pub use path::{ParsedPath, Root, Segment, parse as parse_path};
-pub use pipeline::{Pipeline, assign, caught_error, error_output};
+pub use pipeline::{Pipeline, StateData, assign, caught_error, error_output, jsonata_output};
 pub use template::{java_hash_map_order, select_for_field as evaluate_path_for_field};
 
 /// Evaluates a path as used by `.$` template values, Choice `Variable`s and `…Path` fields:

@@ -10,6 +10,9 @@ use crate::limits::{self, Exhausted};
 pub struct Failure {
     pub error: String,
     pub cause: String,
+    /// For `States.QueryEvaluationError`: the field whose expression failed (`Output/result`),
+    /// which the `EvaluationFailed` event names.
+    pub location: Option<String>,
 }
 
 impl Failure {
@@ -17,6 +20,17 @@ impl Failure {
         Self {
             error: error.into(),
             cause: cause.into(),
+            location: None,
+        }
+    }
+
+    /// `States.QueryEvaluationError`: a JSONata expression failed or returned what its field
+    /// cannot take; `location` is the field, when one is to blame.
+    pub fn query_evaluation(location: Option<&str>, cause: impl Into<String>) -> Self {
+        Self {
+            error: errors::QUERY_EVALUATION_ERROR.to_owned(),
+            cause: cause.into(),
+            location: location.map(str::to_owned),
         }
     }
 

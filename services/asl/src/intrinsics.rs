@@ -125,6 +125,21 @@ impl Evaluation<'_> {
     }
 }
 
+/// Runs the intrinsic function `name` (`States.ArrayPartition`, ...) on values: JSONata's
+/// Step Functions functions (`$partition`, `$range`, `$hash`, `$uuid`, `$parse`) are these.
+pub fn call_function(
+    name: &str,
+    values: Vec<Value>,
+    entropy: &mut Entropy,
+) -> Result<Value, Failure> {
+    let call = Call {
+        name,
+        values,
+        first_literal: None,
+    };
+    functions::call(&call, entropy)
+}
+
 /// The cause AWS gives for any argument a function cannot use (wrong count, type or range).
 pub(crate) fn invalid(name: &str) -> Failure {
     Failure::runtime(format!("Invalid arguments in {name}"))

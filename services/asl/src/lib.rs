@@ -16,6 +16,8 @@
 //!     pipeline): what the interpreter looks up.
 //! - `dataflow` — the data-flow `Pipeline` of a state (its stages in its query language), and the
 //!   paths, templates and ResultPath writing it is made of.
+//! - `jsonata` — JSONata as Step Functions runs it: `{% %}` fields, `$states`, AWS's functions and
+//!   errors (the language itself is `switchback-jsonata`).
 //! - `intrinsics` — the intrinsic functions (`States.Format` and the rest).
 //! - `choice` — evaluating Choice rules.
 //! - `retry` — Retry and Catch matching, backoff delays.
@@ -43,6 +45,7 @@
 //!   - `validate::language` — JSONPath vs JSONata: a state's language, fields of the other language.
 //!   - `validate::fields` — shared field checks: presence, JSON types, ranges, paths, payload templates.
 //!   - `validate::timestamp` — RFC 3339 timestamps.
+//!   - `validate::variables` — variable names, scopes and references (on the typed model).
 
 pub mod arn;
 pub mod choice;
@@ -52,6 +55,7 @@ pub mod entropy;
 pub mod failure;
 pub mod interpreter;
 pub mod intrinsics;
+pub mod jsonata;
 pub mod limits;
 pub mod mocks;
 pub mod model;

@@ -14,13 +14,16 @@ mod retry_catch;
 mod states;
 mod task;
 mod timestamp;
+mod variables;
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, DiagnosticCode, Severity};
+use crate::model::StateMachine;
 use crate::model::definition::QueryLanguage;
+use serde::Deserialize;
 
 /// STANDARD or EXPRESS: Express machines refuse some integrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,7 +49,14 @@ pub fn validate(definition: &str, options: &ValidateOptions) -> Vec<Diagnostic> 
         return checker.diagnostics;
     }
     match serde_json::from_str::<Value>(definition) {
-        Ok(Value::Object(root)) => machine::validate_root(&mut checker, &root),
+        Ok(Value::Object(root)) => {
+            machine::validate_root(&mut checker, &root);
+            // Variables are checked on the typed model, once everything else is valid.
+            let valid = !checker.diagnostics.iter().any(Diagnostic::is_error);
+            if valid && let Ok(model) = StateMachine::deserialize(Value::Object(root)) {
+                variables::check(&mut checker, &model);
+            }
+        }
         Ok(_) => checker.unlocated(
             DiagnosticCode::SchemaValidationFailed,
             "Definition must be a valid JSON object",
@@ -120,6 +130,17 @@ impl<'o> Checker<'o> {
     }
 
     /// An error AWS reports without a location.
+    /// A problem AWS accepts the definition with, which ValidateStateMachineDefinition reports.
+    pub(crate) fn warning(&mut self, message: impl Into<String>, location: &str) {
+        let location = if location.is_empty() { "/" } else { location };
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            code: DiagnosticCode::SchemaValidationFailed,
+            message: message.into(),
+            location: location.to_owned(),
+        });
+    }
+
     pub(crate) fn unlocated(&mut self, code: DiagnosticCode, message: &str) {
         self.diagnostics.push(Diagnostic {
             severity: Severity::Error,

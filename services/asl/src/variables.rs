@@ -70,19 +70,26 @@ impl<'a> Variables<'a> {
 pub struct Env<'a> {
     pub context: Value,
     pub variables: Variables<'a>,
+    /// The step's clock, for JSONata's `$now()` and `$millis()`.
+    pub now_ms: i64,
 }
 
 impl<'a> Env<'a> {
-    pub fn new(context: Value, variables: Variables<'a>) -> Self {
-        Self { context, variables }
+    pub fn new(context: Value, variables: Variables<'a>, now_ms: i64) -> Self {
+        Self {
+            context,
+            variables,
+            now_ms,
+        }
     }
 
-    /// An environment with the context object alone (no variables): the validator's and the
-    /// tests' view.
+    /// An environment with the context object alone (no variables, time 0): the validator's
+    /// and the tests' view.
     pub fn context_only(context: Value) -> Env<'static> {
         Env {
             context,
             variables: Variables::default(),
+            now_ms: 0,
         }
     }
 }

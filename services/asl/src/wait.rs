@@ -6,6 +6,8 @@
 
 pub(crate) mod timestamp;
 
+use crate::entropy::Entropy;
+use crate::jsonata::{self, States};
 use crate::variables::Env;
 use serde_json::Value;
 
@@ -21,7 +23,36 @@ pub fn wait_until_ms(
     input: &Value,
     env: &Env<'_>,
     now_ms: i64,
+    entropy: &mut Entropy,
 ) -> Result<i64, Failure> {
+    // JSONata: `Seconds` and `Timestamp` may be expressions over `$states.input`.
+    if let Some(OrExpression::Expression(text)) = &state.seconds
+        && jsonata::expression_text(&Value::String(text.clone())).is_some()
+    {
+        let seconds =
+            jsonata::evaluate_integer("Seconds", text, 0, States::input(input), env, entropy)?;
+        return Ok(after_seconds(now_ms, seconds));
+    }
+    if let Some(text) = &state.timestamp
+        && let Some(expression) = jsonata::expression_text(&Value::String(text.clone()))
+    {
+        let value = jsonata::evaluate_field(
+            "Timestamp",
+            &Value::String(text.clone()),
+            States::input(input),
+            env,
+            entropy,
+        )?;
+        return match value.as_str().and_then(parse_timestamp_ms) {
+            Some(at) => Ok(at.max(now_ms)),
+            None => Err(Failure::query_evaluation(
+                Some("Timestamp"),
+                format!(
+                    "The JSONata expression '{expression}' specified for the field 'Timestamp' returned an unexpected result. Expected an ISO-8601 extended offset date-time format string, but was: {value}"
+                ),
+            )),
+        };
+    }
     if let Some(seconds) = &state.seconds {
         // The validator guarantees a non-negative integer; anything else (a JSONata expression
         // read as JSONPath, a number beyond a Java long) is reported the way AWS reports a bad
@@ -132,6 +163,7 @@ mod tests {
             &input,
             &crate::variables::Env::context_only(json!({})),
             NOW,
+            &mut crate::entropy::Entropy::new(1),
         )
         .map_err(|f| (f.error, f.cause))
     }

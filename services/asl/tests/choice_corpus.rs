@@ -82,6 +82,7 @@ fn predict(definition: &Value, start: &str, choice: &Value, input: &Value) -> Pr
         &choice,
         input,
         &switchback_asl::variables::Env::context_only(json!({})),
+        &mut switchback_asl::entropy::Entropy::new(1),
     )
     .map(|(next, _)| next)
     {
@@ -265,6 +266,7 @@ fn wait_corpus() {
             &input,
             &switchback_asl::variables::Env::context_only(json!({})),
             0,
+            &mut switchback_asl::entropy::Entropy::new(1),
         );
         let verdict = match (&outcome, expected["status"].as_str()) {
             (Ok(_), Some("SUCCEEDED" | "ABORTED")) => Ok(()),

@@ -253,7 +253,7 @@ fn pass(
         Some(result) => result.clone(),
         None => flow.arguments(&effective, &env, entropy)?,
     };
-    flow.output(raw, result, &env)
+    flow.output(raw, result, &env, entropy)
 }
 
 fn context_object(input: &Value, state_name: &str) -> Value {

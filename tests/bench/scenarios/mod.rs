@@ -19,6 +19,7 @@ pub async fn run(client: &Client, args: &Args, report: &mut Report) -> anyhow::R
     match args.scenario {
         Scenario::Start => start::run(client, args, report).await,
         Scenario::Pass5 => pass5::run(client, args, report).await,
+        Scenario::Pass5Jsonata => pass5::run_jsonata(client, args, report).await,
         Scenario::Fanout => fanout::run(client, args, report).await,
         Scenario::Activity => activity::run(client, args, report).await,
         Scenario::Wait => wait::run(client, args, report).await,
@@ -45,6 +46,20 @@ pub fn pass_chain(n: usize) -> String {
         r#"{{"StartAt": "P1", "States": {{{}}}}}"#,
         states.join(", ")
     )
+}
+
+/// [`pass_chain`] in JSONata: each state's output is an expression over its input (the input
+/// again, with `n` counted up), so every state evaluates one.
+pub fn jsonata_pass_chain(n: usize) -> String {
+    let mut definition: serde_json::Value =
+        serde_json::from_str(&pass_chain(n)).unwrap_or_default();
+    definition["QueryLanguage"] = "JSONata".into();
+    if let Some(states) = definition["States"].as_object_mut() {
+        for state in states.values_mut() {
+            state["Output"] = "{% $merge([$states.input, {'n': $states.input.n + 1}]) %}".into();
+        }
+    }
+    definition.to_string()
 }
 
 /// Events per second of server time: `n` over the span from the first start to the last stop.

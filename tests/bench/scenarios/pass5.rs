@@ -18,7 +18,21 @@ use crate::{Args, load, sfn};
 const STATES: usize = 5;
 
 pub async fn run(client: &Client, args: &Args, report: &mut Report) -> anyhow::Result<()> {
-    let machine = sfn::create_machine(client, "pass5", &super::pass_chain(STATES)).await?;
+    run_definition(client, args, report, &super::pass_chain(STATES)).await
+}
+
+/// The same chain in JSONata (`--scenario pass5-jsonata`): the figures compare with `run`'s.
+pub async fn run_jsonata(client: &Client, args: &Args, report: &mut Report) -> anyhow::Result<()> {
+    run_definition(client, args, report, &super::jsonata_pass_chain(STATES)).await
+}
+
+async fn run_definition(
+    client: &Client,
+    args: &Args,
+    report: &mut Report,
+    definition: &str,
+) -> anyhow::Result<()> {
+    let machine = sfn::create_machine(client, "pass5", definition).await?;
     let outcome = async {
         sequential(client, &machine, args.samples_or(200), report).await?;
         concurrent(
@@ -44,7 +58,7 @@ pub async fn sequential(
 ) -> anyhow::Result<()> {
     let poll = Duration::from_millis(1);
     for _ in 0..10 {
-        let execution = sfn::start(client, machine, "{}").await?;
+        let execution = sfn::start(client, machine, r#"{"n": 1}"#).await?;
         sfn::wait_done(
             client,
             &execution,

@@ -12,6 +12,7 @@ fn evaluate_rule(rule: &Value, input: &Value, context: &Value) -> Result<bool, F
         &rule,
         input,
         &crate::variables::Env::context_only(context.clone()),
+        &mut crate::entropy::Entropy::new(1),
     )
 }
 
@@ -396,6 +397,7 @@ fn next_state_picks_first_match_then_default() {
             &state,
             &input,
             &crate::variables::Env::context_only(ctx.clone()),
+            &mut crate::entropy::Entropy::new(1),
         )
         .ok()
         .map(|(next, _)| next)
@@ -426,6 +428,7 @@ fn no_match_without_default_fails_as_aws_does() {
         &state,
         &json!({"x": "a"}),
         &crate::variables::Env::context_only(json!({})),
+        &mut crate::entropy::Entropy::new(1),
     )
     .err();
     assert_eq!(
@@ -443,7 +446,8 @@ fn no_match_without_default_fails_as_aws_does() {
         next_state(
             &erring,
             &json!({}),
-            &crate::variables::Env::context_only(json!({}))
+            &crate::variables::Env::context_only(json!({})),
+            &mut crate::entropy::Entropy::new(1),
         )
         .is_err()
     );

@@ -1,10 +1,15 @@
 //! The data-flow pipeline of one state: the stages a state runner asks for, in the state's
 //! query language, so that no runner knows the fields or their order.
 //!
-//! JSONPath (the only language run so far): input = `InputPath`; arguments = `Parameters`;
-//! result selection = `ResultSelector`; output = `ResultPath` (into the raw input), then
-//! `OutputPath`; a catcher's error output = its `ResultPath` over `{"Error", "Cause"}`. A field
-//! the state lacks is absent (see [`DataFlowFields`]), so every runner calls the same stages.
+//! JSONPath: input = `InputPath`; arguments = `Parameters`; result selection =
+//! `ResultSelector`; assign = the `Assign` template over the result (`$`); output = `ResultPath`
+//! (into the raw input), then `OutputPath`; a catcher's error output = its `ResultPath` over
+//! `{"Error", "Cause"}`.
+//!
+//! JSONata: input = the raw input; arguments = `Arguments`; no result selection; assign and
+//! output = the `Assign` and `Output` expressions over `$states` (`input`, `result`,
+//! `errorOutput`, `context`); a field left out passes the result (or the input) on. A field the
+//! state lacks is absent (see [`DataFlowFields`]), so every runner calls the same stages.
 
 use crate::variables::Env;
 use serde_json::{Value, json};
@@ -12,41 +17,105 @@ use serde_json::{Value, json};
 use super::{evaluate_path, evaluate_template, write_result};
 use crate::entropy::Entropy;
 use crate::failure::Failure;
-use crate::model::{Catcher, DataFlowFields, NullablePath};
+use crate::jsonata::{self, States};
+use crate::model::{Catcher, DataFlowFields, NullablePath, QueryLanguage};
 use crate::variables::Frame;
 
-/// A JSONPath state's stages over its data-flow fields. Borrowed and `Copy`: building one
-/// costs nothing. (`IndexedState::pipeline` is where a JSONata state will get its own.)
+/// A state's stages over its data-flow fields, in its query language. Borrowed and `Copy`:
+/// building one costs nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct Pipeline<'a> {
     fields: &'a DataFlowFields,
+    language: QueryLanguage,
+}
+
+/// What a state's `Assign` and `Output` read: its raw input, its effective input (JSONPath's
+/// `InputPath`), and its result when it has one.
+#[derive(Debug, Clone, Copy)]
+pub struct StateData<'a> {
+    pub input: &'a Value,
+    pub effective: &'a Value,
+    pub result: Option<&'a Value>,
+}
+
+impl<'a> StateData<'a> {
+    /// A state without a result (Choice, Wait, Succeed).
+    pub fn without_result(input: &'a Value, effective: &'a Value) -> Self {
+        Self {
+            input,
+            effective,
+            result: None,
+        }
+    }
+
+    /// JSONPath's `$` in `Assign`: the result, else the effective input.
+    fn jsonpath_value(&self) -> &'a Value {
+        self.result.unwrap_or(self.effective)
+    }
+
+    fn states(&self) -> States<'a> {
+        let states = States::input(self.input);
+        match self.result {
+            Some(result) => states.with_result(result),
+            None => states,
+        }
+    }
 }
 
 impl<'a> Pipeline<'a> {
+    /// A JSONPath state's pipeline.
     pub fn new(fields: &'a DataFlowFields) -> Self {
-        Pipeline { fields }
+        Self::in_language(fields, QueryLanguage::JsonPath)
     }
 
-    /// The effective input: `InputPath` (absent = the whole input, null = `{}`).
+    pub fn in_language(fields: &'a DataFlowFields, language: QueryLanguage) -> Self {
+        Pipeline { fields, language }
+    }
+
+    pub fn language(&self) -> QueryLanguage {
+        self.language
+    }
+
+    fn jsonata(&self) -> bool {
+        self.language == QueryLanguage::Jsonata
+    }
+
+    /// The effective input: `InputPath` (absent = the whole input, null = `{}`); JSONata has
+    /// none.
     pub fn input(&self, raw_input: &Value, env: &Env<'_>) -> Result<Value, Failure> {
+        if self.jsonata() {
+            return Ok(raw_input.clone());
+        }
         filter(&self.fields.input_path, raw_input, env)
     }
 
-    /// What the state works on: the `Parameters` template over the effective input, else the
-    /// effective input itself.
+    /// What the state works on: the `Parameters` template (JSONata: the `Arguments`) over the
+    /// effective input, else the effective input itself.
     pub fn arguments(
         &self,
         effective: &Value,
         env: &Env<'_>,
         entropy: &mut Entropy,
     ) -> Result<Value, Failure> {
+        if self.jsonata() {
+            return match &self.fields.arguments {
+                Some(arguments) => jsonata::evaluate_field(
+                    "Arguments",
+                    arguments,
+                    States::input(effective),
+                    env,
+                    entropy,
+                ),
+                None => Ok(effective.clone()),
+            };
+        }
         match &self.fields.parameters {
             Some(template) => evaluate_template(template, effective, env, entropy),
             None => Ok(effective.clone()),
         }
     }
 
-    /// A Task's, Parallel's or Map's result through `ResultSelector`.
+    /// A Task's, Parallel's or Map's result through `ResultSelector` (JSONPath only).
     pub fn select_result(
         &self,
         result: Value,
@@ -54,20 +123,29 @@ impl<'a> Pipeline<'a> {
         entropy: &mut Entropy,
     ) -> Result<Value, Failure> {
         match &self.fields.result_selector {
-            Some(template) => evaluate_template(template, &result, env, entropy),
-            None => Ok(result),
+            Some(template) if !self.jsonata() => evaluate_template(template, &result, env, entropy),
+            _ => Ok(result),
         }
     }
 
-    /// The state's output: the result written into the raw input by `ResultPath`, then
-    /// `OutputPath`. States without a result (Choice, Wait, Succeed) pass their effective
-    /// input as the result; they have no `ResultPath`.
+    /// The state's output. JSONPath: the result written into the raw input by `ResultPath`,
+    /// then `OutputPath` (states without a result pass their effective input as the result;
+    /// they have no `ResultPath`). JSONata: the `Output` expression, else the result (else the
+    /// input).
     pub fn output(
         &self,
         raw_input: &Value,
         result: Value,
         env: &Env<'_>,
+        entropy: &mut Entropy,
     ) -> Result<Value, Failure> {
+        if self.jsonata() {
+            let Some(output) = &self.fields.output else {
+                return Ok(result);
+            };
+            let states = States::input(raw_input).with_result(&result);
+            return jsonata::evaluate_field("Output", output, states, env, entropy);
+        }
         let written = write_result(&self.fields.result_path, raw_input, result)?;
         match &self.fields.output_path {
             NullablePath::Absent => Ok(written),
@@ -75,31 +153,63 @@ impl<'a> Pipeline<'a> {
         }
     }
 
-    /// The state's `Assign`, over `value`: JSONPath's `$` in Assign is the state's result (a
-    /// Task's, Parallel's or Map's before `ResultSelector`; a Pass state's `Result` or
-    /// `Parameters`; the effective input of a state without a result).
+    /// The state's `Assign` (see [`assign`]).
     pub fn assign(
         &self,
-        value: &Value,
+        data: StateData<'_>,
         env: &Env<'_>,
         entropy: &mut Entropy,
     ) -> Result<Frame, Failure> {
-        assign(self.fields.assign.as_ref(), value, env, entropy)
+        assign(
+            self.language,
+            self.fields.assign.as_ref(),
+            data,
+            env,
+            entropy,
+        )
     }
 }
 
-/// Evaluates an `Assign` field (a state's, a Choice rule's or a catcher's) over `value`: a
-/// payload template whose fields are the variables. Absent: nothing assigned.
-pub fn assign(
+/// A JSONata `Output` field (a state's or a Choice rule's) over the state's data; absent: the
+/// value the state passes on.
+pub fn jsonata_output(
     field: Option<&Value>,
-    value: &Value,
+    data: StateData<'_>,
+    passed_on: Value,
+    env: &Env<'_>,
+    entropy: &mut Entropy,
+) -> Result<Value, Failure> {
+    match field {
+        Some(output) => jsonata::evaluate_field("Output", output, data.states(), env, entropy),
+        None => Ok(passed_on),
+    }
+}
+
+/// Evaluates an `Assign` field (a state's or a Choice rule's). JSONPath: a payload template
+/// whose `$` is the state's result (a Task's, Parallel's or Map's before `ResultSelector`; a
+/// Pass state's `Result` or `Parameters`; the effective input of a state without a result).
+/// JSONata: expressions over `$states`. Absent: nothing assigned.
+pub fn assign(
+    language: QueryLanguage,
+    field: Option<&Value>,
+    data: StateData<'_>,
     env: &Env<'_>,
     entropy: &mut Entropy,
 ) -> Result<Frame, Failure> {
-    let Some(template) = field else {
+    let Some(field) = field else {
         return Ok(Frame::new());
     };
-    match evaluate_template(template, value, env, entropy)? {
+    let assigned = match language {
+        QueryLanguage::JsonPath => evaluate_template(field, data.jsonpath_value(), env, entropy)?,
+        QueryLanguage::Jsonata => {
+            jsonata::evaluate_field("Assign", field, data.states(), env, entropy)?
+        }
+    };
+    into_frame(assigned)
+}
+
+fn into_frame(assigned: Value) -> Result<Frame, Failure> {
+    match assigned {
         Value::Object(frame) => Ok(frame),
         other => Err(Failure::runtime(format!(
             "The value of the field 'Assign' must be an object, but was {other}"
@@ -112,9 +222,12 @@ pub fn caught_error(failure: &Failure) -> Value {
     json!({ "Error": failure.error, "Cause": failure.cause })
 }
 
-/// What a catcher passes on and assigns: its `ResultPath` writes the error output into the raw
-/// input; its `Assign` reads the error output as `$`.
+/// What a catcher passes on and assigns. JSONPath: its `ResultPath` writes the error output
+/// into the raw input; its `Assign` reads the error output as `$`. JSONata: its `Output` and
+/// `Assign` read `$states.errorOutput` (and `$states.input`); without `Output` it passes the
+/// error output on.
 pub fn error_output(
+    language: QueryLanguage,
     catcher: &Catcher,
     raw_input: &Value,
     failure: &Failure,
@@ -122,7 +235,24 @@ pub fn error_output(
     entropy: &mut Entropy,
 ) -> Result<(Value, Frame), Failure> {
     let error_output = caught_error(failure);
-    let assigned = assign(catcher.assign.as_ref(), &error_output, env, entropy)?;
+    if language == QueryLanguage::Jsonata {
+        let states = States::input(raw_input).with_error_output(&error_output);
+        let assigned = match &catcher.assign {
+            Some(field) => into_frame(jsonata::evaluate_field(
+                "Assign", field, states, env, entropy,
+            )?)?,
+            None => Frame::new(),
+        };
+        let output = match &catcher.output {
+            Some(field) => jsonata::evaluate_field("Output", field, states, env, entropy)?,
+            None => error_output,
+        };
+        return Ok((output, assigned));
+    }
+    let assigned = match &catcher.assign {
+        Some(field) => into_frame(evaluate_template(field, &error_output, env, entropy)?)?,
+        None => Frame::new(),
+    };
     let output = write_result(&catcher.result_path, raw_input, error_output)?;
     Ok((output, assigned))
 }

@@ -305,7 +305,9 @@ fn input_and_output_paths() {
     let input = json!({"a": {"b": 1}});
     let c = crate::variables::Env::context_only(ctx());
     let input_of = |fields: Value| pipeline(&task(fields)).input(&input, &c);
-    let output_of = |fields: Value| pipeline(&task(fields)).output(&input, input.clone(), &c);
+    let output_of = |fields: Value| {
+        pipeline(&task(fields)).output(&input, input.clone(), &c, &mut Entropy::new(1))
+    };
     assert_eq!(input_of(json!({})), Ok(input.clone()));
     assert_eq!(input_of(json!({"InputPath": null})), Ok(json!({})));
     assert_eq!(input_of(json!({"InputPath": "$.a"})), Ok(json!({"b": 1})));

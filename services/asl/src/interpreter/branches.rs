@@ -7,10 +7,15 @@ use serde_json::{Value, json};
 use super::runner::Runner;
 use super::snapshot::{BranchesPhase, IterationsPhase, Phase, Thread};
 use crate::dataflow::{self, Pipeline};
+use crate::entropy::Entropy;
 use crate::failure::{Failure, errors};
+use crate::jsonata::{self, States};
 use crate::limits;
 use crate::model::index::{branch_scope, processor_scope};
-use crate::model::{IndexedState, IntegerField, MapState, NumberField, ParallelState, StateKind};
+use crate::model::{
+    IndexedState, IntegerField, MapState, NumberField, OrExpression, ParallelState, QueryLanguage,
+    StateKind,
+};
 use crate::variables::Env;
 
 impl Runner<'_> {
@@ -127,16 +132,23 @@ impl Runner<'_> {
         let max_concurrency = count(
             map.max_concurrency.as_ref(),
             map.max_concurrency_path.as_deref(),
-            ("MaxConcurrencyPath", None),
+            ("MaxConcurrency", "MaxConcurrencyPath", None),
             &effective,
             &env,
+            &mut self.entropy,
         )?;
-        let items_path = map.items_path.as_deref().unwrap_or("$");
-        let items = dataflow::evaluate_path(items_path, &effective, &env)?;
-        let Value::Array(items) = items else {
-            return Err(Failure::runtime(format!(
-                "Item list at path '{items_path}' must be a JSON array, but found: {items}"
-            )));
+        let items = if flow.language() == QueryLanguage::Jsonata {
+            jsonata_items(map, &effective, &env, &mut self.entropy)?
+        } else {
+            let items_path = map.items_path.as_deref().unwrap_or("$");
+            match dataflow::evaluate_path(items_path, &effective, &env)? {
+                Value::Array(items) => items,
+                other => {
+                    return Err(Failure::runtime(format!(
+                        "Item list at path '{items_path}' must be a JSON array, but found: {other}"
+                    )));
+                }
+            }
         };
         let mut last = thread.last_event;
         self.emit(
@@ -149,13 +161,18 @@ impl Runner<'_> {
             map.tolerated_failure_count.as_ref(),
             map.tolerated_failure_count_path.as_deref(),
             (
+                "ToleratedFailureCount",
                 "ToleratedFailureCountPath",
                 Some("ToleratedFailureCount cannot be negative."),
             ),
             &effective,
             &env,
+            &mut self.entropy,
         )
-        .and_then(|count| Ok((count, percentage(map, &effective, &env)?)));
+        .and_then(|count| {
+            let percentage = percentage(map, &effective, &env, &mut self.entropy)?;
+            Ok((count, percentage))
+        });
         drop(env);
         thread.last_event = last;
         let (tolerated_count, tolerated_percentage) = tolerated?;
@@ -355,7 +372,20 @@ impl Runner<'_> {
         };
         let mut env = self.env(thread);
         env.context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
-        dataflow::evaluate_template(template, effective, &env, &mut self.entropy)
+        match self
+            .machine
+            .state(&thread.scope, &thread.state)
+            .map(|def| def.language)
+        {
+            Some(QueryLanguage::Jsonata) => jsonata::evaluate_field(
+                "ItemSelector",
+                template,
+                States::input(effective),
+                &env,
+                &mut self.entropy,
+            ),
+            _ => dataflow::evaluate_template(template, effective, &env, &mut self.entropy),
+        }
     }
 }
 
@@ -367,19 +397,53 @@ fn within_tolerance(phase: &IterationsPhase, total: usize) -> bool {
     by_count || by_percentage
 }
 
-/// A non-negative integer field given directly or through a path (`path_field`). A negative
-/// integer from the path fails with the `negative` cause where the field has one, else as any
-/// other value that is not a valid integer. (A negative literal does not get here: the
-/// validator refuses it.) A JSONata expression counts as absent: JSONata states do not run yet.
+/// A JSONata Map's items: its `Items` field (an array, or an expression that yields one), else
+/// its input, which must then be an array.
+fn jsonata_items(
+    map: &MapState,
+    input: &Value,
+    env: &Env<'_>,
+    entropy: &mut Entropy,
+) -> Result<Vec<Value>, Failure> {
+    let Some(field) = &map.items else {
+        return match input {
+            Value::Array(items) => Ok(items.clone()),
+            other => Err(Failure::query_evaluation(
+                None,
+                format!("Map state input must be an array but was: {other}"),
+            )),
+        };
+    };
+    match jsonata::evaluate_field("Items", field, States::input(input), env, entropy)? {
+        Value::Array(items) => Ok(items),
+        other => Err(jsonata::unexpected_type(
+            "Items",
+            jsonata::expression_text(field).unwrap_or_default(),
+            "array",
+            &other,
+        )),
+    }
+}
+
+/// A non-negative integer field given directly, as a JSONata expression (`field`), or through
+/// a path (`path_field`). A negative integer from the path fails with the `negative` cause
+/// where the field has one, else as any other value that is not a valid integer. (A negative
+/// literal does not get here: the validator refuses it.)
 fn count(
     literal: Option<&IntegerField>,
     path: Option<&str>,
-    (path_field, negative): (&str, Option<&str>),
+    (field, path_field, negative): (&str, &str, Option<&str>),
     input: &Value,
     env: &Env<'_>,
+    entropy: &mut Entropy,
 ) -> Result<Option<usize>, Failure> {
-    if let Some(IntegerField::Literal(n)) = literal {
-        return Ok(usize::try_from(*n).ok());
+    match literal {
+        Some(IntegerField::Literal(n)) => return Ok(usize::try_from(*n).ok()),
+        Some(IntegerField::Expression(text)) => {
+            let n = jsonata::evaluate_integer(field, text, 0, States::input(input), env, entropy)?;
+            return Ok(usize::try_from(n).ok());
+        }
+        None => {}
     }
     let Some(path) = path else {
         return Ok(None);
@@ -403,10 +467,29 @@ fn count(
     }
 }
 
-fn percentage(map: &MapState, input: &Value, env: &Env<'_>) -> Result<Option<f64>, Failure> {
+fn percentage(
+    map: &MapState,
+    input: &Value,
+    env: &Env<'_>,
+    entropy: &mut Entropy,
+) -> Result<Option<f64>, Failure> {
     let literal = map.tolerated_failure_percentage.as_ref();
     if let Some(p) = literal.and_then(NumberField::literal_f64) {
         return Ok(Some(p));
+    }
+    if let Some(OrExpression::Expression(text)) = literal {
+        let location = "ToleratedFailurePercentage";
+        let number = jsonata::evaluate_number(location, text, States::input(input), env, entropy)?;
+        return match number.as_f64() {
+            Some(p) if (0.0..=100.0).contains(&p) => Ok(Some(p)),
+            _ => Err(Failure::query_evaluation(
+                Some(location),
+                format!(
+                    "The JSONata expression '{}' specified for the field '{location}' returned an unexpected result. Expected a number between 0 and 100, but was: {number}",
+                    jsonata::expression_text(&Value::String(text.clone())).unwrap_or(text)
+                ),
+            )),
+        };
     }
     let Some(path) = map.tolerated_failure_percentage_path.as_deref() else {
         return Ok(None);

@@ -33,6 +33,7 @@ use serde_json::Value;
 pub use crate::resource::Pattern;
 
 pub use crate::model::Machine;
+pub use clock::iso8601;
 pub use history::HistoryEvent;
 pub use runner::StepBudget;
 pub use snapshot::{ExecutionInfo, Snapshot, Status};

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::history::{self, HistoryEvent};
 use super::snapshot::{ExecutionInfo, Phase, Snapshot, Status, Thread};
 use super::{Effect, Event, Transition, clock};
-use crate::dataflow;
+use crate::dataflow::{self, StateData};
 use crate::entropy::Entropy;
 use crate::failure::{Failure, errors};
 use crate::limits::{self, Budget, MAX_HISTORY_EVENTS as HISTORY_LIMIT};
@@ -370,6 +370,7 @@ impl<'a> Runner<'a> {
         Env::new(
             self.context(thread),
             Variables::new(&thread.variables, self.outer.clone()),
+            self.now,
         )
     }
 
@@ -459,6 +460,7 @@ impl<'a> Runner<'a> {
         };
         let event = format!("{}Entered", history::state_prefix(def.state.type_name()));
         let mut last = thread.last_event;
+        thread.entered_after = last;
         thread.entered_event = self.emit(
             &mut last,
             &event,
@@ -500,11 +502,17 @@ impl<'a> Runner<'a> {
     pub fn exit_with_result(&mut self, thread: &mut Thread, def: &IndexedState, result: Value) {
         let env = self.env(thread);
         let flow = def.pipeline();
+        let data = StateData {
+            input: &thread.input,
+            effective: &thread.input,
+            result: Some(&result),
+        };
         let outcome = flow
-            .assign(&result, &env, &mut self.entropy)
+            .assign(data, &env, &mut self.entropy)
             .and_then(|assigned| {
                 let selected = flow.select_result(result, &env, &mut self.entropy)?;
-                Ok((flow.output(&thread.input, selected, &env)?, assigned))
+                let output = flow.output(&thread.input, selected, &env, &mut self.entropy)?;
+                Ok((output, assigned))
             });
         drop(env);
         match outcome {
@@ -540,20 +548,49 @@ impl<'a> Runner<'a> {
     /// in data limit errors.
     pub fn explain_failure(&self, thread: &Thread, failure: Failure) -> Failure {
         const PREFIX: &str = "An error occurred while executing the state";
-        let failure = failure.name_state(&thread.state);
-        if failure.error == errors::RUNTIME && !failure.cause.starts_with(PREFIX) {
-            let cause = format!(
+        let mut failure = failure.name_state(&thread.state);
+        let explained =
+            [errors::RUNTIME, errors::QUERY_EVALUATION_ERROR].contains(&failure.error.as_str());
+        if explained && !failure.cause.starts_with(PREFIX) {
+            failure.cause = format!(
                 "{PREFIX} '{}' (entered at the event id #{}). {}",
                 thread.state, thread.entered_event, failure.cause
             );
-            return Failure::new(failure.error, cause);
         }
         failure
+    }
+
+    /// A JSONata evaluation failed: AWS records an `EvaluationFailed` event (naming the state
+    /// and the field) before the state's own failure events.
+    pub fn report_evaluation(&mut self, thread: &mut Thread, failure: &Failure) {
+        if failure.error != errors::QUERY_EVALUATION_ERROR {
+            return;
+        }
+        let mut details = serde_json::Map::new();
+        details.insert("error".into(), Value::from(failure.error.as_str()));
+        details.insert("cause".into(), Value::from(failure.cause.as_str()));
+        if let Some(location) = &failure.location {
+            details.insert("location".into(), Value::from(location.as_str()));
+        }
+        details.insert("state".into(), Value::from(thread.state.as_str()));
+        let mut last = thread.entered_after;
+        self.emit(
+            &mut last,
+            "EvaluationFailed",
+            json!({ "evaluationFailedEventDetails": details }),
+        );
+        thread.last_event = last;
     }
 
     /// An error in the current state: Retry, then Catch, else the thread fails.
     pub fn handle_failure(&mut self, thread: &mut Thread, def: &IndexedState, failure: Failure) {
         let failure = self.explain_failure(thread, failure);
+        self.report_evaluation(thread, &failure);
+        self.recover(thread, def, failure);
+    }
+
+    /// Retry, then Catch, else the thread fails, for a failure already explained and reported.
+    fn recover(&mut self, thread: &mut Thread, def: &IndexedState, failure: Failure) {
         let retriers = def.state.retriers();
         if let Some(index) = retry::matching_retrier(retriers, &failure.error) {
             if thread.attempts.len() < retriers.len() {
@@ -575,15 +612,21 @@ impl<'a> Runner<'a> {
         if let Some(index) = retry::matching_catcher(catchers, &failure.error) {
             let catcher = &catchers[index];
             let env = self.env(thread);
-            let caught =
-                dataflow::error_output(catcher, &thread.input, &failure, &env, &mut self.entropy)
-                    .and_then(|(output, assigned)| {
-                        match limits::payload_problem(&output) {
-                            // Not caught again: the Catch's own output is over the limits.
-                            Some(problem) => Err(Failure::data_limit_exceeded(problem)),
-                            None => Ok((output, assigned)),
-                        }
-                    });
+            let caught = dataflow::error_output(
+                def.language,
+                catcher,
+                &thread.input,
+                &failure,
+                &env,
+                &mut self.entropy,
+            )
+            .and_then(|(output, assigned)| {
+                match limits::payload_problem(&output) {
+                    // Not caught again: the Catch's own output is over the limits.
+                    Some(problem) => Err(Failure::data_limit_exceeded(problem)),
+                    None => Ok((output, assigned)),
+                }
+            });
             drop(env);
             let caught = caught.and_then(|(output, assigned)| {
                 self.apply_assignments(thread, &assigned)?;
@@ -604,6 +647,7 @@ impl<'a> Runner<'a> {
                 }
                 Err(path_failure) => {
                     let failure = self.explain_failure(thread, path_failure);
+                    self.report_evaluation(thread, &failure);
                     self.fail_thread(thread, failure);
                 }
             }
@@ -621,6 +665,8 @@ impl<'a> Runner<'a> {
         failure: Failure,
         failed_event: &str,
     ) {
+        let failure = self.explain_failure(thread, failure);
+        self.report_evaluation(thread, &failure);
         let retriers = def.state.retriers();
         let will_retry = retry::matching_retrier(retriers, &failure.error).is_some_and(|index| {
             let attempt = thread.attempts.get(index).copied().unwrap_or(0) + 1;
@@ -632,7 +678,7 @@ impl<'a> Runner<'a> {
             self.emit(&mut last, failed_event, json!({}));
             thread.last_event = last;
         }
-        self.handle_failure(thread, def, failure);
+        self.recover(thread, def, failure);
     }
 
     /// Refuses every task still open in this subtree.

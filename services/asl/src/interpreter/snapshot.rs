@@ -88,6 +88,9 @@ pub struct Thread {
     pub last_event: u64,
     /// The id of the current state's Entered event (AWS cites it in runtime errors).
     pub entered_event: u64,
+    /// The event the Entered event chained to: AWS chains `EvaluationFailed` to it too.
+    #[serde(default)]
+    pub entered_after: u64,
     /// When the current state was entered (`$$.State.EnteredTime`).
     pub entered_ms: i64,
     /// `$$.Map.Item` for iteration threads.
@@ -192,6 +195,7 @@ impl Thread {
             attempts: Vec::new(),
             last_event,
             entered_event: 0,
+            entered_after: 0,
             entered_ms: 0,
             map_item: None,
             variables: Frame::new(),

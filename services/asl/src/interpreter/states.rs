@@ -5,9 +5,10 @@ use serde_json::Value;
 use super::history;
 use super::runner::Runner;
 use super::snapshot::{Phase, Thread};
-use crate::dataflow::Pipeline;
-use crate::failure::Failure;
-use crate::model::{ChoiceState, FailState, PassState, StateKind, WaitState};
+use crate::dataflow::{Pipeline, StateData};
+use crate::failure::{Failure, errors};
+use crate::jsonata::{self, States};
+use crate::model::{ChoiceState, FailState, PassState, QueryLanguage, StateKind, WaitState};
 use crate::variables::Env;
 use crate::{choice, dataflow, intrinsics, wait};
 
@@ -19,30 +20,35 @@ impl Runner<'_> {
             Err(failure) => return self.fail_thread(thread, failure),
         };
         let flow = def.pipeline();
-        if let Some(missing) = def.unsupported() {
-            let failure = self.explain_failure(thread, Failure::runtime(missing));
-            return self.fail_thread(thread, failure);
-        }
         let result = match &def.state.kind {
             StateKind::Pass(pass) => self.run_pass(thread, flow, pass),
             StateKind::Task(task) => self.run_task(thread, flow, task),
             StateKind::Choice(choice) => self.run_choice(thread, flow, choice),
             StateKind::Wait(wait) => self.run_wait(thread, flow, wait),
             StateKind::Succeed(_) => self.run_succeed(thread, flow),
-            StateKind::Fail(fail) => self.run_fail(thread, fail),
+            StateKind::Fail(fail) => self.run_fail(thread, flow, fail),
             StateKind::Parallel(parallel) => self.run_parallel(thread, flow, parallel),
             StateKind::Map(map) => self.run_map(thread, flow, map),
         };
         if let Err(failure) = result {
-            // Only states with Retry and Catch recover; the others fail their thread.
-            if matches!(
-                def.state.kind,
-                StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
-            ) {
-                self.handle_failure(thread, def, failure);
-            } else {
-                let failure = self.explain_failure(thread, failure);
-                self.fail_thread(thread, failure);
+            let evaluation = failure.error == errors::QUERY_EVALUATION_ERROR;
+            // Only states with Retry and Catch recover; the others fail their thread. A Map or
+            // Parallel state whose expressions fail records its own failure event too.
+            match &def.state.kind {
+                StateKind::Map(_) if evaluation => {
+                    self.give_up_or_retry(thread, def, failure, "MapStateFailed");
+                }
+                StateKind::Parallel(_) if evaluation => {
+                    self.give_up_or_retry(thread, def, failure, "ParallelStateFailed");
+                }
+                StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) => {
+                    self.handle_failure(thread, def, failure);
+                }
+                _ => {
+                    let failure = self.explain_failure(thread, failure);
+                    self.report_evaluation(thread, &failure);
+                    self.fail_thread(thread, failure);
+                }
             }
         }
     }
@@ -59,8 +65,13 @@ impl Runner<'_> {
             Some(result) => result.clone(),
             None => flow.arguments(&effective, &env, &mut self.entropy)?,
         };
-        let assigned = flow.assign(&result, &env, &mut self.entropy)?;
-        let output = flow.output(&thread.input, result, &env)?;
+        let data = StateData {
+            input: &thread.input,
+            effective: &effective,
+            result: Some(&result),
+        };
+        let assigned = flow.assign(data, &env, &mut self.entropy)?;
+        let output = flow.output(&thread.input, result, &env, &mut self.entropy)?;
         drop(env);
         self.exit_and_transition(thread, output, assigned);
         Ok(())
@@ -74,15 +85,36 @@ impl Runner<'_> {
     ) -> Result<(), Failure> {
         let env = self.env(thread);
         let effective = flow.input(&thread.input, &env)?;
-        let (next, rule) = choice::next_state(choice, &effective, &env)?;
-        // The matched rule's Assign, or the state's own when Default was taken.
-        let assigned = match rule {
+        let (next, rule) = choice::next_state(choice, &effective, &env, &mut self.entropy)?;
+        let data = StateData::without_result(&thread.input, &effective);
+        // The matched rule's Assign and Output, or the state's own when Default was taken.
+        let language = flow.language();
+        let (assigned, output) = match rule {
             Some(rule) => {
-                dataflow::assign(rule.assign.as_ref(), &effective, &env, &mut self.entropy)?
+                let assigned = dataflow::assign(
+                    language,
+                    rule.assign.as_ref(),
+                    data,
+                    &env,
+                    &mut self.entropy,
+                )?;
+                let output = match (&rule.output, language) {
+                    (Some(_), QueryLanguage::Jsonata) => dataflow::jsonata_output(
+                        rule.output.as_ref(),
+                        data,
+                        effective.clone(),
+                        &env,
+                        &mut self.entropy,
+                    )?,
+                    _ => flow.output(&thread.input, effective.clone(), &env, &mut self.entropy)?,
+                };
+                (assigned, output)
             }
-            None => flow.assign(&effective, &env, &mut self.entropy)?,
+            None => (
+                flow.assign(data, &env, &mut self.entropy)?,
+                flow.output(&thread.input, effective.clone(), &env, &mut self.entropy)?,
+            ),
         };
-        let output = flow.output(&thread.input, effective, &env)?;
         drop(env);
         self.apply_assignments(thread, &assigned)?;
         let mut last = thread.last_event;
@@ -104,9 +136,10 @@ impl Runner<'_> {
     ) -> Result<(), Failure> {
         let env = self.env(thread);
         let effective = flow.input(&thread.input, &env)?;
-        let until_ms = wait::wait_until_ms(wait, &effective, &env, self.now)?;
-        let assigned = flow.assign(&effective, &env, &mut self.entropy)?;
-        let output = flow.output(&thread.input, effective, &env)?;
+        let until_ms = wait::wait_until_ms(wait, &effective, &env, self.now, &mut self.entropy)?;
+        let data = StateData::without_result(&thread.input, &effective);
+        let assigned = flow.assign(data, &env, &mut self.entropy)?;
+        let output = flow.output(&thread.input, effective.clone(), &env, &mut self.entropy)?;
         drop(env);
         thread.phase = Phase::Waiting {
             until_ms,
@@ -119,7 +152,7 @@ impl Runner<'_> {
     fn run_succeed(&mut self, thread: &mut Thread, flow: Pipeline<'_>) -> Result<(), Failure> {
         let env = self.env(thread);
         let effective = flow.input(&thread.input, &env)?;
-        let output = flow.output(&thread.input, effective, &env)?;
+        let output = flow.output(&thread.input, effective, &env, &mut self.entropy)?;
         drop(env);
         let mut last = thread.last_event;
         self.emit(
@@ -132,19 +165,25 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn run_fail(&mut self, thread: &mut Thread, def: &FailState) -> Result<(), Failure> {
+    fn run_fail(
+        &mut self,
+        thread: &mut Thread,
+        flow: Pipeline<'_>,
+        def: &FailState,
+    ) -> Result<(), Failure> {
+        let in_jsonata = flow.language() == QueryLanguage::Jsonata;
         let env = self.env(thread);
         let error = self.fail_text(
             &thread.input,
             &env,
             (&def.error, &def.error_path),
-            "ErrorPath",
+            ("ErrorPath", in_jsonata),
         )?;
         let cause = self.fail_text(
             &thread.input,
             &env,
             (&def.cause, &def.cause_path),
-            "CausePath",
+            ("CausePath", in_jsonata),
         )?;
         thread.phase = Phase::Failed { error, cause };
         Ok(())
@@ -158,10 +197,32 @@ impl Runner<'_> {
         input: &Value,
         env: &Env<'_>,
         (literal, path): (&Option<String>, &Option<String>),
-        path_field: &str,
+        (path_field, in_jsonata): (&str, bool),
     ) -> Result<String, Failure> {
         if let Some(value) = literal {
-            return Ok(value.clone());
+            let field = Value::String(value.clone());
+            let expression = jsonata::expression_text(&field).filter(|_| in_jsonata);
+            let Some(expression) = expression else {
+                return Ok(value.clone());
+            };
+            // JSONata: an expression over `$states.input` that must give a string.
+            let location = if path_field == "ErrorPath" {
+                "Error"
+            } else {
+                "Cause"
+            };
+            return match jsonata::evaluate_field(
+                location,
+                &field,
+                States::input(input),
+                env,
+                &mut self.entropy,
+            )? {
+                Value::String(text) => Ok(text),
+                other => Err(jsonata::unexpected_type(
+                    location, expression, "string", &other,
+                )),
+            };
         }
         let Some(path) = path else {
             return Ok(String::new());

@@ -12,8 +12,10 @@ use super::runner::Runner;
 use super::snapshot::{Phase, TaskKind, TaskPhase, Thread};
 use super::{Call, ChildExecution, Effect, Event, Invocation, history};
 use crate::dataflow::{self, Pipeline};
+use crate::entropy::Entropy;
 use crate::failure::{Failure, errors};
 use crate::intrinsics::hash::hex_digest;
+use crate::jsonata::{self, States};
 use crate::model::{IntegerField, TaskState};
 use crate::resource::{Integration, Pattern, Resource, unsupported_reason};
 use crate::variables::Env;
@@ -60,16 +62,18 @@ impl Runner<'_> {
         let timeout = seconds(
             task.timeout_seconds.as_ref(),
             task.timeout_seconds_path.as_deref(),
-            "TimeoutSecondsPath",
+            ("TimeoutSeconds", "TimeoutSecondsPath"),
             &effective,
             &env,
+            &mut self.entropy,
         )?;
         let heartbeat = seconds(
             task.heartbeat_seconds.as_ref(),
             task.heartbeat_seconds_path.as_deref(),
-            "HeartbeatSecondsPath",
+            ("HeartbeatSeconds", "HeartbeatSecondsPath"),
             &effective,
             &env,
+            &mut self.entropy,
         )?;
         drop(env);
         let input = history::text(&parameters);
@@ -566,17 +570,23 @@ fn deadline(now: i64, seconds: i64) -> i64 {
     now.saturating_add(seconds.saturating_mul(1000))
 }
 
-/// A seconds field given directly or through a path (which must select a positive integer).
-/// A JSONata expression counts as absent: JSONata states do not run yet.
+/// A seconds field given directly, as a JSONata expression, or through a path (which must
+/// select a positive integer).
 fn seconds(
     literal: Option<&IntegerField>,
     path: Option<&str>,
-    path_field: &str,
+    (field, path_field): (&str, &str),
     input: &Value,
     env: &Env<'_>,
+    entropy: &mut Entropy,
 ) -> Result<Option<i64>, Failure> {
-    if let Some(value) = literal.and_then(IntegerField::literal_i64) {
-        return Ok(Some(value));
+    match literal {
+        Some(IntegerField::Literal(_)) => return Ok(literal.and_then(IntegerField::literal_i64)),
+        Some(IntegerField::Expression(text)) => {
+            return jsonata::evaluate_integer(field, text, 1, States::input(input), env, entropy)
+                .map(Some);
+        }
+        None => {}
     }
     let Some(path) = path else {
         return Ok(None);

@@ -422,14 +422,6 @@ fn never_panics_on_mangled_definitions() {
     }
 }
 
-#[test]
-fn unsupported_language_features_fail_loudly() {
-    let definition = json!({"StartAt": "P", "QueryLanguage": "JSONata", "States": {"P": {"Type": "Pass", "Output": "{% 1 %}", "End": true}}});
-    let (done, _) = run_timers(&definition, json!({}));
-    assert_eq!(done.snapshot.status, Status::Failed, "{definition}");
-    assert_eq!(done.snapshot.error.as_deref(), Some("States.Runtime"));
-}
-
 /// The `assignedVariables` of each Exited event, in order (events without them are skipped).
 fn assignments(transition: &Transition) -> Vec<Value> {
     transition
@@ -690,4 +682,63 @@ fn negative_tolerated_failures_from_paths_fail_the_map() {
         let (done, _) = run_timers(&definition, json!({"n": "1", "xs": [1, 2]}));
         assert_eq!(done.snapshot.status, Status::Succeeded, "{definition}");
     }
+}
+
+#[test]
+fn jsonata_states_read_states_and_variables_and_write_output() {
+    let definition = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"x": "{% $states.input.n * 2 %}"},
+            "Output": {"n": "{% $states.input.n %}", "id": "{% $states.context.Execution.Name %}"},
+            "Next": "C"},
+        "C": {"Type": "Choice", "Choices": [
+            {"Condition": "{% $x > 3 %}", "Assign": {"big": true},
+             "Output": "{% $merge([$states.input, {'x': $x}]) %}", "Next": "W"}],
+            "Default": "W"},
+        "W": {"Type": "Wait", "Seconds": "{% $x - 4 %}", "Next": "F"},
+        "F": {"Type": "Fail", "Error": "{% 'E' & $string($x) %}", "Cause": "{% $string($big) %}"}
+    }});
+    let (done, _) = run_timers(&definition, json!({"n": 2}));
+    assert_eq!(done.snapshot.status, Status::Failed);
+    assert_eq!(done.snapshot.error.as_deref(), Some("E4"));
+    assert_eq!(done.snapshot.cause.as_deref(), Some("true"));
+}
+
+#[test]
+fn jsonata_randomness_and_time_come_from_the_step() {
+    let definition = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Output": {"r": "{% $random() %}", "s": "{% $random(7) %}",
+            "now": "{% $now() %}", "millis": "{% $millis() %}", "u": "{% $uuid() %}",
+            "shuffled": "{% $sort($shuffle([1, 2, 3])) %}"}, "End": true}}});
+    let machine = Machine::new(definition);
+    let first = super::start(&machine, info(), json!({}), 86_400_000, 5);
+    let again = super::start(&machine, info(), json!({}), 86_400_000, 5);
+    // The same seed and clock give the same values: a replayed step writes what the first wrote.
+    assert_eq!(first.snapshot.output, again.snapshot.output);
+    let output = first.snapshot.output.unwrap_or_default();
+    assert_eq!(output["now"], json!("1970-01-02T00:00:00.000Z"));
+    assert_eq!(output["millis"], json!(86_400_000));
+    assert_eq!(output["shuffled"], json!([1, 2, 3]));
+    let other = super::start(&machine, info(), json!({}), 86_400_000, 6);
+    let other = other.snapshot.output.unwrap_or_default();
+    assert_ne!(output["r"], other["r"], "another seed, another number");
+    assert_eq!(
+        output["s"], other["s"],
+        "a seeded $random does not depend on the execution"
+    );
+}
+
+#[test]
+fn a_jsonata_evaluation_failure_is_recorded_and_caught() {
+    let definition = json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {
+        "M": {"Type": "Map", "Items": "{% $states.input.missing %}",
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"],
+                "Output": {"caught": "{% $states.errorOutput.Error %}"}, "Next": "D"}],
+            "End": true},
+        "D": {"Type": "Succeed"}}});
+    let (done, _) = run_timers(&definition, json!({}));
+    assert_eq!(
+        done.snapshot.output,
+        Some(json!({"caught": "States.QueryEvaluationError"}))
+    );
 }

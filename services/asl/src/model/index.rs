@@ -30,19 +30,9 @@ pub struct IndexedState {
 }
 
 impl IndexedState {
-    /// The state's data-flow stages. JSONata states are refused before they run (see
-    /// [`IndexedState::unsupported`]); their pipeline will be chosen here, by `language`.
+    /// The state's data-flow stages, in its language.
     pub fn pipeline(&self) -> Pipeline<'_> {
-        Pipeline::new(&self.state.flow)
-    }
-
-    /// What this version cannot run yet: the state fails loudly rather than passing its input
-    /// through unevaluated or dropping an assignment.
-    pub fn unsupported(&self) -> Option<&'static str> {
-        if self.language == QueryLanguage::Jsonata {
-            return Some("JSONata is not supported by this version of Switchback");
-        }
-        None
+        Pipeline::in_language(&self.state.flow, self.language)
     }
 }
 
@@ -125,11 +115,13 @@ fn add_scope(
     );
 }
 
-/// Whether anything in the state's text mentions `$$`: deliberately broad (nested states,
+/// Whether anything in the state's text mentions `$$` or `$states` (JSONata's
+/// `$states.context`): deliberately broad (nested states,
 /// retriers, catchers, even comments count), so that no state that reads the context object is
 /// ever handed an empty one. The typed state keeps every string of the definition (it writes
 /// back to a definition that parses to an equal model: `tests/model_roundtrip.rs`), so this
 /// sees every `$$` the definition holds.
 fn mentions_context(state: &State) -> bool {
-    serde_json::to_string(state).map_or(true, |text| text.contains("$$"))
+    serde_json::to_string(state)
+        .map_or(true, |text| text.contains("$$") || text.contains("$states"))
 }

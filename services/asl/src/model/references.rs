@@ -8,14 +8,15 @@
 //! in a `.$` value of a payload template (`Parameters`, `ItemSelector`, `ResultSelector`,
 //! `Credentials`, `Assign`, a catcher's `Assign`), intrinsic function arguments included.
 //! Literal strings, `$.…` and `$$.…` paths, and the names an `Assign` writes are not
-//! references. JSONata expressions are not read yet.
+//! references. In a JSONata state, a reference is a variable an expression reads from outside
+//! (not one it binds itself, and not `$states`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
 use super::choice::{ChoiceRule, Condition, Operand};
-use super::definition::StateMachine;
+use super::definition::{QueryLanguage, StateMachine};
 use super::fields::NullablePath;
 use super::state::{State, StateKind};
 
@@ -32,14 +33,19 @@ pub fn variable_references_of(definition: &str) -> VariableReferences {
 /// The variables every state of `machine` reads (see the module comment).
 pub fn variable_references(machine: &StateMachine) -> VariableReferences {
     let mut found = VariableReferences::new();
+    let language = machine.query_language.unwrap_or_default();
     for (name, state) in &machine.states {
-        add_state(&mut found, name, state);
+        add_state(&mut found, name, state, language);
     }
     found
 }
 
-fn add_state(found: &mut VariableReferences, name: &str, state: &State) {
+fn add_state(found: &mut VariableReferences, name: &str, state: &State, outer: QueryLanguage) {
+    let language = QueryLanguage::of_state(outer, state.query_language());
     let mut names = BTreeSet::new();
+    if language == QueryLanguage::Jsonata {
+        jsonata_references(state, &mut names);
+    }
     for path in [&state.flow.input_path, &state.flow.output_path] {
         if let NullablePath::Path(path) = path {
             scan(path, &mut names);
@@ -75,7 +81,7 @@ fn add_state(found: &mut VariableReferences, name: &str, state: &State) {
         StateKind::Parallel(parallel) => {
             for branch in &parallel.branches {
                 for (inner_name, inner) in &branch.states {
-                    add_state(found, inner_name, inner);
+                    add_state(found, inner_name, inner, language);
                 }
             }
         }
@@ -91,7 +97,7 @@ fn add_state(found: &mut VariableReferences, name: &str, state: &State) {
             }
             if let Some((_, processor)) = map.processor() {
                 for (inner_name, inner) in &processor.states {
-                    add_state(found, inner_name, inner);
+                    add_state(found, inner_name, inner, language);
                 }
             }
         }
@@ -123,6 +129,39 @@ fn rule_references(rule: &ChoiceRule, names: &mut BTreeSet<String>) {
     }
     if let Some(assign) = &rule.assign {
         template_references(assign, names);
+    }
+}
+
+/// The variables the `{% %}` expressions of a JSONata state read, in any of its fields (its
+/// Parallel branches' and Map processor's states are keys of their own).
+fn jsonata_references(state: &State, names: &mut BTreeSet<String>) {
+    let Ok(Value::Object(mut fields)) = serde_json::to_value(state) else {
+        return;
+    };
+    for nested in ["Branches", "ItemProcessor", "Iterator", "Comment"] {
+        fields.remove(nested);
+    }
+    expression_references(&Value::Object(fields), names);
+}
+
+fn expression_references(value: &Value, names: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(fields) => fields
+            .values()
+            .for_each(|value| expression_references(value, names)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| expression_references(item, names)),
+        text => {
+            let Some(expression) = crate::jsonata::expression_text(text) else {
+                return;
+            };
+            if let Ok(parsed) = switchback_jsonata::Expression::parse(expression) {
+                names.extend(parsed.free_variables().into_iter().filter(|name| {
+                    name != "states" && !crate::jsonata::is_step_functions_function(name)
+                }));
+            }
+        }
     }
 }
 

@@ -300,7 +300,7 @@ mod tests {
         let good =
             single(r#"{"Type":"Fail","ErrorPath":"$.e","CausePath":"States.Format('x {}', $.a)"}"#);
         assert!(errors(&check(&good)).is_empty());
-        let context = single(r#"{"Type":"Fail","ErrorPath":"$$.State.Name","CausePath":"$c"}"#);
+        let context = single(r#"{"Type":"Fail","ErrorPath":"$$.State.Name","CausePath":"$.c"}"#);
         assert!(errors(&check(&context)).is_empty());
         let bad = single(r#"{"Type":"Fail","ErrorPath":"e","CausePath":"Format('x')"}"#);
         assert_eq!(
