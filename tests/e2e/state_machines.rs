@@ -868,6 +868,30 @@ fn the_validate_command_prints_every_diagnostic_in_aws_words() {
         ]
     );
 
+    // JSONata and variables: a reserved name and an unparseable expression are errors; a
+    // variable no state assigns is a warning (AWS accepts the definition).
+    let variables = write(
+        "variables.json",
+        r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Assign": {"states": 1, "x": "{% $states.input %}"}, "Next": "B"},
+            "B": {"Type": "Pass", "Output": "{% $x + $missing %}", "Next": "C"},
+            "C": {"Type": "Pass", "Output": "{% $states.input. %}", "End": true}}}"#,
+    );
+    let (code, stdout, _) = validate(&[variables.as_os_str()]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "error: SCHEMA_VALIDATION_FAILED: The variable name 'states' is reserved and cannot \
+             be assigned at /States/A/Assign",
+            "error: SCHEMA_VALIDATION_FAILED: The JSONata expression '$states.input.' is not \
+             valid: S0207: Unexpected end of expression at /States/C/Output",
+            "warning: SCHEMA_VALIDATION_FAILED: The variable '$missing' is not assigned by any \
+             state at /States/B",
+            &format!("{}: 2 error(s)", variables.display()),
+        ]
+    );
+
     let missing = directory.join("missing.json");
     let (code, stdout, stderr) = validate(&[missing.as_os_str()]);
     assert_eq!(code, Some(1), "{stdout}");

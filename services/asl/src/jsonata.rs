@@ -26,7 +26,7 @@ use crate::entropy::Entropy;
 use crate::failure::Failure;
 use crate::intrinsics;
 use crate::limits;
-use crate::model::schema::is_expression;
+use crate::model::schema::{is_expression, is_expression_text};
 use crate::variables::Env;
 
 /// How long one expression may run before it fails the state: long enough for any real
@@ -65,19 +65,27 @@ impl<'a> States<'a> {
         self
     }
 
-    fn to_value(self, env: &Env<'_>) -> Value {
-        let mut states = Map::new();
-        if let Some(input) = self.input {
-            states.insert("input".into(), input.clone());
-        }
-        states.insert("context".into(), env.context.clone());
-        if let Some(result) = self.result {
-            states.insert("result".into(), result.clone());
-        }
-        if let Some(error_output) = self.error_output {
-            states.insert("errorOutput".into(), error_output.clone());
-        }
-        Value::Object(states)
+    /// The members of `$states` that `expression` can read, borrowed: the evaluation copies
+    /// them once, into JSONata's form. Most expressions read `$states.input` alone, and the
+    /// context object is the largest member to copy.
+    fn members<'v>(
+        &self,
+        env: &'v Env<'_>,
+        expression: &Expression,
+    ) -> Vec<(&'static str, &'v Value)>
+    where
+        'a: 'v,
+    {
+        [
+            ("input", self.input),
+            ("context", Some(&env.context)),
+            ("result", self.result),
+            ("errorOutput", self.error_output),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .filter(|(name, _)| expression.reads_member("states", name))
+        .collect()
     }
 }
 
@@ -87,8 +95,12 @@ pub fn expression_text(value: &Value) -> Option<&str> {
     if !is_expression(value) {
         return None;
     }
-    let text = value.as_str()?;
-    Some(text[2..text.len() - 2].trim())
+    value.as_str().map(inside)
+}
+
+/// The text between `{%` and `%}`, trimmed (`text` is known to be an expression).
+fn inside(text: &str) -> &str {
+    text[2..text.len() - 2].trim()
 }
 
 /// Evaluates a field at `location` (e.g. `Output`): every `{% %}` string in it, at any depth,
@@ -104,10 +116,9 @@ pub fn evaluate_field(
     session.field(location, field)
 }
 
-/// One evaluation's shared parts: `$states` is built once, only if an expression reads it.
+/// One evaluation's shared parts.
 struct Session<'s, 'e> {
     states: States<'s>,
-    states_value: Option<Value>,
     env: &'s Env<'e>,
     entropy: &'s mut Entropy,
 }
@@ -116,7 +127,6 @@ impl<'s, 'e> Session<'s, 'e> {
     fn new(states: States<'s>, env: &'s Env<'e>, entropy: &'s mut Entropy) -> Self {
         Self {
             states,
-            states_value: None,
             env,
             entropy,
         }
@@ -156,17 +166,14 @@ impl<'s, 'e> Session<'s, 'e> {
             )
         })?;
         let (expression, free) = (&parsed.expression, &parsed.free);
-        if self.states_value.is_none() && free.iter().any(|name| name == "states") {
-            self.states_value = Some(self.states.to_value(self.env));
-        }
         let mut evaluation = Evaluation::new(Limits {
             timeout: EVALUATION_TIMEOUT,
             max_depth: EVALUATION_MAX_DEPTH,
             max_sequence: EVALUATION_MAX_SEQUENCE,
             max_output_bytes: limits::MAX_PAYLOAD_BYTES,
         });
-        if let Some(states) = &self.states_value {
-            evaluation.bind("states", states);
+        if free.iter().any(|name| name == "states") {
+            evaluation.bind_object("states", self.states.members(self.env, expression));
         }
         for name in free {
             if name != "states"
@@ -177,7 +184,7 @@ impl<'s, 'e> Session<'s, 'e> {
         }
         // Host functions are `'static`: they share a copy of the entropy, written back after.
         let entropy = Rc::new(RefCell::new(self.entropy.clone()));
-        add_step_functions(&mut evaluation, &entropy, self.env.now_ms);
+        add_step_functions(&mut evaluation, expression, &entropy, self.env.now_ms);
         let result = expression.evaluate(None, &evaluation);
         drop(evaluation);
         *self.entropy = entropy.borrow().clone();
@@ -277,13 +284,18 @@ pub fn is_step_functions_function(name: &str) -> bool {
     name == "random" || INTRINSIC_TWINS.iter().any(|(twin, _)| *twin == name)
 }
 
-/// Step Functions' functions, and the clock and randomness of the step.
+/// Step Functions' functions, and the clock and randomness of the step: those `expression`
+/// names (most name none, and each costs an allocation per evaluation).
 fn add_step_functions(
     evaluation: &mut Evaluation<'_>,
+    expression: &Expression,
     entropy: &Rc<RefCell<Entropy>>,
     now_ms: i64,
 ) {
     for (name, intrinsic) in INTRINSIC_TWINS {
+        if !expression.reaches(name) {
+            continue;
+        }
         let entropy = Rc::clone(entropy);
         evaluation.function(name, move |args: &[Option<Value>]| {
             let values: Vec<Value> = args
@@ -296,22 +308,28 @@ fn add_step_functions(
                 .map_err(|failure| failure.cause.replace(intrinsic, &format!("${name}")))
         });
     }
-    let shared = Rc::clone(entropy);
-    evaluation.function("random", move |args: &[Option<Value>]| {
-        let number = match args.first().and_then(Option::as_ref) {
-            None => shared.borrow_mut().next_f64(),
-            Some(seed) => {
-                let seed = intrinsics::truncated(seed)
-                    .ok_or_else(|| "The seed of $random must be a number".to_owned())?;
-                Entropy::new(seed as u64).next_f64()
-            }
-        };
-        Ok(serde_json::Number::from_f64(number).map(Value::Number))
-    });
-    evaluation.function("millis", move |_: &[Option<Value>]| {
-        Ok(Some(Value::from(now_ms)))
-    });
-    evaluation.function("now", move |args: &[Option<Value>]| now(now_ms, args));
+    if expression.reaches("random") {
+        let shared = Rc::clone(entropy);
+        evaluation.function("random", move |args: &[Option<Value>]| {
+            let number = match args.first().and_then(Option::as_ref) {
+                None => shared.borrow_mut().next_f64(),
+                Some(seed) => {
+                    let seed = intrinsics::truncated(seed)
+                        .ok_or_else(|| "The seed of $random must be a number".to_owned())?;
+                    Entropy::new(seed as u64).next_f64()
+                }
+            };
+            Ok(serde_json::Number::from_f64(number).map(Value::Number))
+        });
+    }
+    if expression.reaches("millis") {
+        evaluation.function("millis", move |_: &[Option<Value>]| {
+            Ok(Some(Value::from(now_ms)))
+        });
+    }
+    if expression.reaches("now") {
+        evaluation.function("now", move |args: &[Option<Value>]| now(now_ms, args));
+    }
 }
 
 /// `$now([picture [, timezone]])`: the step's time, as ISO 8601 or through `$fromMillis`.
@@ -345,10 +363,23 @@ pub fn evaluate_number(
     entropy: &mut Entropy,
 ) -> Result<serde_json::Number, Failure> {
     let field = Value::String(expression.to_owned());
-    let text = expression_text(&field).unwrap_or(expression);
     match evaluate_field(location, &field, states, env, entropy)? {
         Value::Number(number) => Ok(number),
-        other => Err(unexpected_type(location, text, "number", &other)),
+        other => Err(unexpected_type(
+            location,
+            quoted(expression),
+            "number",
+            &other,
+        )),
+    }
+}
+
+/// How a field's expression is quoted in a cause: the expression inside the braces.
+fn quoted(expression: &str) -> &str {
+    if is_expression_text(expression) {
+        inside(expression)
+    } else {
+        expression
     }
 }
 
@@ -363,9 +394,7 @@ pub fn evaluate_integer(
     entropy: &mut Entropy,
 ) -> Result<i64, Failure> {
     let number = evaluate_number(location, expression, states, env, entropy)?;
-    let text = expression_text(&Value::String(expression.to_owned()))
-        .unwrap_or(expression)
-        .to_owned();
+    let text = quoted(expression);
     let integer = number.as_i64().or_else(|| {
         number
             .as_f64()

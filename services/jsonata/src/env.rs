@@ -3,7 +3,7 @@
 use std::rc::Rc;
 
 use jsonata_core::evaluator::EvaluatorError;
-use jsonata_core::value::JValue;
+use jsonata_core::value::{JMap, JValue};
 use serde_json::Value;
 
 use crate::convert;
@@ -22,7 +22,7 @@ pub(crate) type HostFunction = Rc<dyn Fn(&[Option<Value>]) -> Result<Option<Valu
 /// neither `Send` nor `Sync`: build one per evaluation, on the thread that evaluates.
 pub struct Env<'a> {
     pub(crate) limits: Limits,
-    pub(crate) bindings: Vec<(&'a str, &'a Value)>,
+    pub(crate) bindings: Vec<(&'a str, Binding<'a>)>,
     pub(crate) functions: Vec<(&'static str, HostFunction)>,
 }
 
@@ -42,7 +42,14 @@ impl<'a> Env<'a> {
 
     /// Binds `$name` (name without `$`) to a value. Later binds of the same name win.
     pub fn bind(&mut self, name: &'a str, value: &'a Value) {
-        self.bindings.push((name, value));
+        self.bindings.push((name, Binding::Value(value)));
+    }
+
+    /// Binds `$name` to an object of these members, each borrowed: the same as binding the
+    /// object, without the caller first copying the members into one `Value` (a host that
+    /// assembles `$name` from parts per evaluation would otherwise copy them twice).
+    pub fn bind_object(&mut self, name: &'a str, members: Vec<(&'a str, &'a Value)>) {
+        self.bindings.push((name, Binding::Object(members)));
     }
 
     /// Registers `$name` as a host function; it replaces a built-in of that name if there is
@@ -61,6 +68,29 @@ impl<'a> Env<'a> {
         f: impl Fn(&[Option<Value>]) -> Result<Option<Value>, String> + 'static,
     ) {
         self.functions.push((name, Rc::new(f)));
+    }
+}
+
+/// A bound value: whole, or an object assembled from borrowed members.
+pub(crate) enum Binding<'a> {
+    Value(&'a Value),
+    Object(Vec<(&'a str, &'a Value)>),
+}
+
+impl Binding<'_> {
+    /// The value in jsonata-core's form, copied once.
+    pub(crate) fn to_jvalue(&self, max_depth: usize) -> Result<JValue, Error> {
+        match self {
+            Binding::Value(value) => convert::to_jvalue(value, max_depth),
+            Binding::Object(members) => {
+                let depth = max_depth.saturating_sub(1);
+                let object = members
+                    .iter()
+                    .map(|(key, value)| Ok(((*key).to_owned(), convert::to_jvalue(value, depth)?)))
+                    .collect::<Result<JMap, Error>>()?;
+                Ok(JValue::Object(Rc::new(object)))
+            }
+        }
     }
 }
 

@@ -64,6 +64,25 @@ impl Expression {
         self.names.free.clone()
     }
 
+    /// Whether an evaluation can read `member` of the free variable `$name`: `false` when every
+    /// reading of `$name` is a path `$name.other…`, so a host may bind `$name` without
+    /// `member` (and skip building it).
+    pub fn reads_member(&self, name: &str, member: &str) -> bool {
+        self.names.reads_member(name, member)
+    }
+
+    /// Whether an evaluation can reach host function `$name`: the expression names it, or
+    /// names a built-in that calls it (`$shuffle` calls `$random`). A host need not supply a
+    /// function no evaluation of this expression reaches.
+    pub fn reaches(&self, name: &str) -> bool {
+        self.names.mentioned.contains(name)
+            || self
+                .names
+                .mentioned
+                .iter()
+                .any(|mentioned| impure::host_functions_needed(mentioned).contains(&name))
+    }
+
     /// Evaluates over `input` (None = no input, JSONata's undefined context). `Ok(None)` = the
     /// expression returned nothing (undefined).
     ///
@@ -101,12 +120,9 @@ impl Expression {
         let run = Rc::new(Run::new(limits, host));
 
         let mut context = Context::new();
-        for (name, value) in &env.bindings {
+        for (name, binding) in &env.bindings {
             if mentioned.contains(*name) {
-                context.bind(
-                    (*name).to_string(),
-                    convert::to_jvalue(value, limits.max_depth)?,
-                );
+                context.bind((*name).to_string(), binding.to_jvalue(limits.max_depth)?);
             }
         }
         // Host functions, and the replacements of the impure built-ins, are values bound to

@@ -14,6 +14,22 @@ pub(crate) struct Names {
     pub free: Vec<String>,
     /// Every `$name` read or called anywhere, bound inside or not.
     pub mentioned: BTreeSet<String>,
+    /// Free names read other than as `$name.member` (whole, or in a way the walk cannot
+    /// follow): an evaluation needs all of each.
+    pub read_whole: BTreeSet<String>,
+    /// `(name, member)` for each free `$name.member` path.
+    pub members_read: BTreeSet<(String, String)>,
+}
+
+impl Names {
+    /// Whether an evaluation can read `member` of free variable `$name`.
+    pub fn reads_member(&self, name: &str, member: &str) -> bool {
+        self.read_whole.contains(name)
+            || self
+                .members_read
+                .iter()
+                .any(|(read, read_member)| read == name && read_member == member)
+    }
 }
 
 pub(crate) fn analyse(ast: &AstNode) -> Names {
@@ -22,6 +38,8 @@ pub(crate) fn analyse(ast: &AstNode) -> Names {
     Names {
         free: walker.free.into_iter().collect(),
         mentioned: walker.mentioned,
+        read_whole: walker.read_whole,
+        members_read: walker.members_read,
     }
 }
 
@@ -34,6 +52,8 @@ struct Walker {
     bound: Vec<String>,
     free: BTreeSet<String>,
     mentioned: BTreeSet<String>,
+    read_whole: BTreeSet<String>,
+    members_read: BTreeSet<(String, String)>,
 }
 
 impl Walker {
@@ -49,6 +69,17 @@ impl Walker {
         self.mentioned.insert(name.to_string());
         if !self.is_bound(name) {
             self.free.insert(name.to_string());
+            self.read_whole.insert(name.to_string());
+        }
+    }
+
+    /// `$name.member` as a path's first two steps.
+    fn read_member(&mut self, name: &str, member: &str) {
+        self.mentioned.insert(name.to_string());
+        if !self.is_bound(name) {
+            self.free.insert(name.to_string());
+            self.members_read
+                .insert((name.to_string(), member.to_string()));
         }
     }
 
@@ -210,8 +241,20 @@ impl Walker {
 
     /// A path's steps, leaving the variables they bind on the stack.
     fn steps(&mut self, steps: &[PathStep]) {
-        for step in steps {
-            self.node(&step.node);
+        for (index, step) in steps.iter().enumerate() {
+            // `$name.member…`: only that member of `$name` is read.
+            if index == 0
+                && let (AstNode::Variable(name), Some(next)) = (&step.node, steps.get(1))
+                && let AstNode::Name(member) = &next.node
+                && !name.is_empty()
+                && step.stages.is_empty()
+                && step.focus.is_none()
+                && step.index_var.is_none()
+            {
+                self.read_member(name, member);
+            } else {
+                self.node(&step.node);
+            }
             let mut index_bound = Vec::new();
             for stage in &step.stages {
                 match stage {

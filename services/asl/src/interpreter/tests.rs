@@ -742,3 +742,19 @@ fn a_jsonata_evaluation_failure_is_recorded_and_caught() {
         Some(json!({"caught": "States.QueryEvaluationError"}))
     );
 }
+
+#[test]
+fn states_holds_every_member_however_it_is_read() {
+    // `$states.input…` paths bind `input` alone; any other reading sees every member.
+    let definition = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Output": {
+            "keys": "{% $keys($states) %}",
+            "name": "{% $lookup($states, 'context').State.Name %}",
+            "n": "{% $states.input.n %}",
+            "state": "{% $states.context.State.Name %}"}, "End": true}}});
+    let (done, _) = run_timers(&definition, json!({"n": 1}));
+    assert_eq!(
+        done.snapshot.output,
+        Some(json!({"keys": ["input", "context", "result"], "name": "A", "n": 1, "state": "A"}))
+    );
+}

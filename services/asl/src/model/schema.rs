@@ -125,7 +125,10 @@ pub fn is_data_flow_field(state_type: &str, key: &str) -> bool {
 
 /// A JSONata expression string: `{% ... %}` with nothing outside the braces.
 pub fn is_expression(value: &Value) -> bool {
-    value
-        .as_str()
-        .is_some_and(|text| text.starts_with("{%") && text.ends_with("%}") && text.len() >= 4)
+    value.as_str().is_some_and(is_expression_text)
+}
+
+/// [`is_expression`] for text.
+pub fn is_expression_text(text: &str) -> bool {
+    text.starts_with("{%") && text.ends_with("%}") && text.len() >= 4
 }

@@ -1,4 +1,4 @@
-//! `Expression::free_variables`.
+//! `Expression::free_variables`, `reads_member` and `reaches`.
 
 use crate::Expression;
 
@@ -59,4 +59,53 @@ fn over_approximates_rather_than_misses() {
 #[test]
 fn sorted_and_unique() {
     assert_eq!(free("[$c, $a, $b, $a, $c]"), ["a", "b", "c"]);
+}
+
+fn reads(source: &str, name: &str, member: &str) -> bool {
+    Expression::parse(source)
+        .unwrap_or_else(|e| panic!("{source}: {e}"))
+        .reads_member(name, member)
+}
+
+#[test]
+fn members_read_through_paths_are_told_apart() {
+    let merge = "$merge([$states.input, {'n': $states.input.n + 1}])";
+    assert!(reads(merge, "states", "input"));
+    assert!(!reads(merge, "states", "context"));
+    assert!(reads("$states.context.State.Name", "states", "context"));
+    assert!(!reads("$states.context.State.Name", "states", "input"));
+    // Every other way of reading the variable may reach any member.
+    for whole in [
+        "$states",
+        "$keys($states)",
+        "$lookup($states, 'context')",
+        "$states[0].context",
+        "$states.$",
+        "$states.('context')",
+        "$states.input & $string($states)",
+        "$states@$s.input",
+    ] {
+        assert!(reads(whole, "states", "context"), "{whole}");
+    }
+    // A name bound inside is not the variable from outside.
+    assert!(!reads(
+        "($states := {}; $states.context)",
+        "states",
+        "context"
+    ));
+    assert!(!reads("$other.context", "states", "context"));
+}
+
+#[test]
+fn host_functions_are_reached_through_the_builtins_that_call_them() {
+    let reaches = |source: &str, name: &str| {
+        Expression::parse(source)
+            .unwrap_or_else(|e| panic!("{source}: {e}"))
+            .reaches(name)
+    };
+    assert!(reaches("$random()", "random"));
+    assert!(reaches("$shuffle([1, 2])", "random"));
+    assert!(reaches("$toMillis('10:00', '[H]:[m]')", "now"));
+    assert!(!reaches("$states.input", "random"));
+    assert!(!reaches("$uuid()", "now"));
 }
