@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType as Event};
 use serde_json::{Value, json};
-use switchback_store::signals::Signal;
+use switchback_store::signals::Event as Signal;
 use switchback_tests::TestApp;
 use switchback_tests::processes::{Node, free_address};
 use switchback_tests::services;

@@ -9,7 +9,6 @@ use switchback_asl::interpreter::{
     Status, StepBudget,
 };
 use switchback_store::engine::{Claimed, NewCall, NewTask, Step};
-use switchback_store::signals::Signal;
 use time::OffsetDateTime;
 
 /// What one step produces for the store.
@@ -22,7 +21,7 @@ pub struct Advanced {
     /// children must stop).
     pub ended_with_tasks: bool,
     /// A child execution that ended: its parent task's token and the news for it.
-    pub child_ended: Option<(String, Signal)>,
+    pub child_ended: Option<(String, Event)>,
 }
 
 /// Advances `execution` by its signals, then by time, at `now_ms`. A panic or an unreadable
@@ -30,7 +29,7 @@ pub struct Advanced {
 pub fn advance(
     execution: &Claimed,
     machine: &Machine,
-    signals: &[Result<Signal, String>],
+    signals: &[Result<Event, String>],
     heartbeats: &[(u64, i64)],
     now_ms: i64,
     executions_in_batch: usize,
@@ -62,7 +61,7 @@ pub fn advance(
 fn run(
     execution: &Claimed,
     machine: &Machine,
-    signals: &[Result<Signal, String>],
+    signals: &[Result<Event, String>],
     heartbeats: &[(u64, i64)],
     now_ms: i64,
     executions_in_batch: usize,
@@ -100,7 +99,7 @@ fn run(
     let mut events: Vec<Event> = Vec::with_capacity(signals.len() + 1);
     for signal in signals {
         match signal {
-            Ok(signal) => events.push(to_event(signal)),
+            Ok(event) => events.push(event.clone()),
             Err(reason) => {
                 tracing::warn!(execution = %execution.arn, reason, "ignoring an unreadable signal")
             }
@@ -217,33 +216,6 @@ fn read_snapshot(text: &str) -> Result<Snapshot, serde_json::Error> {
     Ok(snapshot)
 }
 
-fn to_event(signal: &Signal) -> Event {
-    match signal.clone() {
-        Signal::Stop { error, cause } => Event::Stop { error, cause },
-        Signal::TaskStarted {
-            task_id,
-            worker_name,
-            at_ms,
-        } => Event::TaskStarted {
-            task_id,
-            worker_name,
-            at_ms,
-        },
-        Signal::TaskSucceeded { task_id, output } => Event::TaskSucceeded { task_id, output },
-        Signal::TaskFailed {
-            task_id,
-            error,
-            cause,
-        } => Event::TaskFailed {
-            task_id,
-            error,
-            cause,
-        },
-        Signal::TaskSubmitted { task_id, output } => Event::TaskSubmitted { task_id, output },
-        Signal::ChildEnded { task_id, child } => Event::ChildEnded { task_id, child },
-    }
-}
-
 fn info(execution: &Claimed) -> ExecutionInfo {
     let machine_name = execution
         .state_machine_arn
@@ -271,7 +243,7 @@ fn child_ended(
     error: Option<String>,
     cause: Option<String>,
     now_ms: i64,
-) -> Option<(String, Signal)> {
+) -> Option<(String, Event)> {
     let token = execution.parent_token.clone()?;
     let child = ChildExecution {
         execution_arn: execution.arn.clone(),
@@ -285,7 +257,7 @@ fn child_ended(
         start_ms: millis(execution.started_at),
         stop_ms: now_ms,
     };
-    Some((token, Signal::ChildEnded { task_id: 0, child }))
+    Some((token, Event::ChildEnded { task_id: 0, child }))
 }
 
 /// The execution fails with `States.Runtime`; the cause says why, and the log says more.

@@ -19,7 +19,7 @@ use switchback_asl::names;
 use switchback_store::calls::{self, ClaimedCall};
 use switchback_store::executions::{self, NewExecution, Started};
 use switchback_store::notify::Coalescer;
-use switchback_store::signals::Signal;
+use switchback_store::signals::Event;
 use switchback_store::{PgPool, Scope};
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
@@ -170,7 +170,7 @@ impl Caller {
         {
             let _entered = span.enter();
             tracing::error!("a task call panicked");
-            let signal = Signal::TaskFailed {
+            let signal = Event::TaskFailed {
                 task_id: 0,
                 error: "States.Runtime".into(),
                 cause: "Switchback failed while making this task's call".into(),
@@ -185,7 +185,7 @@ impl Caller {
             Ok(invocation) => invocation,
             Err(error) => {
                 let cause = format!("Switchback could not read this task's call: {error}");
-                let signal = Signal::TaskFailed {
+                let signal = Event::TaskFailed {
                     task_id: 0,
                     error: "States.Runtime".into(),
                     cause,
@@ -233,18 +233,18 @@ impl Caller {
                 };
                 let output = output.to_string();
                 if waits {
-                    Signal::TaskSubmitted { task_id: 0, output }
+                    Event::TaskSubmitted { task_id: 0, output }
                 } else {
-                    Signal::TaskSucceeded { task_id: 0, output }
+                    Event::TaskSucceeded { task_id: 0, output }
                 }
             }
-            Outcome::Failed { error, cause } => Signal::TaskFailed {
+            Outcome::Failed { error, cause } => Event::TaskFailed {
                 task_id: 0,
                 error,
                 cause,
             },
         };
-        let waits = waits && matches!(signal, Signal::TaskSubmitted { .. });
+        let waits = waits && matches!(signal, Event::TaskSubmitted { .. });
         self.record(&claimed, &[signal], waits).await;
     }
 
@@ -333,17 +333,17 @@ impl Caller {
         let signals = match mocked {
             Mocked::Return(value) => {
                 let output = value.to_string();
-                let succeeded = Signal::TaskSucceeded {
+                let succeeded = Event::TaskSucceeded {
                     task_id: 0,
                     output: output.clone(),
                 };
                 if invocation.pattern == Pattern::WaitForTaskToken {
-                    vec![Signal::TaskSubmitted { task_id: 0, output }, succeeded]
+                    vec![Event::TaskSubmitted { task_id: 0, output }, succeeded]
                 } else {
                     vec![succeeded]
                 }
             }
-            Mocked::Throw { error, cause } => vec![Signal::TaskFailed {
+            Mocked::Throw { error, cause } => vec![Event::TaskFailed {
                 task_id: 0,
                 error,
                 cause,
@@ -381,7 +381,7 @@ impl Caller {
                     "{message} (Service: AWSStepFunctions; Status Code: 400; Error Code: {code}; Request ID: {}; Proxy: null)",
                     uuid::Uuid::new_v4()
                 );
-                let signal = Signal::TaskFailed {
+                let signal = Event::TaskFailed {
                     task_id: 0,
                     error: format!("StepFunctions.{code}Exception"),
                     cause,
@@ -475,10 +475,10 @@ impl Caller {
 
     /// Records a call's results, retrying a failing database a few times before leaving the
     /// call to its lease (which makes the call again).
-    async fn record(&self, claimed: &ClaimedCall, signals: &[Signal], waits: bool) {
+    async fn record(&self, claimed: &ClaimedCall, signals: &[Event], waits: bool) {
         let result = match signals.last() {
-            Some(Signal::TaskFailed { .. }) => "failed",
-            Some(Signal::TaskSubmitted { .. }) => "submitted",
+            Some(Event::TaskFailed { .. }) => "failed",
+            Some(Event::TaskSubmitted { .. }) => "submitted",
             _ => "succeeded",
         };
         metrics::counter!("switchback_task_calls_total", "result" => result).increment(1);
@@ -527,7 +527,7 @@ async fn tell_parent(
 }
 
 /// StartExecution's answer as the task's output (request-response), or its submission.
-fn started_signal(invocation: &Invocation, child: &executions::Execution) -> Signal {
+fn started_signal(invocation: &Invocation, child: &executions::Execution) -> Event {
     let start_ms = crate::advance::millis(child.started_at);
     let request_id = uuid::Uuid::new_v4().to_string();
     let body =
@@ -553,8 +553,8 @@ fn started_signal(invocation: &Invocation, child: &executions::Execution) -> Sig
     })
     .to_string();
     if invocation.pattern.waits_after_call() {
-        Signal::TaskSubmitted { task_id: 0, output }
+        Event::TaskSubmitted { task_id: 0, output }
     } else {
-        Signal::TaskSucceeded { task_id: 0, output }
+        Event::TaskSucceeded { task_id: 0, output }
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool, Row};
 
 use crate::Error;
-use crate::signals::Signal;
+use crate::signals::{self, Event};
 
 /// A call a scheduler claimed, with what it needs to know of its execution.
 #[derive(Debug, Clone)]
@@ -98,10 +98,10 @@ const RECORD: &str = "
 pub async fn record(
     conn: &mut PgConnection,
     token: &str,
-    signals: &[Signal],
+    signals: &[Event],
     waits: bool,
 ) -> Result<bool, Error> {
-    let bodies: Vec<String> = signals.iter().map(Signal::body).collect();
+    let bodies: Vec<String> = signals.iter().map(signals::body).collect();
     Ok(sqlx::query(RECORD)
         .bind(token)
         .bind(&bodies)

@@ -10,7 +10,7 @@ use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 
 use crate::Error;
-use crate::signals::Signal;
+use crate::signals::{self, Event};
 use crate::text;
 
 /// An execution claimed for one step.
@@ -69,7 +69,7 @@ const TAKE_SIGNALS: &str = "
 pub async fn take_signals(
     tx: &mut PgConnection,
     executions: &[i64],
-) -> Result<Vec<(i64, Result<Signal, String>)>, Error> {
+) -> Result<Vec<(i64, Result<Event, String>)>, Error> {
     let rows = sqlx::query(TAKE_SIGNALS)
         .bind(executions)
         .fetch_all(tx)
@@ -84,7 +84,7 @@ pub async fn take_signals(
             let created: OffsetDateTime = row.try_get("created_at")?;
             let created_ms = i64::try_from(created.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
             // A body this build cannot read is reported to the caller, not dropped silently.
-            let signal = Signal::read(&body, task_id, created_ms);
+            let signal = signals::read(&body, task_id, created_ms);
             Ok((seq, execution, signal))
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
@@ -218,17 +218,20 @@ const COMPLETE_PARENTS: &str = "
     WHERE seq IN (SELECT execution_seq FROM closed) AND status = 'RUNNING'";
 
 /// Tells the parents of child executions that ended in this batch: `(parent task token,
-/// Signal::ChildEnded)`. Run after [`apply`], in its transaction. Returns how many executions
+/// Event::ChildEnded)`. Run after [`apply`], in its transaction. Returns how many executions
 /// it made due.
 pub async fn complete_parents(
     tx: &mut PgConnection,
-    ended: &[(String, Signal)],
+    ended: &[(String, Event)],
 ) -> Result<u64, Error> {
     if ended.is_empty() {
         return Ok(0);
     }
     let tokens: Vec<&str> = ended.iter().map(|(token, _)| token.as_str()).collect();
-    let bodies: Vec<String> = ended.iter().map(|(_, signal)| signal.body()).collect();
+    let bodies: Vec<String> = ended
+        .iter()
+        .map(|(_, signal)| signals::body(signal))
+        .collect();
     let due = sqlx::query(COMPLETE_PARENTS)
         .bind(&tokens)
         .bind(&bodies)
@@ -395,13 +398,13 @@ pub async fn stop_children(tx: &mut PgConnection, tokens: &[String]) -> Result<u
     if tokens.is_empty() {
         return Ok(0);
     }
-    let stop = Signal::Stop {
+    let stop = Event::Stop {
         error: None,
         cause: None,
     };
     Ok(sqlx::query(STOP_CHILDREN)
         .bind(tokens)
-        .bind(stop.body())
+        .bind(signals::body(&stop))
         .execute(tx)
         .await?
         .rows_affected())
@@ -465,12 +468,11 @@ pub async fn fail_missing_activities(tx: &mut PgConnection, new: &[NewTask]) -> 
     let failures: Vec<String> = new
         .iter()
         .map(|t| {
-            Signal::TaskFailed {
+            signals::body(&Event::TaskFailed {
                 task_id: 0,
                 error: switchback_asl::failure::errors::RUNTIME.to_owned(),
                 cause: format!("The activity {} does not exist.", t.activity_arn),
-            }
-            .body()
+            })
         })
         .collect();
     let due = sqlx::query(FAIL_MISSING_ACTIVITIES)

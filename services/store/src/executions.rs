@@ -4,7 +4,7 @@
 use sqlx::{PgPool, Row};
 use time::OffsetDateTime;
 
-use crate::signals::{self, Signal};
+use crate::signals::{self, Event};
 use crate::text::{self, UserText};
 use crate::{Error, Scope};
 
@@ -210,7 +210,7 @@ pub async fn list(
 }
 
 /// Records an intent for a scheduler (a stop, a task result) and makes the execution due.
-pub async fn signal(pool: &PgPool, execution_seq: i64, signal: &Signal) -> Result<(), Error> {
+pub async fn signal(pool: &PgPool, execution_seq: i64, signal: &Event) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
     signals::record(&mut tx, execution_seq, signal).await?;
     tx.commit().await?;

@@ -4,7 +4,7 @@
 use sqlx::{PgPool, Row};
 
 use crate::Error;
-use crate::signals::Signal;
+use crate::signals::{self, Event};
 use crate::text;
 
 /// A task a worker took.
@@ -16,7 +16,7 @@ pub struct Taken {
 
 // One statement: take the oldest scheduled task (SKIP LOCKED lets many polls on many nodes
 // take different tasks at once), record ActivityStarted for the scheduler as a signal (the body
-// is `signals::Signal::TaskStarted`), and make the execution due.
+// is `signals::Event::TaskStarted`), and make the execution due.
 const TAKE: &str = "
     WITH taken AS (
         UPDATE tasks SET status = 'STARTED', worker_name = $2, started_at = now()
@@ -43,7 +43,7 @@ pub async fn take(
     worker_name: Option<&str>,
 ) -> Result<Option<Taken>, Error> {
     // The task id and the time are filled in when the signal is read.
-    let started = Signal::TaskStarted {
+    let started = Event::TaskStarted {
         task_id: 0,
         worker_name: worker_name.unwrap_or_default().to_owned(),
         at_ms: 0,
@@ -51,7 +51,7 @@ pub async fn take(
     let row = sqlx::query(TAKE)
         .bind(activity_arn)
         .bind(worker_name.map(text::encode))
-        .bind(started.body())
+        .bind(signals::body(&started))
         .fetch_optional(pool)
         .await?;
     row.map(|row| {
@@ -101,8 +101,8 @@ const TASK_EXISTS: &str = "SELECT status FROM tasks WHERE token = $1";
 pub async fn report(pool: &PgPool, token: &str, outcome: Outcome) -> Result<Reported, Error> {
     // The task id is filled in by the statement; 0 is a placeholder.
     let signal = match outcome {
-        Outcome::Succeeded { output } => Signal::TaskSucceeded { task_id: 0, output },
-        Outcome::Failed { error, cause } => Signal::TaskFailed {
+        Outcome::Succeeded { output } => Event::TaskSucceeded { task_id: 0, output },
+        Outcome::Failed { error, cause } => Event::TaskFailed {
             task_id: 0,
             error,
             cause,
@@ -110,7 +110,7 @@ pub async fn report(pool: &PgPool, token: &str, outcome: Outcome) -> Result<Repo
     };
     let closed = sqlx::query(REPORT)
         .bind(token)
-        .bind(signal.body())
+        .bind(signals::body(&signal))
         .fetch_optional(pool)
         .await?;
     if closed.is_some() {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchback_asl::arn::{Arn, ResourceKind};
 use switchback_store::executions::{self, Execution, NewExecution, Started};
-use switchback_store::signals::Signal;
+use switchback_store::signals::Event;
 use switchback_store::state_machines;
 
 use super::common::{Paging, check_name, in_scope, next_token, parse_arn, parse_scoped_arn};
@@ -298,7 +298,7 @@ pub async fn stop(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         let stopped = execution.stopped_at.unwrap_or(execution.started_at);
         return Ok(json!({ "stopDate": epoch_seconds(stopped) }));
     }
-    let signal = Signal::Stop {
+    let signal = Event::Stop {
         error: request.error,
         cause: request.cause,
     };

@@ -39,17 +39,22 @@ pub use runner::StepBudget;
 pub use snapshot::{ExecutionInfo, Snapshot, Status};
 pub use task::task_token;
 
-/// What happened since the last step.
-#[derive(Debug, Clone, PartialEq)]
+/// What happened since the last step. Also the one form of an intent recorded for a
+/// scheduler (API calls, workers, outbound calls, ended children): the store keeps each as
+/// this type's JSON in `signals.body` (`switchback_store::signals`), so a new kind of signal
+/// is a new variant here and nothing else parses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// Only time passed: timers due by `now` fire.
     Tick,
-    /// A worker took an activity task.
-    /// A worker took an activity task at `at_ms` (0: at the step's `now`). ActivityStarted and
-    /// the heartbeat window date from then, as in AWS, not from when a scheduler applied it.
+    /// A worker took an activity task at `at_ms` (0: at the step's `now`; the store fills in
+    /// the recording time). ActivityStarted and the heartbeat window date from then, as in
+    /// AWS, not from when a scheduler applied it.
     TaskStarted {
         task_id: u64,
         worker_name: String,
+        #[serde(default)]
         at_ms: i64,
     },
     /// A worker reported progress at `at_ms`: the heartbeat deadline moves to `at_ms` plus the
