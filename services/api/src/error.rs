@@ -65,6 +65,22 @@ pub enum Error {
     Internal(String),
 }
 
+/// A refused start (API, child execution or redrive: `switchback_asl::start`) as this layer's
+/// error of the same name.
+impl From<switchback_asl::start::Refusal> for Error {
+    fn from(refusal: switchback_asl::start::Refusal) -> Self {
+        use switchback_asl::start::Refusal;
+        match refusal {
+            Refusal::InvalidArn(reason) => Error::InvalidArn(reason),
+            Refusal::InvalidName(name) => Error::InvalidName(name),
+            Refusal::InvalidExecutionInput(message) => Error::InvalidExecutionInput(message),
+            Refusal::StateMachineDoesNotExist(arn) => Error::StateMachineDoesNotExist(arn),
+            Refusal::StateMachineDeleting(arn) => Error::StateMachineDeleting(arn),
+            Refusal::ExecutionAlreadyExists(arn) => Error::ExecutionAlreadyExists(arn),
+        }
+    }
+}
+
 impl Error {
     /// The table: error → (AWS error shape, HTTP status).
     fn shape(&self) -> (&'static str, StatusCode) {
@@ -139,5 +155,28 @@ impl IntoResponse for Error {
             headers.insert("x-amzn-errortype", value);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchback_asl::start::Refusal;
+
+    use super::Error;
+
+    #[test]
+    fn a_refused_start_reads_the_same_from_the_api_as_from_a_task() {
+        for refusal in [
+            Refusal::InvalidArn("x".into()),
+            Refusal::InvalidName("a b".into()),
+            Refusal::InvalidExecutionInput("Invalid State Machine Execution Input: 'x'".into()),
+            Refusal::StateMachineDoesNotExist("arn".into()),
+            Refusal::StateMachineDeleting("arn".into()),
+            Refusal::ExecutionAlreadyExists("arn".into()),
+        ] {
+            let error = Error::from(refusal.clone());
+            assert_eq!(error.to_string(), refusal.to_string());
+            assert_eq!(error.type_name(), refusal.code());
+        }
     }
 }

@@ -21,6 +21,7 @@
 //! - `intrinsics` — the intrinsic functions (`States.Format` and the rest).
 //! - `choice` — evaluating Choice rules.
 //! - `retry` — Retry and Catch matching, backoff delays.
+//! - `start` — StartExecution's rules (ARN, name, input) and `Refusal`, shared by the API and tasks that start executions.
 //! - `wait` — when a Wait state ends.
 //! - `variables` — variables: scopes, `Env` (the context object and the variables a state reads),
 //!   the limits on `Assign`, `assignedVariables` in history.
@@ -62,6 +63,7 @@ pub mod model;
 pub mod names;
 pub mod resource;
 pub mod retry;
+pub mod start;
 pub mod validate;
 pub mod variables;
 pub mod wait;

@@ -12,10 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use switchback_asl::arn::{Arn, ResourceKind};
 use switchback_asl::interpreter::{Call, Invocation, Pattern};
 use switchback_asl::mocks::{MockConfig, Mocked};
-use switchback_asl::names;
+use switchback_asl::start::{self, Refusal};
 use switchback_store::calls::{self, ClaimedCall};
 use switchback_store::executions::{self, NewExecution, Started};
 use switchback_store::notify::Coalescer;
@@ -34,8 +33,6 @@ const HTTP_MAX_SECONDS: u64 = 60;
 /// A call may run this much longer than its state's `TimeoutSeconds`, so that the state's own
 /// deadline (`States.Timeout`) fires first rather than the call's transport error.
 const DEADLINE_SLACK: Duration = Duration::from_secs(2);
-// AWS's limit on an execution's input.
-use switchback_asl::limits::MAX_PAYLOAD_BYTES as MAX_INPUT_BYTES;
 /// How often a result is offered to the database before the call is left to its lease.
 const RECORD_ATTEMPTS: u32 = 4;
 
@@ -148,7 +145,7 @@ enum ChildStart {
     /// The parent's task was closed meanwhile; nothing was started.
     NotWanted,
     /// StartExecution's own error: `StepFunctions.<code>Exception`.
-    Refused { code: &'static str, message: String },
+    Refused(Refusal),
 }
 
 impl Caller {
@@ -376,9 +373,10 @@ impl Caller {
                 self.due.wake();
             }
             Ok(ChildStart::NotWanted) => {}
-            Ok(ChildStart::Refused { code, message }) => {
+            Ok(ChildStart::Refused(refusal)) => {
+                let code = refusal.code();
                 let cause = format!(
-                    "{message} (Service: AWSStepFunctions; Status Code: 400; Error Code: {code}; Request ID: {}; Proxy: null)",
+                    "{refusal} (Service: AWSStepFunctions; Status Code: 400; Error Code: {code}; Request ID: {}; Proxy: null)",
                     uuid::Uuid::new_v4()
                 );
                 let signal = Event::TaskFailed {
@@ -401,39 +399,21 @@ impl Caller {
         name: Option<&str>,
         input: &str,
     ) -> Result<ChildStart, switchback_store::Error> {
-        let refused =
-            |code: &'static str, message: String| Ok(ChildStart::Refused { code, message });
-        let parsed = match Arn::parse(machine_arn, ResourceKind::StateMachine) {
-            Ok(parsed) => parsed,
-            Err(error) => return refused("InvalidArn", format!("Invalid Arn: '{error}'")),
-        };
         let name = name.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-        if !names::is_valid_resource_name(&name) || name.chars().count() > 80 {
-            return refused("InvalidName", format!("Invalid Name: '{name}'"));
-        }
-        if input.len() > MAX_INPUT_BYTES || serde_json::from_str::<Value>(input).is_err() {
-            return refused(
-                "InvalidExecutionInput",
-                format!("Invalid State Machine Execution Input: '{input}'"),
-            );
-        }
-        let (arn, express_arn) = parsed.execution_arns(&name);
+        let start = match start::check(machine_arn, name, Some(input.to_owned())) {
+            Ok(start) => start,
+            Err(refusal) => return Ok(ChildStart::Refused(refusal)),
+        };
         // Only `.sync` children are tied to their parent: their end ends its task, and stopping
         // the parent stops them.
         let tied = matches!(invocation.pattern, Pattern::Sync | Pattern::Sync2);
+        let scope = Scope {
+            account: start.machine.account.clone(),
+            region: start.machine.region.clone(),
+        };
         let new = NewExecution {
-            scope: Scope {
-                account: parsed.account.clone(),
-                region: parsed.region.clone(),
-            },
-            arn,
-            express_arn,
-            state_machine_arn: machine_arn.to_owned(),
-            name: name.clone(),
-            input: input.to_owned(),
-            trace_header: None,
             parent_token: tied.then(|| claimed.token.clone()),
-            test_case: None,
+            ..NewExecution::new(scope, start)
         };
         let waits = invocation.pattern.waits_after_call();
         let mut tx = self.pool.begin().await?;
@@ -448,25 +428,13 @@ impl Caller {
                         let mut tx = self.pool.begin().await?;
                         if tied && !executions::adopt(&mut tx, &child.arn, &claimed.token).await? {
                             tx.rollback().await?;
-                            return refused(
-                                "ExecutionAlreadyExists",
-                                format!("Execution Already Exists: '{}'", child.arn),
-                            );
+                            return Ok(ChildStart::Refused(Refusal::ExecutionAlreadyExists(
+                                child.arn,
+                            )));
                         }
                         tell_parent(tx, claimed, invocation, &child, waits).await
                     }
-                    Started::AlreadyExists(existing) => refused(
-                        "ExecutionAlreadyExists",
-                        format!("Execution Already Exists: '{}'", existing.arn),
-                    ),
-                    Started::MachineMissing => refused(
-                        "StateMachineDoesNotExist",
-                        format!("State Machine Does Not Exist: '{machine_arn}'"),
-                    ),
-                    Started::MachineDeleting => refused(
-                        "StateMachineDeleting",
-                        format!("State Machine is being deleted: '{machine_arn}'"),
-                    ),
+                    Started::Refused(refusal) => Ok(ChildStart::Refused(refusal)),
                 };
             }
         };

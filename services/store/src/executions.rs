@@ -6,6 +6,8 @@ use time::OffsetDateTime;
 
 use crate::signals::{self, Event};
 use crate::text::{self, UserText};
+use switchback_asl::start::{Refusal, Start};
+
 use crate::{Error, Scope};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -44,15 +46,34 @@ pub struct NewExecution {
     pub test_case: Option<String>,
 }
 
+impl NewExecution {
+    /// The execution a checked start describes, in `scope`: nothing tied to a parent, no test
+    /// case, no trace header (the caller sets those it has).
+    pub fn new(scope: Scope, start: Start) -> Self {
+        let (arn, express_arn) = start.machine.execution_arns(&start.name);
+        Self {
+            scope,
+            arn,
+            express_arn,
+            state_machine_arn: start.machine_arn,
+            name: start.name,
+            input: start.input,
+            trace_header: None,
+            parent_token: None,
+            test_case: None,
+        }
+    }
+}
+
+/// What recording a start found. Every way an execution starts maps these the same way.
 #[derive(Debug)]
 pub enum Started {
     New(Execution),
     /// The same name and input while the first is running: AWS answers with the first.
     Existing(Execution),
-    /// The name is taken by another execution (ended, or with another input).
-    AlreadyExists(Execution),
-    MachineMissing,
-    MachineDeleting,
+    /// The machine is missing or being deleted, or the name is taken by another execution
+    /// (ended, or with another input).
+    Refused(Refusal),
 }
 
 // One statement for any number of new executions: each row's machine is read (and
@@ -154,11 +175,13 @@ pub async fn why_not_inserted(pool: &PgPool, new: &NewExecution) -> Result<Start
         .fetch_optional(pool)
         .await?
     else {
-        return Ok(Started::MachineMissing);
+        return Ok(missing(new));
     };
     let status: String = machine.try_get("status")?;
     if status == "DELETING" {
-        return Ok(Started::MachineDeleting);
+        return Ok(Started::Refused(Refusal::StateMachineDeleting(
+            new.state_machine_arn.clone(),
+        )));
     }
     let machine_type: String = machine.try_get("type")?;
     let arn = if machine_type == "EXPRESS" {
@@ -170,10 +193,18 @@ pub async fn why_not_inserted(pool: &PgPool, new: &NewExecution) -> Result<Start
         Some(existing) if existing.status == "RUNNING" && existing.input == new.input => {
             Ok(Started::Existing(existing))
         }
-        Some(existing) => Ok(Started::AlreadyExists(existing)),
+        Some(existing) => Ok(Started::Refused(Refusal::ExecutionAlreadyExists(
+            existing.arn,
+        ))),
         // The machine was there but the row is not: a concurrent delete won; report it missing.
-        None => Ok(Started::MachineMissing),
+        None => Ok(missing(new)),
     }
+}
+
+fn missing(new: &NewExecution) -> Started {
+    Started::Refused(Refusal::StateMachineDoesNotExist(
+        new.state_machine_arn.clone(),
+    ))
 }
 
 pub async fn describe(pool: &PgPool, arn: &str) -> Result<Option<Execution>, Error> {

@@ -6,12 +6,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchback_asl::arn::{Arn, ResourceKind};
+use switchback_asl::start::{self, Refusal};
 use switchback_store::executions::{self, Execution, NewExecution, Started};
 use switchback_store::signals::Event;
 use switchback_store::state_machines;
 
-use super::common::{Paging, check_name, in_scope, next_token, parse_arn, parse_scoped_arn};
-use super::execution_input::check_input;
+use super::common::{Paging, in_scope, next_token, parse_arn, parse_scoped_arn};
 use super::{Context, Reply};
 use crate::Error;
 use crate::input::{Checks, parse};
@@ -56,9 +56,12 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         Some((arn, case)) => (arn.to_owned(), Some(case.to_owned())),
         None => (requested_arn, None),
     };
-    let parsed = parse_arn(&machine_arn, ResourceKind::StateMachine)?;
-    if !in_scope(context, &parsed) {
-        return Err(Error::StateMachineDoesNotExist(machine_arn));
+    let name = request
+        .name
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let start = start::check(&machine_arn, name, request.input)?;
+    if !in_scope(context, &start.machine) {
+        return Err(Refusal::StateMachineDoesNotExist(machine_arn).into());
     }
     if let Some(case) = &test_case {
         let known = context
@@ -66,34 +69,18 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
             .config
             .mocks
             .as_ref()
-            .is_some_and(|mocks| mocks.has_case(parsed.name(), case));
+            .is_some_and(|mocks| mocks.has_case(start.machine.name(), case));
         if !known {
             return Err(Error::Validation(format!(
                 "Test case '{case}' of state machine '{}' is not in the mock configuration (setting mocks.config_file)",
-                parsed.name()
+                start.machine.name()
             )));
         }
     }
-    let name = request
-        .name
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    check_name(&name)?;
-    let input = request.input.unwrap_or_else(|| "{}".to_owned());
-    check_input(&input)?;
-
-    // EXPRESS executions are named `express` in their ARN, as AWS names them; the store picks
-    // the one that fits the machine's type.
-    let (arn, express_arn) = parsed.execution_arns(&name);
     let new = NewExecution {
-        scope: context.scope.clone(),
-        arn,
-        express_arn,
-        state_machine_arn: machine_arn.clone(),
-        name,
-        input,
         trace_header: request.trace_header,
-        parent_token: None,
         test_case,
+        ..NewExecution::new(context.scope.clone(), start)
     };
     let execution = match context.state.starter.record(new).await? {
         Started::New(e) => {
@@ -101,9 +88,7 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
             e
         }
         Started::Existing(e) => e,
-        Started::AlreadyExists(e) => return Err(Error::ExecutionAlreadyExists(e.arn)),
-        Started::MachineMissing => return Err(Error::StateMachineDoesNotExist(machine_arn)),
-        Started::MachineDeleting => return Err(Error::StateMachineDeleting(machine_arn)),
+        Started::Refused(refusal) => return Err(refusal.into()),
     };
     // The API span carries the ARN, so a trace joins the scheduler's steps of this execution.
     tracing::Span::current().record("execution_arn", execution.arn.as_str());

@@ -3,7 +3,6 @@
 
 mod activities;
 mod common;
-mod execution_input;
 mod executions;
 mod state_machines;
 mod tasks;
