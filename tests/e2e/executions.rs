@@ -545,9 +545,9 @@ async fn deleting_a_machine_lets_running_executions_finish() {
 }
 
 /// DescribeStateMachineForExecution: "the definition the execution started with, even after
-/// the machine changed" (docs/compatibility.md). UpdateStateMachine is not served, so the
-/// machine changes the one way the API allows: deleted while the execution runs, then created
-/// again under the same name (and ARN) with another definition and role.
+/// the machine changed" (docs/compatibility.md): here deleted while the execution runs, then
+/// created again under the same name (and ARN) with another definition and role (an update
+/// is `versions::updates_and_versions`).
 #[tokio::test]
 async fn describe_state_machine_for_execution_keeps_what_the_execution_started_with() {
     let app = TestApp::spawn().await;

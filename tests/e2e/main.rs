@@ -15,6 +15,7 @@ mod protocol;
 mod retention;
 mod startup;
 mod state_machines;
+mod versions;
 
 use aws_sdk_sfn::error::ProvideErrorMetadata;
 

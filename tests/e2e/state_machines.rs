@@ -606,56 +606,6 @@ async fn create_is_idempotent_over_logging_tracing_and_encryption() {
     app.stop().await;
 }
 
-/// "`publish: true` is refused until versions land" (docs/compatibility.md, CreateStateMachine
-/// and ValidationException): with `ValidationException`, for a new name and for an existing
-/// machine alike, and nothing is created.
-#[tokio::test]
-async fn publishing_a_version_is_refused() {
-    let app = TestApp::spawn().await;
-    let publish = |name: &'static str| {
-        app.client
-            .create_state_machine()
-            .name(name)
-            .definition(pass_machine("v"))
-            .role_arn(ROLE)
-            .publish(true)
-            .version_description("first")
-            .send()
-    };
-    let (code, message) = error_code(publish("versioned").await);
-    assert_eq!(code, "ValidationException");
-    assert_eq!(
-        message,
-        "Publishing state machine versions is not supported by this version of Switchback"
-    );
-    let existing = app
-        .client
-        .create_state_machine()
-        .name("existing")
-        .definition(pass_machine("v"))
-        .role_arn(ROLE)
-        .send()
-        .await
-        .unwrap();
-    let (code, _) = error_code(publish("existing").await);
-    assert_eq!(code, "ValidationException");
-    let listed = app.client.list_state_machines().send().await.unwrap();
-    let names: Vec<&str> = listed.state_machines().iter().map(|m| m.name()).collect();
-    assert_eq!(names, ["existing"]);
-    let described = app
-        .client
-        .describe_state_machine()
-        .state_machine_arn(existing.state_machine_arn())
-        .send()
-        .await
-        .unwrap();
-    assert!(described.revision_id().is_none());
-    app.stop().await;
-}
-
-/// `InvalidEncryptionConfiguration` ("`CUSTOMER_MANAGED_KMS_KEY` without `kmsKeyId`, or
-/// `AWS_OWNED_KEY` with one") and `InvalidTracingConfiguration` ("`enabled` that is not a
-/// boolean", docs/compatibility.md's errors table) on CreateStateMachine; nothing is stored.
 #[tokio::test]
 async fn encryption_and_tracing_configurations_are_checked() {
     let app = TestApp::spawn().await;

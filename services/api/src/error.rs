@@ -36,6 +36,12 @@ pub enum Error {
     InvalidEncryptionConfiguration(String),
     #[error("{0}")]
     TooManyTags(String),
+    #[error("{0}")]
+    ResourceNotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    MissingRequiredParameter(String),
     #[error("Activity Does Not Exist: '{0}'")]
     ActivityDoesNotExist(String),
     #[error("{0}")]
@@ -107,6 +113,9 @@ impl Error {
                 ("InvalidEncryptionConfiguration", StatusCode::BAD_REQUEST)
             }
             TooManyTags(_) => ("TooManyTags", StatusCode::BAD_REQUEST),
+            ResourceNotFound(_) => ("ResourceNotFound", StatusCode::BAD_REQUEST),
+            Conflict(_) => ("ConflictException", StatusCode::BAD_REQUEST),
+            MissingRequiredParameter(_) => ("MissingRequiredParameter", StatusCode::BAD_REQUEST),
             ActivityDoesNotExist(_) => ("ActivityDoesNotExist", StatusCode::BAD_REQUEST),
             ActivityAlreadyExists(_) => ("ActivityAlreadyExists", StatusCode::BAD_REQUEST),
             StateMachineDoesNotExist(_) => ("StateMachineDoesNotExist", StatusCode::BAD_REQUEST),

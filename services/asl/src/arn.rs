@@ -110,6 +110,35 @@ impl Arn {
         })
     }
 
+    /// Parses a state machine's ARN that may carry a qualifier: a version number
+    /// (`…:stateMachine:name:3`) or an alias name (`…:stateMachine:name:prod`). Returns the
+    /// unqualified machine and the qualifier.
+    pub fn parse_qualified_machine(input: &str) -> Result<(Arn, Option<String>), ArnError> {
+        let fields: Vec<&str> = input.split(':').collect();
+        if fields.len() == 8 && fields[5] == "stateMachine" && !fields[7].is_empty() {
+            let base = fields[..7].join(":");
+            let machine = Arn::parse(&base, ResourceKind::StateMachine)
+                .map_err(|_| ArnError::Qualifier(input.to_owned()))?;
+            if fields[7].chars().any(char::is_control) {
+                return Err(ArnError::Qualifier(input.to_owned()));
+            }
+            return Ok((machine, Some(fields[7].to_owned())));
+        }
+        Arn::parse(input, ResourceKind::StateMachine).map(|machine| (machine, None))
+    }
+
+    /// This ARN as text.
+    pub fn text(&self) -> String {
+        format!(
+            "arn:{}:states:{}:{}:{}:{}",
+            self.partition,
+            self.region,
+            self.account,
+            self.kind.as_str(),
+            self.parts.join(":")
+        )
+    }
+
     /// The resource's own name (the last part).
     pub fn name(&self) -> &str {
         self.parts.last().map(String::as_str).unwrap_or_default()
@@ -174,5 +203,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, ArnError::Qualifier(_)));
+    }
+
+    #[test]
+    fn a_machine_may_be_qualified_by_a_version_or_an_alias() {
+        let base = "arn:aws-cn:states:cn-north-1:123456789012:stateMachine:m";
+        for (arn, qualifier) in [
+            (base.to_owned(), None),
+            (format!("{base}:3"), Some("3")),
+            (format!("{base}:prod"), Some("prod")),
+        ] {
+            let (machine, found) = Arn::parse_qualified_machine(&arn).expect("valid");
+            assert_eq!(machine.text(), base);
+            assert_eq!(found.as_deref(), qualifier);
+        }
+        assert!(Arn::parse_qualified_machine(&format!("{base}:a:b")).is_err());
+        assert!(
+            Arn::parse(
+                "arn:aws:states:r:1:stateMachine:m:1",
+                ResourceKind::StateMachine
+            )
+            .is_err()
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use thiserror::Error;
 
-use crate::arn::{Arn, ResourceKind};
+use crate::arn::Arn;
 use crate::limits::{self, MAX_PAYLOAD_BYTES as MAX_INPUT_BYTES};
 use crate::names::is_valid_resource_name;
 
@@ -40,12 +40,13 @@ impl Refusal {
     }
 }
 
-/// A start that passed the rules: the machine's ARN (as given, and parsed), the execution's
-/// name and input.
+/// A start that passed the rules: the machine's ARN (as given, and unqualified), the
+/// version number or alias name it names if any, the execution's name and input.
 #[derive(Debug, Clone)]
 pub struct Start {
     pub machine_arn: String,
     pub machine: Arn,
+    pub qualifier: Option<String>,
     pub name: String,
     pub input: String,
 }
@@ -55,7 +56,7 @@ pub struct Start {
 /// none is given). Lengths the model constrains are the caller's (the API checks them with
 /// every other member); a task's child has only these rules.
 pub fn check(machine_arn: &str, name: String, input: Option<String>) -> Result<Start, Refusal> {
-    let machine = Arn::parse(machine_arn, ResourceKind::StateMachine)
+    let (machine, qualifier) = Arn::parse_qualified_machine(machine_arn)
         .map_err(|error| Refusal::InvalidArn(error.to_string()))?;
     if !is_valid_resource_name(&name) {
         return Err(Refusal::InvalidName(name));
@@ -65,6 +66,7 @@ pub fn check(machine_arn: &str, name: String, input: Option<String>) -> Result<S
     Ok(Start {
         machine_arn: machine_arn.to_owned(),
         machine,
+        qualifier,
         name,
         input,
     })

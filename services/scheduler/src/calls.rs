@@ -19,6 +19,7 @@ use switchback_store::calls::{self, ClaimedCall};
 use switchback_store::executions::{self, NewExecution, Started};
 use switchback_store::notify::Coalescer;
 use switchback_store::signals::Event;
+use switchback_store::versions;
 use switchback_store::{PgPool, Scope};
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
@@ -411,9 +412,13 @@ impl Caller {
             account: start.machine.account.clone(),
             region: start.machine.region.clone(),
         };
+        let target = match versions::resolve(&self.pool, &start).await? {
+            Ok(target) => target,
+            Err(refusal) => return Ok(ChildStart::Refused(refusal)),
+        };
         let new = NewExecution {
             parent_token: tied.then(|| claimed.token.clone()),
-            ..NewExecution::new(scope, start)
+            ..NewExecution::new(scope, start, target)
         };
         let waits = invocation.pattern.waits_after_call();
         let mut tx = self.pool.begin().await?;

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use crate::signals::{self, Event};
 use crate::text::{self, UserText};
+use crate::versions::Target;
 use switchback_asl::start::{Refusal, Start};
 
 use crate::{Error, Scope};
@@ -27,6 +28,10 @@ pub struct Execution {
     pub trace_header: Option<UserText>,
     pub started_at: OffsetDateTime,
     pub stopped_at: Option<OffsetDateTime>,
+    /// The version the execution runs, when it was started through a version or an alias.
+    pub state_machine_version_arn: Option<String>,
+    /// The alias it was started through.
+    pub state_machine_alias_arn: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,23 +49,30 @@ pub struct NewExecution {
     pub parent_token: Option<String>,
     /// The mock configuration's test case the execution runs (`<stateMachineArn>#<case>`).
     pub test_case: Option<String>,
+    /// The version to run instead of the machine's current definition, and the alias that
+    /// chose it (see `state_machines::resolve`).
+    pub version_arn: Option<String>,
+    pub alias_arn: Option<String>,
 }
 
 impl NewExecution {
-    /// The execution a checked start describes, in `scope`: nothing tied to a parent, no test
-    /// case, no trace header (the caller sets those it has).
-    pub fn new(scope: Scope, start: Start) -> Self {
+    /// The execution a checked start describes, in `scope`, running `target` (see
+    /// `versions::resolve`): nothing tied to a parent, no test case, no trace header (the
+    /// caller sets those it has).
+    pub fn new(scope: Scope, start: Start, target: Target) -> Self {
         let (arn, express_arn) = start.machine.execution_arns(&start.name);
         Self {
             scope,
             arn,
             express_arn,
-            state_machine_arn: start.machine_arn,
+            state_machine_arn: start.machine.text(),
             name: start.name,
             input: start.input,
             trace_header: None,
             parent_token: None,
             test_case: None,
+            version_arn: target.version_arn,
+            alias_arn: target.alias_arn,
         }
     }
 }
@@ -82,19 +94,24 @@ pub enum Started {
 // ARN is taken, are skipped; the rest come back.
 const INSERT: &str = "
     INSERT INTO executions (arn, account, region, state_machine_arn, name, machine_type, definition,
-        role_arn, input, trace_header, parent_token, test_case, started_at, due_at)
+        role_arn, input, trace_header, parent_token, test_case, started_at, due_at,
+        state_machine_version_arn, state_machine_alias_arn)
     SELECT CASE WHEN sm.type = 'EXPRESS' THEN r.express_arn ELSE r.arn END, r.account, r.region,
-        sm.arn, r.name, sm.type, sm.definition, sm.role_arn, r.input, r.trace_header,
-        r.parent_token, r.test_case, date_trunc('milliseconds', now()), now()
+        sm.arn, r.name, sm.type, COALESCE(v.definition, sm.definition),
+        COALESCE(v.role_arn, sm.role_arn), r.input, r.trace_header,
+        r.parent_token, r.test_case, date_trunc('milliseconds', now()), now(), v.arn, r.alias_arn
     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                $7::text[], $8::text[], $9::text[], $10::text[])
+                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
         AS r(arn, express_arn, account, region, machine_arn, name, input, trace_header,
-             parent_token, test_case)
+             parent_token, test_case, version_arn, alias_arn)
     JOIN state_machines sm ON sm.arn = r.machine_arn AND sm.status = 'ACTIVE'
+    LEFT JOIN state_machine_versions v ON v.arn = r.version_arn
+    WHERE r.version_arn IS NULL OR v.arn IS NOT NULL
     FOR SHARE OF sm
     ON CONFLICT (arn) DO NOTHING
     RETURNING seq, arn, state_machine_arn, name, machine_type, definition, role_arn, input, status,
-        output, error, cause, trace_header, started_at, stopped_at";
+        output, error, cause, trace_header, started_at, stopped_at, state_machine_version_arn,
+        state_machine_alias_arn";
 
 /// Inserts new executions in one statement (see `starts` for batching); returns those inserted.
 pub(crate) async fn insert<'e>(
@@ -120,6 +137,8 @@ pub(crate) async fn insert<'e>(
         .bind(trace_headers)
         .bind(optional(|n| n.parent_token.as_deref()))
         .bind(optional(|n| n.test_case.as_deref()))
+        .bind(optional(|n| n.version_arn.as_deref()))
+        .bind(optional(|n| n.alias_arn.as_deref()))
         .fetch_all(executor)
         .await?)
 }
@@ -138,7 +157,8 @@ const MACHINE_STATUS: &str = "SELECT status, type FROM state_machines WHERE arn 
 
 const SELECT_BY_ARN: &str = "
     SELECT seq, arn, state_machine_arn, name, machine_type, definition, role_arn, input, status,
-        output, error, cause, trace_header, started_at, stopped_at
+        output, error, cause, trace_header, started_at, stopped_at, state_machine_version_arn,
+        state_machine_alias_arn
     FROM executions WHERE arn = $1";
 
 /// Records a new execution of the machine; a scheduler starts it. The caller wakes schedulers
@@ -216,7 +236,8 @@ pub async fn describe(pool: &PgPool, arn: &str) -> Result<Option<Execution>, Err
 
 const LIST_PAGE: &str = "
     SELECT seq, arn, state_machine_arn, name, machine_type, definition, role_arn, input, status,
-        output, error, cause, trace_header, started_at, stopped_at
+        output, error, cause, trace_header, started_at, stopped_at, state_machine_version_arn,
+        state_machine_alias_arn
     FROM executions
     WHERE state_machine_arn = $1 AND seq < $2 AND ($3::text IS NULL OR status = $3)
     ORDER BY seq DESC

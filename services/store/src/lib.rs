@@ -12,7 +12,9 @@
 //! - [`starts`] — StartExecution calls recorded in batches: one INSERT and one commit for all waiting.
 //! - [`engine`] — what schedulers do: claim due executions, take signals, write steps in one transaction.
 //! - [`notify`] — LISTEN/NOTIFY channels and a listener; notifications are hints, never the truth.
-//! - [`signals`] — the intents API nodes record for schedulers (stop, task results), as one enum.
+//! - [`signals`] — the intents recorded for schedulers (stops, task results), as the interpreter's `Event`.
+//! - [`versions`] — versions and aliases of state machines, UpdateStateMachine, and which definition a start runs.
+//! - [`tags`] — tags of state machines and activities: read, and changed under a row lock.
 //! - [`tasks`] — activity tasks as workers see them: take, report a result, heartbeat.
 //! - [`calls`] — integration calls (Lambda, HTTP, nested executions) made under a lease, their results recorded once.
 //! - [`retention`] — deleting executions that ended long ago, in small batches.
@@ -36,8 +38,10 @@ pub mod retention;
 pub mod signals;
 pub mod starts;
 pub mod state_machines;
+pub mod tags;
 pub mod tasks;
 pub mod text;
+pub mod versions;
 
 pub use error::Error;
 pub use pool::{DatabaseSettings, connect};

@@ -26,6 +26,8 @@ pub struct StateMachine {
     pub encryption_configuration: Option<Json<Value>>,
     pub revision_id: Option<Uuid>,
     pub created_at: OffsetDateTime,
+    /// Set by UpdateStateMachine.
+    pub updated_at: Option<OffsetDateTime>,
 }
 
 /// What CreateStateMachine asks for, with defaults already filled in.
@@ -63,11 +65,11 @@ const INSERT: &str = "
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, date_trunc('milliseconds', now()))
     ON CONFLICT (arn) DO NOTHING
     RETURNING seq, arn, name, type, status, definition, role_arn, logging_configuration,
-        tracing_configuration, encryption_configuration, revision_id, created_at";
+        tracing_configuration, encryption_configuration, revision_id, created_at, updated_at";
 
 const SELECT_BY_ARN: &str = "
     SELECT seq, arn, name, type, status, definition, role_arn, logging_configuration,
-        tracing_configuration, encryption_configuration, revision_id, created_at
+        tracing_configuration, encryption_configuration, revision_id, created_at, updated_at
     FROM state_machines WHERE arn = $1";
 
 const LOCK_BY_ARN: &str = "SELECT 1 FROM state_machines WHERE arn = $1 FOR UPDATE";
@@ -78,7 +80,7 @@ const DELETE_BY_ARN: &str = "DELETE FROM state_machines WHERE arn = $1";
 
 const LIST_PAGE: &str = "
     SELECT seq, arn, name, type, status, definition, role_arn, logging_configuration,
-        tracing_configuration, encryption_configuration, revision_id, created_at
+        tracing_configuration, encryption_configuration, revision_id, created_at, updated_at
     FROM state_machines
     WHERE account = $1 AND region = $2 AND seq > $3
     ORDER BY seq

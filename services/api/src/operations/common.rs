@@ -126,7 +126,8 @@ fn is_tag_character(c: char) -> bool {
 /// AWS allows 50 tags per resource.
 const MAX_TAGS: usize = 50;
 
-/// Checks tags and returns them as stored (a JSON list of `{key, value}`).
+/// Checks tags and returns them as stored (a JSON list of `{key, value}`, a key given twice
+/// kept once with its last value).
 pub fn check_tags(tags: &[Tag], resource: &str, checks: &mut Checks) -> Result<Value, Error> {
     if tags.len() > MAX_TAGS {
         return Err(Error::TooManyTags(format!(
@@ -157,5 +158,23 @@ pub fn check_tags(tags: &[Tag], resource: &str, checks: &mut Checks) -> Result<V
             }
         }
     }
-    Ok(serde_json::to_value(tags).unwrap_or_default())
+    Ok(merge_tags(
+        Value::Array(Vec::new()),
+        &serde_json::to_value(tags).unwrap_or_default(),
+    ))
+}
+
+/// `tags` with `added` merged in: a key already there takes the new value in its place.
+pub fn merge_tags(tags: Value, added: &Value) -> Value {
+    let mut list: Vec<Value> = match tags {
+        Value::Array(list) => list,
+        _ => Vec::new(),
+    };
+    for tag in added.as_array().into_iter().flatten() {
+        match list.iter_mut().find(|old| old["key"] == tag["key"]) {
+            Some(old) => *old = tag.clone(),
+            None => list.push(tag.clone()),
+        }
+    }
+    Value::Array(list)
 }

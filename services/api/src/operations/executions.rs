@@ -10,6 +10,7 @@ use switchback_asl::start::{self, Refusal};
 use switchback_store::executions::{self, Execution, NewExecution, Started};
 use switchback_store::signals::Event;
 use switchback_store::state_machines;
+use switchback_store::versions;
 
 use super::common::{Paging, in_scope, next_token, parse_arn, parse_scoped_arn};
 use super::{Context, Reply};
@@ -77,10 +78,11 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
             )));
         }
     }
+    let target = versions::resolve(&context.state.pool, &start).await??;
     let new = NewExecution {
         trace_header: request.trace_header,
         test_case,
-        ..NewExecution::new(context.scope.clone(), start)
+        ..NewExecution::new(context.scope.clone(), start, target)
     };
     let execution = match context.state.starter.record(new).await? {
         Started::New(e) => {
@@ -158,6 +160,12 @@ pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error
     }
     if let Some(header) = &execution.trace_header {
         output["traceHeader"] = Value::from(header.0.as_str());
+    }
+    if let Some(version) = &execution.state_machine_version_arn {
+        output["stateMachineVersionArn"] = Value::from(version.as_str());
+    }
+    if let Some(alias) = &execution.state_machine_alias_arn {
+        output["stateMachineAliasArn"] = Value::from(alias.as_str());
     }
     output["redriveCount"] = Value::from(0);
     match execution.status.as_str() {

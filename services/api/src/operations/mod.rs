@@ -5,8 +5,10 @@ mod activities;
 mod common;
 mod executions;
 mod state_machines;
+mod tags;
 mod tasks;
 mod validate_definition;
+mod versions;
 
 use serde_json::Value;
 use switchback_store::Scope;
@@ -100,6 +102,24 @@ pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Re
         "SendTaskSuccess" => tasks::send_success(context, body).await.map(Reply::Json),
         "SendTaskFailure" => tasks::send_failure(context, body).await.map(Reply::Json),
         "SendTaskHeartbeat" => tasks::send_heartbeat(context, body).await.map(Reply::Json),
+        "UpdateStateMachine" => versions::update(context, body).await.map(Reply::Json),
+        "PublishStateMachineVersion" => versions::publish(context, body).await.map(Reply::Json),
+        "ListStateMachineVersions" => versions::list_versions(context, body)
+            .await
+            .map(Reply::Json),
+        "DeleteStateMachineVersion" => versions::delete_version(context, body)
+            .await
+            .map(Reply::Json),
+        "CreateStateMachineAlias" => versions::create_alias(context, body).await.map(Reply::Json),
+        "DescribeStateMachineAlias" => versions::describe_alias(context, body)
+            .await
+            .map(Reply::Json),
+        "UpdateStateMachineAlias" => versions::update_alias(context, body).await.map(Reply::Json),
+        "DeleteStateMachineAlias" => versions::delete_alias(context, body).await.map(Reply::Json),
+        "ListStateMachineAliases" => versions::list_aliases(context, body).await.map(Reply::Json),
+        "TagResource" => tags::tag(context, body).await.map(Reply::Json),
+        "UntagResource" => tags::untag(context, body).await.map(Reply::Json),
+        "ListTagsForResource" => tags::list(context, body).await.map(Reply::Json),
         "ValidateStateMachineDefinition" => validate_definition::validate_definition(context, body)
             .await
             .map(Reply::Json),

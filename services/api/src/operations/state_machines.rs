@@ -7,6 +7,7 @@ use switchback_asl::diagnostic::invalid_definition_message_for;
 use switchback_asl::limits;
 use switchback_asl::{MachineType, ValidateOptions, validate};
 use switchback_store::state_machines::{self, Created, NewStateMachine, StateMachine};
+use switchback_store::versions::{self, Published, Version};
 
 use super::Context;
 use super::common::{Paging, Tag, check_name, check_tags, next_token, parse_scoped_arn};
@@ -72,12 +73,6 @@ pub async fn create(context: &Context<'_>, body: Value) -> Result<Value, Error> 
             "Version description can only be set when publish is true".to_owned(),
         ));
     }
-    if publish {
-        return Err(Error::Validation(
-            "Publishing state machine versions is not supported by this version of Switchback"
-                .to_owned(),
-        ));
-    }
     let role_arn = input.role_arn.unwrap_or_default();
     check_role_arn(&role_arn)?;
     let machine_type = input.machine_type.unwrap_or_else(|| "STANDARD".to_owned());
@@ -89,23 +84,7 @@ pub async fn create(context: &Context<'_>, body: Value) -> Result<Value, Error> 
     let encryption_configuration = input.encryption_configuration;
 
     let definition = input.definition.unwrap_or_default();
-    let options = ValidateOptions {
-        machine_type: if machine_type == "EXPRESS" {
-            MachineType::Express
-        } else {
-            MachineType::Standard
-        },
-    };
-    let diagnostics = validate(&definition, &options);
-    if diagnostics
-        .iter()
-        .any(|d| d.severity == switchback_asl::Severity::Error)
-    {
-        return Err(Error::InvalidDefinition(invalid_definition_message_for(
-            &definition,
-            &diagnostics,
-        )));
-    }
+    check_definition(&definition, &machine_type)?;
 
     let scope = context.scope.clone();
     let arn = Arn::format(
@@ -131,14 +110,53 @@ pub async fn create(context: &Context<'_>, body: Value) -> Result<Value, Error> 
         Created::Conflict(m) => return Err(Error::StateMachineAlreadyExists(m.arn)),
         Created::Deleting(m) => return Err(Error::StateMachineDeleting(m.arn)),
     };
-    Ok(json!({
+    let mut output = json!({
         "stateMachineArn": machine.arn,
         "creationDate": epoch_seconds(machine.created_at),
-    }))
+    });
+    if publish {
+        let version = match versions::publish(
+            &context.state.pool,
+            &machine.arn,
+            None,
+            input.version_description,
+        )
+        .await?
+        {
+            Published::Version(version) => version,
+            Published::MachineMissing | Published::RevisionConflict { .. } => {
+                return Err(Error::StateMachineDoesNotExist(machine.arn));
+            }
+        };
+        output["stateMachineVersionArn"] = Value::from(version.arn);
+    }
+    Ok(output)
+}
+
+/// Refuses a definition with any error, in AWS's InvalidDefinition words.
+pub fn check_definition(definition: &str, machine_type: &str) -> Result<(), Error> {
+    let options = ValidateOptions {
+        machine_type: if machine_type == "EXPRESS" {
+            MachineType::Express
+        } else {
+            MachineType::Standard
+        },
+    };
+    let diagnostics = validate(definition, &options);
+    if diagnostics
+        .iter()
+        .any(|d| d.severity == switchback_asl::Severity::Error)
+    {
+        return Err(Error::InvalidDefinition(invalid_definition_message_for(
+            definition,
+            &diagnostics,
+        )));
+    }
+    Ok(())
 }
 
 /// The role must at least look like an ARN; Switchback does not assume roles.
-fn check_role_arn(role_arn: &str) -> Result<(), Error> {
+pub fn check_role_arn(role_arn: &str) -> Result<(), Error> {
     let fields: Vec<&str> = role_arn.split(':').collect();
     if fields.len() < 6 || fields[0] != "arn" {
         return Err(Error::InvalidArn(format!(
@@ -158,7 +176,7 @@ fn check_role_arn(role_arn: &str) -> Result<(), Error> {
 const LOG_LEVELS: [&str; 4] = ["ALL", "ERROR", "FATAL", "OFF"];
 
 /// Fills in AWS's defaults and rejects what AWS rejects.
-fn check_logging(config: Option<Value>) -> Result<Value, Error> {
+pub fn check_logging(config: Option<Value>) -> Result<Value, Error> {
     let mut config = config.unwrap_or_else(|| json!({}));
     let Some(object) = config.as_object_mut() else {
         return Err(Error::Serialization(
@@ -203,7 +221,7 @@ fn check_logging(config: Option<Value>) -> Result<Value, Error> {
     Ok(config)
 }
 
-fn check_tracing(config: Option<Value>) -> Result<Value, Error> {
+pub fn check_tracing(config: Option<Value>) -> Result<Value, Error> {
     match config {
         None => Ok(json!({ "enabled": false })),
         Some(config) => match config.get("enabled") {
@@ -296,13 +314,63 @@ fn state_machine_arn(context: &Context<'_>, body: Value) -> Result<(String, bool
 }
 
 pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error> {
-    let (arn, here) = state_machine_arn(context, body)?;
-    let found = match here {
-        true => state_machines::describe(&context.state.pool, &arn).await?,
-        false => None,
-    };
-    let machine = found.ok_or(Error::StateMachineDoesNotExist(arn))?;
+    let input: ArnInput = parse(body)?;
+    let arn = checked_arn(input.state_machine_arn)?;
+    let (machine, qualifier) =
+        Arn::parse_qualified_machine(&arn).map_err(|error| Error::InvalidArn(error.to_string()))?;
+    let missing = || Error::StateMachineDoesNotExist(arn.clone());
+    if !super::common::in_scope(context, &machine) {
+        return Err(missing());
+    }
+    if qualifier.is_some() {
+        // A version (an alias names no definition of its own).
+        let version = versions::describe_version(&context.state.pool, &arn)
+            .await?
+            .ok_or_else(missing)?;
+        let machine = state_machines::describe(&context.state.pool, &version.machine_arn)
+            .await?
+            .ok_or_else(missing)?;
+        return Ok(version_description(&machine, &version));
+    }
+    let machine = state_machines::describe(&context.state.pool, &arn)
+        .await?
+        .ok_or_else(missing)?;
     Ok(description(&machine))
+}
+
+/// DescribeStateMachine's answer for a version: the version's definition and configuration.
+fn version_description(machine: &StateMachine, version: &Version) -> Value {
+    let mut output = json!({
+        "stateMachineArn": version.arn,
+        "name": machine.name,
+        "status": machine.status,
+        "definition": version.definition,
+        "roleArn": version.role_arn,
+        "type": machine.machine_type,
+        "creationDate": epoch_seconds(version.created_at),
+        "loggingConfiguration": version.logging_configuration.0,
+        "tracingConfiguration": version.tracing_configuration.0,
+    });
+    if let Some(config) = &version.encryption_configuration {
+        output["encryptionConfiguration"] = config.0.clone();
+    }
+    if let Some(revision) = version.revision_id {
+        output["revisionId"] = Value::from(revision.to_string());
+    }
+    if let Some(description) = &version.description {
+        output["description"] = Value::from(description.as_str());
+    }
+    add_variable_references(&mut output, &version.definition);
+    output
+}
+
+/// A required `stateMachineArn`-like member, checked for presence and length.
+pub fn checked_arn(arn: Option<String>) -> Result<String, Error> {
+    Checks::new()
+        .required("stateMachineArn", &arn)
+        .length("stateMachineArn", arn.as_deref(), 1, 256)
+        .finish()?;
+    Ok(arn.unwrap_or_default())
 }
 
 /// DescribeStateMachine's answer.
@@ -323,6 +391,9 @@ fn description(machine: &StateMachine) -> Value {
     }
     if let Some(revision) = machine.revision_id {
         output["revisionId"] = Value::from(revision.to_string());
+    }
+    if let Some(updated) = machine.updated_at {
+        output["updateDate"] = epoch_seconds(updated);
     }
     add_variable_references(&mut output, &machine.definition);
     output
