@@ -209,6 +209,42 @@ async fn updates_and_versions() {
     let (output, version, _) = output_of(&app, &v1).await;
     assert_eq!(output, "\"before\"");
     assert_eq!(version.as_deref(), Some(v1.as_str()));
+
+    // Listing a version lists what ran it; ExecutionStarted names it.
+    let listed = app
+        .client
+        .list_executions()
+        .state_machine_arn(&v1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.executions().len(), 1);
+    let item = &listed.executions()[0];
+    assert_eq!(item.state_machine_version_arn(), Some(v1.as_str()));
+    let all = app
+        .client
+        .list_executions()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        all.executions().len(),
+        3,
+        "the machine lists every execution"
+    );
+    let history = app
+        .client
+        .get_execution_history()
+        .execution_arn(item.execution_arn())
+        .send()
+        .await
+        .unwrap();
+    let started = history.events()[0]
+        .execution_started_event_details()
+        .expect("ExecutionStarted");
+    assert_eq!(started.state_machine_version_arn(), Some(v1.as_str()));
+    assert_eq!(started.state_machine_alias_arn(), None);
     app.stop().await;
 }
 

@@ -248,6 +248,7 @@ fn info() -> ExecutionInfo {
         state_machine_name: "m".into(),
         start_time_ms: 0,
         token_secret: "secret".into(),
+        ..Default::default()
     }
 }
 

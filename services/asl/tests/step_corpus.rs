@@ -182,6 +182,7 @@ fn run_and_compare(record: &Value) -> Result<Vec<Value>, String> {
         state_machine_name: "sm".into(),
         start_time_ms: 1_700_000_000_000,
         token_secret: String::new(),
+        ..Default::default()
     };
     let mut now = 1_700_000_000_000;
     let machine = Machine::new(definition);

@@ -231,6 +231,8 @@ fn info(execution: &Claimed) -> ExecutionInfo {
         state_machine_name: machine_name,
         start_time_ms: millis(execution.started_at),
         token_secret: new_token(),
+        state_machine_version_arn: execution.state_machine_version_arn.clone(),
+        state_machine_alias_arn: execution.state_machine_alias_arn.clone(),
     }
 }
 

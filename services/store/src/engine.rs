@@ -28,12 +28,14 @@ pub struct Claimed {
     pub history_length: i32,
     /// Set when a `states:startExecution` task started this execution.
     pub parent_token: Option<String>,
+    pub state_machine_version_arn: Option<String>,
+    pub state_machine_alias_arn: Option<String>,
 }
 
 // Oldest due first; SKIP LOCKED lets several schedulers claim disjoint batches at once.
 const CLAIM: &str = "
     SELECT seq, arn, state_machine_arn, name, definition, role_arn, input, snapshot, started_at,
-        history_length, parent_token
+        history_length, parent_token, state_machine_version_arn, state_machine_alias_arn
     FROM executions
     WHERE due_at <= now()
     ORDER BY due_at
@@ -46,7 +48,7 @@ pub async fn claim(tx: &mut PgConnection, limit: i64) -> Result<Vec<Claimed>, Er
 
 const CLAIM_ONE: &str = "
     SELECT seq, arn, state_machine_arn, name, definition, role_arn, input, snapshot, started_at,
-        history_length, parent_token
+        history_length, parent_token, state_machine_version_arn, state_machine_alias_arn
     FROM executions
     WHERE seq = $1 AND due_at <= now()
     FOR UPDATE SKIP LOCKED";

@@ -240,23 +240,36 @@ const LIST_PAGE: &str = "
         state_machine_alias_arn
     FROM executions
     WHERE state_machine_arn = $1 AND seq < $2 AND ($3::text IS NULL OR status = $3)
+        AND ($5::text IS NULL OR state_machine_version_arn = $5)
+        AND ($6::text IS NULL OR state_machine_alias_arn = $6)
     ORDER BY seq DESC
     LIMIT $4";
+
+/// Which of a machine's executions a list holds: all, or those started through one version
+/// or one alias.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    pub status: Option<&'a str>,
+    pub version_arn: Option<&'a str>,
+    pub alias_arn: Option<&'a str>,
+}
 
 /// One page of a machine's executions, newest first, starting before position `before`
 /// (`i64::MAX` for the first page).
 pub async fn list(
     pool: &PgPool,
     state_machine_arn: &str,
-    status: Option<&str>,
+    filter: Filter<'_>,
     before: i64,
     limit: i64,
 ) -> Result<Vec<Execution>, Error> {
     Ok(sqlx::query_as(LIST_PAGE)
         .bind(state_machine_arn)
         .bind(before)
-        .bind(status)
+        .bind(filter.status)
         .bind(limit)
+        .bind(filter.version_arn)
+        .bind(filter.alias_arn)
         .fetch_all(pool)
         .await?)
 }

@@ -12,7 +12,7 @@ use switchback_store::signals::Event;
 use switchback_store::state_machines;
 use switchback_store::versions;
 
-use super::common::{Paging, in_scope, next_token, parse_arn, parse_scoped_arn};
+use super::common::{Paging, in_scope, next_token, parse_arn};
 use super::{Context, Reply};
 use crate::Error;
 use crate::input::{Checks, parse};
@@ -213,14 +213,34 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
             "Must provide a StateMachine ARN or MapRun ARN".to_owned(),
         ));
     };
-    let here = parse_scoped_arn(context, &machine_arn, ResourceKind::StateMachine)?.is_some();
-    if !here
-        || state_machines::describe(&context.state.pool, &machine_arn)
+    // A version or alias ARN lists the executions started through it.
+    let (machine, qualifier) = Arn::parse_qualified_machine(&machine_arn)
+        .map_err(|error| Error::InvalidArn(error.to_string()))?;
+    let base_arn = machine.text();
+    let exists = match &qualifier {
+        None => state_machines::describe(&context.state.pool, &base_arn)
             .await?
-            .is_none()
-    {
+            .is_some(),
+        Some(q) if q.chars().all(|c| c.is_ascii_digit()) => {
+            versions::describe_version(&context.state.pool, &machine_arn)
+                .await?
+                .is_some()
+        }
+        Some(_) => versions::describe_alias(&context.state.pool, &machine_arn)
+            .await?
+            .is_some(),
+    };
+    if !in_scope(context, &machine) || !exists {
         return Err(Error::StateMachineDoesNotExist(machine_arn));
     }
+    let by_version = qualifier
+        .as_deref()
+        .is_some_and(|q| q.chars().all(|c| c.is_ascii_digit()));
+    let filter = executions::Filter {
+        status: request.status_filter.as_deref(),
+        version_arn: (qualifier.is_some() && by_version).then_some(machine_arn.as_str()),
+        alias_arn: (qualifier.is_some() && !by_version).then_some(machine_arn.as_str()),
+    };
     // A token is good only for the same machine and filter.
     let list = format!(
         "executions/{machine_arn}/{}",
@@ -235,8 +255,8 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     };
     let rows = executions::list(
         &context.state.pool,
-        &machine_arn,
-        request.status_filter.as_deref(),
+        &base_arn,
+        filter,
         before,
         page.size + 1,
     )
@@ -255,6 +275,12 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
             });
             if let Some(stopped) = e.stopped_at {
                 item["stopDate"] = epoch_seconds(stopped);
+            }
+            if let Some(version) = &e.state_machine_version_arn {
+                item["stateMachineVersionArn"] = Value::from(version.as_str());
+            }
+            if let Some(alias) = &e.state_machine_alias_arn {
+                item["stateMachineAliasArn"] = Value::from(alias.as_str());
             }
             item["redriveCount"] = Value::from(0);
             item

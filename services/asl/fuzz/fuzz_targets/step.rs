@@ -21,6 +21,7 @@ fuzz_target!(|data: &[u8]| {
         state_machine_name: "m".into(),
         start_time_ms: T0,
         token_secret: String::new(),
+        ..Default::default()
     };
     let input = json!({ "a": 1, "items": [1, 2, 3], "s": "x", "t": "2024-01-01T00:00:00Z" });
     let mut transition = interpreter::start(&machine, info, input, T0, 7);

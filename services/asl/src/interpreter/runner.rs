@@ -105,16 +105,23 @@ pub(super) fn start(
         error: None,
         cause: None,
     };
+    let mut details = json!({
+        "input": history::text(&input),
+        "inputDetails": { "truncated": false },
+        "roleArn": snapshot.info.role_arn,
+    });
+    if let Some(version) = &snapshot.info.state_machine_version_arn {
+        details["stateMachineVersionArn"] = json!(version);
+    }
+    if let Some(alias) = &snapshot.info.state_machine_alias_arn {
+        details["stateMachineAliasArn"] = json!(alias);
+    }
     let started = HistoryEvent {
         id: 1,
         previous_event_id: 0,
         timestamp_ms: now,
         event_type: "ExecutionStarted".into(),
-        details: json!({ "executionStartedEventDetails": {
-            "input": history::text(&input),
-            "inputDetails": { "truncated": false },
-            "roleArn": snapshot.info.role_arn,
-        }}),
+        details: json!({ "executionStartedEventDetails": details }),
     };
     // ExecutionStarted is event 1; AWS chains the first state's events from 0, not from it.
     let mut transition = step(machine, snapshot, &Event::Tick, now, seed, budget);

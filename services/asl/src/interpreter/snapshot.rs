@@ -33,7 +33,7 @@ impl Status {
 }
 
 /// Who the execution is: the parts of the context object (`$$`) that never change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ExecutionInfo {
     pub execution_arn: String,
     pub name: String,
@@ -45,6 +45,12 @@ pub struct ExecutionInfo {
     /// callbacks (`$$.Task.Token`) are derived from it, so they cannot be guessed.
     #[serde(default)]
     pub token_secret: String,
+    /// The version the execution runs and the alias that chose it, when started through one
+    /// (`ExecutionStarted` names them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_machine_version_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_machine_alias_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,6 +20,7 @@ fn info() -> ExecutionInfo {
         state_machine_name: "m".into(),
         start_time_ms: T0,
         token_secret: "secret".into(),
+        ..Default::default()
     }
 }
 

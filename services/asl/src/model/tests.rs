@@ -315,6 +315,7 @@ fn an_unparsable_definition_fails_its_executions_at_the_first_step() {
         state_machine_name: "m".into(),
         start_time_ms: 0,
         token_secret: String::new(),
+        ..Default::default()
     };
     for text in [
         "not json",
