@@ -11,7 +11,7 @@ use switchback_tests::processes::Node;
 
 use crate::executions::{ROLE, create_machine, history, wait_until_done};
 
-async fn create_activity(client: &aws_sdk_sfn::Client, name: &str) -> String {
+pub async fn create_activity(client: &aws_sdk_sfn::Client, name: &str) -> String {
     client
         .create_activity()
         .name(name)
@@ -23,7 +23,7 @@ async fn create_activity(client: &aws_sdk_sfn::Client, name: &str) -> String {
 }
 
 /// Polls until the activity hands out a task: its token and input.
-async fn take(client: &aws_sdk_sfn::Client, activity_arn: &str) -> (String, Value) {
+pub async fn take(client: &aws_sdk_sfn::Client, activity_arn: &str) -> (String, Value) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let task = client
@@ -41,7 +41,7 @@ async fn take(client: &aws_sdk_sfn::Client, activity_arn: &str) -> (String, Valu
     }
 }
 
-async fn start(client: &aws_sdk_sfn::Client, machine: &str, input: Value) -> String {
+pub async fn start(client: &aws_sdk_sfn::Client, machine: &str, input: Value) -> String {
     client
         .start_execution()
         .state_machine_arn(machine)
@@ -53,7 +53,7 @@ async fn start(client: &aws_sdk_sfn::Client, machine: &str, input: Value) -> Str
         .to_owned()
 }
 
-fn output(
+pub fn output(
     described: &aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput,
 ) -> Value {
     serde_json::from_str(described.output().unwrap_or("null")).expect("output is JSON")

@@ -12,6 +12,7 @@ mod integrations;
 mod language;
 mod persistence;
 mod protocol;
+mod redrive;
 mod retention;
 mod startup;
 mod state_machines;

@@ -42,6 +42,8 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     MissingRequiredParameter(String),
+    #[error("{0}")]
+    ExecutionNotRedrivable(String),
     #[error("Activity Does Not Exist: '{0}'")]
     ActivityDoesNotExist(String),
     #[error("{0}")]
@@ -116,6 +118,7 @@ impl Error {
             ResourceNotFound(_) => ("ResourceNotFound", StatusCode::BAD_REQUEST),
             Conflict(_) => ("ConflictException", StatusCode::BAD_REQUEST),
             MissingRequiredParameter(_) => ("MissingRequiredParameter", StatusCode::BAD_REQUEST),
+            ExecutionNotRedrivable(_) => ("ExecutionNotRedrivable", StatusCode::BAD_REQUEST),
             ActivityDoesNotExist(_) => ("ActivityDoesNotExist", StatusCode::BAD_REQUEST),
             ActivityAlreadyExists(_) => ("ActivityAlreadyExists", StatusCode::BAD_REQUEST),
             StateMachineDoesNotExist(_) => ("StateMachineDoesNotExist", StatusCode::BAD_REQUEST),

@@ -233,6 +233,7 @@ fn info(execution: &Claimed) -> ExecutionInfo {
         token_secret: new_token(),
         state_machine_version_arn: execution.state_machine_version_arn.clone(),
         state_machine_alias_arn: execution.state_machine_alias_arn.clone(),
+        redrive_count: 0,
     }
 }
 

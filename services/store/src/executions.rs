@@ -32,6 +32,29 @@ pub struct Execution {
     pub state_machine_version_arn: Option<String>,
     /// The alias it was started through.
     pub state_machine_alias_arn: Option<String>,
+    pub redrive_count: i32,
+    pub redrive_date: Option<OffsetDateTime>,
+}
+
+/// AWS's redrive window: an execution can be redriven for 14 days after it ended.
+pub const REDRIVE_DAYS: i64 = 14;
+
+impl Execution {
+    /// Why the execution cannot be redriven, in AWS's words; `None` when it can.
+    pub fn not_redrivable(&self, now: OffsetDateTime) -> Option<String> {
+        match self.status.as_str() {
+            "FAILED" | "TIMED_OUT" | "ABORTED" => {}
+            status => return Some(format!("Execution is {status} and cannot be redriven")),
+        }
+        if self.machine_type == "EXPRESS" {
+            return Some("Express executions cannot be redriven".to_owned());
+        }
+        let ended = self.stopped_at.unwrap_or(now);
+        if now - ended > time::Duration::days(REDRIVE_DAYS) {
+            return Some("Execution redrivable period exceeded".to_owned());
+        }
+        None
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -111,7 +134,7 @@ const INSERT: &str = "
     ON CONFLICT (arn) DO NOTHING
     RETURNING seq, arn, state_machine_arn, name, machine_type, definition, role_arn, input, status,
         output, error, cause, trace_header, started_at, stopped_at, state_machine_version_arn,
-        state_machine_alias_arn";
+        state_machine_alias_arn, redrive_count, redrive_date";
 
 /// Inserts new executions in one statement (see `starts` for batching); returns those inserted.
 pub(crate) async fn insert<'e>(
@@ -158,7 +181,7 @@ const MACHINE_STATUS: &str = "SELECT status, type FROM state_machines WHERE arn 
 const SELECT_BY_ARN: &str = "
     SELECT seq, arn, state_machine_arn, name, machine_type, definition, role_arn, input, status,
         output, error, cause, trace_header, started_at, stopped_at, state_machine_version_arn,
-        state_machine_alias_arn
+        state_machine_alias_arn, redrive_count, redrive_date
     FROM executions WHERE arn = $1";
 
 /// Records a new execution of the machine; a scheduler starts it. The caller wakes schedulers
@@ -237,11 +260,12 @@ pub async fn describe(pool: &PgPool, arn: &str) -> Result<Option<Execution>, Err
 const LIST_PAGE: &str = "
     SELECT seq, arn, state_machine_arn, name, machine_type, definition, role_arn, input, status,
         output, error, cause, trace_header, started_at, stopped_at, state_machine_version_arn,
-        state_machine_alias_arn
+        state_machine_alias_arn, redrive_count, redrive_date
     FROM executions
     WHERE state_machine_arn = $1 AND seq < $2 AND ($3::text IS NULL OR status = $3)
         AND ($5::text IS NULL OR state_machine_version_arn = $5)
         AND ($6::text IS NULL OR state_machine_alias_arn = $6)
+        AND ($7::bool IS NULL OR (redrive_count > 0) = $7)
     ORDER BY seq DESC
     LIMIT $4";
 
@@ -252,6 +276,8 @@ pub struct Filter<'a> {
     pub status: Option<&'a str>,
     pub version_arn: Option<&'a str>,
     pub alias_arn: Option<&'a str>,
+    /// `redriveFilter`: only executions redriven (true) or never redriven (false).
+    pub redriven: Option<bool>,
 }
 
 /// One page of a machine's executions, newest first, starting before position `before`
@@ -270,8 +296,68 @@ pub async fn list(
         .bind(limit)
         .bind(filter.version_arn)
         .bind(filter.alias_arn)
+        .bind(filter.redriven)
         .fetch_all(pool)
         .await?)
+}
+
+// Back to RUNNING and due now, if it may be redriven (the window is `REDRIVE_DAYS`).
+const REDRIVE: &str = "
+    UPDATE executions SET status = 'RUNNING', stopped_at = NULL, output = NULL, error = NULL,
+        cause = NULL, redrive_count = redrive_count + 1,
+        redrive_date = date_trunc('milliseconds', now()), redrive_token = $2, due_at = now()
+    WHERE arn = $1 AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED') AND machine_type = 'STANDARD'
+        AND stopped_at > now() - make_interval(days => $3)
+    RETURNING seq, redrive_date";
+const SAME_REDRIVE: &str = "
+    SELECT redrive_date FROM executions
+    WHERE arn = $1 AND redrive_token = $2 AND redrive_date > now() - interval '15 minutes'";
+
+/// RedriveExecution's outcome.
+#[derive(Debug)]
+pub enum Redriven {
+    /// Redriven now, or by an earlier request with the same client token.
+    At(OffsetDateTime),
+    /// Why not, in AWS's words.
+    Refused(String),
+    Missing,
+}
+
+/// Redrives an execution: back to RUNNING with a redrive signal for its scheduler, in one
+/// transaction. A request repeating the client token of the last redrive (within 15 minutes,
+/// as AWS keeps them) answers that redrive again.
+pub async fn redrive(pool: &PgPool, arn: &str, token: Option<&str>) -> Result<Redriven, Error> {
+    if let Some(token) = token {
+        let same: Option<(Option<OffsetDateTime>,)> = sqlx::query_as(SAME_REDRIVE)
+            .bind(arn)
+            .bind(token)
+            .fetch_optional(pool)
+            .await?;
+        if let Some((Some(date),)) = same {
+            return Ok(Redriven::At(date));
+        }
+    }
+    let mut tx = pool.begin().await?;
+    let redriven: Option<(i64, Option<OffsetDateTime>)> = sqlx::query_as(REDRIVE)
+        .bind(arn)
+        .bind(token)
+        .bind(i32::try_from(REDRIVE_DAYS).unwrap_or(i32::MAX))
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some((seq, date)) = redriven else {
+        tx.rollback().await?;
+        return Ok(match describe(pool, arn).await? {
+            None => Redriven::Missing,
+            Some(execution) => Redriven::Refused(
+                execution
+                    .not_redrivable(OffsetDateTime::now_utc())
+                    .unwrap_or_else(|| "Execution cannot be redriven".to_owned()),
+            ),
+        });
+    };
+    signals::record(&mut tx, seq, &Event::Redrive).await?;
+    tx.commit().await?;
+    Ok(Redriven::At(date.unwrap_or_else(OffsetDateTime::now_utc)))
 }
 
 /// Records an intent for a scheduler (a stop, a task result) and makes the execution due.

@@ -167,13 +167,15 @@ pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error
     if let Some(alias) = &execution.state_machine_alias_arn {
         output["stateMachineAliasArn"] = Value::from(alias.as_str());
     }
-    output["redriveCount"] = Value::from(0);
-    match execution.status.as_str() {
-        "FAILED" | "TIMED_OUT" | "ABORTED" => output["redriveStatus"] = Value::from("REDRIVABLE"),
-        status => {
+    output["redriveCount"] = Value::from(execution.redrive_count);
+    if let Some(date) = execution.redrive_date {
+        output["redriveDate"] = epoch_seconds(date);
+    }
+    match execution.not_redrivable(time::OffsetDateTime::now_utc()) {
+        None => output["redriveStatus"] = Value::from("REDRIVABLE"),
+        Some(reason) => {
             output["redriveStatus"] = Value::from("NOT_REDRIVABLE");
-            output["redriveStatusReason"] =
-                Value::from(format!("Execution is {status} and cannot be redriven"));
+            output["redriveStatusReason"] = Value::from(reason);
         }
     }
     Ok(output)
@@ -185,6 +187,7 @@ struct ListInput {
     state_machine_arn: Option<String>,
     status_filter: Option<String>,
     map_run_arn: Option<String>,
+    redrive_filter: Option<String>,
     #[serde(flatten)]
     paging: Paging,
 }
@@ -199,7 +202,12 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
             1,
             256,
         )
-        .one_of("statusFilter", request.status_filter.as_deref(), &STATUSES);
+        .one_of("statusFilter", request.status_filter.as_deref(), &STATUSES)
+        .one_of(
+            "redriveFilter",
+            request.redrive_filter.as_deref(),
+            &["REDRIVEN", "NOT_REDRIVEN"],
+        );
     request.paging.check(&mut checks);
     checks.finish()?;
     if request.map_run_arn.is_some() {
@@ -240,11 +248,13 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         status: request.status_filter.as_deref(),
         version_arn: (qualifier.is_some() && by_version).then_some(machine_arn.as_str()),
         alias_arn: (qualifier.is_some() && !by_version).then_some(machine_arn.as_str()),
+        redriven: request.redrive_filter.as_deref().map(|f| f == "REDRIVEN"),
     };
     // A token is good only for the same machine and filter.
     let list = format!(
-        "executions/{machine_arn}/{}",
-        request.status_filter.as_deref().unwrap_or("*")
+        "executions/{machine_arn}/{}/{}",
+        request.status_filter.as_deref().unwrap_or("*"),
+        request.redrive_filter.as_deref().unwrap_or("*")
     );
     let page = request.paging.page(context, &list)?;
     // Newest first: positions decrease; the first page starts above every position.
@@ -282,7 +292,10 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
             if let Some(alias) = &e.state_machine_alias_arn {
                 item["stateMachineAliasArn"] = Value::from(alias.as_str());
             }
-            item["redriveCount"] = Value::from(0);
+            item["redriveCount"] = Value::from(e.redrive_count);
+            if let Some(date) = e.redrive_date {
+                item["redriveDate"] = epoch_seconds(date);
+            }
             item
         })
         .collect();
@@ -334,6 +347,35 @@ pub async fn stop(context: &Context<'_>, body: Value) -> Result<Value, Error> {
             return Ok(json!({ "stopDate": epoch_seconds(time::OffsetDateTime::now_utc()) }));
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RedriveInput {
+    execution_arn: Option<String>,
+    client_token: Option<String>,
+}
+
+pub async fn redrive(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let request: RedriveInput = parse(body)?;
+    Checks::new()
+        .length("clientToken", request.client_token.as_deref(), 1, 64)
+        .finish()?;
+    let execution = find(context, request.execution_arn).await?;
+    let redriven = executions::redrive(
+        &context.state.pool,
+        &execution.arn,
+        request.client_token.as_deref(),
+    )
+    .await?;
+    match redriven {
+        executions::Redriven::At(date) => {
+            context.state.due.wake();
+            Ok(json!({ "redriveDate": epoch_seconds(date) }))
+        }
+        executions::Redriven::Refused(reason) => Err(Error::ExecutionNotRedrivable(reason)),
+        executions::Redriven::Missing => Err(Error::ExecutionDoesNotExist(execution.arn)),
     }
 }
 

@@ -88,6 +88,9 @@ pub enum Event {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// RedriveExecution of an execution that failed, timed out or was aborted: it runs again
+    /// from the state where it stopped (see `runner::redrive`).
+    Redrive,
 }
 
 /// Work for the engine outside this crate.

@@ -137,6 +137,9 @@ pub(super) fn step(
     seed: u64,
     budget: &mut StepBudget,
 ) -> Transition {
+    if *event == Event::Redrive {
+        return redrive(machine, snapshot, now, seed, budget);
+    }
     if snapshot.status != Status::Running {
         return Transition {
             snapshot,
@@ -282,6 +285,60 @@ pub(super) fn step(
     }
 }
 
+/// Redrives an execution that failed, timed out or was aborted (anything else is left as it
+/// is): `ExecutionRedriven`, then the state where it stopped is entered again with the input
+/// it had, its retries counted from zero, the variables assigned before it kept, and the
+/// execution's timeout counted from now. A Parallel or Map state runs again whole (AWS reruns
+/// only its unsuccessful branches or iterations).
+fn redrive(
+    machine: &Machine,
+    mut snapshot: Snapshot,
+    now: i64,
+    seed: u64,
+    budget: &mut StepBudget,
+) -> Transition {
+    if !matches!(
+        snapshot.status,
+        Status::Failed | Status::TimedOut | Status::Aborted
+    ) {
+        return Transition {
+            snapshot,
+            history: Vec::new(),
+            effects: Vec::new(),
+        };
+    }
+    snapshot.info.redrive_count += 1;
+    snapshot.status = Status::Running;
+    snapshot.output = None;
+    snapshot.error = None;
+    snapshot.cause = None;
+    snapshot.resume_at_ms = None;
+    snapshot.deadline_ms = machine
+        .model()
+        .ok()
+        .and_then(|model| model.timeout_seconds)
+        .and_then(|s| i64::try_from(s).ok())
+        .map(|s| now.saturating_add(s.saturating_mul(1000)));
+    let id = snapshot.last_event_id + 1;
+    let redriven = HistoryEvent {
+        id,
+        previous_event_id: snapshot.last_event_id,
+        timestamp_ms: now,
+        event_type: "ExecutionRedriven".into(),
+        details: json!({ "executionRedrivenEventDetails": {
+            "redriveCount": snapshot.info.redrive_count,
+        }}),
+    };
+    snapshot.last_event_id = id;
+    let root = &mut snapshot.root;
+    root.phase = Phase::Enter;
+    root.attempts.clear();
+    root.last_event = id;
+    let mut transition = step(machine, snapshot, &Event::Tick, now, seed, budget);
+    transition.history.insert(0, redriven);
+    transition
+}
+
 impl<'a> Runner<'a> {
     /// Appends an event to the history, chained to the thread's previous event.
     pub fn emit(&mut self, thread_last: &mut u64, event_type: &str, details: Value) -> u64 {
@@ -350,7 +407,7 @@ impl<'a> Runner<'a> {
                 "StartTime": clock::iso8601(self.info.start_time_ms),
                 "Name": self.info.name,
                 "RoleArn": self.info.role_arn,
-                "RedriveCount": 0,
+                "RedriveCount": self.info.redrive_count,
             },
             "StateMachine": {
                 "Id": self.info.state_machine_arn,

@@ -51,6 +51,9 @@ pub struct ExecutionInfo {
     pub state_machine_version_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_machine_alias_arn: Option<String>,
+    /// How many times the execution was redriven (`$$.Execution.RedriveCount`).
+    #[serde(default)]
+    pub redrive_count: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

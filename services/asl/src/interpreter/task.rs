@@ -220,7 +220,7 @@ impl Runner<'_> {
             | Event::TaskFailed { task_id, .. }
             | Event::TaskSubmitted { task_id, .. }
             | Event::ChildEnded { task_id, .. } => *task_id,
-            Event::Tick | Event::Stop { .. } => return false,
+            Event::Tick | Event::Stop { .. } | Event::Redrive => return false,
         };
         match &mut thread.phase {
             Phase::Task(task) if task.task_id == task_id => {}
@@ -313,7 +313,7 @@ impl Runner<'_> {
                     Err(failure) => self.task_failed(thread, &kind, failure),
                 }
             }
-            Event::Tick | Event::Stop { .. } => {}
+            Event::Tick | Event::Stop { .. } | Event::Redrive => {}
         }
         true
     }

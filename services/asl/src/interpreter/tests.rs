@@ -759,3 +759,53 @@ fn states_holds_every_member_however_it_is_read() {
         Some(json!({"keys": ["input", "context", "result"], "name": "A", "n": 1, "state": "A"}))
     );
 }
+
+#[test]
+fn a_redrive_enters_the_failed_state_again_and_keeps_what_ran_before() {
+    let definition = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"seen": 1}, "Next": "F"},
+        "F": {"Type": "Fail", "Error": "E", "Cause": "c"}}});
+    let failed = start(&definition, info(), json!({"in": 1}), T0, 1);
+    assert_eq!(failed.snapshot.status, Status::Failed);
+    let last = failed.snapshot.last_event_id;
+    // Only an ended, unsuccessful execution is redriven; anything else is left alone.
+    let succeeded = start(
+        &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        info(),
+        json!({}),
+        T0,
+        1,
+    );
+    let unchanged = step(
+        &definition,
+        succeeded.snapshot.clone(),
+        &Event::Redrive,
+        T0,
+        1,
+    );
+    assert_eq!(unchanged.snapshot, succeeded.snapshot);
+    assert!(unchanged.history.is_empty());
+
+    let redriven = step(&definition, failed.snapshot, &Event::Redrive, T0 + 5, 1);
+    let types: Vec<&str> = redriven
+        .history
+        .iter()
+        .map(|e| e.event_type.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        ["ExecutionRedriven", "FailStateEntered", "ExecutionFailed"]
+    );
+    assert_eq!(redriven.history[0].id, last + 1);
+    assert_eq!(redriven.history[0].previous_event_id, last);
+    assert_eq!(
+        redriven.history[0].details,
+        json!({"executionRedrivenEventDetails": {"redriveCount": 1}})
+    );
+    assert_eq!(redriven.snapshot.info.redrive_count, 1);
+    assert_eq!(
+        redriven.snapshot.root.variables.get("seen"),
+        Some(&json!(1))
+    );
+    assert_eq!(redriven.snapshot.status, Status::Failed);
+}

@@ -1,0 +1,205 @@
+//! RedriveExecution: a failed execution runs again from the state that failed, keeping what
+//! ran before it, also across a scheduler's death.
+
+use std::time::Duration;
+
+use aws_sdk_sfn::types::{
+    ExecutionRedriveFilter, ExecutionRedriveStatus, ExecutionStatus, HistoryEventType,
+};
+use serde_json::json;
+use switchback_tests::TestApp;
+use switchback_tests::processes::Node;
+
+use crate::error_code;
+use crate::executions::{ROLE, wait_until_done};
+use crate::language::{create_activity, output, start, take};
+
+/// Before (assigns a variable) → Work (an activity) → After (reads the variable).
+fn definition(activity: &str) -> String {
+    json!({"StartAt": "Before", "States": {
+        "Before": {"Type": "Pass", "Assign": {"x.$": "$.x"}, "Next": "Work"},
+        "Work": {"Type": "Task", "Resource": activity, "Next": "After"},
+        "After": {"Type": "Pass", "Parameters": {"x.$": "$x", "worked.$": "$.done"}, "End": true}
+    }})
+    .to_string()
+}
+
+async fn fail_task(client: &aws_sdk_sfn::Client, activity: &str) -> serde_json::Value {
+    let (token, input) = take(client, activity).await;
+    client
+        .send_task_failure()
+        .task_token(token)
+        .error("Broken")
+        .cause("the worker gave up")
+        .send()
+        .await
+        .expect("task failure");
+    input
+}
+
+#[tokio::test]
+async fn a_redrive_resumes_from_the_failed_task_and_keeps_what_ran_before() {
+    let app = TestApp::spawn().await;
+    let client = &app.client;
+    let activity = create_activity(client, "flaky").await;
+    let machine = client
+        .create_state_machine()
+        .name("redriven")
+        .definition(definition(&activity))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn()
+        .to_owned();
+    let arn = start(client, &machine, json!({"x": 7})).await;
+    let first_input = fail_task(client, &activity).await;
+    let failed = wait_until_done(client, &arn, Duration::from_secs(10)).await;
+    assert_eq!(failed.status(), &ExecutionStatus::Failed);
+    assert_eq!(
+        failed.redrive_status(),
+        Some(&ExecutionRedriveStatus::Redrivable)
+    );
+
+    let redriven = client
+        .redrive_execution()
+        .execution_arn(&arn)
+        .client_token("once")
+        .send()
+        .await
+        .unwrap();
+    let again = client
+        .redrive_execution()
+        .execution_arn(&arn)
+        .client_token("once")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.redrive_date(),
+        redriven.redrive_date(),
+        "the same token redrives once"
+    );
+
+    let (token, input) = take(client, &activity).await;
+    assert_eq!(
+        input, first_input,
+        "the failed state runs again with the input it had"
+    );
+    client
+        .send_task_success()
+        .task_token(token)
+        .output(r#"{"done": true}"#)
+        .send()
+        .await
+        .unwrap();
+    let done = wait_until_done(client, &arn, Duration::from_secs(10)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(output(&done), json!({"x": 7, "worked": true}));
+    assert_eq!(done.redrive_count(), Some(1));
+    assert_eq!(done.redrive_date(), Some(redriven.redrive_date()));
+    assert_eq!(
+        done.redrive_status(),
+        Some(&ExecutionRedriveStatus::NotRedrivable)
+    );
+    assert_eq!(
+        done.redrive_status_reason(),
+        Some("Execution is SUCCEEDED and cannot be redriven")
+    );
+
+    let history = client
+        .get_execution_history()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let types: Vec<&HistoryEventType> = history.events().iter().map(|e| e.r#type()).collect();
+    let entered_before = types
+        .iter()
+        .filter(|t| ***t == HistoryEventType::PassStateEntered)
+        .count();
+    assert_eq!(entered_before, 2, "Before once, After once: {types:?}");
+    let redriven_event = history
+        .events()
+        .iter()
+        .find(|e| e.r#type() == &HistoryEventType::ExecutionRedriven)
+        .expect("ExecutionRedriven");
+    assert_eq!(
+        redriven_event
+            .execution_redriven_event_details()
+            .map(|d| d.redrive_count()),
+        Some(Some(1))
+    );
+    let ids: Vec<i64> = history.events().iter().map(|e| e.id()).collect();
+    assert_eq!(
+        ids,
+        (1..=ids.len() as i64).collect::<Vec<_>>(),
+        "one history, in order"
+    );
+
+    let (code, message) = error_code(client.redrive_execution().execution_arn(&arn).send().await);
+    assert_eq!(code, "ExecutionNotRedrivable");
+    assert_eq!(message, "Execution is SUCCEEDED and cannot be redriven");
+    let listed = client
+        .list_executions()
+        .state_machine_arn(&machine)
+        .redrive_filter(ExecutionRedriveFilter::Redriven)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.executions().len(), 1);
+    let never = client
+        .list_executions()
+        .state_machine_arn(&machine)
+        .redrive_filter(ExecutionRedriveFilter::NotRedriven)
+        .send()
+        .await
+        .unwrap();
+    assert!(never.executions().is_empty());
+    app.stop().await;
+}
+
+/// The redrive is recorded in the database: the scheduler that applied it dies with the task
+/// out, and another one finishes the execution.
+#[tokio::test]
+async fn a_redrive_completes_after_its_scheduler_is_killed() {
+    let url = switchback_tests::pg::fresh_database().await;
+    let api = Node::start("api", &url);
+    let mut first = Node::start("scheduler", &url);
+    api.wait_ready().await;
+    let client = switchback_tests::app::client(api.address.expect("api address"), "us-east-1");
+    let activity = create_activity(&client, "flaky").await;
+    let machine = client
+        .create_state_machine()
+        .name("redriven")
+        .definition(definition(&activity))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .expect("create")
+        .state_machine_arn()
+        .to_owned();
+    let arn = start(&client, &machine, json!({"x": 3})).await;
+    fail_task(&client, &activity).await;
+    let failed = wait_until_done(&client, &arn, Duration::from_secs(30)).await;
+    assert_eq!(failed.status(), &ExecutionStatus::Failed);
+    client
+        .redrive_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("redrive");
+    let (token, _) = take(&client, &activity).await;
+    first.kill();
+    let _second = Node::start("scheduler", &url);
+    client
+        .send_task_success()
+        .task_token(token)
+        .output(r#"{"done": 1}"#)
+        .send()
+        .await
+        .expect("task success");
+    let done = wait_until_done(&client, &arn, Duration::from_secs(30)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(output(&done), json!({"x": 3, "worked": 1}));
+}
