@@ -6,6 +6,7 @@ mod activities_tasks;
 mod architecture;
 mod chaos;
 mod executions;
+mod express;
 mod guarantees;
 mod hardening;
 mod integrations;

@@ -95,6 +95,33 @@ pub fn client(address: SocketAddr, region: &str) -> aws_sdk_sfn::Client {
         .behavior_version(BehaviorVersion::latest())
         .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())
         .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .interceptor(NoHostPrefix)
         .build();
     aws_sdk_sfn::Client::from_conf(config)
+}
+
+/// The Rust SDK sends StartSyncExecution and TestState to `sync-<endpoint host>` and has no
+/// switch to turn that off; `sync-127.0.0.1` resolves nowhere. This interceptor sends them to
+/// the endpoint as given (the README shows it to users of the Rust SDK).
+#[derive(Debug)]
+pub struct NoHostPrefix;
+
+impl aws_sdk_sfn::config::Intercept for NoHostPrefix {
+    fn name(&self) -> &'static str {
+        "NoHostPrefix"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _components: &aws_sdk_sfn::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_sfn::config::ConfigBag,
+    ) -> Result<(), aws_sdk_sfn::error::BoxError> {
+        let request = context.request_mut();
+        let uri = request.uri().to_owned();
+        if let Some(unprefixed) = uri.strip_prefix("http://sync-") {
+            request.set_uri(format!("http://{unprefixed}"))?;
+        }
+        Ok(())
+    }
 }

@@ -44,6 +44,8 @@ pub enum Error {
     MissingRequiredParameter(String),
     #[error("{0}")]
     ExecutionNotRedrivable(String),
+    #[error("{0}")]
+    StateMachineTypeNotSupported(String),
     #[error("Activity Does Not Exist: '{0}'")]
     ActivityDoesNotExist(String),
     #[error("{0}")]
@@ -119,6 +121,9 @@ impl Error {
             Conflict(_) => ("ConflictException", StatusCode::BAD_REQUEST),
             MissingRequiredParameter(_) => ("MissingRequiredParameter", StatusCode::BAD_REQUEST),
             ExecutionNotRedrivable(_) => ("ExecutionNotRedrivable", StatusCode::BAD_REQUEST),
+            StateMachineTypeNotSupported(_) => {
+                ("StateMachineTypeNotSupported", StatusCode::BAD_REQUEST)
+            }
             ActivityDoesNotExist(_) => ("ActivityDoesNotExist", StatusCode::BAD_REQUEST),
             ActivityAlreadyExists(_) => ("ActivityAlreadyExists", StatusCode::BAD_REQUEST),
             StateMachineDoesNotExist(_) => ("StateMachineDoesNotExist", StatusCode::BAD_REQUEST),

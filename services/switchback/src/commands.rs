@@ -68,6 +68,10 @@ async fn run_announced(settings: &Settings, url: &str) -> anyhow::Result<ExitCod
         println!(
             "try it:  aws stepfunctions --endpoint-url {endpoint} create-activity --name hello"
         );
+        println!(
+            "StartSyncExecution: SDKs send it to sync-<host>; set AWS_DISABLE_HOST_PREFIX_INJECTION=true \
+             (or see README, \"The sync- host prefix\")"
+        );
         println!("stop with Ctrl-C");
     }
     app.run_until_stopped(shutdown_signal()).await?;

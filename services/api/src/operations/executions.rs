@@ -10,6 +10,7 @@ use switchback_asl::start::{self, Refusal};
 use switchback_store::executions::{self, Execution, NewExecution, Started};
 use switchback_store::signals::Event;
 use switchback_store::state_machines;
+use switchback_store::text::UserText;
 use switchback_store::versions;
 
 use super::common::{Paging, in_scope, next_token, parse_arn};
@@ -38,7 +39,27 @@ struct StartInput {
 }
 
 pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
-    let request: StartInput = parse(body)?;
+    let execution = record_start(context, parse(body)?, Kinds::Any).await?;
+    Ok(json!({
+        "executionArn": execution.arn,
+        "startDate": epoch_seconds(execution.started_at),
+    }))
+}
+
+/// Which machines a start accepts.
+#[derive(PartialEq)]
+enum Kinds {
+    Any,
+    /// StartSyncExecution: EXPRESS machines only.
+    ExpressOnly,
+}
+
+/// Checks and records a start: StartExecution's and StartSyncExecution's shared path.
+async fn record_start(
+    context: &Context<'_>,
+    request: StartInput,
+    kinds: Kinds,
+) -> Result<Execution, Error> {
     Checks::new()
         .required("stateMachineArn", &request.state_machine_arn)
         .length(
@@ -78,6 +99,16 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
             )));
         }
     }
+    if kinds == Kinds::ExpressOnly {
+        let machine = state_machines::describe(&context.state.pool, &start.machine.text())
+            .await?
+            .ok_or_else(|| Error::StateMachineDoesNotExist(machine_arn.clone()))?;
+        if machine.machine_type != "EXPRESS" {
+            return Err(Error::StateMachineTypeNotSupported(
+                "This operation is not supported by this type of state machine".to_owned(),
+            ));
+        }
+    }
     let target = versions::resolve(&context.state.pool, &start).await??;
     let new = NewExecution {
         trace_header: request.trace_header,
@@ -95,10 +126,79 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     // The API span carries the ARN, so a trace joins the scheduler's steps of this execution.
     tracing::Span::current().record("execution_arn", execution.arn.as_str());
     tracing::debug!(execution_arn = %execution.arn, "execution recorded");
-    Ok(json!({
-        "executionArn": execution.arn,
-        "startDate": epoch_seconds(execution.started_at),
-    }))
+    Ok(execution)
+}
+
+/// AWS's limit on an Express execution's duration: StartSyncExecution waits this long.
+const EXPRESS_MAX_DURATION: Duration = Duration::from_secs(300);
+
+/// StartSyncExecution: starts an EXPRESS execution and answers with how it ended. Any
+/// scheduler may run it; this node watches its row. An execution still running after
+/// Express's 5 minutes is stopped and answered TIMED_OUT.
+pub async fn start_sync(context: &Context<'_>, body: Value) -> Result<Value, Error> {
+    let execution = record_start(context, parse(body)?, Kinds::ExpressOnly).await?;
+    let deadline = tokio::time::Instant::now() + EXPRESS_MAX_DURATION;
+    let mut pause = Duration::from_millis(2);
+    let ended = loop {
+        let current = executions::describe(&context.state.pool, &execution.arn)
+            .await?
+            .ok_or_else(|| Error::ExecutionDoesNotExist(execution.arn.clone()))?;
+        if current.status != "RUNNING" {
+            break current;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let error = switchback_asl::failure::errors::TIMEOUT.to_owned();
+            let cause = "The execution ran longer than an Express execution may".to_owned();
+            let stop = Event::Stop {
+                error: Some(error.clone()),
+                cause: Some(cause.clone()),
+            };
+            executions::signal(&context.state.pool, current.seq, &stop).await?;
+            context.state.due.wake();
+            let mut timed_out = current;
+            timed_out.status = "TIMED_OUT".to_owned();
+            timed_out.stopped_at = Some(time::OffsetDateTime::now_utc());
+            timed_out.error = Some(UserText(error));
+            timed_out.cause = Some(UserText(cause));
+            break timed_out;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    };
+    let stopped = ended.stopped_at.unwrap_or(ended.started_at);
+    let mut output = json!({
+        "executionArn": ended.arn,
+        "stateMachineArn": ended.state_machine_arn,
+        "name": ended.name,
+        "startDate": epoch_seconds(ended.started_at),
+        "stopDate": epoch_seconds(stopped),
+        "status": if ended.status == "ABORTED" { "TIMED_OUT" } else { ended.status.as_str() },
+        "input": ended.input,
+        "inputDetails": { "included": true },
+        "billingDetails": billing(ended.started_at, stopped),
+    });
+    if let Some(text) = &ended.output {
+        output["output"] = Value::from(text.as_str());
+        output["outputDetails"] = json!({ "included": true });
+    }
+    if let Some(error) = &ended.error {
+        output["error"] = Value::from(error.0.as_str());
+    }
+    if let Some(cause) = &ended.cause {
+        output["cause"] = Value::from(cause.0.as_str());
+    }
+    if let Some(header) = &ended.trace_header {
+        output["traceHeader"] = Value::from(header.0.as_str());
+    }
+    Ok(output)
+}
+
+/// Billing as AWS reports it for a synchronous Express execution: duration rounded up to
+/// 100 ms, memory in 64 MB steps (Switchback bills nothing; clients read these members).
+fn billing(started: time::OffsetDateTime, stopped: time::OffsetDateTime) -> Value {
+    let millis = (stopped - started).whole_milliseconds().max(0);
+    let billed = ((millis + 99) / 100).max(1) * 100;
+    json!({ "billedDurationInMilliseconds": billed, "billedMemoryUsedInMB": 64 })
 }
 
 #[derive(Deserialize)]
@@ -225,10 +325,19 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     let (machine, qualifier) = Arn::parse_qualified_machine(&machine_arn)
         .map_err(|error| Error::InvalidArn(error.to_string()))?;
     let base_arn = machine.text();
+    if !in_scope(context, &machine) {
+        return Err(Error::StateMachineDoesNotExist(machine_arn));
+    }
     let exists = match &qualifier {
-        None => state_machines::describe(&context.state.pool, &base_arn)
-            .await?
-            .is_some(),
+        None => match state_machines::describe(&context.state.pool, &base_arn).await? {
+            // AWS keeps no list of Express executions.
+            Some(machine) if machine.machine_type == "EXPRESS" => {
+                return Err(Error::StateMachineTypeNotSupported(
+                    "This operation is not supported by this type of state machine".to_owned(),
+                ));
+            }
+            found => found.is_some(),
+        },
         Some(q) if q.chars().all(|c| c.is_ascii_digit()) => {
             versions::describe_version(&context.state.pool, &machine_arn)
                 .await?
@@ -238,7 +347,7 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
             .await?
             .is_some(),
     };
-    if !in_scope(context, &machine) || !exists {
+    if !exists {
         return Err(Error::StateMachineDoesNotExist(machine_arn));
     }
     let by_version = qualifier

@@ -92,6 +92,7 @@ pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Re
         "DescribeExecution" => executions::describe(context, body).await.map(Reply::Json),
         "ListExecutions" => executions::list(context, body).await.map(Reply::Json),
         "RedriveExecution" => executions::redrive(context, body).await.map(Reply::Json),
+        "StartSyncExecution" => executions::start_sync(context, body).await.map(Reply::Json),
         "StopExecution" => executions::stop(context, body).await.map(Reply::Json),
         "GetExecutionHistory" => executions::history(context, body).await,
         "DescribeStateMachineForExecution" => executions::describe_state_machine(context, body)
