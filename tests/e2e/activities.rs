@@ -454,3 +454,31 @@ async fn more_than_fifty_tags_are_refused() {
     machine("full", 50).await.unwrap();
     app.stop().await;
 }
+
+/// Creating an activity again answers it, unless another encryption is asked for: its
+/// encryption may not be changed (`ActivityAlreadyExists`). No choice means AWS_OWNED_KEY.
+#[tokio::test]
+async fn an_existing_activity_keeps_its_encryption() {
+    let app = TestApp::spawn().await;
+    let create = |kind: Option<EncryptionType>| {
+        let mut request = app.client.create_activity().name("sealed");
+        if let Some(kind) = kind {
+            let mut config = EncryptionConfiguration::builder().r#type(kind.clone());
+            if kind == EncryptionType::CustomerManagedKmsKey {
+                config = config.kms_key_id("alias/mine");
+            }
+            request = request.encryption_configuration(config.build().expect("config"));
+        }
+        request.send()
+    };
+    let first = create(None).await.unwrap();
+    let again = create(Some(EncryptionType::AwsOwnedKey)).await.unwrap();
+    assert_eq!(again.activity_arn(), first.activity_arn());
+    let (code, message) = error_code(create(Some(EncryptionType::CustomerManagedKmsKey)).await);
+    assert_eq!(code, "ActivityAlreadyExists");
+    assert!(
+        message.contains("EncryptionConfiguration may not be updated"),
+        "{message}"
+    );
+    app.stop().await;
+}

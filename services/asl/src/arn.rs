@@ -62,10 +62,33 @@ impl fmt::Display for ArnError {
     }
 }
 
+/// The partition a region belongs to, as botocore's partitions name them (an unknown region
+/// is in `aws`).
+pub fn partition_of(region: &str) -> &'static str {
+    // Longest prefixes first: `us-isob-` before `us-iso-`.
+    const PREFIXES: [(&str, &str); 7] = [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("us-iso-", "aws-iso"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("eusc-", "aws-eusc"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
+}
+
 impl Arn {
-    /// Builds the ARN of a resource in the `aws` partition.
+    /// Builds the ARN of a resource, in the partition of its region.
     pub fn format(region: &str, account: &str, kind: ResourceKind, parts: &[&str]) -> String {
-        let mut arn = format!("arn:aws:states:{region}:{account}:{}", kind.as_str());
+        let partition = partition_of(region);
+        let mut arn = format!(
+            "arn:{partition}:states:{region}:{account}:{}",
+            kind.as_str()
+        );
         for part in parts {
             arn.push(':');
             arn.push_str(part);
@@ -203,6 +226,28 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, ArnError::Qualifier(_)));
+    }
+
+    #[test]
+    fn arns_are_in_the_partition_of_their_region() {
+        for (region, partition) in [
+            ("us-east-1", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("eu-isoe-west-1", "aws-iso-e"),
+        ] {
+            let arn = Arn::format(region, "123456789012", ResourceKind::Activity, &["a"]);
+            assert_eq!(
+                arn,
+                format!("arn:{partition}:states:{region}:123456789012:activity:a")
+            );
+            assert_eq!(
+                Arn::parse(&arn, ResourceKind::Activity).map(|a| a.partition),
+                Ok(partition.to_owned())
+            );
+        }
     }
 
     #[test]

@@ -51,7 +51,18 @@ pub async fn create(context: &Context<'_>, body: Value) -> Result<Value, Error> 
         encryption_configuration: input.encryption_configuration,
     };
     let activity = match activities::create(&context.state.pool, &new).await? {
-        Created::New(a) | Created::Existing(a) => a,
+        Created::New(a) => a,
+        // The same name again answers the activity, unless it asks for another encryption.
+        Created::Existing(a)
+            if encryption_of(a.encryption_configuration.as_ref().map(|c| &c.0))
+                != encryption_of(new.encryption_configuration.as_ref()) =>
+        {
+            return Err(Error::ActivityAlreadyExists(format!(
+                "Activity already exists. EncryptionConfiguration may not be updated: '{}'",
+                a.arn
+            )));
+        }
+        Created::Existing(a) => a,
     };
     Ok(json!({
         "activityArn": activity.arn,
@@ -86,9 +97,8 @@ pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error
     let activity = found.ok_or(Error::ActivityDoesNotExist(arn))?;
     let mut output = summary(&activity);
     // AWS always describes an activity's encryption, AWS_OWNED_KEY when none was chosen.
-    output["encryptionConfiguration"] = activity
-        .encryption_configuration
-        .map_or_else(|| json!({ "type": "AWS_OWNED_KEY" }), |c| c.0);
+    output["encryptionConfiguration"] =
+        encryption_of(activity.encryption_configuration.as_ref().map(|c| &c.0));
     Ok(output)
 }
 
@@ -132,4 +142,11 @@ fn summary(activity: &Activity) -> Value {
         "name": activity.name,
         "creationDate": epoch_seconds(activity.created_at),
     })
+}
+
+/// An activity's encryption as AWS describes it: AWS_OWNED_KEY when none was chosen.
+fn encryption_of(chosen: Option<&Value>) -> Value {
+    chosen
+        .cloned()
+        .unwrap_or_else(|| json!({ "type": "AWS_OWNED_KEY" }))
 }
