@@ -63,9 +63,13 @@ async fn start_sync_execution_answers_with_the_result_from_any_api_node() {
         done.execution_arn()
     );
     assert_eq!(done.state_machine_arn(), Some(express.as_str()));
-    assert!(done.stop_date() >= done.start_date());
     let billing = done.billing_details().expect("billing details");
-    assert!(billing.billed_duration_in_milliseconds() >= 100);
+    assert_eq!(billing.billed_memory_used_in_mb(), 64);
+    assert_eq!(
+        billing.billed_duration_in_milliseconds() % 100,
+        0,
+        "whole 100 ms"
+    );
 
     let failing = machine(
         &one,

@@ -159,8 +159,9 @@ async fn a_redrive_resumes_from_the_failed_task_and_keeps_what_ran_before() {
     app.stop().await;
 }
 
-/// The redrive is recorded in the database: the scheduler that applied it dies with the task
-/// out, and another one finishes the execution.
+/// The redrive is recorded in the database: recorded while no scheduler runs (the one that ran
+/// the execution was killed), it is applied by the next one to start, which dies in turn with
+/// the task out; a third finishes the execution.
 #[tokio::test]
 async fn a_redrive_completes_after_its_scheduler_is_killed() {
     let url = switchback_tests::pg::fresh_database().await;
@@ -183,15 +184,17 @@ async fn a_redrive_completes_after_its_scheduler_is_killed() {
     fail_task(&client, &activity).await;
     let failed = wait_until_done(&client, &arn, Duration::from_secs(30)).await;
     assert_eq!(failed.status(), &ExecutionStatus::Failed);
+    first.kill();
     client
         .redrive_execution()
         .execution_arn(&arn)
         .send()
         .await
         .expect("redrive");
+    let mut second = Node::start("scheduler", &url);
     let (token, _) = take(&client, &activity).await;
-    first.kill();
-    let _second = Node::start("scheduler", &url);
+    second.kill();
+    let _third = Node::start("scheduler", &url);
     client
         .send_task_success()
         .task_token(token)

@@ -606,6 +606,9 @@ async fn create_is_idempotent_over_logging_tracing_and_encryption() {
     app.stop().await;
 }
 
+/// `InvalidEncryptionConfiguration` ("`CUSTOMER_MANAGED_KMS_KEY` without `kmsKeyId`, or
+/// `AWS_OWNED_KEY` with one") and `InvalidTracingConfiguration` ("`enabled` that is not a
+/// boolean", docs/compatibility.md's errors table) on CreateStateMachine; nothing is stored.
 #[tokio::test]
 async fn encryption_and_tracing_configurations_are_checked() {
     let app = TestApp::spawn().await;

@@ -53,7 +53,7 @@ async fn output_of(app: &TestApp, target: &str) -> (String, Option<String>, Opti
 async fn updates_and_versions() {
     let app = TestApp::spawn().await;
     let machine = create_machine(&app, "versioned", &pass("v0")).await;
-    let wait = r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "P"}, "P": {"Type": "Pass", "Result": "before", "End": true}}}"#;
+    let wait = r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3, "Next": "P"}, "P": {"Type": "Pass", "Result": "before", "End": true}}}"#;
     let updated = app
         .client
         .update_state_machine()
@@ -160,10 +160,20 @@ async fn updates_and_versions() {
         .send()
         .await
         .unwrap();
+    assert_eq!(rest.state_machine_versions().len(), 1);
     assert_eq!(
         rest.state_machine_versions()[0].state_machine_version_arn(),
         v1
     );
+    assert!(rest.next_token().is_none());
+    let (code, _) = error_code(
+        app.client
+            .update_state_machine()
+            .state_machine_arn(&machine)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "MissingRequiredParameter", "nothing to change");
 
     let (code, _) = error_code(
         app.client

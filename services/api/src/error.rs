@@ -75,7 +75,7 @@ pub enum Error {
     Internal(String),
 }
 
-/// A refused start (API, child execution or redrive: `switchback_asl::start`) as this layer's
+/// A refused start (API or child execution: `switchback_asl::start`) as this layer's
 /// error of the same name.
 impl From<switchback_asl::start::Refusal> for Error {
     fn from(refusal: switchback_asl::start::Refusal) -> Self {
@@ -118,7 +118,7 @@ impl Error {
             }
             TooManyTags(_) => ("TooManyTags", StatusCode::BAD_REQUEST),
             ResourceNotFound(_) => ("ResourceNotFound", StatusCode::BAD_REQUEST),
-            Conflict(_) => ("ConflictException", StatusCode::BAD_REQUEST),
+            Conflict(_) => ("ConflictException", StatusCode::CONFLICT),
             MissingRequiredParameter(_) => ("MissingRequiredParameter", StatusCode::BAD_REQUEST),
             ExecutionNotRedrivable(_) => ("ExecutionNotRedrivable", StatusCode::BAD_REQUEST),
             StateMachineTypeNotSupported(_) => {

@@ -1,6 +1,6 @@
 //! StartExecution's rules, in one place for every way an execution starts: the API's
-//! StartExecution, a `states:startExecution` task's child, and (through the same store path)
-//! a redrive. Pure: the store then records the start and answers with what it found.
+//! StartExecution and StartSyncExecution, and a `states:startExecution` task's child. Pure:
+//! the store then records the start and answers with what it found.
 
 use thiserror::Error;
 

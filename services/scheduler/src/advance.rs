@@ -281,10 +281,9 @@ pub fn poisoned(execution: &Claimed, reason: &str, now_ms: i64) -> Advanced {
         step: Step {
             seq: execution.seq,
             state_machine_arn: execution.state_machine_arn.clone(),
-            snapshot: execution
-                .snapshot
-                .clone()
-                .unwrap_or_else(|| "null".to_owned()),
+            // No snapshot: the one there could not be advanced, so nothing may resume from it
+            // (RedriveExecution refuses such an execution).
+            snapshot: "null".to_owned(),
             status: Status::Failed.as_str().to_owned(),
             output: None,
             error: Some("States.Runtime".to_owned()),

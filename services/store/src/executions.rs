@@ -73,7 +73,7 @@ pub struct NewExecution {
     /// The mock configuration's test case the execution runs (`<stateMachineArn>#<case>`).
     pub test_case: Option<String>,
     /// The version to run instead of the machine's current definition, and the alias that
-    /// chose it (see `state_machines::resolve`).
+    /// chose it (see `versions::resolve`).
     pub version_arn: Option<String>,
     pub alias_arn: Option<String>,
 }
@@ -301,17 +301,25 @@ pub async fn list(
         .await?)
 }
 
-// Back to RUNNING and due now, if it may be redriven (the window is `REDRIVE_DAYS`).
+// The execution and its machine, locked for a redrive: the machine shared, as a start holds
+// it, so that DeleteStateMachine (which deletes a machine with no running execution) waits.
+// `lost`: the step that failed it could not keep a snapshot to resume from.
+const LOCK_FOR_REDRIVE: &str = "
+    SELECT e.seq, (e.snapshot IS NULL OR e.snapshot = 'null') AS lost, e.redrive_token,
+        e.redrive_date
+    FROM executions e
+    JOIN state_machines sm ON sm.arn = e.state_machine_arn AND sm.status = 'ACTIVE'
+    WHERE e.arn = $1
+    FOR UPDATE OF e FOR SHARE OF sm";
 const REDRIVE: &str = "
     UPDATE executions SET status = 'RUNNING', stopped_at = NULL, output = NULL, error = NULL,
         cause = NULL, redrive_count = redrive_count + 1,
         redrive_date = date_trunc('milliseconds', now()), redrive_token = $2, due_at = now()
-    WHERE arn = $1 AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED') AND machine_type = 'STANDARD'
-        AND stopped_at > now() - make_interval(days => $3)
-    RETURNING seq, redrive_date";
-const SAME_REDRIVE: &str = "
-    SELECT redrive_date FROM executions
-    WHERE arn = $1 AND redrive_token = $2 AND redrive_date > now() - interval '15 minutes'";
+    WHERE seq = $1
+    RETURNING redrive_date";
+
+/// How long a client token answers the redrive it made (AWS: 15 minutes).
+const REDRIVE_TOKEN_MINUTES: i64 = 15;
 
 /// RedriveExecution's outcome.
 #[derive(Debug)]
@@ -324,40 +332,49 @@ pub enum Redriven {
 }
 
 /// Redrives an execution: back to RUNNING with a redrive signal for its scheduler, in one
-/// transaction. A request repeating the client token of the last redrive (within 15 minutes,
-/// as AWS keeps them) answers that redrive again.
+/// transaction holding the execution (so a retried request with the same client token answers
+/// the same redrive) and its machine (so the machine is not deleted under it).
 pub async fn redrive(pool: &PgPool, arn: &str, token: Option<&str>) -> Result<Redriven, Error> {
-    if let Some(token) = token {
-        let same: Option<(Option<OffsetDateTime>,)> = sqlx::query_as(SAME_REDRIVE)
-            .bind(arn)
-            .bind(token)
-            .fetch_optional(pool)
-            .await?;
-        if let Some((Some(date),)) = same {
-            return Ok(Redriven::At(date));
-        }
-    }
     let mut tx = pool.begin().await?;
-    let redriven: Option<(i64, Option<OffsetDateTime>)> = sqlx::query_as(REDRIVE)
-        .bind(arn)
-        .bind(token)
-        .bind(i32::try_from(REDRIVE_DAYS).unwrap_or(i32::MAX))
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some((seq, date)) = redriven else {
+    let locked: Option<(i64, bool, Option<String>, Option<OffsetDateTime>)> =
+        sqlx::query_as(LOCK_FOR_REDRIVE)
+            .bind(arn)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((seq, lost, last_token, last_date)) = locked else {
         tx.rollback().await?;
         return Ok(match describe(pool, arn).await? {
             None => Redriven::Missing,
-            Some(execution) => Redriven::Refused(
-                execution
-                    .not_redrivable(OffsetDateTime::now_utc())
-                    .unwrap_or_else(|| "Execution cannot be redriven".to_owned()),
-            ),
+            Some(_) => Redriven::Refused("State machine is in DELETING status".to_owned()),
         });
     };
+    let now = OffsetDateTime::now_utc();
+    if let (Some(token), Some(last), Some(date)) = (token, last_token.as_deref(), last_date)
+        && token == last
+        && now - date < time::Duration::minutes(REDRIVE_TOKEN_MINUTES)
+    {
+        return Ok(Redriven::At(date));
+    }
+    let execution = sqlx::query_as::<_, Execution>(SELECT_BY_ARN)
+        .bind(arn)
+        .fetch_one(&mut *tx)
+        .await?;
+    if let Some(reason) = execution.not_redrivable(now) {
+        return Ok(Redriven::Refused(reason));
+    }
+    if lost {
+        return Ok(Redriven::Refused(
+            "Execution failed by an internal error and cannot be redriven".to_owned(),
+        ));
+    }
+    let (date,): (Option<OffsetDateTime>,) = sqlx::query_as(REDRIVE)
+        .bind(seq)
+        .bind(token)
+        .fetch_one(&mut *tx)
+        .await?;
     signals::record(&mut tx, seq, &Event::Redrive).await?;
     tx.commit().await?;
-    Ok(Redriven::At(date.unwrap_or_else(OffsetDateTime::now_utc)))
+    Ok(Redriven::At(date.unwrap_or(now)))
 }
 
 /// Records an intent for a scheduler (a stop, a task result) and makes the execution due.

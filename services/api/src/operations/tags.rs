@@ -17,10 +17,8 @@ use crate::input::{Checks, parse};
 #[serde(rename_all = "camelCase")]
 struct TagInput {
     resource_arn: Option<String>,
-    #[serde(default)]
-    tags: Vec<Tag>,
-    #[serde(default)]
-    tag_keys: Vec<String>,
+    tags: Option<Vec<Tag>>,
+    tag_keys: Option<Vec<String>>,
 }
 
 /// The resource a `resourceArn` names: its kind, when it is one this account and region hold.
@@ -57,7 +55,12 @@ pub async fn tag(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     let request: TagInput = parse(body)?;
     let arn = arn_of(&request)?;
     let mut checks = Checks::new();
-    let added = check_tags(&request.tags, &arn, &mut checks)?;
+    checks.required("tags", &request.tags);
+    let added = check_tags(
+        request.tags.as_deref().unwrap_or_default(),
+        &arn,
+        &mut checks,
+    )?;
     checks.finish()?;
     let kind = resource(context, &arn)?;
     let found = tags::change(&context.state.pool, kind, &arn, |current| {
@@ -77,8 +80,14 @@ pub async fn tag(context: &Context<'_>, body: Value) -> Result<Value, Error> {
 pub async fn untag(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     let request: TagInput = parse(body)?;
     let arn = arn_of(&request)?;
+    let mut checks = Checks::new();
+    checks.required("tagKeys", &request.tag_keys);
+    for (index, key) in request.tag_keys.iter().flatten().enumerate() {
+        checks.length(&format!("tagKeys.{}.member", index + 1), Some(key), 1, 128);
+    }
+    checks.finish()?;
     let kind = resource(context, &arn)?;
-    let removed = &request.tag_keys;
+    let removed = request.tag_keys.unwrap_or_default();
     let found = tags::change(&context.state.pool, kind, &arn, |current| {
         let kept: Vec<Value> = match current {
             Value::Array(list) => list

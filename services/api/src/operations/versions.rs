@@ -194,7 +194,9 @@ pub async fn list_versions(context: &Context<'_>, body: Value) -> Result<Value, 
     checks.finish()?;
     let arn = input.state_machine_arn.unwrap_or_default();
     machine_in_scope(context, &arn)?;
-    let page = input.paging.page(context, VERSIONS)?;
+    // A token is good only for the machine it listed.
+    let list = format!("{VERSIONS}/{arn}");
+    let page = input.paging.page(context, &list)?;
     // Newest first: a page continues below the last version number it listed.
     let below = if page.after == 0 {
         i64::MAX
@@ -214,7 +216,7 @@ pub async fn list_versions(context: &Context<'_>, body: Value) -> Result<Value, 
         })
         .collect();
     let mut output = json!({ VERSIONS: items });
-    if let Some(token) = next_token(context, VERSIONS, &page, &positions) {
+    if let Some(token) = next_token(context, &list, &page, &positions) {
         output["nextToken"] = Value::from(token);
     }
     Ok(output)
@@ -359,9 +361,7 @@ fn check_routing(context: &Context<'_>, routes: &[Route]) -> Result<(String, Vec
     }
     let machine = machines.first().map(Arn::text).unwrap_or_default();
     if machines.first().is_some_and(|m| !in_scope(context, m)) {
-        return Err(Error::ResourceNotFound(
-            "Request references a resource that does not exist.".to_owned(),
-        ));
+        return Err(no_such_alias());
     }
     Ok((machine, arns))
 }
@@ -410,11 +410,7 @@ pub async fn create_alias(context: &Context<'_>, body: Value) -> Result<Value, E
                 alias.arn
             )));
         }
-        AliasCreated::VersionMissing => {
-            return Err(Error::ResourceNotFound(
-                "Request references a resource that does not exist.".to_owned(),
-            ));
-        }
+        AliasCreated::VersionMissing => return Err(no_such_alias()),
     };
     Ok(json!({
         "stateMachineAliasArn": alias.arn,
@@ -437,6 +433,7 @@ fn alias_arn(context: &Context<'_>, arn: Option<String>) -> Result<Option<String
     Ok(in_scope(context, &machine).then_some(arn))
 }
 
+/// AWS's answer for an alias, or a version an alias would route to, that does not exist.
 fn no_such_alias() -> Error {
     Error::ResourceNotFound("Request references a resource that does not exist.".to_owned())
 }
@@ -529,10 +526,12 @@ pub async fn list_aliases(context: &Context<'_>, body: Value) -> Result<Value, E
     {
         return Err(Error::StateMachineDoesNotExist(arn));
     }
-    // AWS words a bad token of this list without repeating it.
+    // AWS words a bad token of this list without repeating it. A token is good only for the
+    // machine it listed.
+    let list = format!("{ALIASES}/{arn}");
     let page = input
         .paging
-        .page(context, ALIASES)
+        .page(context, &list)
         .map_err(|error| match error {
             Error::InvalidToken(_) => {
                 Error::InvalidToken("Invalid Token: 'Invalid token'".to_owned())
@@ -552,7 +551,7 @@ pub async fn list_aliases(context: &Context<'_>, body: Value) -> Result<Value, E
         })
         .collect();
     let mut output = json!({ ALIASES: items });
-    if let Some(token) = next_token(context, ALIASES, &page, &positions) {
+    if let Some(token) = next_token(context, &list, &page, &positions) {
         output["nextToken"] = Value::from(token);
     }
     Ok(output)
