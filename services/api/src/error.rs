@@ -44,8 +44,8 @@ pub enum Error {
     MissingRequiredParameter(String),
     #[error("{0}")]
     ExecutionNotRedrivable(String),
-    #[error("{0}")]
-    StateMachineTypeNotSupported(String),
+    #[error("This operation is not supported by this type of state machine")]
+    StateMachineTypeNotSupported,
     #[error("Activity Does Not Exist: '{0}'")]
     ActivityDoesNotExist(String),
     #[error("{0}")]
@@ -121,7 +121,7 @@ impl Error {
             Conflict(_) => ("ConflictException", StatusCode::CONFLICT),
             MissingRequiredParameter(_) => ("MissingRequiredParameter", StatusCode::BAD_REQUEST),
             ExecutionNotRedrivable(_) => ("ExecutionNotRedrivable", StatusCode::BAD_REQUEST),
-            StateMachineTypeNotSupported(_) => {
+            StateMachineTypeNotSupported => {
                 ("StateMachineTypeNotSupported", StatusCode::BAD_REQUEST)
             }
             ActivityDoesNotExist(_) => ("ActivityDoesNotExist", StatusCode::BAD_REQUEST),

@@ -218,6 +218,11 @@ async fn publish_in(
         .await?)
 }
 
+/// A revision as the API names it: `INITIAL` before the first update (AWS's word).
+pub fn revision_text(revision: Option<Uuid>) -> String {
+    revision.map_or_else(|| "INITIAL".to_owned(), |r| r.to_string())
+}
+
 /// PublishStateMachineVersion (and CreateStateMachine with `publish`).
 pub async fn publish(
     pool: &PgPool,
@@ -235,7 +240,7 @@ pub async fn publish(
     };
     let revision: Option<Uuid> = row.try_get("revision_id")?;
     if let Some(expected) = expected_revision {
-        let current = revision.map_or_else(|| "INITIAL".to_owned(), |r| r.to_string());
+        let current = revision_text(revision);
         if expected != current {
             return Ok(Published::RevisionConflict { current: revision });
         }
@@ -267,20 +272,37 @@ pub async fn list_versions(
         .await?)
 }
 
-/// The names of the aliases whose routing includes version `arn`.
-pub async fn aliases_routing_to(pool: &PgPool, arn: &str) -> Result<Vec<String>, Error> {
-    let routed_to = Json(serde_json::json!([{ "stateMachineVersionArn": arn }]));
-    Ok(sqlx::query_scalar(ALIASES_ROUTING_TO)
-        .bind(&routed_to)
-        .fetch_all(pool)
-        .await?)
+/// DeleteStateMachineVersion's outcome.
+#[derive(Debug)]
+pub enum VersionDeleted {
+    /// Deleted, or there was no such version (not an error, as in AWS).
+    Deleted,
+    /// Aliases route to it (their names): AWS refuses.
+    Routed(Vec<String>),
 }
 
-/// Deletes a version (one that does not exist is not an error). The caller refuses first
-/// when an alias routes to it ([`aliases_routing_to`]).
-pub async fn delete_version(pool: &PgPool, arn: &str) -> Result<(), Error> {
-    sqlx::query(DELETE_VERSION).bind(arn).execute(pool).await?;
-    Ok(())
+/// Deletes a version unless an alias routes to it. The version's row is locked first: an
+/// alias being created or updated to route to it holds it shared until it commits.
+pub async fn delete_version(pool: &PgPool, arn: &str) -> Result<VersionDeleted, Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(LOCK_VERSION)
+        .bind(arn)
+        .execute(&mut *tx)
+        .await?;
+    let routed_to = Json(serde_json::json!([{ "stateMachineVersionArn": arn }]));
+    let aliases: Vec<String> = sqlx::query_scalar(ALIASES_ROUTING_TO)
+        .bind(&routed_to)
+        .fetch_all(&mut *tx)
+        .await?;
+    if !aliases.is_empty() {
+        return Ok(VersionDeleted::Routed(aliases));
+    }
+    sqlx::query(DELETE_VERSION)
+        .bind(arn)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(VersionDeleted::Deleted)
 }
 
 const INSERT_ALIAS: &str = "
@@ -301,8 +323,9 @@ const DELETE_ALIAS: &str = "DELETE FROM state_machine_aliases WHERE arn = $1";
 const LIST_ALIASES: &str = "
     SELECT seq, arn, machine_arn, name, description, routing, created_at, updated_at
     FROM state_machine_aliases WHERE machine_arn = $1 AND seq > $2 ORDER BY seq LIMIT $3";
-const VERSIONS_EXIST: &str = "
-    SELECT count(*) FROM state_machine_versions WHERE arn = ANY($1)";
+// Shared: a version an alias is about to route to is not deleted before the alias commits.
+const LOCK_VERSIONS: &str = "SELECT arn FROM state_machine_versions WHERE arn = ANY($1) FOR SHARE";
+const LOCK_VERSION: &str = "SELECT 1 FROM state_machine_versions WHERE arn = $1 FOR UPDATE";
 
 /// CreateStateMachineAlias's outcome.
 #[derive(Debug)]
@@ -314,13 +337,13 @@ pub enum AliasCreated {
     VersionMissing,
 }
 
-/// Whether every one of `version_arns` exists.
-async fn versions_exist(pool: &PgPool, version_arns: &[String]) -> Result<bool, Error> {
-    let (count,): (i64,) = sqlx::query_as(VERSIONS_EXIST)
+/// Whether every one of `version_arns` exists, holding them until the transaction ends.
+async fn lock_versions(tx: &mut PgConnection, version_arns: &[String]) -> Result<bool, Error> {
+    let found: Vec<String> = sqlx::query_scalar(LOCK_VERSIONS)
         .bind(version_arns)
-        .fetch_one(pool)
+        .fetch_all(&mut *tx)
         .await?;
-    Ok(usize::try_from(count).unwrap_or(0) == version_arns.len())
+    Ok(version_arns.iter().all(|arn| found.contains(arn)))
 }
 
 pub async fn create_alias(
@@ -332,7 +355,8 @@ pub async fn create_alias(
     routing: &Value,
     version_arns: &[String],
 ) -> Result<AliasCreated, Error> {
-    if !versions_exist(pool, version_arns).await? {
+    let mut tx = pool.begin().await?;
+    if !lock_versions(&mut tx, version_arns).await? {
         return Ok(AliasCreated::VersionMissing);
     }
     let inserted: Option<Alias> = sqlx::query_as(INSERT_ALIAS)
@@ -341,8 +365,9 @@ pub async fn create_alias(
         .bind(name)
         .bind(description)
         .bind(Json(routing))
-        .fetch_optional(pool)
+        .fetch_optional(&mut *tx)
         .await?;
+    tx.commit().await?;
     match inserted {
         Some(alias) => Ok(AliasCreated::New(alias)),
         None => match describe_alias(pool, arn).await? {
@@ -375,15 +400,17 @@ pub async fn update_alias(
     routing: Option<&Value>,
     version_arns: &[String],
 ) -> Result<AliasUpdated, Error> {
-    if !versions_exist(pool, version_arns).await? {
+    let mut tx = pool.begin().await?;
+    if !lock_versions(&mut tx, version_arns).await? {
         return Ok(AliasUpdated::VersionMissing);
     }
     let updated: Option<Alias> = sqlx::query_as(UPDATE_ALIAS)
         .bind(arn)
         .bind(description)
         .bind(routing.map(Json))
-        .fetch_optional(pool)
+        .fetch_optional(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(updated.map_or(AliasUpdated::AliasMissing, |alias| {
         AliasUpdated::Updated(Box::new(alias))
     }))

@@ -104,9 +104,7 @@ async fn record_start(
             .await?
             .ok_or_else(|| Error::StateMachineDoesNotExist(machine_arn.clone()))?;
         if machine.machine_type != "EXPRESS" {
-            return Err(Error::StateMachineTypeNotSupported(
-                "This operation is not supported by this type of state machine".to_owned(),
-            ));
+            return Err(Error::StateMachineTypeNotSupported);
         }
     }
     let target = versions::resolve(&context.state.pool, &start).await??;
@@ -332,9 +330,7 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         None => match state_machines::describe(&context.state.pool, &base_arn).await? {
             // AWS keeps no list of Express executions.
             Some(machine) if machine.machine_type == "EXPRESS" => {
-                return Err(Error::StateMachineTypeNotSupported(
-                    "This operation is not supported by this type of state machine".to_owned(),
-                ));
+                return Err(Error::StateMachineTypeNotSupported);
             }
             found => found.is_some(),
         },

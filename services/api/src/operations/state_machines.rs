@@ -68,11 +68,7 @@ pub async fn create(context: &Context<'_>, body: Value) -> Result<Value, Error> 
     check_name(&name)?;
 
     let publish = input.publish.unwrap_or(false);
-    if input.version_description.is_some() && !publish {
-        return Err(Error::Validation(
-            "Version description can only be set when publish is true".to_owned(),
-        ));
-    }
+    check_version_description(publish, input.version_description.as_deref())?;
     let role_arn = input.role_arn.unwrap_or_default();
     check_role_arn(&role_arn)?;
     let machine_type = input.machine_type.unwrap_or_else(|| "STANDARD".to_owned());
@@ -131,6 +127,16 @@ pub async fn create(context: &Context<'_>, body: Value) -> Result<Value, Error> 
         output["stateMachineVersionArn"] = Value::from(version.arn);
     }
     Ok(output)
+}
+
+/// A version description is only for a request that publishes (AWS's rule and words).
+pub fn check_version_description(publish: bool, description: Option<&str>) -> Result<(), Error> {
+    if description.is_some() && !publish {
+        return Err(Error::Validation(
+            "Version description can only be set when publish is true".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses a definition with any error, in AWS's InvalidDefinition words.

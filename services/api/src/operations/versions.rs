@@ -5,13 +5,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchback_asl::arn::Arn;
 use switchback_store::state_machines;
-use switchback_store::versions::{self, AliasCreated, AliasUpdated, Changes, Published};
+use switchback_store::versions::{
+    self, AliasCreated, AliasUpdated, Changes, Published, VersionDeleted,
+};
 
 use super::Context;
 use super::common::{Paging, check_name, in_scope, next_token};
 use super::state_machines::{
     MAX_DEFINITION_CHARS, check_definition, check_encryption, check_logging, check_role_arn,
-    check_tracing, checked_arn,
+    check_tracing, check_version_description, checked_arn,
 };
 use crate::Error;
 use crate::input::{Checks, parse};
@@ -69,11 +71,7 @@ pub async fn update(context: &Context<'_>, body: Value) -> Result<Value, Error> 
         .finish()?;
     let arn = input.state_machine_arn.unwrap_or_default();
     let publish = input.publish.unwrap_or(false);
-    if input.version_description.is_some() && !publish {
-        return Err(Error::Validation(
-            "Version description can only be set when publish is true".to_owned(),
-        ));
-    }
+    check_version_description(publish, input.version_description.as_deref())?;
     if input.definition.is_none()
         && input.role_arn.is_none()
         && input.logging_configuration.is_none()
@@ -166,7 +164,7 @@ pub async fn publish(context: &Context<'_>, body: Value) -> Result<Value, Error>
         Published::RevisionConflict { current } => Err(Error::Conflict(format!(
             "Failed to publish the State Machine version for revision {}. The current State Machine revision is {}.",
             input.revision_id.unwrap_or_default(),
-            current.map_or_else(|| "INITIAL".to_owned(), |r| r.to_string())
+            versions::revision_text(current)
         ))),
     }
 }
@@ -250,15 +248,13 @@ pub async fn delete_version(context: &Context<'_>, body: Value) -> Result<Value,
     if !in_scope(context, &machine) {
         return Ok(json!({}));
     }
-    let aliases = versions::aliases_routing_to(&context.state.pool, &arn).await?;
-    if !aliases.is_empty() {
-        return Err(Error::Conflict(format!(
+    match versions::delete_version(&context.state.pool, &arn).await? {
+        VersionDeleted::Deleted => Ok(json!({})),
+        VersionDeleted::Routed(aliases) => Err(Error::Conflict(format!(
             "Version to be deleted must not be referenced by an alias. Current list of aliases referencing this version: [{}]",
             aliases.join(", ")
-        )));
+        ))),
     }
-    versions::delete_version(&context.state.pool, &arn).await?;
-    Ok(json!({}))
 }
 
 #[derive(Deserialize)]
