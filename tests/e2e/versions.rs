@@ -340,6 +340,19 @@ async fn an_alias_routes_starts_by_weight() {
     );
     assert_eq!(code, "ConflictException");
     assert!(message.ends_with("[live]"), "{message}");
+    let routing = app
+        .client
+        .list_state_machine_aliases()
+        .state_machine_arn(&two)
+        .send()
+        .await
+        .unwrap();
+    let routed: Vec<&str> = routing
+        .state_machine_aliases()
+        .iter()
+        .map(|a| a.state_machine_alias_arn())
+        .collect();
+    assert_eq!(routed, [alias.as_str()], "a version lists the aliases routing to it");
     let (code, message) = error_code(
         app.client
             .update_state_machine_alias()

@@ -81,6 +81,12 @@ pub fn partition_of(region: &str) -> &'static str {
         .map_or("aws", |(_, partition)| partition)
 }
 
+/// Whether the qualifier of a state machine's ARN names a version (`…:name:3`); any other
+/// names an alias (`…:name:prod`), and an alias name is therefore never all digits.
+pub fn names_version(qualifier: &str) -> bool {
+    !qualifier.is_empty() && qualifier.chars().all(|c| c.is_ascii_digit())
+}
+
 impl Arn {
     /// Builds the ARN of a resource, in the partition of its region.
     pub fn format(region: &str, account: &str, kind: ResourceKind, parts: &[&str]) -> String {

@@ -289,9 +289,8 @@ pub async fn delete_version(pool: &PgPool, arn: &str) -> Result<VersionDeleted, 
         .bind(arn)
         .execute(&mut *tx)
         .await?;
-    let routed_to = Json(serde_json::json!([{ "stateMachineVersionArn": arn }]));
     let aliases: Vec<String> = sqlx::query_scalar(ALIASES_ROUTING_TO)
-        .bind(&routed_to)
+        .bind(routed_to(arn))
         .fetch_all(&mut *tx)
         .await?;
     if !aliases.is_empty() {
@@ -323,6 +322,9 @@ const DELETE_ALIAS: &str = "DELETE FROM state_machine_aliases WHERE arn = $1";
 const LIST_ALIASES: &str = "
     SELECT seq, arn, machine_arn, name, description, routing, created_at, updated_at
     FROM state_machine_aliases WHERE machine_arn = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+const LIST_ALIASES_ROUTING_TO: &str = "
+    SELECT seq, arn, machine_arn, name, description, routing, created_at, updated_at
+    FROM state_machine_aliases WHERE routing @> $1 AND seq > $2 ORDER BY seq LIMIT $3";
 // Shared: a version an alias is about to route to is not deleted before the alias commits.
 const LOCK_VERSIONS: &str = "SELECT arn FROM state_machine_versions WHERE arn = ANY($1) FOR SHARE";
 const LOCK_VERSION: &str = "SELECT 1 FROM state_machine_versions WHERE arn = $1 FOR UPDATE";
@@ -435,6 +437,26 @@ pub async fn list_aliases(
         .await?)
 }
 
+/// A page of the aliases that route to version `version_arn`, oldest first.
+pub async fn list_aliases_routing_to(
+    pool: &PgPool,
+    version_arn: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Alias>, Error> {
+    Ok(sqlx::query_as(LIST_ALIASES_ROUTING_TO)
+        .bind(routed_to(version_arn))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// A routing that contains `version_arn`, for `@>` (the JSON as `Route` serializes it).
+fn routed_to(version_arn: &str) -> Json<Value> {
+    Json(serde_json::json!([{ "stateMachineVersionArn": version_arn }]))
+}
+
 /// Which definition a start runs: for `…:name:N` that version, for `…:name:alias` a version
 /// the alias's routing picks by weight, else the machine's current one. A qualifier naming
 /// nothing is refused as a machine that does not exist (as AWS words it).
@@ -444,7 +466,7 @@ pub async fn resolve(pool: &PgPool, start: &Start) -> Result<Result<Target, Refu
     };
     let missing = || Refusal::StateMachineDoesNotExist(start.machine_arn.clone());
     let qualified = format!("{}:{qualifier}", start.machine.text());
-    if qualifier.chars().all(|c| c.is_ascii_digit()) {
+    if switchback_asl::arn::names_version(qualifier) {
         return Ok(match describe_version(pool, &qualified).await? {
             Some(version) => Ok(Target {
                 version_arn: Some(version.arn),

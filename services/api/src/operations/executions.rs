@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use switchback_asl::arn::{Arn, ResourceKind};
+use switchback_asl::arn::{Arn, ResourceKind, names_version};
 use switchback_asl::start::{self, Refusal};
 use switchback_store::executions::{self, Execution, NewExecution, Started};
 use switchback_store::signals::Event;
@@ -326,15 +326,16 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     if !in_scope(context, &machine) {
         return Err(Error::StateMachineDoesNotExist(machine_arn));
     }
+    let Some(base) = state_machines::describe(&context.state.pool, &base_arn).await? else {
+        return Err(Error::StateMachineDoesNotExist(machine_arn));
+    };
+    // AWS keeps no list of Express executions, whatever ARN names the machine.
+    if base.machine_type == "EXPRESS" {
+        return Err(Error::StateMachineTypeNotSupported);
+    }
     let exists = match &qualifier {
-        None => match state_machines::describe(&context.state.pool, &base_arn).await? {
-            // AWS keeps no list of Express executions.
-            Some(machine) if machine.machine_type == "EXPRESS" => {
-                return Err(Error::StateMachineTypeNotSupported);
-            }
-            found => found.is_some(),
-        },
-        Some(q) if q.chars().all(|c| c.is_ascii_digit()) => {
+        None => true,
+        Some(q) if names_version(q) => {
             versions::describe_version(&context.state.pool, &machine_arn)
                 .await?
                 .is_some()
@@ -346,9 +347,7 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     if !exists {
         return Err(Error::StateMachineDoesNotExist(machine_arn));
     }
-    let by_version = qualifier
-        .as_deref()
-        .is_some_and(|q| q.chars().all(|c| c.is_ascii_digit()));
+    let by_version = qualifier.as_deref().is_some_and(names_version);
     let filter = executions::Filter {
         status: request.status_filter.as_deref(),
         version_arn: (qualifier.is_some() && by_version).then_some(machine_arn.as_str()),

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use switchback_asl::arn::Arn;
+use switchback_asl::arn::{Arn, names_version};
 use switchback_store::state_machines;
 use switchback_store::versions::{
     self, AliasCreated, AliasUpdated, Changes, Published, VersionDeleted,
@@ -240,7 +240,7 @@ pub async fn delete_version(context: &Context<'_>, body: Value) -> Result<Value,
     let arn = input.state_machine_version_arn.unwrap_or_default();
     let (machine, qualifier) =
         Arn::parse_qualified_machine(&arn).map_err(|error| Error::InvalidArn(error.to_string()))?;
-    if !qualifier.is_some_and(|q| q.chars().all(|c| c.is_ascii_digit())) {
+    if !qualifier.as_deref().is_some_and(names_version) {
         return Err(Error::Validation(format!(
             "Invalid State Machine Version Arn: '{arn}'"
         )));
@@ -327,9 +327,7 @@ fn check_routing(context: &Context<'_>, routes: &[Route]) -> Result<(String, Vec
     let mut machines = Vec::new();
     for arn in &arns {
         match Arn::parse_qualified_machine(arn) {
-            Ok((machine, Some(q))) if q.chars().all(|c| c.is_ascii_digit()) => {
-                machines.push(machine)
-            }
+            Ok((machine, Some(q))) if names_version(&q) => machines.push(machine),
             _ => {
                 return Err(Error::Validation(format!(
                     "Routing configuration must contain state machine version ARNs. Received: {received}"
@@ -376,7 +374,7 @@ pub async fn create_alias(context: &Context<'_>, body: Value) -> Result<Value, E
         .finish()?;
     let name = input.name.unwrap_or_default();
     check_name(&name)?;
-    if name.chars().all(|c| c.is_ascii_digit()) {
+    if names_version(&name) {
         return Err(Error::InvalidName(name));
     }
     let routes = input.routing_configuration.unwrap_or_default();
@@ -423,7 +421,7 @@ fn alias_arn(context: &Context<'_>, arn: Option<String>) -> Result<Option<String
     let arn = arn.unwrap_or_default();
     let (machine, qualifier) =
         Arn::parse_qualified_machine(&arn).map_err(|error| Error::InvalidArn(error.to_string()))?;
-    if qualifier.is_none_or(|q| q.chars().all(|c| c.is_ascii_digit())) {
+    if qualifier.as_deref().is_none_or(names_version) {
         return Err(Error::InvalidArn(format!("Invalid Arn: '{arn}'")));
     }
     Ok(in_scope(context, &machine).then_some(arn))
@@ -515,13 +513,23 @@ pub async fn list_aliases(context: &Context<'_>, body: Value) -> Result<Value, E
     input.paging.check(&mut checks);
     checks.finish()?;
     let arn = checked_arn(input.state_machine_arn)?;
-    machine_in_scope(context, &arn)?;
-    if state_machines::describe(&context.state.pool, &arn)
-        .await?
-        .is_none()
-    {
+    // A machine lists its aliases; a version, the aliases that route to it.
+    let (machine, qualifier) =
+        Arn::parse_qualified_machine(&arn).map_err(|error| Error::InvalidArn(error.to_string()))?;
+    let exists = match &qualifier {
+        _ if !in_scope(context, &machine) => false,
+        None => state_machines::describe(&context.state.pool, &arn)
+            .await?
+            .is_some(),
+        Some(q) if names_version(q) => versions::describe_version(&context.state.pool, &arn)
+            .await?
+            .is_some(),
+        Some(_) => false,
+    };
+    if !exists {
         return Err(Error::StateMachineDoesNotExist(arn));
     }
+    let routing_to = qualifier.is_some().then_some(arn.as_str());
     // AWS words a bad token of this list without repeating it. A token is good only for the
     // machine it listed.
     let list = format!("{ALIASES}/{arn}");
@@ -534,7 +542,20 @@ pub async fn list_aliases(context: &Context<'_>, body: Value) -> Result<Value, E
             }
             other => other,
         })?;
-    let rows = versions::list_aliases(&context.state.pool, &arn, page.after, page.size + 1).await?;
+    let rows = match routing_to {
+        Some(version) => {
+            versions::list_aliases_routing_to(
+                &context.state.pool,
+                version,
+                page.after,
+                page.size + 1,
+            )
+            .await?
+        }
+        None => {
+            versions::list_aliases(&context.state.pool, &arn, page.after, page.size + 1).await?
+        }
+    };
     let positions: Vec<i64> = rows.iter().map(|a| a.seq).collect();
     let items: Vec<Value> = rows
         .iter()
