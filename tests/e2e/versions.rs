@@ -352,7 +352,11 @@ async fn an_alias_routes_starts_by_weight() {
         .iter()
         .map(|a| a.state_machine_alias_arn())
         .collect();
-    assert_eq!(routed, [alias.as_str()], "a version lists the aliases routing to it");
+    assert_eq!(
+        routed,
+        [alias.as_str()],
+        "a version lists the aliases routing to it"
+    );
     let (code, message) = error_code(
         app.client
             .update_state_machine_alias()
