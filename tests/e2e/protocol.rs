@@ -92,7 +92,10 @@ async fn any_host_and_timestamps_in_epoch_seconds() {
 
 #[tokio::test]
 async fn health_and_readiness() {
-    let app = TestApp::spawn().await;
+    // An API node alone: a scheduler checks the schema when its task first runs, and one that
+    // ran only while the table below is broken would stop the whole process.
+    let url = switchback_tests::pg::fresh_database().await;
+    let app = TestApp::spawn_as(&url, switchback::app::Role::Api, |_| {}).await;
     assert_eq!(get(app.address, "/healthz").await.status, 200);
     let ready = get(app.address, "/readyz").await;
     assert_eq!(ready.status, 200, "{}", ready.body);
