@@ -86,6 +86,31 @@ fn list_key(context: &Context<'_>, list: &str) -> String {
     format!("{list}/{}/{}", context.scope.account, context.scope.region)
 }
 
+/// A List operation's answer: `member` holds the first `page.size` of `rows` (fetched with
+/// one extra, to know whether more follow) as `item` renders them, and `nextToken` resumes
+/// after the last one's `position`.
+pub fn page_of<T>(
+    context: &Context<'_>,
+    list: &str,
+    page: &Page,
+    rows: &[T],
+    member: &str,
+    position: impl Fn(&T) -> i64,
+    item: impl Fn(&T) -> Value,
+) -> Value {
+    let positions: Vec<i64> = rows.iter().map(position).collect();
+    let items: Vec<Value> = rows
+        .iter()
+        .take(usize::try_from(page.size).unwrap_or(usize::MAX))
+        .map(item)
+        .collect();
+    let mut output = serde_json::json!({ member: items });
+    if let Some(token) = next_token(context, list, page, &positions) {
+        output["nextToken"] = Value::from(token);
+    }
+    output
+}
+
 /// The token for the page after this one: rows were fetched with one extra to know whether
 /// there is more, so `positions` may hold `size + 1` entries.
 pub fn next_token(

@@ -10,7 +10,7 @@ use switchback_store::versions::{
 };
 
 use super::Context;
-use super::common::{Paging, check_name, in_scope, next_token};
+use super::common::{Paging, check_name, in_scope, page_of};
 use super::state_machines::{
     MAX_DEFINITION_CHARS, check_definition, check_encryption, check_logging, check_role_arn,
     check_tracing, check_version_description, checked_arn,
@@ -202,22 +202,20 @@ pub async fn list_versions(context: &Context<'_>, body: Value) -> Result<Value, 
         page.after
     };
     let rows = versions::list_versions(&context.state.pool, &arn, below, page.size + 1).await?;
-    let positions: Vec<i64> = rows.iter().map(|v| v.version).collect();
-    let items: Vec<Value> = rows
-        .iter()
-        .take(usize::try_from(page.size).unwrap_or(usize::MAX))
-        .map(|v| {
+    Ok(page_of(
+        context,
+        &list,
+        &page,
+        &rows,
+        VERSIONS,
+        |v| v.version,
+        |v| {
             json!({
                 "stateMachineVersionArn": v.arn,
                 "creationDate": epoch_seconds(v.created_at),
             })
-        })
-        .collect();
-    let mut output = json!({ VERSIONS: items });
-    if let Some(token) = next_token(context, &list, &page, &positions) {
-        output["nextToken"] = Value::from(token);
-    }
-    Ok(output)
+        },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -556,20 +554,18 @@ pub async fn list_aliases(context: &Context<'_>, body: Value) -> Result<Value, E
             versions::list_aliases(&context.state.pool, &arn, page.after, page.size + 1).await?
         }
     };
-    let positions: Vec<i64> = rows.iter().map(|a| a.seq).collect();
-    let items: Vec<Value> = rows
-        .iter()
-        .take(usize::try_from(page.size).unwrap_or(usize::MAX))
-        .map(|a| {
+    Ok(page_of(
+        context,
+        &list,
+        &page,
+        &rows,
+        ALIASES,
+        |a| a.seq,
+        |a| {
             json!({
                 "stateMachineAliasArn": a.arn,
                 "creationDate": epoch_seconds(a.created_at),
             })
-        })
-        .collect();
-    let mut output = json!({ ALIASES: items });
-    if let Some(token) = next_token(context, &list, &page, &positions) {
-        output["nextToken"] = Value::from(token);
-    }
-    Ok(output)
+        },
+    ))
 }
