@@ -35,6 +35,12 @@ impl Checks {
         ));
     }
 
+    /// A required ARN member: present, 1 to 256 characters (botocore's `Arn` shape).
+    pub fn arn(&mut self, field: &str, value: &Option<String>) -> &mut Self {
+        self.required(field, value)
+            .length(field, value.as_deref(), 1, 256)
+    }
+
     pub fn required<T>(&mut self, field: &str, value: &Option<T>) -> &mut Self {
         if value.is_none() {
             self.fail(None, field, "not be null");

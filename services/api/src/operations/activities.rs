@@ -80,8 +80,7 @@ struct ArnInput {
 fn activity_arn(context: &Context<'_>, body: Value) -> Result<(String, bool), Error> {
     let input: ArnInput = parse(body)?;
     Checks::new()
-        .required("activityArn", &input.activity_arn)
-        .length("activityArn", input.activity_arn.as_deref(), 1, 256)
+        .arn("activityArn", &input.activity_arn)
         .finish()?;
     let arn = input.activity_arn.unwrap_or_default();
     let here = parse_scoped_arn(context, &arn, ResourceKind::Activity)?.is_some();

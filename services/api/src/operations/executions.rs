@@ -61,13 +61,7 @@ async fn record_start(
     kinds: Kinds,
 ) -> Result<Execution, Error> {
     Checks::new()
-        .required("stateMachineArn", &request.state_machine_arn)
-        .length(
-            "stateMachineArn",
-            request.state_machine_arn.as_deref(),
-            1,
-            256,
-        )
+        .arn("stateMachineArn", &request.state_machine_arn)
         .length("name", request.name.as_deref(), 1, 80)
         .length("traceHeader", request.trace_header.as_deref(), 0, 256)
         .finish()?;
@@ -207,10 +201,7 @@ struct ArnInput {
 
 /// The execution an `executionArn` member names.
 async fn find(context: &Context<'_>, arn: Option<String>) -> Result<Execution, Error> {
-    Checks::new()
-        .required("executionArn", &arn)
-        .length("executionArn", arn.as_deref(), 1, 256)
-        .finish()?;
+    Checks::new().arn("executionArn", &arn).finish()?;
     let arn = arn.unwrap_or_default();
     // Express executions have their own ARN kind; anything else is malformed.
     let express = arn.split(':').nth(5) == Some("express");

@@ -49,8 +49,7 @@ pub async fn create(context: &Context<'_>, body: Value) -> Result<Value, Error> 
             1,
             MAX_DEFINITION_CHARS,
         )
-        .required("roleArn", &input.role_arn)
-        .length("roleArn", input.role_arn.as_deref(), 1, 256)
+        .arn("roleArn", &input.role_arn)
         .one_of(
             "type",
             input.machine_type.as_deref(),
@@ -306,13 +305,7 @@ struct ArnInput {
 fn state_machine_arn(context: &Context<'_>, body: Value) -> Result<(String, bool), Error> {
     let input: ArnInput = parse(body)?;
     Checks::new()
-        .required("stateMachineArn", &input.state_machine_arn)
-        .length(
-            "stateMachineArn",
-            input.state_machine_arn.as_deref(),
-            1,
-            256,
-        )
+        .arn("stateMachineArn", &input.state_machine_arn)
         .finish()?;
     let arn = input.state_machine_arn.unwrap_or_default();
     let here = parse_scoped_arn(context, &arn, ResourceKind::StateMachine)?.is_some();
@@ -371,11 +364,8 @@ fn version_description(machine: &StateMachine, version: &Version) -> Value {
 }
 
 /// A required `stateMachineArn`-like member, checked for presence and length.
-pub fn checked_arn(arn: Option<String>) -> Result<String, Error> {
-    Checks::new()
-        .required("stateMachineArn", &arn)
-        .length("stateMachineArn", arn.as_deref(), 1, 256)
-        .finish()?;
+fn checked_arn(arn: Option<String>) -> Result<String, Error> {
+    Checks::new().arn("stateMachineArn", &arn).finish()?;
     Ok(arn.unwrap_or_default())
 }
 

@@ -45,8 +45,7 @@ fn not_found_error(arn: &str) -> Error {
 
 fn arn_of(request: &TagInput) -> Result<String, Error> {
     Checks::new()
-        .required("resourceArn", &request.resource_arn)
-        .length("resourceArn", request.resource_arn.as_deref(), 1, 256)
+        .arn("resourceArn", &request.resource_arn)
         .finish()?;
     Ok(request.resource_arn.clone().unwrap_or_default())
 }

@@ -28,8 +28,7 @@ struct PollInput {
 pub async fn get_activity_task(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     let request: PollInput = parse(body)?;
     Checks::new()
-        .required("activityArn", &request.activity_arn)
-        .length("activityArn", request.activity_arn.as_deref(), 1, 256)
+        .arn("activityArn", &request.activity_arn)
         .length("workerName", request.worker_name.as_deref(), 1, 80)
         .finish()?;
     let arn = request.activity_arn.unwrap_or_default();

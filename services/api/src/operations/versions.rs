@@ -13,7 +13,7 @@ use super::Context;
 use super::common::{Paging, check_name, in_scope, page_of};
 use super::state_machines::{
     MAX_DEFINITION_CHARS, check_definition, check_encryption, check_logging, check_role_arn,
-    check_tracing, check_version_description, checked_arn,
+    check_tracing, check_version_description,
 };
 use crate::Error;
 use crate::input::{Checks, parse};
@@ -48,13 +48,7 @@ struct UpdateInput {
 pub async fn update(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     let input: UpdateInput = parse(body)?;
     Checks::new()
-        .required("stateMachineArn", &input.state_machine_arn)
-        .length(
-            "stateMachineArn",
-            input.state_machine_arn.as_deref(),
-            1,
-            256,
-        )
+        .arn("stateMachineArn", &input.state_machine_arn)
         .length(
             "definition",
             input.definition.as_deref(),
@@ -136,13 +130,7 @@ struct PublishInput {
 pub async fn publish(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     let input: PublishInput = parse(body)?;
     Checks::new()
-        .required("stateMachineArn", &input.state_machine_arn)
-        .length(
-            "stateMachineArn",
-            input.state_machine_arn.as_deref(),
-            1,
-            256,
-        )
+        .arn("stateMachineArn", &input.state_machine_arn)
         .length("revisionId", input.revision_id.as_deref(), 0, 2048)
         .length("description", input.description.as_deref(), 0, 256)
         .finish()?;
@@ -180,14 +168,7 @@ struct ListInput {
 pub async fn list_versions(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     let input: ListInput = parse(body)?;
     let mut checks = Checks::new();
-    checks
-        .required("stateMachineArn", &input.state_machine_arn)
-        .length(
-            "stateMachineArn",
-            input.state_machine_arn.as_deref(),
-            1,
-            256,
-        );
+    checks.arn("stateMachineArn", &input.state_machine_arn);
     input.paging.check(&mut checks);
     checks.finish()?;
     let arn = input.state_machine_arn.unwrap_or_default();
@@ -227,13 +208,7 @@ struct VersionInput {
 pub async fn delete_version(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     let input: VersionInput = parse(body)?;
     Checks::new()
-        .required("stateMachineVersionArn", &input.state_machine_version_arn)
-        .length(
-            "stateMachineVersionArn",
-            input.state_machine_version_arn.as_deref(),
-            1,
-            256,
-        )
+        .arn("stateMachineVersionArn", &input.state_machine_version_arn)
         .finish()?;
     let arn = input.state_machine_version_arn.unwrap_or_default();
     let (machine, qualifier) =
@@ -412,10 +387,7 @@ pub async fn create_alias(context: &Context<'_>, body: Value) -> Result<Value, E
 
 /// The alias ARN a request names, checked: `None` when it is of another scope.
 fn alias_arn(context: &Context<'_>, arn: Option<String>) -> Result<Option<String>, Error> {
-    Checks::new()
-        .required("stateMachineAliasArn", &arn)
-        .length("stateMachineAliasArn", arn.as_deref(), 1, 256)
-        .finish()?;
+    Checks::new().arn("stateMachineAliasArn", &arn).finish()?;
     let arn = arn.unwrap_or_default();
     let (machine, qualifier) =
         Arn::parse_qualified_machine(&arn).map_err(|error| Error::InvalidArn(error.to_string()))?;
@@ -500,17 +472,11 @@ pub async fn delete_alias(context: &Context<'_>, body: Value) -> Result<Value, E
 pub async fn list_aliases(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     let input: ListInput = parse(body)?;
     let mut checks = Checks::new();
-    checks
-        .required("stateMachineArn", &input.state_machine_arn)
-        .length(
-            "stateMachineArn",
-            input.state_machine_arn.as_deref(),
-            1,
-            256,
-        );
+    checks.arn("stateMachineArn", &input.state_machine_arn);
     input.paging.check(&mut checks);
     checks.finish()?;
-    let arn = checked_arn(input.state_machine_arn)?;
+    // Checked above.
+    let arn = input.state_machine_arn.unwrap_or_default();
     // A machine lists its aliases; a version, the aliases that route to it.
     let (machine, qualifier) =
         Arn::parse_qualified_machine(&arn).map_err(|error| Error::InvalidArn(error.to_string()))?;
