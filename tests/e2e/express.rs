@@ -113,3 +113,59 @@ async fn start_sync_execution_answers_with_the_result_from_any_api_node() {
     );
     assert_eq!(code, "StateMachineTypeNotSupported");
 }
+
+/// StartExecution of an EXPRESS machine answers at once with an `…:express:…` ARN, which the
+/// execution operations refuse as AWS does: Express executions have no describable record.
+#[tokio::test]
+async fn express_executions_are_refused_by_the_execution_operations() {
+    let app = switchback_tests::TestApp::spawn().await;
+    let express = machine(
+        &app.client,
+        "waits",
+        StateMachineType::Express,
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}}),
+    )
+    .await;
+    let started = app
+        .client
+        .start_execution()
+        .state_machine_arn(&express)
+        .send()
+        .await
+        .expect("start");
+    let arn = started.execution_arn();
+    assert!(arn.contains(":express:waits:"), "{arn}");
+    let refused = "Invalid Arn: 'Resource type not valid in this context: express'";
+    let describe = error_code(
+        app.client
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await,
+    );
+    let history = error_code(
+        app.client
+            .get_execution_history()
+            .execution_arn(arn)
+            .send()
+            .await,
+    );
+    let stop = error_code(app.client.stop_execution().execution_arn(arn).send().await);
+    let redrive = error_code(
+        app.client
+            .redrive_execution()
+            .execution_arn(arn)
+            .send()
+            .await,
+    );
+    let machine_of = error_code(
+        app.client
+            .describe_state_machine_for_execution()
+            .execution_arn(arn)
+            .send()
+            .await,
+    );
+    for (code, message) in [describe, history, stop, redrive, machine_of] {
+        assert_eq!((code.as_str(), message.as_str()), ("InvalidArn", refused));
+    }
+}

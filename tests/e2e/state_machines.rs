@@ -308,6 +308,18 @@ async fn request_members_are_checked() {
             .await,
     );
     assert_eq!(code, "InvalidArn");
+    // An ARN whose account is not 12 digits names no role.
+    let (code, message) = error_code(
+        app.client
+            .create_state_machine()
+            .name("m")
+            .definition(pass_machine("x"))
+            .role_arn("arn:aws:iam::1234:role/r")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidArn");
+    assert_eq!(message, "Invalid Role Arn: 'arn:aws:iam::1234:role/r'");
     let (code, _) = error_code(
         app.client
             .create_state_machine()

@@ -22,6 +22,9 @@ pub enum Error {
     // Modeled Step Functions errors.
     #[error("Invalid Arn: '{0}'")]
     InvalidArn(String),
+    /// A `roleArn` that names no IAM role, in AWS's own words (shape `InvalidArn`).
+    #[error("Invalid Role Arn: '{0}'")]
+    InvalidRoleArn(String),
     #[error("Invalid Name: '{0}'")]
     InvalidName(String),
     #[error("{0}")]
@@ -103,7 +106,7 @@ impl Error {
                 "RequestEntityTooLargeException",
                 StatusCode::PAYLOAD_TOO_LARGE,
             ),
-            InvalidArn(_) => ("InvalidArn", StatusCode::BAD_REQUEST),
+            InvalidArn(_) | InvalidRoleArn(_) => ("InvalidArn", StatusCode::BAD_REQUEST),
             InvalidName(_) => ("InvalidName", StatusCode::BAD_REQUEST),
             InvalidToken(_) => ("InvalidToken", StatusCode::BAD_REQUEST),
             InvalidDefinition(_) => ("InvalidDefinition", StatusCode::BAD_REQUEST),

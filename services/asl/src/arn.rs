@@ -87,6 +87,12 @@ pub fn names_version(qualifier: &str) -> bool {
     !qualifier.is_empty() && qualifier.chars().all(|c| c.is_ascii_digit())
 }
 
+/// Whether an execution's ARN is one an EXPRESS machine gives (`…:express:…`, see
+/// [`Arn::execution_arns`]).
+pub fn names_express_execution(arn: &str) -> bool {
+    arn.split(':').nth(5) == Some("express")
+}
+
 impl Arn {
     /// Builds the ARN of a resource, in the partition of its region.
     pub fn format(region: &str, account: &str, kind: ResourceKind, parts: &[&str]) -> String {

@@ -10,6 +10,10 @@ pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 /// The most events one execution's history may hold; the event past it fails the execution.
 pub const MAX_HISTORY_EVENTS: u64 = 25_000;
 
+/// The longest an Express execution may run, in seconds (AWS: five minutes); one that runs
+/// longer times out as if its definition said so.
+pub const EXPRESS_MAX_SECONDS: u64 = 300;
+
 /// The largest definition, in characters.
 pub const MAX_DEFINITION_CHARS: usize = 1_048_576;
 

@@ -121,15 +121,19 @@ async fn record_start(
     Ok(execution)
 }
 
-/// AWS's limit on an Express execution's duration: StartSyncExecution waits this long.
-const EXPRESS_MAX_DURATION: Duration = Duration::from_secs(300);
+/// How long StartSyncExecution waits past Express's limit for a scheduler to time the
+/// execution out, before it stops the execution itself (no scheduler may be running).
+const SYNC_GRACE: Duration = Duration::from_secs(5);
 
 /// StartSyncExecution: starts an EXPRESS execution and answers with how it ended. Any
-/// scheduler may run it; this node watches its row. An execution still running after
-/// Express's 5 minutes is stopped and answered TIMED_OUT.
+/// scheduler may run it; this node watches its row. The engine times an Express execution out
+/// after five minutes; one still running a little later (no scheduler took it) is stopped here
+/// and answered TIMED_OUT.
 pub async fn start_sync(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     let execution = record_start(context, parse(body)?, Kinds::ExpressOnly).await?;
-    let deadline = tokio::time::Instant::now() + EXPRESS_MAX_DURATION;
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_secs(switchback_asl::limits::EXPRESS_MAX_SECONDS)
+        + SYNC_GRACE;
     let mut pause = Duration::from_millis(2);
     let ended = loop {
         let current = executions::describe(&context.state.pool, &execution.arn)
@@ -203,18 +207,9 @@ struct ArnInput {
 async fn find(context: &Context<'_>, arn: Option<String>) -> Result<Execution, Error> {
     Checks::new().arn("executionArn", &arn).finish()?;
     let arn = arn.unwrap_or_default();
-    // Express executions have their own ARN kind; anything else is malformed.
-    let express = arn.split(':').nth(5) == Some("express");
-    let here = match Arn::parse(&arn, ResourceKind::Execution) {
-        Ok(parsed) => in_scope(context, &parsed),
-        Err(_) if express => {
-            let fields: Vec<&str> = arn.split(':').collect();
-            fields.get(3) == Some(&context.scope.region.as_str())
-                && fields.get(4) == Some(&context.scope.account.as_str())
-        }
-        Err(_) => parse_arn(&arn, ResourceKind::Execution).map(|_| false)?,
-    };
-    if !here {
+    // An Express execution's ARN (`…:express:…`) is refused as AWS refuses it: its executions
+    // are neither described, stopped, redriven nor given a history.
+    if !in_scope(context, &parse_arn(&arn, ResourceKind::Execution)?) {
         return Err(Error::ExecutionDoesNotExist(arn));
     }
     executions::describe(&context.state.pool, &arn)

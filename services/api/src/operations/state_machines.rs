@@ -160,22 +160,21 @@ pub fn check_definition(definition: &str, machine_type: &str) -> Result<(), Erro
     Ok(())
 }
 
-/// The role must at least look like an ARN; Switchback does not assume roles.
+/// The role must look like an IAM role's ARN (Switchback does not assume roles): an ARN whose
+/// account is 12 digits.
 pub fn check_role_arn(role_arn: &str) -> Result<(), Error> {
     let fields: Vec<&str> = role_arn.split(':').collect();
-    if fields.len() < 6 || fields[0] != "arn" {
-        return Err(Error::InvalidArn(format!(
-            "Invalid ARN prefix: {}",
-            limits::quote_prefix(role_arn)
-        )));
+    let names_role = fields.len() >= 6
+        && fields[0] == "arn"
+        && !role_arn.chars().any(char::is_control)
+        && fields[4].len() == 12
+        && fields[4].bytes().all(|byte| byte.is_ascii_digit());
+    if names_role {
+        return Ok(());
     }
-    if role_arn.chars().any(char::is_control) {
-        return Err(Error::InvalidArn(format!(
-            "Invalid Arn: '{}'",
-            limits::quote_prefix(role_arn)
-        )));
-    }
-    Ok(())
+    Err(Error::InvalidRoleArn(
+        limits::quote_prefix(role_arn).into_owned(),
+    ))
 }
 
 const LOG_LEVELS: [&str; 4] = ["ALL", "ERROR", "FATAL", "OFF"];

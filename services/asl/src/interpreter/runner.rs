@@ -71,6 +71,18 @@ impl Default for StepBudget {
     }
 }
 
+/// When an execution that starts (or is redriven) at `now` times out: after its definition's
+/// `TimeoutSeconds`, and at the latest after Express's limit for an Express execution.
+fn execution_deadline(machine: &Machine, info: &ExecutionInfo, now: i64) -> Option<i64> {
+    let defined = machine.model().ok().and_then(|model| model.timeout_seconds);
+    let express = crate::arn::names_express_execution(&info.execution_arn)
+        .then_some(limits::EXPRESS_MAX_SECONDS);
+    let seconds = [defined, express].into_iter().flatten().min()?;
+    // Saturating: a huge timeout means none in practice, and must not overflow.
+    let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
+    Some(now.saturating_add(seconds.saturating_mul(1000)))
+}
+
 pub(super) fn start(
     machine: &Machine,
     info: ExecutionInfo,
@@ -84,13 +96,7 @@ pub(super) fn start(
         .scope("")
         .map(|scope| scope.start_at.clone())
         .unwrap_or_default();
-    // Saturating: a huge timeout means none in practice, and must not overflow.
-    let deadline_ms = machine
-        .model()
-        .ok()
-        .and_then(|model| model.timeout_seconds)
-        .and_then(|s| i64::try_from(s).ok())
-        .map(|s| now.saturating_add(s.saturating_mul(1000)));
+    let deadline_ms = execution_deadline(machine, &info, now);
     let snapshot = Snapshot {
         status: Status::Running,
         root: Thread::new(String::new(), start_at, input.clone(), 0),
@@ -313,12 +319,7 @@ fn redrive(
     snapshot.error = None;
     snapshot.cause = None;
     snapshot.resume_at_ms = None;
-    snapshot.deadline_ms = machine
-        .model()
-        .ok()
-        .and_then(|model| model.timeout_seconds)
-        .and_then(|s| i64::try_from(s).ok())
-        .map(|s| now.saturating_add(s.saturating_mul(1000)));
+    snapshot.deadline_ms = execution_deadline(machine, &snapshot.info, now);
     let id = snapshot.last_event_id + 1;
     let redriven = HistoryEvent {
         id,

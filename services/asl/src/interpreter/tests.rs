@@ -344,6 +344,25 @@ fn execution_timeout() {
 }
 
 #[test]
+fn an_express_execution_times_out_after_five_minutes() {
+    let wait = |seconds: u64| json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": seconds, "End": true}}});
+    let express = ExecutionInfo {
+        execution_arn: "arn:aws:states:us-east-1:123456789012:express:m:e".into(),
+        ..info()
+    };
+    let started = start(&wait(400), express.clone(), json!({}), T0, 1);
+    assert_eq!(started.snapshot.deadline_ms, Some(T0 + 300_000));
+    let timed_out = step(&wait(400), started.snapshot, &Event::Tick, T0 + 300_000, 2);
+    assert_eq!(timed_out.snapshot.status, Status::TimedOut);
+    // A shorter TimeoutSeconds still counts; a STANDARD execution has no limit of its own.
+    let short = json!({"StartAt": "W", "TimeoutSeconds": 10, "States": {"W": {"Type": "Wait", "Seconds": 400, "End": true}}});
+    let started = start(&short, express, json!({}), T0, 1);
+    assert_eq!(started.snapshot.deadline_ms, Some(T0 + 10_000));
+    let started = start(&wait(400), info(), json!({}), T0, 1);
+    assert_eq!(started.snapshot.deadline_ms, None);
+}
+
+#[test]
 fn unsupported_resources_fail_clearly() {
     // Of no known form: the state fails at once.
     let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:sqs:us-east-1:123456789012:queue", "End": true}}});
