@@ -697,3 +697,94 @@ async fn a_result_over_256_kib_is_refused_and_one_of_256_kib_accepted() {
     assert_eq!(done.output(), Some(fits.as_str()));
     app.stop().await;
 }
+
+/// A scheduler's step locks an execution, then closes its tasks. A worker's poll or report
+/// that arrives meanwhile must neither deadlock with it nor fail: the report waits for the
+/// step and finds its task closed (`TaskTimedOut`), the poll takes its task once the step ends.
+/// The step is played here by a transaction that locks the execution as a scheduler does.
+#[tokio::test]
+async fn polls_and_reports_wait_for_a_step_that_holds_their_execution() {
+    let app = TestApp::spawn().await;
+    let (activity, machine) = setup(&app, "stepped", "").await;
+    let pool = sqlx::PgPool::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let start = |name: &'static str| {
+        let client = app.client.clone();
+        let machine = machine.clone();
+        async move {
+            client
+                .start_execution()
+                .state_machine_arn(machine)
+                .name(name)
+                .send()
+                .await
+                .expect("start")
+                .execution_arn()
+                .to_owned()
+        }
+    };
+    let lock = "SELECT seq FROM executions WHERE arn = $1 FOR UPDATE";
+
+    // A report while the step holds the execution and then closes the task.
+    let reported = start("reported").await;
+    let (token, _) = poll(&app.client, &activity).await.expect("a task");
+    let mut step = pool.begin().await.expect("begin");
+    sqlx::query(lock)
+        .bind(&reported)
+        .execute(&mut *step)
+        .await
+        .expect("lock");
+    let report = {
+        let client = app.client.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            client
+                .send_task_success()
+                .task_token(token)
+                .output("{}")
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Not blocked by the waiting report (before, each waited for the other).
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        sqlx::query("UPDATE tasks SET status = 'CLOSED' WHERE token = $1")
+            .bind(&token)
+            .execute(&mut *step),
+    )
+    .await
+    .expect("the step closes the task without waiting")
+    .expect("close");
+    step.commit().await.expect("commit");
+    let (code, _) = error_code(report.await.expect("report"));
+    assert_eq!(code, "TaskTimedOut");
+
+    // A poll while the step holds the execution of the only scheduled task.
+    let polled = start("polled").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut step = pool.begin().await.expect("begin");
+    sqlx::query(lock)
+        .bind(&polled)
+        .execute(&mut *step)
+        .await
+        .expect("lock");
+    let waiting = {
+        let client = app.client.clone();
+        let activity = activity.clone();
+        tokio::spawn(async move { poll(&client, &activity).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "no task while its execution is busy"
+    );
+    step.commit().await.expect("commit");
+    let taken = tokio::time::timeout(Duration::from_secs(2), waiting)
+        .await
+        .expect("taken soon after the step ends")
+        .expect("poll");
+    assert!(taken.is_some(), "the poll takes the task");
+}

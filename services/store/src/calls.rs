@@ -75,11 +75,17 @@ pub async fn claim(
 // One statement: the call leaves SCHEDULED (STARTED when its state now waits for a callback or a
 // child, else CLOSED), its results become signals in order with the task id filled in, and the
 // execution is due. A call that was cancelled, or whose callback already came, matches nothing.
+// The execution is locked before the task, as a scheduler's step locks them (see `tasks::TAKE`).
 const RECORD: &str = "
-    WITH done AS (
+    WITH execution AS MATERIALIZED (
+        SELECT e.seq FROM tasks t JOIN executions e ON e.seq = t.execution_seq
+        WHERE t.token = $1
+        FOR UPDATE OF e
+    ), done AS (
         UPDATE tasks SET status = CASE WHEN $3 THEN 'STARTED' ELSE 'CLOSED' END,
             lease_until = NULL, started_at = COALESCE(started_at, now())
         WHERE token = $1 AND status = 'SCHEDULED'
+          AND execution_seq = (SELECT seq FROM execution)
         RETURNING execution_seq, task_id
     ), signalled AS (
         INSERT INTO signals (execution_seq, task_id, body)

@@ -17,15 +17,25 @@ pub struct Taken {
 // One statement: take the oldest scheduled task (SKIP LOCKED lets many polls on many nodes
 // take different tasks at once), record ActivityStarted for the scheduler as a signal (the body
 // is `signals::Event::TaskStarted`), and make the execution due.
+//
+// Lock order: a scheduler locks an execution, then its tasks (to close them). This statement
+// locks a task and then its execution, so it must never wait for the execution: when a
+// scheduler (or another worker's statement) holds it, the task is left for a moment and the
+// statement answers `picked` without `token`; the caller tries again.
 const TAKE: &str = "
-    WITH taken AS (
+    WITH picked AS MATERIALIZED (
+        SELECT token, execution_seq FROM tasks
+        WHERE activity_arn = $1 AND status = 'SCHEDULED' AND call IS NULL
+        ORDER BY scheduled_at
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    ), running AS MATERIALIZED (
+        SELECT seq FROM executions
+        WHERE seq = (SELECT execution_seq FROM picked)
+        FOR UPDATE SKIP LOCKED
+    ), taken AS (
         UPDATE tasks SET status = 'STARTED', worker_name = $2, started_at = now()
-        WHERE token = (
-            SELECT token FROM tasks
-            WHERE activity_arn = $1 AND status = 'SCHEDULED' AND call IS NULL
-            ORDER BY scheduled_at
-            LIMIT 1
-            FOR UPDATE SKIP LOCKED)
+        WHERE token = (SELECT token FROM picked) AND EXISTS (SELECT 1 FROM running)
         RETURNING token, input, execution_seq, task_id
     ), signalled AS (
         INSERT INTO signals (execution_seq, task_id, body)
@@ -34,14 +44,26 @@ const TAKE: &str = "
         UPDATE executions SET due_at = now()
         WHERE seq = (SELECT execution_seq FROM taken) AND status = 'RUNNING'
     )
-    SELECT token, input FROM taken";
+    SELECT picked.token AS picked, taken.token, taken.input
+    FROM picked LEFT JOIN taken ON true";
+
+/// What a poll found.
+#[derive(Debug, Clone)]
+pub enum Take {
+    Taken(Taken),
+    /// No task is scheduled.
+    Nothing,
+    /// A task is scheduled, but its execution was busy (a scheduler was stepping it): ask
+    /// again in a moment.
+    Busy,
+}
 
 /// Takes the oldest scheduled task of the activity, if any, and records that it started.
 pub async fn take(
     pool: &PgPool,
     activity_arn: &str,
     worker_name: Option<&str>,
-) -> Result<Option<Taken>, Error> {
+) -> Result<Take, Error> {
     // The task id and the time are filled in when the signal is read.
     let started = Event::TaskStarted {
         task_id: 0,
@@ -54,13 +76,17 @@ pub async fn take(
         .bind(signals::body(&started))
         .fetch_optional(pool)
         .await?;
-    row.map(|row| {
-        Ok(Taken {
-            token: row.try_get("token")?,
+    let Some(row) = row else {
+        return Ok(Take::Nothing);
+    };
+    let token: Option<String> = row.try_get("token")?;
+    Ok(match token {
+        Some(token) => Take::Taken(Taken {
+            token,
             input: row.try_get("input")?,
-        })
+        }),
+        None => Take::Busy,
     })
-    .transpose()
 }
 
 /// What a worker's report found.
@@ -81,11 +107,17 @@ pub enum Outcome {
 }
 
 // One statement: close the task (once: a closed task is not matched), record its result as a
-// signal with the task's id filled in, and make the execution due.
+// signal with the task's id filled in, and make the execution due. The execution is locked
+// before the task (a scheduler's order: see `TAKE`), waiting while a scheduler steps it.
 const REPORT: &str = "
-    WITH closed AS (
+    WITH execution AS MATERIALIZED (
+        SELECT e.seq FROM tasks t JOIN executions e ON e.seq = t.execution_seq
+        WHERE t.token = $1
+        FOR UPDATE OF e
+    ), closed AS (
         UPDATE tasks SET status = 'CLOSED'
         WHERE token = $1 AND status <> 'CLOSED'
+          AND execution_seq = (SELECT seq FROM execution)
         RETURNING execution_seq, task_id
     ), signalled AS (
         INSERT INTO signals (execution_seq, task_id, body)

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchback_asl::arn::ResourceKind;
 use switchback_store::activities;
-use switchback_store::tasks::{self, Outcome, Reported};
+use switchback_store::tasks::{self, Outcome, Reported, Take};
 
 use super::Context;
 use super::common::parse_scoped_arn;
@@ -15,6 +15,8 @@ use crate::input::{Checks, parse};
 
 /// Polls re-check the table this often even without a notification.
 const SAFETY_RECHECK: Duration = Duration::from_secs(5);
+/// A poll whose task's execution was busy (a scheduler stepping it) asks again this soon.
+const BUSY_RECHECK: Duration = Duration::from_millis(10);
 // botocore's `SensitiveData` limit for outputs, in UTF-8 bytes.
 use switchback_asl::limits::MAX_PAYLOAD_BYTES as MAX_OUTPUT_BYTES;
 
@@ -51,15 +53,17 @@ pub async fn get_activity_task(context: &Context<'_>, body: Value) -> Result<Val
         let notified = wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        let mut wait = SAFETY_RECHECK;
         match tasks::take(&context.state.pool, &arn, worker).await {
-            Ok(Some(taken)) => {
+            Ok(Take::Taken(taken)) => {
                 context.state.due.wake();
                 // More tasks may be waiting: pass the wake-up on to the next poll.
                 hub.wake_one(&arn);
                 metrics::counter!("switchback_tasks_started_total").increment(1);
                 break Ok(json!({ "taskToken": taken.token, "input": taken.input }));
             }
-            Ok(None) => {}
+            Ok(Take::Nothing) => {}
+            Ok(Take::Busy) => wait = BUSY_RECHECK,
             Err(error) => break Err(Error::from(error)),
         }
         let now = tokio::time::Instant::now();
@@ -67,7 +71,7 @@ pub async fn get_activity_task(context: &Context<'_>, body: Value) -> Result<Val
             // Nothing came: AWS answers with no task token.
             break Ok(json!({}));
         }
-        let wait = (deadline - now).min(SAFETY_RECHECK);
+        let wait = (deadline - now).min(wait);
         tokio::select! {
             () = &mut notified => {}
             () = tokio::time::sleep(wait) => {}
