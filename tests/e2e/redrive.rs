@@ -206,3 +206,85 @@ async fn a_redrive_completes_after_its_scheduler_is_killed() {
     assert_eq!(done.status(), &ExecutionStatus::Succeeded, "{done:?}");
     assert_eq!(output(&done), json!({"x": 3, "worked": 1}));
 }
+
+/// An inline Map whose second iteration failed: a redrive runs that iteration alone, and the
+/// Map's result gathers it with the results kept from before.
+#[tokio::test]
+async fn a_redriven_map_runs_only_the_iteration_that_failed() {
+    let app = TestApp::spawn().await;
+    let client = &app.client;
+    let activity = create_activity(client, "per-item").await;
+    let definition = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "Work", "States": {
+            "Work": {"Type": "Task", "Resource": activity, "End": true}}}}}});
+    let machine = client
+        .create_state_machine()
+        .name("mapped")
+        .definition(definition.to_string())
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn()
+        .to_owned();
+    let arn = start(client, &machine, json!([1, 2, 3])).await;
+    // All three run at once; the second fails last, once the others succeeded.
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        tasks.push(take(client, &activity).await);
+    }
+    tasks.sort_by_key(|(_, input)| input == &json!(2));
+    for (token, input) in tasks {
+        if input == json!(2) {
+            client
+                .send_task_failure()
+                .task_token(token)
+                .error("Broken")
+                .send()
+                .await
+                .unwrap();
+        } else {
+            client
+                .send_task_success()
+                .task_token(token)
+                .output((input.as_i64().unwrap_or_default() * 10).to_string())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let failed = wait_until_done(client, &arn, Duration::from_secs(10)).await;
+    assert_eq!(failed.status(), &ExecutionStatus::Failed);
+
+    client
+        .redrive_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let (token, input) = take(client, &activity).await;
+    assert_eq!(input, json!(2), "only the failed iteration runs again");
+    client
+        .send_task_success()
+        .task_token(token)
+        .output("20")
+        .send()
+        .await
+        .unwrap();
+    let done = wait_until_done(client, &arn, Duration::from_secs(10)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(output(&done), json!([10, 20, 30]));
+    let history = client
+        .get_execution_history()
+        .execution_arn(&arn)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap();
+    let scheduled = history
+        .events()
+        .iter()
+        .filter(|e| e.r#type() == &HistoryEventType::ActivityScheduled)
+        .count();
+    assert_eq!(scheduled, 4, "three iterations, then the failed one again");
+}

@@ -75,6 +75,7 @@ impl Runner<'_> {
             phase.branches.iter().for_each(|b| self.cancel_tasks(b));
             thread.last_event = branch_last;
             self.give_up_or_retry(thread, def, failure, "ParallelStateFailed");
+            keep_for_redrive(thread, Phase::Branches(phase));
             return true;
         }
         if !phase.branches.iter().all(Thread::is_finished) {
@@ -185,6 +186,7 @@ impl Runner<'_> {
         let pending: VecDeque<(usize, Value)> = items.into_iter().enumerate().collect();
         thread.phase = Phase::Iterations(IterationsPhase {
             results: vec![None; pending.len()],
+            failed: Vec::new(),
             pending,
             selector_input: selected.then_some(effective),
             running: Vec::new(),
@@ -276,11 +278,12 @@ impl Runner<'_> {
                 .into_iter()
                 .partition(|(_, child)| child.is_finished());
             phase.running = running;
-            for (index, child) in done {
+            let mut done = done.into_iter();
+            while let Some((index, mut child)) = done.next() {
                 finished_any = true;
                 let child_last = child.last_event;
                 let mut last = child_last;
-                match child.phase {
+                match std::mem::replace(&mut child.phase, Phase::Enter) {
                     Phase::Succeeded { output } => {
                         self.emit(
                             &mut last,
@@ -303,6 +306,12 @@ impl Runner<'_> {
                         launch_after = Some(child_last);
                     }
                     Phase::Failed { error, cause } => {
+                        // Kept as it ended, for a redrive.
+                        child.phase = Phase::Failed {
+                            error: error.clone(),
+                            cause: cause.clone(),
+                        };
+                        phase.failed.push((index, child));
                         self.emit(
                             &mut last,
                             "MapIterationFailed",
@@ -328,6 +337,9 @@ impl Runner<'_> {
                             };
                             thread.last_event = child_last;
                             self.give_up_or_retry(thread, def, failure, "MapStateFailed");
+                            // Iterations that ended in the same step are gathered after a redrive.
+                            phase.running.extend(done);
+                            keep_for_redrive(thread, Phase::Iterations(phase));
                             return true;
                         }
                     }
@@ -350,6 +362,14 @@ impl Runner<'_> {
         }
         thread.phase = Phase::Iterations(phase);
         progressed
+    }
+}
+
+/// A Parallel or Map state whose branches or iterations failed it: when nothing recovered the
+/// thread (no retry, no catch), it keeps them for a redrive (see `runner::redrive_thread`).
+fn keep_for_redrive(thread: &mut Thread, children: Phase) {
+    if matches!(thread.phase, Phase::Failed { .. }) {
+        thread.unfinished = Some(Box::new(children));
     }
 }
 

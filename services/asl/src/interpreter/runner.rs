@@ -71,6 +71,48 @@ impl Default for StepBudget {
     }
 }
 
+/// Makes a thread of an execution that ended unsuccessfully run again after event `after`: a
+/// Parallel or Map state resumes its branches or iterations (those that failed, were stopped
+/// or were never started), redriving each; any other state is entered again with the input it
+/// had. Retries count from zero; what succeeded stays as it is.
+pub(super) fn redrive_thread(thread: &mut Thread, after: u64) {
+    if let Some(children) = thread.unfinished.take() {
+        thread.phase = *children;
+    }
+    thread.attempts.clear();
+    match &mut thread.phase {
+        Phase::Enter | Phase::Succeeded { .. } => {}
+        Phase::Branches(phase) => {
+            for branch in &mut phase.branches {
+                redrive_thread(branch, after);
+            }
+        }
+        Phase::Iterations(phase) => {
+            // The failed iterations run again: their error outputs are no longer results.
+            for (index, child) in phase.failed.drain(..) {
+                if let Some(result) = phase.results.get_mut(index) {
+                    *result = None;
+                }
+                phase.running.push((index, child));
+            }
+            phase.failures = 0;
+            phase.result_bytes = 1 + phase
+                .results
+                .iter()
+                .flatten()
+                .map(|result| limits::json_size(result) + 1)
+                .sum::<usize>();
+            for (_, child) in &mut phase.running {
+                redrive_thread(child, after);
+            }
+        }
+        Phase::Waiting { .. } | Phase::Backoff { .. } | Phase::Task(_) | Phase::Failed { .. } => {
+            thread.phase = Phase::Enter;
+            thread.last_event = after;
+        }
+    }
+}
+
 /// When an execution that starts (or is redriven) at `now` times out: after its definition's
 /// `TimeoutSeconds`, and at the latest after Express's limit for an Express execution.
 fn execution_deadline(machine: &Machine, info: &ExecutionInfo, now: i64) -> Option<i64> {
@@ -294,8 +336,8 @@ pub(super) fn step(
 /// Redrives an execution that failed, timed out or was aborted (anything else is left as it
 /// is): `ExecutionRedriven`, then the state where it stopped is entered again with the input
 /// it had, its retries counted from zero, the variables assigned before it kept, and the
-/// execution's timeout counted from now. A Parallel or Map state runs again whole (AWS reruns
-/// only its unsuccessful branches or iterations).
+/// execution's timeout counted from now. In a Parallel or Map state, only the branches and
+/// iterations that did not succeed run again, each from where it stopped.
 fn redrive(
     machine: &Machine,
     mut snapshot: Snapshot,
@@ -331,10 +373,7 @@ fn redrive(
         }}),
     };
     snapshot.last_event_id = id;
-    let root = &mut snapshot.root;
-    root.phase = Phase::Enter;
-    root.attempts.clear();
-    root.last_event = id;
+    redrive_thread(&mut snapshot.root, id);
     let mut transition = step(machine, snapshot, &Event::Tick, now, seed, budget);
     transition.history.insert(0, redriven);
     transition

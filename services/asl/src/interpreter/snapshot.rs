@@ -107,6 +107,10 @@ pub struct Thread {
     /// The variables this thread assigned (its scope; see `crate::variables`).
     #[serde(default, skip_serializing_if = "Frame::is_empty")]
     pub variables: Frame,
+    /// When a Parallel or Map state failed for good: its branches or iterations as they
+    /// stood, which a redrive resumes (AWS reruns only the unsuccessful ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<Box<Phase>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,8 +187,11 @@ pub struct IterationsPhase {
     pub selector_input: Option<Value>,
     /// Running iterations with their index.
     pub running: Vec<(usize, Thread)>,
-    /// Outputs by index, filled as iterations succeed.
+    /// Outputs by index, filled as iterations succeed (a failed one's is its error output).
     pub results: Vec<Option<Value>>,
+    /// The iterations that failed, as they ended: a redrive runs them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<(usize, Thread)>,
     pub max_concurrency: usize,
     pub failures: usize,
     /// The bytes of the results gathered so far (the Map's result is bounded as it grows).
@@ -208,6 +215,7 @@ impl Thread {
             entered_ms: 0,
             map_item: None,
             variables: Frame::new(),
+            unfinished: None,
         }
     }
 

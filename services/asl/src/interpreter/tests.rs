@@ -828,3 +828,130 @@ fn a_redrive_enters_the_failed_state_again_and_keeps_what_ran_before() {
     );
     assert_eq!(redriven.snapshot.status, Status::Failed);
 }
+
+/// The activity tasks a transition scheduled, with their inputs.
+fn scheduled_tasks(transition: &Transition) -> Vec<(u64, Value)> {
+    transition
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ScheduleActivity { task_id, input, .. } => {
+                Some((*task_id, serde_json::from_str(input).unwrap_or(Value::Null)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn succeed(task_id: u64, output: &str) -> Event {
+    Event::TaskSucceeded {
+        task_id,
+        output: output.into(),
+    }
+}
+
+fn fail(task_id: u64) -> Event {
+    Event::TaskFailed {
+        task_id,
+        error: "E".into(),
+        cause: "c".into(),
+    }
+}
+
+fn event_types(transition: &Transition) -> Vec<&str> {
+    transition
+        .history
+        .iter()
+        .map(|e| e.event_type.as_str())
+        .collect()
+}
+
+#[test]
+fn a_redriven_parallel_state_runs_only_the_branches_that_failed() {
+    let activity = "arn:aws:states:us-east-1:123456789012:activity:a";
+    let definition = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+    "Branches": [
+        {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": "first", "End": true}}},
+        {"StartAt": "Before", "States": {
+            "Before": {"Type": "Pass", "Result": "second", "Next": "Work"},
+            "Work": {"Type": "Task", "Resource": activity, "End": true}}}
+    ]}}});
+    let started = start(&definition, info(), json!({}), T0, 1);
+    let [(task, input)] = &scheduled_tasks(&started)[..] else {
+        panic!("one task: {:?}", started.effects);
+    };
+    let (task, input) = (*task, input.clone());
+    assert_eq!(input, json!("second"));
+    let failed = step(&definition, started.snapshot, &fail(task), T0 + 1, 1);
+    assert_eq!(failed.snapshot.status, Status::Failed);
+
+    let redriven = step(&definition, failed.snapshot, &Event::Redrive, T0 + 2, 1);
+    // Only the failed branch's failed state runs again, with the input it had.
+    assert_eq!(
+        event_types(&redriven),
+        ["ExecutionRedriven", "TaskStateEntered", "ActivityScheduled"]
+    );
+    let [(again, input)] = &scheduled_tasks(&redriven)[..] else {
+        panic!("one task: {:?}", redriven.effects);
+    };
+    let (again, input) = (*again, input.clone());
+    assert_eq!(input, json!("second"));
+    let done = step(
+        &definition,
+        redriven.snapshot,
+        &succeed(again, r#""worked""#),
+        T0 + 3,
+        1,
+    );
+    assert_eq!(done.snapshot.status, Status::Succeeded);
+    assert_eq!(done.snapshot.output, Some(json!(["first", "worked"])));
+}
+
+#[test]
+fn a_redriven_map_state_runs_only_the_iterations_that_did_not_succeed() {
+    let activity = "arn:aws:states:us-east-1:123456789012:activity:a";
+    let definition = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "Work", "States": {
+            "Work": {"Type": "Task", "Resource": activity, "End": true}}}}}});
+    let started = start(&definition, info(), json!([0, 1, 2, 3]), T0, 1);
+    let tasks = scheduled_tasks(&started);
+    assert_eq!(tasks.len(), 4);
+    let by_item = |item: i64| {
+        tasks
+            .iter()
+            .find(|(_, input)| *input == json!(item))
+            .map(|(id, _)| *id)
+            .expect("a task per item")
+    };
+    let mut snapshot = started.snapshot;
+    for (event, at) in [
+        (succeed(by_item(0), "10"), 1),
+        (succeed(by_item(3), "13"), 2),
+    ] {
+        snapshot = step(&definition, snapshot, &event, T0 + at, 1).snapshot;
+    }
+    // Item 1 fails the Map; item 2's task is cancelled with it.
+    let failed = step(&definition, snapshot, &fail(by_item(1)), T0 + 3, 1);
+    assert_eq!(failed.snapshot.status, Status::Failed);
+    assert!(failed.effects.contains(&Effect::CancelTask {
+        task_id: by_item(2)
+    }));
+
+    let redriven = step(&definition, failed.snapshot, &Event::Redrive, T0 + 4, 1);
+    let mut inputs: Vec<Value> = scheduled_tasks(&redriven)
+        .into_iter()
+        .map(|(_, input)| input)
+        .collect();
+    inputs.sort_by_key(|input| input.as_i64());
+    assert_eq!(inputs, [json!(1), json!(2)]);
+    assert!(!event_types(&redriven).contains(&"MapIterationStarted"));
+    let tasks = scheduled_tasks(&redriven);
+    let mut snapshot = redriven.snapshot;
+    for (at, (task, input)) in tasks.into_iter().enumerate() {
+        let output = format!("{}", input.as_i64().unwrap_or_default() + 10);
+        let at = T0 + 5 + i64::try_from(at).unwrap_or_default();
+        snapshot = step(&definition, snapshot, &succeed(task, &output), at, 1).snapshot;
+    }
+    assert_eq!(snapshot.status, Status::Succeeded);
+    assert_eq!(snapshot.output, Some(json!([10, 11, 12, 13])));
+}
