@@ -17,6 +17,7 @@ mod redrive;
 mod retention;
 mod startup;
 mod state_machines;
+mod test_state;
 mod versions;
 
 use aws_sdk_sfn::error::ProvideErrorMetadata;

@@ -1,6 +1,13 @@
 //! Randomness as an argument: the caller seeds it, so a step is a pure function of its inputs
 //! (and replaying it with the same seed gives the same jitter, UUIDs and random numbers).
 
+/// A seed from 16 random bytes the caller drew (a UUID v4's, say).
+pub fn seed_from(bytes: [u8; 16]) -> u64 {
+    u64::from_le_bytes([
+        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+    ])
+}
+
 /// A small deterministic generator (SplitMix64). Not for secrets: task tokens are made by the
 /// caller from the operating system's random source.
 #[derive(Debug, Clone)]

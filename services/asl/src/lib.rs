@@ -22,6 +22,7 @@
 //! - `choice` — evaluating Choice rules.
 //! - `retry` — Retry and Catch matching, backoff delays.
 //! - `start` — StartExecution's rules (ARN, name, input) and `Refusal`, shared by the API and tasks that start executions.
+//! - `test_state` — TestState: one state run once, alone, by the interpreter, a Task answered by its mock.
 //! - `wait` — when a Wait state ends.
 //! - `variables` — variables: scopes, `Env` (the context object and the variables a state reads),
 //!   the limits on `Assign`, `assignedVariables` in history.
@@ -64,6 +65,7 @@ pub mod names;
 pub mod resource;
 pub mod retry;
 pub mod start;
+pub mod test_state;
 pub mod validate;
 pub mod variables;
 pub mod wait;

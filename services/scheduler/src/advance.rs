@@ -321,10 +321,7 @@ fn new_token() -> String {
 
 /// Randomness for the step function (retry jitter, States.UUID, States.MathRandom).
 fn seed() -> u64 {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    u64::from_le_bytes([
-        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-    ])
+    switchback_asl::entropy::seed_from(uuid::Uuid::new_v4().into_bytes())
 }
 
 pub fn millis(at: OffsetDateTime) -> i64 {

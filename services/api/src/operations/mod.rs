@@ -7,6 +7,7 @@ mod executions;
 mod state_machines;
 mod tags;
 mod tasks;
+mod test_state;
 mod validate_definition;
 mod versions;
 
@@ -122,6 +123,7 @@ pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Re
         "TagResource" => tags::tag(context, body).await.map(Reply::Json),
         "UntagResource" => tags::untag(context, body).await.map(Reply::Json),
         "ListTagsForResource" => tags::list(context, body).await.map(Reply::Json),
+        "TestState" => test_state::test_state(context, body).await.map(Reply::Json),
         "ValidateStateMachineDefinition" => validate_definition::validate_definition(context, body)
             .await
             .map(Reply::Json),

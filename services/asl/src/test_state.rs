@@ -1,0 +1,358 @@
+//! TestState: one state run once, alone, by the same interpreter that runs executions.
+//!
+//! The state (given alone, or named by `stateName` inside a whole definition, at any depth) is
+//! placed in a machine of its own whose other states are `Succeed` states standing in for every
+//! state it can go to. That machine starts with the test's input; a Task's call is answered by
+//! the mock. The outcome is read from where the execution stopped: in a stand-in (the state
+//! went there: SUCCEEDED, or CAUGHT_ERROR when a catcher sent it), ended in the state itself
+//! (an end state, or FAILED), or waiting to retry (RETRIABLE). Nothing is stored: the API node
+//! answers from this alone.
+
+use serde_json::{Map, Value, json};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::failure::Failure;
+use crate::interpreter::snapshot::Phase;
+use crate::interpreter::{self, Effect, Event, ExecutionInfo, Status, Transition};
+use crate::model::Machine;
+use crate::validate::{MachineType, ValidateOptions, validate};
+
+/// What the test runs.
+#[derive(Debug, Clone)]
+pub struct TestRequest {
+    /// A single state, or a whole state machine with `state_name` choosing the state.
+    pub definition: Value,
+    pub state_name: Option<String>,
+    pub input: Value,
+    pub mock: Option<Mock>,
+    /// Who runs it: `$$.Execution` and `$$.StateMachine` come from here.
+    pub info: ExecutionInfo,
+    pub now_ms: i64,
+    pub seed: u64,
+}
+
+/// A Task's answer in place of its call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mock {
+    Result(Value),
+    Error { error: String, cause: String },
+}
+
+/// How the state ended, in TestState's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestStatus {
+    Succeeded,
+    Failed,
+    Retriable,
+    CaughtError,
+}
+
+impl TestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestStatus::Succeeded => "SUCCEEDED",
+            TestStatus::Failed => "FAILED",
+            TestStatus::Retriable => "RETRIABLE",
+            TestStatus::CaughtError => "CAUGHT_ERROR",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestOutcome {
+    pub status: TestStatus,
+    pub output: Option<Value>,
+    pub next_state: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+/// Why a test does not run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestRefusal {
+    /// `stateName` names no state of the definition (or a whole definition came without one).
+    StateNotFound,
+    /// The state is not valid: AWS's diagnostics, as CreateStateMachine reports them.
+    Invalid(Vec<Diagnostic>),
+    /// Something this version cannot test yet, in words for the caller.
+    Unsupported(String),
+}
+
+/// The name a state given alone runs under (AWS's `$$.State.Name` for it).
+pub const SINGLE_STATE_NAME: &str = "StateName";
+
+pub fn test_state(request: TestRequest) -> Result<TestOutcome, TestRefusal> {
+    let (name, state, language) = chosen_state(&request.definition, request.state_name.as_deref())?;
+    let kind = state
+        .get("Type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if request.mock.is_some() && matches!(kind, "Map" | "Parallel") {
+        return Err(TestRefusal::Unsupported(format!(
+            "Switchback does not yet mock a whole {kind} state: mock the Task states it runs by testing them with 'stateName'"
+        )));
+    }
+    let machine_json = machine_around(&name, &state, language);
+    let text = machine_json.to_string();
+    let diagnostics: Vec<Diagnostic> = validate(
+        &text,
+        &ValidateOptions {
+            machine_type: MachineType::Standard,
+        },
+    )
+    .into_iter()
+    .filter(|d| d.severity == Severity::Error)
+    .collect();
+    if !diagnostics.is_empty() {
+        return Err(TestRefusal::Invalid(diagnostics));
+    }
+    let machine = Machine::new(machine_json);
+    let mut transition = interpreter::start(
+        &machine,
+        request.info,
+        request.input,
+        request.now_ms,
+        request.seed,
+    );
+    // A Task waits for its call's answer: the mock gives it (once; a retry is the caller's next
+    // test, with `stateConfiguration`).
+    let mut answered = false;
+    loop {
+        if transition.snapshot.status != Status::Running || answered {
+            break;
+        }
+        let Some(task_id) = called_task(&transition) else {
+            break;
+        };
+        let Some(mock) = &request.mock else {
+            return Err(TestRefusal::Unsupported(
+                "Switchback tests Task states with a mock only: give 'mock' with a result or an error output"
+                    .to_owned(),
+            ));
+        };
+        let event = match mock {
+            Mock::Result(result) => Event::TaskSucceeded {
+                task_id,
+                output: result.to_string(),
+            },
+            Mock::Error { error, cause } => Event::TaskFailed {
+                task_id,
+                error: error.clone(),
+                cause: cause.clone(),
+            },
+        };
+        answered = true;
+        transition = interpreter::step(
+            &machine,
+            transition.snapshot,
+            &event,
+            request.now_ms,
+            request.seed,
+        );
+    }
+    Ok(outcome(&name, &state, &transition, request.mock.as_ref()))
+}
+
+/// The state to test: its name, its definition and the query language it inherits.
+fn chosen_state(
+    definition: &Value,
+    state_name: Option<&str>,
+) -> Result<(String, Value, Option<Value>), TestRefusal> {
+    let Some(root) = definition.as_object() else {
+        return Err(TestRefusal::Unsupported(
+            "The definition must be a JSON object".to_owned(),
+        ));
+    };
+    if !root.contains_key("States") {
+        // A single state.
+        return Ok((SINGLE_STATE_NAME.to_owned(), definition.clone(), None));
+    }
+    let name = state_name.ok_or(TestRefusal::StateNotFound)?;
+    let language = root.get("QueryLanguage").cloned();
+    find_state(root, name)
+        .map(|state| (name.to_owned(), state.clone(), language))
+        .ok_or(TestRefusal::StateNotFound)
+}
+
+/// A state of this scope or of any scope nested in its Parallel and Map states.
+fn find_state<'a>(scope: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    let states = scope.get("States")?.as_object()?;
+    if let Some(state) = states.get(name) {
+        return Some(state);
+    }
+    states.values().find_map(|state| {
+        let nested: Vec<&Value> = ["Branches"]
+            .iter()
+            .filter_map(|field| state.get(field)?.as_array())
+            .flatten()
+            .chain(
+                ["ItemProcessor", "Iterator"]
+                    .iter()
+                    .filter_map(|field| state.get(field)),
+            )
+            .collect();
+        nested
+            .into_iter()
+            .filter_map(Value::as_object)
+            .find_map(|inner| find_state(inner, name))
+    })
+}
+
+/// A machine that starts at the state, with a `Succeed` state for each state it names.
+fn machine_around(name: &str, state: &Value, language: Option<Value>) -> Value {
+    let mut states = Map::new();
+    for target in targets(state) {
+        if target != name {
+            states.insert(target, json!({ "Type": "Succeed" }));
+        }
+    }
+    states.insert(name.to_owned(), state.clone());
+    let mut machine = Map::new();
+    if let Some(language) = language {
+        machine.insert("QueryLanguage".into(), language);
+    }
+    machine.insert("StartAt".into(), Value::from(name));
+    machine.insert("States".into(), Value::Object(states));
+    Value::Object(machine)
+}
+
+/// Every state a state can go to: `Next`, `Default`, its Choice rules' and catchers' `Next`.
+fn targets(state: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut add = |value: Option<&Value>| {
+        if let Some(Value::String(target)) = value {
+            found.push(target.clone());
+        }
+    };
+    add(state.get("Next"));
+    add(state.get("Default"));
+    for list in ["Choices", "Catch"] {
+        for item in state
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            add(item.get("Next"));
+        }
+    }
+    found
+}
+
+/// The task the state called, if it waits for one.
+fn called_task(transition: &Transition) -> Option<u64> {
+    transition.effects.iter().find_map(|effect| match effect {
+        Effect::ScheduleActivity { task_id, .. } => Some(*task_id),
+        Effect::Invoke(invocation) => Some(invocation.task_id),
+        Effect::CancelTask { .. } => None,
+    })
+}
+
+fn outcome(name: &str, state: &Value, transition: &Transition, mock: Option<&Mock>) -> TestOutcome {
+    let snapshot = &transition.snapshot;
+    let thread = &snapshot.root;
+    let mut outcome = TestOutcome {
+        status: TestStatus::Succeeded,
+        output: None,
+        next_state: None,
+        error: None,
+        cause: None,
+    };
+    let mocked_error = match mock {
+        Some(Mock::Error { error, cause }) => Some(Failure::new(error.clone(), cause.clone())),
+        _ => None,
+    };
+    if thread.state != name {
+        // It went on: the stand-in received the state's output as its input.
+        outcome.next_state = Some(thread.state.clone());
+        outcome.output = Some(thread.input.clone());
+        if let Some(failure) = mocked_error {
+            outcome.status = TestStatus::CaughtError;
+            outcome.error = Some(failure.error);
+            outcome.cause = Some(failure.cause);
+        }
+        return outcome;
+    }
+    match &thread.phase {
+        Phase::Succeeded { output } => outcome.output = Some(output.clone()),
+        Phase::Failed { error, cause } => {
+            outcome.status = TestStatus::Failed;
+            outcome.error = Some(error.clone());
+            outcome.cause = Some(cause.clone());
+        }
+        Phase::Backoff { .. } => {
+            outcome.status = TestStatus::Retriable;
+            if let Some(failure) = mocked_error {
+                outcome.error = Some(failure.error);
+                outcome.cause = Some(failure.cause);
+            }
+        }
+        // A Wait state does not wait in a test: it goes on at once.
+        Phase::Waiting { output, .. } => {
+            outcome.output = Some(output.clone());
+            outcome.next_state = state.get("Next").and_then(Value::as_str).map(str::to_owned);
+        }
+        _ => {
+            outcome.status = TestStatus::Failed;
+            outcome.error = Some(crate::failure::errors::RUNTIME.to_owned());
+            outcome.cause = Some(format!("The state '{name}' did not finish in the test"));
+        }
+    }
+    if snapshot.status == Status::Failed && outcome.error.is_none() {
+        outcome.status = TestStatus::Failed;
+        outcome.error = snapshot.error.clone();
+        outcome.cause = snapshot.cause.clone();
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(definition: Value, state_name: Option<&str>, input: Value) -> TestOutcome {
+        test_state(TestRequest {
+            definition,
+            state_name: state_name.map(str::to_owned),
+            input,
+            mock: None,
+            info: ExecutionInfo::default(),
+            now_ms: 1_700_000_000_000,
+            seed: 1,
+        })
+        .expect("the test runs")
+    }
+
+    #[test]
+    fn a_state_inside_a_map_is_found_by_name() {
+        let machine = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "Inner", "States": {
+                "Inner": {"Type": "Pass", "Result": "inner", "End": true}}}}}});
+        let outcome = run(machine, Some("Inner"), json!({}));
+        assert_eq!(outcome.status, TestStatus::Succeeded);
+        assert_eq!(outcome.output, Some(json!("inner")));
+    }
+
+    #[test]
+    fn a_wait_state_goes_on_at_once() {
+        let wait = json!({"Type": "Wait", "Seconds": 3600, "Next": "Later"});
+        let outcome = run(wait, None, json!({"a": 1}));
+        assert_eq!(outcome.status, TestStatus::Succeeded);
+        assert_eq!(outcome.next_state.as_deref(), Some("Later"));
+        assert_eq!(outcome.output, Some(json!({"a": 1})));
+    }
+
+    #[test]
+    fn an_invalid_state_is_refused_with_its_diagnostics() {
+        let refused = test_state(TestRequest {
+            definition: json!({"Type": "Nope"}),
+            state_name: None,
+            input: json!({}),
+            mock: None,
+            info: ExecutionInfo::default(),
+            now_ms: 0,
+            seed: 1,
+        });
+        assert!(matches!(refused, Err(TestRefusal::Invalid(d)) if !d.is_empty()));
+    }
+}

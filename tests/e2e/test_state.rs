@@ -1,0 +1,183 @@
+//! TestState: one state run once in the API node, a Task answered by its mock; nothing is
+//! stored.
+
+use aws_sdk_sfn::types::{InspectionLevel, MockErrorOutput, MockInput, TestExecutionStatus};
+use serde_json::{Value, json};
+use switchback_tests::TestApp;
+
+use crate::error_code;
+
+fn parsed(text: Option<&str>) -> Value {
+    serde_json::from_str(text.expect("a JSON member")).expect("JSON")
+}
+
+#[tokio::test]
+async fn states_run_alone_with_their_next_state_and_status() {
+    let app = TestApp::spawn().await;
+    let client = &app.client;
+
+    // A Pass state goes on to its Next, with its output and (at DEBUG) its input.
+    let pass = json!({"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"},
+        "ResultPath": "$.r", "Next": "After"});
+    let answer = client
+        .test_state()
+        .definition(pass.to_string())
+        .input(r#"{"n": 21}"#)
+        .inspection_level(InspectionLevel::Debug)
+        .send()
+        .await
+        .expect("test a Pass state");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::Succeeded));
+    assert_eq!(answer.next_state(), Some("After"));
+    assert_eq!(
+        parsed(answer.output()),
+        json!({"n": 21, "r": {"doubled": 42}})
+    );
+    let inspection = answer.inspection_data().expect("inspection data at DEBUG");
+    assert_eq!(parsed(inspection.input()), json!({"n": 21}));
+
+    // A Choice state names the state it chose; a Fail state fails.
+    let choice = json!({"Type": "Choice", "Default": "Small",
+        "Choices": [{"Variable": "$.n", "NumericGreaterThan": 10, "Next": "Big"}]});
+    let answer = client
+        .test_state()
+        .definition(choice.to_string())
+        .input(r#"{"n": 21}"#)
+        .send()
+        .await
+        .expect("test a Choice state");
+    assert_eq!(answer.next_state(), Some("Big"));
+    assert!(
+        answer.inspection_data().is_none(),
+        "nothing to inspect at INFO"
+    );
+    let fail = json!({"Type": "Fail", "Error": "Nope", "Cause": "no"});
+    let answer = client
+        .test_state()
+        .definition(fail.to_string())
+        .send()
+        .await
+        .expect("test a Fail state");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::Failed));
+    assert_eq!((answer.error(), answer.cause()), (Some("Nope"), Some("no")));
+
+    // A state of a whole machine, by name, in the machine's JSONata.
+    let machine = json!({"QueryLanguage": "JSONata", "StartAt": "First", "States": {
+        "First": {"Type": "Pass", "Next": "Second"},
+        "Second": {"Type": "Pass", "Output": "{% $states.input.n * 3 %}", "End": true}}});
+    let answer = client
+        .test_state()
+        .definition(machine.to_string())
+        .state_name("Second")
+        .input(r#"{"n": 5}"#)
+        .send()
+        .await
+        .expect("test a named state");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::Succeeded));
+    assert_eq!(answer.next_state(), None);
+    assert_eq!(parsed(answer.output()), json!(15));
+    let (code, message) = error_code(
+        client
+            .test_state()
+            .definition(machine.to_string())
+            .state_name("Third")
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ValidationException", "State not found in definition")
+    );
+}
+
+#[tokio::test]
+async fn a_mocked_task_succeeds_is_retried_or_caught() {
+    let app = TestApp::spawn().await;
+    let client = &app.client;
+    let task = json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "f", "Payload.$": "$"},
+        "ResultSelector": {"answer.$": "$.Payload"},
+        "Retry": [{"ErrorEquals": ["Flaky"], "MaxAttempts": 2}],
+        "Catch": [{"ErrorEquals": ["Broken"], "Next": "Recover"}],
+        "Next": "Done"});
+    let mock = |result: &str| MockInput::builder().result(result).build();
+    let error = |name: &str| {
+        MockInput::builder()
+            .error_output(MockErrorOutput::builder().error(name).cause("why").build())
+            .build()
+    };
+
+    let answer = client
+        .test_state()
+        .definition(task.to_string())
+        .input(r#"{"x": 1}"#)
+        .mock(mock(r#"{"Payload": 42, "StatusCode": 200}"#))
+        .send()
+        .await
+        .expect("a mocked result");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::Succeeded));
+    assert_eq!(answer.next_state(), Some("Done"));
+    assert_eq!(parsed(answer.output()), json!({"answer": 42}));
+
+    let answer = client
+        .test_state()
+        .definition(task.to_string())
+        .mock(error("Flaky"))
+        .send()
+        .await
+        .expect("a retried error");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::Retriable));
+    assert_eq!(answer.error(), Some("Flaky"));
+
+    let answer = client
+        .test_state()
+        .definition(task.to_string())
+        .mock(error("Broken"))
+        .send()
+        .await
+        .expect("a caught error");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::CaughtError));
+    assert_eq!(answer.next_state(), Some("Recover"));
+    assert_eq!(
+        parsed(answer.output()),
+        json!({"Error": "Broken", "Cause": "why"})
+    );
+
+    let answer = client
+        .test_state()
+        .definition(task.to_string())
+        .mock(error("Other"))
+        .send()
+        .await
+        .expect("an uncaught error");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::Failed));
+    assert_eq!(
+        (answer.error(), answer.cause()),
+        (Some("Other"), Some("why"))
+    );
+
+    let (code, message) = error_code(
+        client
+            .test_state()
+            .definition(task.to_string())
+            .mock(mock("not JSON"))
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ValidationException", "Mocked result must be valid JSON")
+    );
+    // Without a mock, a Task is refused: this version does not make the call.
+    let (code, _) = error_code(
+        client
+            .test_state()
+            .definition(task.to_string())
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationException");
+    // Nothing was recorded.
+    let executions = client.list_state_machines().send().await.expect("list");
+    assert!(executions.state_machines().is_empty());
+}
