@@ -23,6 +23,7 @@ struct Input {
     role_arn: Option<String>,
     input: Option<String>,
     inspection_level: Option<String>,
+    /// Accepted: no inspection data this version returns holds a secret to hide.
     #[allow(dead_code)]
     reveal_secrets: Option<bool>,
     variables: Option<String>,
