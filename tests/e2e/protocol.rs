@@ -13,13 +13,13 @@ async fn unknown_and_missing_targets() {
     assert_eq!(response.status, 400);
     assert_eq!(response.json()["__type"], "UnknownOperationException");
     // A real operation this version does not serve yet says so.
-    let response = post(app.address, Some("AWSStepFunctions.TestState"), b"{}").await;
+    let response = post(app.address, Some("AWSStepFunctions.DescribeMapRun"), b"{}").await;
     assert_eq!(response.json()["__type"], "UnknownOperationException");
     assert!(
         response.json()["message"]
             .as_str()
             .unwrap()
-            .contains("TestState")
+            .contains("DescribeMapRun")
     );
     app.stop().await;
 }
