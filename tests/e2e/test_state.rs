@@ -35,6 +35,49 @@ async fn states_run_alone_with_their_next_state_and_status() {
     );
     let inspection = answer.inspection_data().expect("inspection data at DEBUG");
     assert_eq!(parsed(inspection.input()), json!({"n": 21}));
+    assert_eq!(parsed(inspection.after_input_path()), json!({"n": 21}));
+    assert_eq!(
+        parsed(inspection.after_parameters()),
+        json!({"doubled": 42})
+    );
+    assert_eq!(
+        parsed(inspection.after_result_selector()),
+        json!({"doubled": 42})
+    );
+    assert_eq!(
+        parsed(inspection.after_result_path()),
+        json!({"n": 21, "r": {"doubled": 42}})
+    );
+    assert!(inspection.result().is_none(), "a Pass state without Result");
+
+    // Variables and a context object given by the test are what the state reads.
+    let reads = json!({"Type": "Pass", "QueryLanguage": "JSONata",
+        "Output": {"seen": "{% $limit %}", "who": "{% $states.context.Execution.Name %}"},
+        "End": true});
+    let answer = client
+        .test_state()
+        .definition(reads.to_string())
+        .variables(r#"{"limit": 3}"#)
+        .context(r#"{"Execution": {"Name": "given"}}"#)
+        .send()
+        .await
+        .expect("variables and context");
+    assert_eq!(parsed(answer.output()), json!({"seen": 3, "who": "given"}));
+    let (code, message) = error_code(
+        client
+            .test_state()
+            .definition(reads.to_string())
+            .context(r#"{"Execution": {"Id": 1}}"#)
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        (
+            "ValidationException",
+            "Invalid Context object provided: Execution.Id must be a string"
+        )
+    );
 
     // A Choice state names the state it chose; a Fail state fails.
     let choice = json!({"Type": "Choice", "Default": "Small",
@@ -123,11 +166,32 @@ async fn a_mocked_task_succeeds_is_retried_or_caught() {
         .test_state()
         .definition(task.to_string())
         .mock(error("Flaky"))
+        .inspection_level(InspectionLevel::Debug)
         .send()
         .await
         .expect("a retried error");
     assert_eq!(answer.status(), Some(&TestExecutionStatus::Retriable));
     assert_eq!(answer.error(), Some("Flaky"));
+    let details = answer
+        .inspection_data()
+        .and_then(|data| data.error_details())
+        .expect("error details");
+    assert_eq!(details.retry_index(), Some(0));
+    assert_eq!(details.retry_backoff_interval_seconds(), Some(1));
+    // After the retrier's last attempt, the error is the state's.
+    let answer = client
+        .test_state()
+        .definition(task.to_string())
+        .mock(error("Flaky"))
+        .state_configuration(
+            aws_sdk_sfn::types::TestStateConfiguration::builder()
+                .retrier_retry_count(2)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("retries spent");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::Failed));
 
     let answer = client
         .test_state()

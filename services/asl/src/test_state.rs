@@ -12,10 +12,12 @@ use serde_json::{Map, Value, json};
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::failure::Failure;
+use crate::interpreter::probe::{Inspection, Probe};
 use crate::interpreter::snapshot::Phase;
 use crate::interpreter::{self, Effect, Event, ExecutionInfo, Status, Transition};
 use crate::model::Machine;
 use crate::validate::{MachineType, ValidateOptions, validate};
+use crate::variables::Frame;
 
 /// What the test runs.
 #[derive(Debug, Clone)]
@@ -27,6 +29,12 @@ pub struct TestRequest {
     pub mock: Option<Mock>,
     /// Who runs it: `$$.Execution` and `$$.StateMachine` come from here.
     pub info: ExecutionInfo,
+    /// Replaces the whole context object (`$$`), when given.
+    pub context: Option<Value>,
+    /// The variables in scope.
+    pub variables: Frame,
+    /// Retries already made by the retrier that matches the state's error.
+    pub retries_made: Option<u32>,
     pub now_ms: i64,
     pub seed: u64,
 }
@@ -65,6 +73,8 @@ pub struct TestOutcome {
     pub next_state: Option<String>,
     pub error: Option<String>,
     pub cause: Option<String>,
+    /// What the state's stages produced.
+    pub inspection: Inspection,
 }
 
 /// Why a test does not run.
@@ -107,12 +117,20 @@ pub fn test_state(request: TestRequest) -> Result<TestOutcome, TestRefusal> {
         return Err(TestRefusal::Invalid(diagnostics));
     }
     let machine = Machine::new(machine_json);
-    let mut transition = interpreter::start(
+    let probe = Probe {
+        state: name.clone(),
+        context: request.context,
+        variables: request.variables,
+        retries_made: request.retries_made,
+        inspection: Default::default(),
+    };
+    let mut transition = interpreter::start_probed(
         &machine,
         request.info,
         request.input,
         request.now_ms,
         request.seed,
+        &probe,
     );
     // A Task waits for its call's answer: the mock gives it (once; a retry is the caller's next
     // test, with `stateConfiguration`).
@@ -142,15 +160,18 @@ pub fn test_state(request: TestRequest) -> Result<TestOutcome, TestRefusal> {
             },
         };
         answered = true;
-        transition = interpreter::step(
+        transition = interpreter::step_probed(
             &machine,
             transition.snapshot,
             &event,
             request.now_ms,
             request.seed,
+            &probe,
         );
     }
-    Ok(outcome(&name, &state, &transition, request.mock.as_ref()))
+    let mut outcome = outcome(&name, &state, &transition, request.mock.as_ref());
+    outcome.inspection = probe.inspection.into_inner();
+    Ok(outcome)
 }
 
 /// The state to test: its name, its definition and the query language it inherits.
@@ -257,6 +278,7 @@ fn outcome(name: &str, state: &Value, transition: &Transition, mock: Option<&Moc
         next_state: None,
         error: None,
         cause: None,
+        inspection: Inspection::default(),
     };
     let mocked_error = match mock {
         Some(Mock::Error { error, cause }) => Some(Failure::new(error.clone(), cause.clone())),
@@ -317,6 +339,9 @@ mod tests {
             input,
             mock: None,
             info: ExecutionInfo::default(),
+            context: None,
+            variables: Frame::new(),
+            retries_made: None,
             now_ms: 1_700_000_000_000,
             seed: 1,
         })
@@ -350,6 +375,9 @@ mod tests {
             input: json!({}),
             mock: None,
             info: ExecutionInfo::default(),
+            context: None,
+            variables: Frame::new(),
+            retries_made: None,
             now_ms: 0,
             seed: 1,
         });

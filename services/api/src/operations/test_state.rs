@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchback_asl::arn::{Arn, ResourceKind};
 use switchback_asl::interpreter::ExecutionInfo;
+use switchback_asl::interpreter::probe::Inspection;
 use switchback_asl::test_state::{self, Mock, TestRefusal, TestRequest};
 
 use super::Context;
@@ -30,7 +31,16 @@ struct Input {
     state_name: Option<String>,
     mock: Option<MockInput>,
     context: Option<String>,
-    state_configuration: Option<Value>,
+    state_configuration: Option<StateConfiguration>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StateConfiguration {
+    retrier_retry_count: Option<i64>,
+    error_caused_by_state: Option<String>,
+    map_iteration_failure_count: Option<i64>,
+    map_item_reader_data: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -76,11 +86,21 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
     if let Some(role) = &input.role_arn {
         check_role_arn(role)?;
     }
+    let configuration = input.state_configuration.as_ref();
     // Not served yet: refused rather than ignored, so that no test passes by accident.
     for (member, given) in [
-        ("variables", input.variables.is_some()),
-        ("context", input.context.is_some()),
-        ("stateConfiguration", input.state_configuration.is_some()),
+        (
+            "stateConfiguration.errorCausedByState",
+            configuration.is_some_and(|c| c.error_caused_by_state.is_some()),
+        ),
+        (
+            "stateConfiguration.mapIterationFailureCount",
+            configuration.is_some_and(|c| c.map_iteration_failure_count.is_some()),
+        ),
+        (
+            "stateConfiguration.mapItemReaderData",
+            configuration.is_some_and(|c| c.map_item_reader_data.is_some()),
+        ),
     ] {
         if given {
             return Err(Error::Validation(format!(
@@ -88,6 +108,28 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
             )));
         }
     }
+    let retries_made = configuration
+        .and_then(|c| c.retrier_retry_count)
+        .map(|count| {
+            u32::try_from(count).map_err(|_| {
+                Error::Validation(
+                    "stateConfiguration.retrierRetryCount must not be negative".to_owned(),
+                )
+            })
+        })
+        .transpose()?;
+    let variables = match &input.variables {
+        None => Default::default(),
+        Some(text) => match serde_json::from_str(text) {
+            Ok(Value::Object(variables)) => variables,
+            _ => {
+                return Err(Error::Validation(
+                    "Invalid variables: they must be a JSON object".to_owned(),
+                ));
+            }
+        },
+    };
+    let context_object = input.context.as_deref().map(checked_context).transpose()?;
     let definition_text = input.definition.unwrap_or_default();
     let definition: Value = serde_json::from_str(&definition_text).map_err(|error| {
         Error::InvalidDefinition(format!(
@@ -127,6 +169,9 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
         input: state_input.clone(),
         mock,
         info,
+        context: context_object,
+        variables,
+        retries_made,
         now_ms,
         seed: switchback_asl::entropy::seed_from(uuid::Uuid::new_v4().into_bytes()),
     };
@@ -152,9 +197,107 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
         answer["cause"] = Value::from(cause);
     }
     if input.inspection_level.as_deref().unwrap_or("INFO") != "INFO" {
-        answer["inspectionData"] = json!({ "input": state_input.to_string() });
+        answer["inspectionData"] = inspection_data(&state_input, &outcome.inspection);
     }
     Ok(answer)
+}
+
+/// `inspectionData`: each value as JSON text (botocore's `SensitiveData`), the numbers as
+/// numbers, and `errorDetails` when a retrier or catcher took the error.
+fn inspection_data(input: &Value, inspection: &Inspection) -> Value {
+    let mut data = json!({ "input": input.to_string() });
+    for (member, value) in [
+        ("afterInputPath", &inspection.after_input_path),
+        ("afterParameters", &inspection.after_parameters),
+        ("afterArguments", &inspection.after_arguments),
+        ("result", &inspection.result),
+        ("afterResultSelector", &inspection.after_result_selector),
+        ("afterResultPath", &inspection.after_result_path),
+        ("afterItemsPath", &inspection.after_items_path),
+    ] {
+        if let Some(value) = value {
+            data[member] = Value::from(value.to_string());
+        }
+    }
+    if let Some(n) = inspection.max_concurrency {
+        data["maxConcurrency"] = Value::from(n);
+    }
+    if let Some(n) = inspection.tolerated_failure_count {
+        data["toleratedFailureCount"] = Value::from(n);
+    }
+    if let Some(p) = inspection.tolerated_failure_percentage {
+        data["toleratedFailurePercentage"] = Value::from(p);
+    }
+    let mut details = serde_json::Map::new();
+    if let Some(index) = inspection.retry_index {
+        details.insert("retryIndex".into(), Value::from(index));
+    }
+    if let Some(seconds) = inspection.retry_backoff_seconds {
+        details.insert("retryBackoffIntervalSeconds".into(), Value::from(seconds));
+    }
+    if let Some(index) = inspection.catch_index {
+        details.insert("catchIndex".into(), Value::from(index));
+    }
+    if !details.is_empty() {
+        data["errorDetails"] = Value::Object(details);
+    }
+    data
+}
+
+/// The fields a test's context object may give, by object, with whether each must be a string
+/// (AWS's rules and words for `context`).
+const CONTEXT_FIELDS: [(&str, &[(&str, bool)]); 4] = [
+    (
+        "Execution",
+        &[
+            ("Id", true),
+            ("Input", false),
+            ("Name", true),
+            ("RoleArn", true),
+            ("StartTime", true),
+            ("RedriveCount", false),
+            ("RedriveTime", true),
+        ],
+    ),
+    (
+        "State",
+        &[("Name", true), ("EnteredTime", true), ("RetryCount", false)],
+    ),
+    ("StateMachine", &[("Id", true), ("Name", true)]),
+    ("Task", &[("Token", true)]),
+];
+
+/// The test's context object, checked as AWS checks it.
+fn checked_context(text: &str) -> Result<Value, Error> {
+    let invalid =
+        |reason: String| Error::Validation(format!("Invalid Context object provided: {reason}"));
+    let context: Value =
+        serde_json::from_str(text).map_err(|_| invalid("it must be a JSON object".to_owned()))?;
+    let Some(objects) = context.as_object() else {
+        return Err(invalid("it must be a JSON object".to_owned()));
+    };
+    for (name, value) in objects {
+        if name == "Map" {
+            return Err(invalid(
+                "'Map' field is not supported when mocking a Context object".to_owned(),
+            ));
+        }
+        let Some((_, fields)) = CONTEXT_FIELDS.iter().find(|(object, _)| object == name) else {
+            return Err(invalid(format!("Field '{name}' is not allowed")));
+        };
+        let Some(members) = value.as_object() else {
+            return Err(invalid(format!("{name} must be an object")));
+        };
+        for (field, member) in members {
+            let Some((_, string)) = fields.iter().find(|(known, _)| known == field) else {
+                return Err(invalid(format!("Field '{field}' is not allowed")));
+            };
+            if *string && !member.is_string() {
+                return Err(invalid(format!("{name}.{field} must be a string")));
+            }
+        }
+    }
+    Ok(context)
 }
 
 /// The mock as the engine takes it: a result that must be JSON, or an error output.

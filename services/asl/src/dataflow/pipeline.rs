@@ -11,22 +11,27 @@
 //! `errorOutput`, `context`); a field left out passes the result (or the input) on. A field the
 //! state lacks is absent (see [`DataFlowFields`]), so every runner calls the same stages.
 
+use std::cell::RefCell;
+
 use crate::variables::Env;
 use serde_json::{Value, json};
 
 use super::{evaluate_path, evaluate_template, write_result};
 use crate::entropy::Entropy;
 use crate::failure::Failure;
+use crate::interpreter::probe::Inspection;
 use crate::jsonata::{self, States};
 use crate::model::{Catcher, DataFlowFields, NullablePath, QueryLanguage};
 use crate::variables::Frame;
 
 /// A state's stages over its data-flow fields, in its query language. Borrowed and `Copy`:
-/// building one costs nothing.
+/// building one costs nothing. Under TestState, each stage also writes what it produced into
+/// the state's inspection (as AWS reports it for the state's language).
 #[derive(Debug, Clone, Copy)]
 pub struct Pipeline<'a> {
     fields: &'a DataFlowFields,
     language: QueryLanguage,
+    inspection: Option<&'a RefCell<Inspection>>,
 }
 
 /// What a state's `Assign` and `Output` read: its raw input, its effective input (JSONPath's
@@ -69,7 +74,30 @@ impl<'a> Pipeline<'a> {
     }
 
     pub fn in_language(fields: &'a DataFlowFields, language: QueryLanguage) -> Self {
-        Pipeline { fields, language }
+        Pipeline {
+            fields,
+            language,
+            inspection: None,
+        }
+    }
+
+    /// The same stages, writing what they produce into `inspection` (TestState).
+    pub fn inspected(self, inspection: Option<&'a RefCell<Inspection>>) -> Self {
+        Pipeline { inspection, ..self }
+    }
+
+    /// Writes into the inspection, when there is one.
+    pub fn record(&self, write: impl FnOnce(&mut Inspection)) {
+        if let Some(inspection) = self.inspection {
+            write(&mut inspection.borrow_mut());
+        }
+    }
+
+    /// Writes a JSONPath stage's value (JSONata states report none of these).
+    pub fn record_jsonpath(&self, write: impl FnOnce(&mut Inspection)) {
+        if !self.jsonata() {
+            self.record(write);
+        }
     }
 
     pub fn language(&self) -> QueryLanguage {
@@ -86,7 +114,9 @@ impl<'a> Pipeline<'a> {
         if self.jsonata() {
             return Ok(raw_input.clone());
         }
-        filter(&self.fields.input_path, raw_input, env)
+        let effective = filter(&self.fields.input_path, raw_input, env)?;
+        self.record(|i| i.after_input_path = Some(effective.clone()));
+        Ok(effective)
     }
 
     /// What the state works on: the `Parameters` template (JSONata: the `Arguments`) over the
@@ -99,20 +129,26 @@ impl<'a> Pipeline<'a> {
     ) -> Result<Value, Failure> {
         if self.jsonata() {
             return match &self.fields.arguments {
-                Some(arguments) => jsonata::evaluate_field(
-                    "Arguments",
-                    arguments,
-                    States::input(effective),
-                    env,
-                    entropy,
-                ),
+                Some(arguments) => {
+                    let arguments = jsonata::evaluate_field(
+                        "Arguments",
+                        arguments,
+                        States::input(effective),
+                        env,
+                        entropy,
+                    )?;
+                    self.record(|i| i.after_arguments = Some(arguments.clone()));
+                    Ok(arguments)
+                }
                 None => Ok(effective.clone()),
             };
         }
-        match &self.fields.parameters {
-            Some(template) => evaluate_template(template, effective, env, entropy),
-            None => Ok(effective.clone()),
-        }
+        let parameters = match &self.fields.parameters {
+            Some(template) => evaluate_template(template, effective, env, entropy)?,
+            None => effective.clone(),
+        };
+        self.record(|i| i.after_parameters = Some(parameters.clone()));
+        Ok(parameters)
     }
 
     /// A Task's, Parallel's or Map's result through `ResultSelector` (JSONPath only).
@@ -122,10 +158,15 @@ impl<'a> Pipeline<'a> {
         env: &Env<'_>,
         entropy: &mut Entropy,
     ) -> Result<Value, Failure> {
-        match &self.fields.result_selector {
-            Some(template) if !self.jsonata() => evaluate_template(template, &result, env, entropy),
-            _ => Ok(result),
-        }
+        self.record(|i| i.result = Some(result.clone()));
+        let selected = match &self.fields.result_selector {
+            Some(template) if !self.jsonata() => {
+                evaluate_template(template, &result, env, entropy)?
+            }
+            _ => result,
+        };
+        self.record_jsonpath(|i| i.after_result_selector = Some(selected.clone()));
+        Ok(selected)
     }
 
     /// The state's output. JSONPath: the result written into the raw input by `ResultPath`,
@@ -147,6 +188,7 @@ impl<'a> Pipeline<'a> {
             return jsonata::evaluate_field("Output", output, states, env, entropy);
         }
         let written = write_result(&self.fields.result_path, raw_input, result)?;
+        self.record(|i| i.after_result_path = Some(written.clone()));
         match &self.fields.output_path {
             NullablePath::Absent => Ok(written),
             path => filter(path, &written, env),

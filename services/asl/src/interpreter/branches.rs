@@ -138,12 +138,16 @@ impl Runner<'_> {
             &env,
             &mut self.entropy,
         )?;
+        flow.record(|i| i.max_concurrency = Some(max_concurrency.unwrap_or(0) as u64));
         let items = if flow.language() == QueryLanguage::Jsonata {
             jsonata_items(map, &effective, &env, &mut self.entropy)?
         } else {
             let items_path = map.items_path.as_deref().unwrap_or("$");
             match dataflow::evaluate_path(items_path, &effective, &env)? {
-                Value::Array(items) => items,
+                Value::Array(items) => {
+                    flow.record(|i| i.after_items_path = Some(Value::Array(items.clone())));
+                    items
+                }
                 other => {
                     return Err(Failure::runtime(format!(
                         "Item list at path '{items_path}' must be a JSON array, but found: {other}"
@@ -177,6 +181,10 @@ impl Runner<'_> {
         drop(env);
         thread.last_event = last;
         let (tolerated_count, tolerated_percentage) = tolerated?;
+        flow.record(|i| {
+            i.tolerated_failure_count = tolerated_count.map(|n| n as u64);
+            i.tolerated_failure_percentage = tolerated_percentage;
+        });
         // `Parameters` is the older name of `ItemSelector`; AWS still applies it, with
         // `ItemProcessor` as with the legacy `Iterator`.
         // Items are selected as their iteration starts, not all at once: a selector that copies

@@ -18,6 +18,7 @@
 mod branches;
 mod clock;
 pub mod history;
+pub mod probe;
 mod runner;
 pub mod snapshot;
 mod states;
@@ -191,6 +192,42 @@ pub fn start(
         now_ms,
         seed,
         &mut StepBudget::default(),
+        None,
+    )
+}
+
+/// As [`start`], for TestState: the probe watches the state under test and gives it the
+/// test's variables, context object and retry count.
+pub fn start_probed(
+    machine: &Machine,
+    info: ExecutionInfo,
+    input: Value,
+    now_ms: i64,
+    seed: u64,
+    probe: &probe::Probe,
+) -> Transition {
+    let mut budget = StepBudget::default();
+    runner::start(machine, info, input, now_ms, seed, &mut budget, Some(probe))
+}
+
+/// As [`step`], for TestState (see [`start_probed`]).
+pub fn step_probed(
+    machine: &Machine,
+    snapshot: Snapshot,
+    event: &Event,
+    now_ms: i64,
+    seed: u64,
+    probe: &probe::Probe,
+) -> Transition {
+    let mut budget = StepBudget::default();
+    runner::step(
+        machine,
+        snapshot,
+        event,
+        now_ms,
+        seed,
+        &mut budget,
+        Some(probe),
     )
 }
 
@@ -203,7 +240,7 @@ pub fn start_within(
     seed: u64,
     budget: &mut StepBudget,
 ) -> Transition {
-    runner::start(machine, info, input, now_ms, seed, budget)
+    runner::start(machine, info, input, now_ms, seed, budget, None)
 }
 
 /// Advances `snapshot` by `event` at `now_ms`. Never panics; a broken snapshot or definition fails
@@ -222,6 +259,7 @@ pub fn step(
         now_ms,
         seed,
         &mut StepBudget::default(),
+        None,
     )
 }
 
@@ -235,5 +273,5 @@ pub fn step_within(
     seed: u64,
     budget: &mut StepBudget,
 ) -> Transition {
-    runner::step(machine, snapshot, event, now_ms, seed, budget)
+    runner::step(machine, snapshot, event, now_ms, seed, budget, None)
 }

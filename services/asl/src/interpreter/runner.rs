@@ -6,9 +6,10 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::history::{self, HistoryEvent};
+use super::probe::{Inspection, Probe};
 use super::snapshot::{ExecutionInfo, Phase, Snapshot, Status, Thread};
 use super::{Effect, Event, Transition, clock};
-use crate::dataflow::{self, StateData};
+use crate::dataflow::{self, Pipeline, StateData};
 use crate::entropy::Entropy;
 use crate::failure::{Failure, errors};
 use crate::limits::{self, Budget, MAX_HISTORY_EVENTS as HISTORY_LIMIT};
@@ -39,6 +40,8 @@ pub(super) struct Runner<'a> {
     /// The variables of the threads around the one being advanced, outermost first: a thread
     /// pushes its own while its branches or iterations run (see `crate::variables`).
     pub outer: Vec<Arc<Frame>>,
+    /// TestState's view into the step; `None` for executions.
+    pub probe: Option<&'a Probe>,
 }
 
 /// What one step of an execution may still write (see `limits::STEP_MAX_*`). A scheduler
@@ -132,6 +135,7 @@ pub(super) fn start(
     now: i64,
     seed: u64,
     budget: &mut StepBudget,
+    probe: Option<&Probe>,
 ) -> Transition {
     // A machine whose definition did not parse has no scopes: the first step fails it.
     let start_at = machine
@@ -172,7 +176,11 @@ pub(super) fn start(
         details: json!({ "executionStartedEventDetails": details }),
     };
     // ExecutionStarted is event 1; AWS chains the first state's events from 0, not from it.
-    let mut transition = step(machine, snapshot, &Event::Tick, now, seed, budget);
+    let mut snapshot = snapshot;
+    if let Some(probe) = probe {
+        snapshot.root.variables = probe.variables.clone();
+    }
+    let mut transition = step(machine, snapshot, &Event::Tick, now, seed, budget, probe);
     transition.history.insert(0, started);
     transition
 }
@@ -184,6 +192,7 @@ pub(super) fn step(
     now: i64,
     seed: u64,
     budget: &mut StepBudget,
+    probe: Option<&Probe>,
 ) -> Transition {
     if *event == Event::Redrive {
         return redrive(machine, snapshot, now, seed, budget);
@@ -215,6 +224,7 @@ pub(super) fn step(
         yielded: false,
         closing: false,
         outer: Vec::new(),
+        probe,
     };
     snapshot.resume_at_ms = None;
 
@@ -374,7 +384,7 @@ fn redrive(
     };
     snapshot.last_event_id = id;
     redrive_thread(&mut snapshot.root, id);
-    let mut transition = step(machine, snapshot, &Event::Tick, now, seed, budget);
+    let mut transition = step(machine, snapshot, &Event::Tick, now, seed, budget, None);
     transition.history.insert(0, redriven);
     transition
 }
@@ -428,6 +438,20 @@ impl<'a> Runner<'a> {
             .ok_or_else(|| Failure::runtime(format!("State '{}' does not exist", thread.state)))
     }
 
+    /// The state's data-flow stages; under TestState, inspected when it is the state under test.
+    pub fn flow(&self, thread: &Thread, def: &'a IndexedState) -> Pipeline<'a> {
+        let inspection = self
+            .probe
+            .and_then(|probe| probe.watching(&thread.scope, &thread.state));
+        def.pipeline().inspected(inspection)
+    }
+
+    /// The inspection of the state under test, when this thread is at it.
+    pub fn inspection(&self, thread: &Thread) -> Option<&'a std::cell::RefCell<Inspection>> {
+        self.probe
+            .and_then(|probe| probe.watching(&thread.scope, &thread.state))
+    }
+
     /// The context object (`$$`) as the thread's current state sees it; an empty one for a
     /// state that never reads it (building it copies the execution's input).
     pub fn context(&self, thread: &Thread) -> Value {
@@ -439,6 +463,30 @@ impl<'a> Runner<'a> {
             return Value::Object(serde_json::Map::new());
         }
         let retries: u32 = thread.attempts.iter().sum();
+        if let Some(probe) = self.probe {
+            if let Some(context) = &probe.context {
+                return context.clone();
+            }
+            // TestState's own: no redrive, and the retry count always shown.
+            return json!({
+                "Execution": {
+                    "Id": self.info.execution_arn,
+                    "Input": self.execution_input,
+                    "StartTime": clock::iso8601(self.info.start_time_ms),
+                    "Name": self.info.name,
+                    "RoleArn": self.info.role_arn,
+                },
+                "StateMachine": {
+                    "Id": self.info.state_machine_arn,
+                    "Name": self.info.state_machine_name,
+                },
+                "State": {
+                    "Name": thread.state,
+                    "EnteredTime": clock::iso8601(thread.entered_ms),
+                    "RetryCount": retries,
+                },
+            });
+        }
         // Key order as AWS writes the context object.
         let mut context = json!({
             "Execution": {
@@ -605,7 +653,7 @@ impl<'a> Runner<'a> {
     /// OutputPath, then out of the state; a failure of that data flow goes to Retry and Catch.
     pub fn exit_with_result(&mut self, thread: &mut Thread, def: &IndexedState, result: Value) {
         let env = self.env(thread);
-        let flow = def.pipeline();
+        let flow = self.flow(thread, def);
         let data = StateData {
             input: &thread.input,
             effective: &thread.input,
@@ -696,13 +744,25 @@ impl<'a> Runner<'a> {
     /// Retry, then Catch, else the thread fails, for a failure already explained and reported.
     fn recover(&mut self, thread: &mut Thread, def: &IndexedState, failure: Failure) {
         let retriers = def.state.retriers();
+        let inspection = self.inspection(thread);
+        let record = |write: &dyn Fn(&mut Inspection)| {
+            if let Some(inspection) = inspection {
+                write(&mut inspection.borrow_mut());
+            }
+        };
         if let Some(index) = retry::matching_retrier(retriers, &failure.error) {
             if thread.attempts.len() < retriers.len() {
                 thread.attempts.resize(retriers.len(), 0);
             }
+            // A test says how many retries were made before.
+            if let Some(made) = self.probe.and_then(|probe| probe.retries_made) {
+                thread.attempts[index] = thread.attempts[index].max(made);
+            }
             let attempt = thread.attempts[index] + 1;
+            record(&|i| i.retry_index = Some(index));
             if let Some(delay) = retry::retry_delay_ms(&retriers[index], attempt, &mut self.entropy)
             {
+                record(&|i| i.retry_backoff_seconds = Some(delay / 1000));
                 thread.attempts[index] = attempt;
                 thread.phase = Phase::Backoff {
                     until_ms: self
@@ -714,6 +774,7 @@ impl<'a> Runner<'a> {
         }
         let catchers = def.state.catchers();
         if let Some(index) = retry::matching_catcher(catchers, &failure.error) {
+            record(&|i| i.catch_index = Some(index));
             let catcher = &catchers[index];
             let env = self.env(thread);
             let caught = dataflow::error_output(

@@ -19,7 +19,7 @@ impl Runner<'_> {
             Ok(def) => def,
             Err(failure) => return self.fail_thread(thread, failure),
         };
-        let flow = def.pipeline();
+        let flow = self.flow(thread, def);
         let result = match &def.state.kind {
             StateKind::Pass(pass) => self.run_pass(thread, flow, pass),
             StateKind::Task(task) => self.run_task(thread, flow, task),
@@ -60,11 +60,19 @@ impl Runner<'_> {
         pass: &PassState,
     ) -> Result<(), Failure> {
         let env = self.env(thread);
-        let effective = flow.input(&thread.input, &env)?;
-        let result = match &pass.result {
-            Some(result) => result.clone(),
-            None => flow.arguments(&effective, &env, &mut self.entropy)?,
+        // With a `Result`, the input is neither filtered nor templated (AWS evaluates neither).
+        let (effective, result) = match &pass.result {
+            Some(result) => {
+                flow.record(|i| i.result = Some(result.clone()));
+                (thread.input.clone(), result.clone())
+            }
+            None => {
+                let effective = flow.input(&thread.input, &env)?;
+                let result = flow.arguments(&effective, &env, &mut self.entropy)?;
+                (effective, result)
+            }
         };
+        flow.record_jsonpath(|i| i.after_result_selector = Some(result.clone()));
         let data = StateData {
             input: &thread.input,
             effective: &effective,
@@ -106,13 +114,23 @@ impl Runner<'_> {
                         &env,
                         &mut self.entropy,
                     )?,
-                    _ => flow.output(&thread.input, effective.clone(), &env, &mut self.entropy)?,
+                    _ => flow.inspected(None).output(
+                        &thread.input,
+                        effective.clone(),
+                        &env,
+                        &mut self.entropy,
+                    )?,
                 };
                 (assigned, output)
             }
             None => (
                 flow.assign(data, &env, &mut self.entropy)?,
-                flow.output(&thread.input, effective.clone(), &env, &mut self.entropy)?,
+                flow.inspected(None).output(
+                    &thread.input,
+                    effective.clone(),
+                    &env,
+                    &mut self.entropy,
+                )?,
             ),
         };
         drop(env);
@@ -139,7 +157,12 @@ impl Runner<'_> {
         let until_ms = wait::wait_until_ms(wait, &effective, &env, self.now, &mut self.entropy)?;
         let data = StateData::without_result(&thread.input, &effective);
         let assigned = flow.assign(data, &env, &mut self.entropy)?;
-        let output = flow.output(&thread.input, effective.clone(), &env, &mut self.entropy)?;
+        let output = flow.inspected(None).output(
+            &thread.input,
+            effective.clone(),
+            &env,
+            &mut self.entropy,
+        )?;
         drop(env);
         thread.phase = Phase::Waiting {
             until_ms,
@@ -152,7 +175,9 @@ impl Runner<'_> {
     fn run_succeed(&mut self, thread: &mut Thread, flow: Pipeline<'_>) -> Result<(), Failure> {
         let env = self.env(thread);
         let effective = flow.input(&thread.input, &env)?;
-        let output = flow.output(&thread.input, effective, &env, &mut self.entropy)?;
+        let output =
+            flow.inspected(None)
+                .output(&thread.input, effective, &env, &mut self.entropy)?;
         drop(env);
         let mut last = thread.last_event;
         self.emit(
