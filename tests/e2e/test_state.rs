@@ -245,3 +245,103 @@ async fn a_mocked_task_succeeds_is_retried_or_caught() {
     let executions = client.list_state_machines().send().await.expect("list");
     assert!(executions.state_machines().is_empty());
 }
+
+/// A Map or Parallel state is tested with a mock standing for its work; its failures count
+/// against the tolerated ones; the states a mock does not apply to are refused.
+#[tokio::test]
+async fn map_and_parallel_states_answer_with_their_mock() {
+    let app = TestApp::spawn().await;
+    let client = &app.client;
+    let map = json!({"Type": "Map", "QueryLanguage": "JSONata",
+        "Items": "{% $states.input.values %}", "MaxConcurrency": 2, "ToleratedFailureCount": 1,
+        "ItemProcessor": {"StartAt": "Work", "States": {"Work": {"Type": "Task", "QueryLanguage": "JSONata",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Arguments": {"FunctionName": "f"}, "End": true}}},
+        "Catch": [{"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "Next": "TooMany"}],
+        "Output": "{% $states.result %}", "Next": "Done"});
+    let failures = |n: i32| {
+        aws_sdk_sfn::types::TestStateConfiguration::builder()
+            .map_iteration_failure_count(n)
+            .build()
+    };
+    let answer = client
+        .test_state()
+        .definition(map.to_string())
+        .input(r#"{"values": [1, 2, 3]}"#)
+        .mock(MockInput::builder().result("[10, 20, 30]").build())
+        .state_configuration(failures(1))
+        .inspection_level(InspectionLevel::Debug)
+        .send()
+        .await
+        .expect("a mocked Map");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::Succeeded));
+    assert_eq!(answer.next_state(), Some("Done"));
+    assert_eq!(parsed(answer.output()), json!([10, 20, 30]));
+    let inspection = answer.inspection_data().expect("inspection");
+    assert_eq!(inspection.max_concurrency(), Some(2));
+    assert_eq!(inspection.tolerated_failure_count(), Some(1));
+
+    let answer = client
+        .test_state()
+        .definition(map.to_string())
+        .input(r#"{"values": [1, 2, 3]}"#)
+        .mock(MockInput::builder().result("[10, 20, 30]").build())
+        .state_configuration(failures(2))
+        .send()
+        .await
+        .expect("too many failures");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::CaughtError));
+    assert_eq!(answer.next_state(), Some("TooMany"));
+    assert_eq!(
+        answer.error(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+
+    let parallel = json!({"Type": "Parallel", "ResultPath": "$.both", "End": true,
+        "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": true}}}]});
+    let answer = client
+        .test_state()
+        .definition(parallel.to_string())
+        .input(r#"{"x": 1}"#)
+        .mock(MockInput::builder().result(r#"["a", "b"]"#).build())
+        .send()
+        .await
+        .expect("a mocked Parallel");
+    assert_eq!(parsed(answer.output()), json!({"x": 1, "both": ["a", "b"]}));
+
+    for (definition, mock, expected) in [
+        (
+            parallel.to_string(),
+            Some(r#"["only one"]"#),
+            (
+                "ValidationException",
+                "Mocked result must contain the same number of items as number of Parallel branches.",
+            ),
+        ),
+        (
+            parallel.to_string(),
+            None,
+            (
+                "InvalidDefinition",
+                "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]",
+            ),
+        ),
+        (
+            json!({"Type": "Pass", "End": true}).to_string(),
+            Some("{}"),
+            (
+                "ValidationException",
+                "State type 'Pass' is not supported when a mock is specified",
+            ),
+        ),
+    ] {
+        let mut request = client.test_state().definition(definition);
+        if let Some(mock) = mock {
+            request = request.mock(MockInput::builder().result(mock).build());
+        }
+        let (code, message) = error_code(request.send().await);
+        assert_eq!((code.as_str(), message.as_str()), expected);
+    }
+}

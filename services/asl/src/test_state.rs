@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::failure::Failure;
-use crate::interpreter::probe::{Inspection, Probe};
+use crate::interpreter::probe::{Inspection, Probe, StateMock};
 use crate::interpreter::snapshot::Phase;
 use crate::interpreter::{self, Effect, Event, ExecutionInfo, Status, Transition};
 use crate::model::Machine;
@@ -35,15 +35,26 @@ pub struct TestRequest {
     pub variables: Frame,
     /// Retries already made by the retrier that matches the state's error.
     pub retries_made: Option<u32>,
+    /// How many iterations of a mocked Map state failed.
+    pub map_iteration_failures: Option<u32>,
+    /// The state inside a mocked Map or Parallel state that raised the mock's error.
+    pub error_caused_by_state: Option<String>,
     pub now_ms: i64,
     pub seed: u64,
 }
 
-/// A Task's answer in place of its call.
+/// A Task's answer in place of its call (or a Map's or Parallel's in place of its work).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mock {
-    Result(Value),
-    Error { error: String, cause: String },
+    /// The result, and the JSON text it was given as.
+    Result {
+        value: Value,
+        text: String,
+    },
+    Error {
+        error: String,
+        cause: String,
+    },
 }
 
 /// How the state ended, in TestState's words.
@@ -84,24 +95,22 @@ pub enum TestRefusal {
     StateNotFound,
     /// The state is not valid: AWS's diagnostics, as CreateStateMachine reports them.
     Invalid(Vec<Diagnostic>),
+    /// A state TestState does not run as given (AWS's `InvalidDefinition`, in its words).
+    NotTestable(String),
+    /// A request AWS refuses (`ValidationException`, in its words).
+    Refused(String),
     /// Something this version cannot test yet, in words for the caller.
     Unsupported(String),
 }
+
+/// The states a mock stands in for the work of.
+const MOCKABLE: [&str; 3] = ["Task", "Map", "Parallel"];
 
 /// The name a state given alone runs under (AWS's `$$.State.Name` for it).
 pub const SINGLE_STATE_NAME: &str = "StateName";
 
 pub fn test_state(request: TestRequest) -> Result<TestOutcome, TestRefusal> {
     let (name, state, language) = chosen_state(&request.definition, request.state_name.as_deref())?;
-    let kind = state
-        .get("Type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if request.mock.is_some() && matches!(kind, "Map" | "Parallel") {
-        return Err(TestRefusal::Unsupported(format!(
-            "Switchback does not yet mock a whole {kind} state: mock the Task states it runs by testing them with 'stateName'"
-        )));
-    }
     let machine_json = machine_around(&name, &state, language);
     let text = machine_json.to_string();
     let diagnostics: Vec<Diagnostic> = validate(
@@ -116,12 +125,28 @@ pub fn test_state(request: TestRequest) -> Result<TestOutcome, TestRefusal> {
     if !diagnostics.is_empty() {
         return Err(TestRefusal::Invalid(diagnostics));
     }
+    let kind = state
+        .get("Type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    check_mock(kind, &state, &request)?;
+    let state_mock = match (&request.mock, kind) {
+        (Some(mock), "Map" | "Parallel") => Some(state_mock(&state, mock)),
+        _ => None,
+    };
+    if kind == "Task" && request.mock.is_none() && request.info.role_arn.is_empty() {
+        return Err(TestRefusal::Refused(
+            "RoleArn must be specified when testing a Task state".to_owned(),
+        ));
+    }
     let machine = Machine::new(machine_json);
     let probe = Probe {
         state: name.clone(),
         context: request.context,
         variables: request.variables,
         retries_made: request.retries_made,
+        state_mock,
+        map_iteration_failures: request.map_iteration_failures,
         inspection: Default::default(),
     };
     let mut transition = interpreter::start_probed(
@@ -149,9 +174,9 @@ pub fn test_state(request: TestRequest) -> Result<TestOutcome, TestRefusal> {
             ));
         };
         let event = match mock {
-            Mock::Result(result) => Event::TaskSucceeded {
+            Mock::Result { value, .. } => Event::TaskSucceeded {
                 task_id,
-                output: result.to_string(),
+                output: value.to_string(),
             },
             Mock::Error { error, cause } => Event::TaskFailed {
                 task_id,
@@ -169,9 +194,95 @@ pub fn test_state(request: TestRequest) -> Result<TestOutcome, TestRefusal> {
             &probe,
         );
     }
-    let mut outcome = outcome(&name, &state, &transition, request.mock.as_ref());
-    outcome.inspection = probe.inspection.into_inner();
-    Ok(outcome)
+    Ok(outcome(
+        &name,
+        &state,
+        &transition,
+        probe.inspection.into_inner(),
+    ))
+}
+
+/// AWS's rules for a mock: which states take one, which need one, and its shape for a Map or
+/// Parallel state.
+fn check_mock(kind: &str, state: &Value, request: &TestRequest) -> Result<(), TestRefusal> {
+    let refused = |message: &str| Err(TestRefusal::Refused(message.to_owned()));
+    let Some(mock) = &request.mock else {
+        if request.map_iteration_failures.is_some() {
+            return refused(
+                "TestState does not support MapIterationFailureCount when a mock is not specified.",
+            );
+        }
+        if matches!(kind, "Map" | "Parallel") {
+            return Err(TestRefusal::NotTestable(
+                "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]"
+                    .to_owned(),
+            ));
+        }
+        return Ok(());
+    };
+    if !MOCKABLE.contains(&kind) {
+        return Err(TestRefusal::Refused(format!(
+            "State type '{kind}' is not supported when a mock is specified"
+        )));
+    }
+    if let Some(cause) = &request.error_caused_by_state {
+        let inside = Map::from_iter([("States".to_owned(), json!({ "S": state }))]);
+        if !matches!(kind, "Map" | "Parallel") || find_state(&inside, cause).is_none() {
+            return Err(TestRefusal::Refused(format!(
+                "stateConfiguration.errorCausedByState '{cause}' names no state inside the Map or Parallel state under test"
+            )));
+        }
+    }
+    let Mock::Result { value, .. } = mock else {
+        return Ok(());
+    };
+    let writes_results = state.get("ResultWriter").is_some();
+    match (kind, value) {
+        ("Parallel", Value::Array(results)) => {
+            let branches = state
+                .get("Branches")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            if results.len() != branches {
+                return refused(
+                    "Mocked result must contain the same number of items as number of Parallel branches.",
+                );
+            }
+        }
+        ("Map", Value::Array(results)) => {
+            let failures = request.map_iteration_failures.unwrap_or(0) as usize;
+            if failures > results.len() {
+                return refused(
+                    "Map iteration failure count must be less than or equal to the number of Map iterations",
+                );
+            }
+        }
+        ("Parallel", _) => return refused("Mocked result must be an array."),
+        ("Map", _) if !writes_results => return refused("Mocked result must be an array."),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// What a mocked Map or Parallel state answers. AWS passes the mock on as the JSON text it was
+/// given (a string) when the state has no stage that reads its result; any stage that does
+/// reads the parsed value.
+fn state_mock(state: &Value, mock: &Mock) -> StateMock {
+    match mock {
+        Mock::Error { error, cause } => {
+            StateMock::Error(Failure::new(error.clone(), cause.clone()))
+        }
+        Mock::Result { value, text } => {
+            let reads_result = ["ResultSelector", "ResultPath", "OutputPath", "Output"]
+                .iter()
+                .any(|field| state.get(field).is_some());
+            if reads_result {
+                StateMock::Result(value.clone())
+            } else {
+                StateMock::Result(Value::String(text.clone()))
+            }
+        }
+    }
 }
 
 /// The state to test: its name, its definition and the query language it inherits.
@@ -269,7 +380,12 @@ fn called_task(transition: &Transition) -> Option<u64> {
     })
 }
 
-fn outcome(name: &str, state: &Value, transition: &Transition, mock: Option<&Mock>) -> TestOutcome {
+fn outcome(
+    name: &str,
+    state: &Value,
+    transition: &Transition,
+    inspection: Inspection,
+) -> TestOutcome {
     let snapshot = &transition.snapshot;
     let thread = &snapshot.root;
     let mut outcome = TestOutcome {
@@ -280,15 +396,14 @@ fn outcome(name: &str, state: &Value, transition: &Transition, mock: Option<&Moc
         cause: None,
         inspection: Inspection::default(),
     };
-    let mocked_error = match mock {
-        Some(Mock::Error { error, cause }) => Some(Failure::new(error.clone(), cause.clone())),
-        _ => None,
-    };
+    // The error a retrier or catcher took, if any.
+    let handled = inspection.failure.clone();
+    outcome.inspection = inspection;
     if thread.state != name {
         // It went on: the stand-in received the state's output as its input.
         outcome.next_state = Some(thread.state.clone());
         outcome.output = Some(thread.input.clone());
-        if let Some(failure) = mocked_error {
+        if let Some(failure) = handled.filter(|_| outcome.inspection.catch_index.is_some()) {
             outcome.status = TestStatus::CaughtError;
             outcome.error = Some(failure.error);
             outcome.cause = Some(failure.cause);
@@ -304,7 +419,7 @@ fn outcome(name: &str, state: &Value, transition: &Transition, mock: Option<&Moc
         }
         Phase::Backoff { .. } => {
             outcome.status = TestStatus::Retriable;
-            if let Some(failure) = mocked_error {
+            if let Some(failure) = handled {
                 outcome.error = Some(failure.error);
                 outcome.cause = Some(failure.cause);
             }
@@ -342,6 +457,8 @@ mod tests {
             context: None,
             variables: Frame::new(),
             retries_made: None,
+            map_iteration_failures: None,
+            error_caused_by_state: None,
             now_ms: 1_700_000_000_000,
             seed: 1,
         })
@@ -378,6 +495,8 @@ mod tests {
             context: None,
             variables: Frame::new(),
             retries_made: None,
+            map_iteration_failures: None,
+            error_caused_by_state: None,
             now_ms: 0,
             seed: 1,
         });

@@ -24,8 +24,7 @@ struct Input {
     role_arn: Option<String>,
     input: Option<String>,
     inspection_level: Option<String>,
-    /// Accepted: no inspection data this version returns holds a secret to hide.
-    #[allow(dead_code)]
+    /// Refused with a mock; otherwise no inspection data this version returns holds a secret.
     reveal_secrets: Option<bool>,
     variables: Option<String>,
     state_name: Option<String>,
@@ -88,36 +87,38 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
     }
     let configuration = input.state_configuration.as_ref();
     // Not served yet: refused rather than ignored, so that no test passes by accident.
-    for (member, given) in [
-        (
-            "stateConfiguration.errorCausedByState",
-            configuration.is_some_and(|c| c.error_caused_by_state.is_some()),
-        ),
-        (
-            "stateConfiguration.mapIterationFailureCount",
-            configuration.is_some_and(|c| c.map_iteration_failure_count.is_some()),
-        ),
-        (
-            "stateConfiguration.mapItemReaderData",
-            configuration.is_some_and(|c| c.map_item_reader_data.is_some()),
-        ),
-    ] {
+    for (member, given) in [(
+        "stateConfiguration.mapItemReaderData",
+        configuration.is_some_and(|c| c.map_item_reader_data.is_some()),
+    )] {
         if given {
             return Err(Error::Validation(format!(
                 "The member '{member}' of TestState is not supported by this version of Switchback"
             )));
         }
     }
-    let retries_made = configuration
-        .and_then(|c| c.retrier_retry_count)
-        .map(|count| {
-            u32::try_from(count).map_err(|_| {
-                Error::Validation(
-                    "stateConfiguration.retrierRetryCount must not be negative".to_owned(),
-                )
+    let count = |value: Option<i64>, member: &str| {
+        value
+            .map(|count| {
+                u32::try_from(count).map_err(|_| {
+                    Error::Validation(format!("stateConfiguration.{member} must not be negative"))
+                })
             })
-        })
-        .transpose()?;
+            .transpose()
+    };
+    let retries_made = count(
+        configuration.and_then(|c| c.retrier_retry_count),
+        "retrierRetryCount",
+    )?;
+    let map_iteration_failures = count(
+        configuration.and_then(|c| c.map_iteration_failure_count),
+        "mapIterationFailureCount",
+    )?;
+    if input.reveal_secrets == Some(true) && input.mock.is_some() {
+        return Err(Error::Validation(
+            "TestState does not support RevealSecrets when a mock is specified.".to_owned(),
+        ));
+    }
     let variables = match &input.variables {
         None => Default::default(),
         Some(text) => match serde_json::from_str(text) {
@@ -172,6 +173,8 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
         context: context_object,
         variables,
         retries_made,
+        map_iteration_failures,
+        error_caused_by_state: configuration.and_then(|c| c.error_caused_by_state.clone()),
         now_ms,
         seed: switchback_asl::entropy::seed_from(uuid::Uuid::new_v4().into_bytes()),
     };
@@ -180,7 +183,10 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
         TestRefusal::Invalid(diagnostics) => Error::InvalidDefinition(
             invalid_definition_message_for(&definition_text, &diagnostics),
         ),
-        TestRefusal::Unsupported(message) => Error::Validation(message),
+        TestRefusal::NotTestable(message) => Error::InvalidDefinition(message),
+        TestRefusal::Refused(message) | TestRefusal::Unsupported(message) => {
+            Error::Validation(message)
+        }
     })?;
 
     let mut answer = json!({ "status": outcome.status.as_str() });
@@ -303,15 +309,19 @@ fn checked_context(text: &str) -> Result<Value, Error> {
 /// The mock as the engine takes it: a result that must be JSON, or an error output.
 fn mock_of(mock: MockInput) -> Result<Mock, Error> {
     match (mock.result, mock.error_output) {
-        (Some(result), None) => serde_json::from_str(&result)
-            .map(Mock::Result)
-            .map_err(|_| Error::Validation("Mocked result must be valid JSON".to_owned())),
+        (Some(text), None) => match serde_json::from_str(&text) {
+            Ok(value) => Ok(Mock::Result { value, text }),
+            Err(_) => Err(Error::Validation(
+                "Mocked result must be valid JSON".to_owned(),
+            )),
+        },
         (None, Some(output)) => Ok(Mock::Error {
             error: output.error.unwrap_or_default(),
             cause: output.cause.unwrap_or_default(),
         }),
         _ => Err(Error::Validation(
-            "A mock must have exactly one of 'result' and 'errorOutput'".to_owned(),
+            "A test mock should have only one of the following fields: [result, errorOutput]."
+                .to_owned(),
         )),
     }
 }

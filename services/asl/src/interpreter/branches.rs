@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use serde_json::{Value, json};
 
+use super::probe::StateMock;
 use super::runner::Runner;
 use super::snapshot::{BranchesPhase, IterationsPhase, Phase, Thread};
 use crate::dataflow::{self, Pipeline};
@@ -25,6 +26,10 @@ impl Runner<'_> {
         flow: Pipeline<'_>,
         parallel: &ParallelState,
     ) -> Result<(), Failure> {
+        if let Some(mock) = self.state_mock(thread) {
+            // TestState: AWS runs no branch and evaluates no input of a mocked Parallel state.
+            return self.answer_with_mock(thread, flow, mock.clone());
+        }
         let env = self.env(thread);
         let effective = flow.input(&thread.input, &env)?;
         let input = flow.arguments(&effective, &env, &mut self.entropy)?;
@@ -190,6 +195,38 @@ impl Runner<'_> {
         // Items are selected as their iteration starts, not all at once: a selector that copies
         // the whole input (`{"all.$": "$"}`) over many items would otherwise hold that many
         // copies before any iteration ran.
+        if let Some(mock) = self.state_mock(thread) {
+            // TestState: the mock stands for the iterations; the failures the test gives count
+            // against the tolerated ones.
+            let failures = self
+                .probe
+                .and_then(|probe| probe.map_iteration_failures)
+                .unwrap_or(0) as usize;
+            let total = match &mock {
+                StateMock::Result(Value::Array(results)) => results.len(),
+                _ => items.len(),
+            };
+            let tolerance_set = tolerated_count.is_some() || tolerated_percentage.is_some();
+            let probe_phase = IterationsPhase {
+                pending: VecDeque::new(),
+                selector_input: None,
+                running: Vec::new(),
+                results: Vec::new(),
+                failed: Vec::new(),
+                max_concurrency: 0,
+                failures,
+                result_bytes: 0,
+                tolerated_count,
+                tolerated_percentage,
+            };
+            if failures > 0 && tolerance_set && !within_tolerance(&probe_phase, total) {
+                return Err(Failure::new(
+                    errors::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                    "The specified tolerated failure threshold was exceeded",
+                ));
+            }
+            return self.answer_with_mock(thread, flow, mock.clone());
+        }
         let selected = map.selector().is_some();
         let pending: VecDeque<(usize, Value)> = items.into_iter().enumerate().collect();
         thread.phase = Phase::Iterations(IterationsPhase {
@@ -370,6 +407,38 @@ impl Runner<'_> {
         }
         thread.phase = Phase::Iterations(phase);
         progressed
+    }
+}
+
+impl Runner<'_> {
+    /// TestState's mock for this Map or Parallel state, when it is the state under test.
+    fn state_mock(&self, thread: &Thread) -> Option<&StateMock> {
+        let probe = self.probe?;
+        probe.watching(&thread.scope, &thread.state)?;
+        probe.state_mock.as_ref()
+    }
+
+    /// A mocked Map or Parallel state ends with the mock's result (through the state's result
+    /// stages), or fails with its error.
+    fn answer_with_mock(
+        &mut self,
+        thread: &mut Thread,
+        flow: Pipeline<'_>,
+        mock: StateMock,
+    ) -> Result<(), Failure> {
+        let result = match mock {
+            StateMock::Error(failure) => return Err(failure),
+            StateMock::Result(result) => result,
+        };
+        let def = self.state_def(thread)?;
+        let succeeded = match def.state.kind {
+            StateKind::Map(_) => "MapStateSucceeded",
+            _ => "ParallelStateSucceeded",
+        };
+        self.finish_with_result(thread, def, result, succeeded);
+        // AWS reports no `result` for a mocked Map or Parallel state.
+        flow.record(|i| i.result = None);
+        Ok(())
     }
 }
 

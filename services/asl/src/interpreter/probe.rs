@@ -7,6 +7,7 @@ use std::cell::RefCell;
 
 use serde_json::Value;
 
+use crate::failure::Failure;
 use crate::variables::Frame;
 
 /// The test's view into a step. Only the state under test (in the root scope) is watched.
@@ -20,8 +21,19 @@ pub struct Probe {
     pub variables: Frame,
     /// Retries already made by the retrier that matches the state's error.
     pub retries_made: Option<u32>,
+    /// A Map or Parallel state under test answers with this instead of running anything.
+    pub state_mock: Option<StateMock>,
+    /// How many of a mocked Map state's iterations failed.
+    pub map_iteration_failures: Option<u32>,
     /// What the state's stages produced, filled in as they run.
     pub inspection: RefCell<Inspection>,
+}
+
+/// What a mocked Map or Parallel state answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateMock {
+    Result(Value),
+    Error(Failure),
 }
 
 /// TestState's `inspectionData`, as the stages of the state under test fill it.
@@ -43,6 +55,9 @@ pub struct Inspection {
     pub retry_backoff_seconds: Option<u64>,
     /// The catcher that took the error.
     pub catch_index: Option<usize>,
+    /// The error the state's retriers and catchers were given (not part of `inspectionData`:
+    /// TestState answers it as `error` and `cause`).
+    pub failure: Option<Failure>,
 }
 
 impl Probe {

@@ -750,6 +750,7 @@ impl<'a> Runner<'a> {
                 write(&mut inspection.borrow_mut());
             }
         };
+        record(&|i| i.failure = Some(failure.clone()));
         if let Some(index) = retry::matching_retrier(retriers, &failure.error) {
             if thread.attempts.len() < retriers.len() {
                 thread.attempts.resize(retriers.len(), 0);

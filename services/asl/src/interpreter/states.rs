@@ -197,6 +197,8 @@ impl Runner<'_> {
         def: &FailState,
     ) -> Result<(), Failure> {
         let in_jsonata = flow.language() == QueryLanguage::Jsonata;
+        // A Fail state has no InputPath; AWS reports its input as the filtered one.
+        flow.record_jsonpath(|i| i.after_input_path = Some(thread.input.clone()));
         let env = self.env(thread);
         let error = self.fail_text(
             &thread.input,
