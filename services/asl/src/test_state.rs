@@ -39,6 +39,8 @@ pub struct TestRequest {
     pub map_iteration_failures: Option<u32>,
     /// The state inside a mocked Map or Parallel state that raised the mock's error.
     pub error_caused_by_state: Option<String>,
+    /// The items a Map state's `ItemReader` would have read.
+    pub map_items: Option<Value>,
     pub now_ms: i64,
     pub seed: u64,
 }
@@ -147,6 +149,10 @@ pub fn test_state(request: TestRequest) -> Result<TestOutcome, TestRefusal> {
         retries_made: request.retries_made,
         state_mock,
         map_iteration_failures: request.map_iteration_failures,
+        map_items: match request.map_items {
+            Some(Value::Array(items)) => Some(items),
+            _ => None,
+        },
         inspection: Default::default(),
     };
     let mut transition = interpreter::start_probed(
@@ -224,6 +230,16 @@ fn check_mock(kind: &str, state: &Value, request: &TestRequest) -> Result<(), Te
         return Err(TestRefusal::Refused(format!(
             "State type '{kind}' is not supported when a mock is specified"
         )));
+    }
+    if let Some(items) = &request.map_items {
+        if kind != "Map" || state.get("ItemReader").is_none() {
+            return refused(
+                "stateConfiguration.mapItemReaderData is only for a Map state with an ItemReader",
+            );
+        }
+        if !items.is_array() {
+            return refused("stateConfiguration.mapItemReaderData must be a JSON array");
+        }
     }
     if let Some(cause) = &request.error_caused_by_state {
         let inside = Map::from_iter([("States".to_owned(), json!({ "S": state }))]);
@@ -459,6 +475,7 @@ mod tests {
             retries_made: None,
             map_iteration_failures: None,
             error_caused_by_state: None,
+            map_items: None,
             now_ms: 1_700_000_000_000,
             seed: 1,
         })
@@ -497,6 +514,7 @@ mod tests {
             retries_made: None,
             map_iteration_failures: None,
             error_caused_by_state: None,
+            map_items: None,
             now_ms: 0,
             seed: 1,
         });

@@ -86,17 +86,16 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
         check_role_arn(role)?;
     }
     let configuration = input.state_configuration.as_ref();
-    // Not served yet: refused rather than ignored, so that no test passes by accident.
-    for (member, given) in [(
-        "stateConfiguration.mapItemReaderData",
-        configuration.is_some_and(|c| c.map_item_reader_data.is_some()),
-    )] {
-        if given {
-            return Err(Error::Validation(format!(
-                "The member '{member}' of TestState is not supported by this version of Switchback"
-            )));
-        }
-    }
+    let map_items = configuration
+        .and_then(|c| c.map_item_reader_data.as_deref())
+        .map(|text| {
+            serde_json::from_str::<Value>(text).map_err(|_| {
+                Error::Validation(
+                    "stateConfiguration.mapItemReaderData must be valid JSON".to_owned(),
+                )
+            })
+        })
+        .transpose()?;
     let count = |value: Option<i64>, member: &str| {
         value
             .map(|count| {
@@ -175,6 +174,7 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
         retries_made,
         map_iteration_failures,
         error_caused_by_state: configuration.and_then(|c| c.error_caused_by_state.clone()),
+        map_items,
         now_ms,
         seed: switchback_asl::entropy::seed_from(uuid::Uuid::new_v4().into_bytes()),
     };

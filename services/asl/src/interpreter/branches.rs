@@ -144,7 +144,14 @@ impl Runner<'_> {
             &mut self.entropy,
         )?;
         flow.record(|i| i.max_concurrency = Some(max_concurrency.unwrap_or(0) as u64));
-        let items = if flow.language() == QueryLanguage::Jsonata {
+        let read = self
+            .probe
+            .filter(|probe| probe.watching(&thread.scope, &thread.state).is_some())
+            .and_then(|probe| probe.map_items.clone());
+        let items = if let Some(items) = read {
+            // TestState: the items the test says the ItemReader read.
+            items
+        } else if flow.language() == QueryLanguage::Jsonata {
             jsonata_items(map, &effective, &env, &mut self.entropy)?
         } else {
             let items_path = map.items_path.as_deref().unwrap_or("$");

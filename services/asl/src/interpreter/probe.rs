@@ -25,6 +25,8 @@ pub struct Probe {
     pub state_mock: Option<StateMock>,
     /// How many of a mocked Map state's iterations failed.
     pub map_iteration_failures: Option<u32>,
+    /// The items a Map state's `ItemReader` would have read.
+    pub map_items: Option<Vec<Value>>,
     /// What the state's stages produced, filled in as they run.
     pub inspection: RefCell<Inspection>,
 }
