@@ -232,6 +232,34 @@ async fn a_mocked_task_succeeds_is_retried_or_caught() {
         (code.as_str(), message.as_str()),
         ("ValidationException", "Mocked result must be valid JSON")
     );
+    // The mock is checked against the shape of Lambda's Invoke response, unless told not to.
+    let (code, message) = error_code(
+        client
+            .test_state()
+            .definition(task.to_string())
+            .mock(mock(r#"{"StatusCode": "200"}"#))
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        (
+            "ValidationException",
+            "Mock result schema validation error: Field 'StatusCode' must be a number"
+        )
+    );
+    let unchecked = MockInput::builder()
+        .result(r#"{"StatusCode": "200", "Payload": 1}"#)
+        .field_validation_mode(aws_sdk_sfn::types::MockResponseValidationMode::None)
+        .build();
+    let answer = client
+        .test_state()
+        .definition(task.to_string())
+        .mock(unchecked)
+        .send()
+        .await
+        .expect("an unchecked mock");
+    assert_eq!(parsed(answer.output()), json!({"answer": 1}));
     // Without a mock, a Task is refused: this version does not make the call.
     let (code, _) = error_code(
         client

@@ -22,6 +22,7 @@
 //! - `choice` — evaluating Choice rules.
 //! - `retry` — Retry and Catch matching, backoff delays.
 //! - `start` — StartExecution's rules (ARN, name, input) and `Refusal`, shared by the API and tasks that start executions.
+//! - `mock_shapes` — TestState's check of a mocked result against the response shape of the call it stands for.
 //! - `test_state` — TestState: one state run once, alone, by the interpreter, a Task answered by its mock.
 //! - `wait` — when a Wait state ends.
 //! - `variables` — variables: scopes, `Env` (the context object and the variables a state reads),
@@ -59,6 +60,7 @@ pub mod interpreter;
 pub mod intrinsics;
 pub mod jsonata;
 pub mod limits;
+pub mod mock_shapes;
 pub mod mocks;
 pub mod model;
 pub mod names;

@@ -15,6 +15,7 @@ use crate::failure::Failure;
 use crate::interpreter::probe::{Inspection, Probe, StateMock};
 use crate::interpreter::snapshot::Phase;
 use crate::interpreter::{self, Effect, Event, ExecutionInfo, Status, Transition};
+use crate::mock_shapes::{self, FieldValidation};
 use crate::model::Machine;
 use crate::validate::{MachineType, ValidateOptions, validate};
 use crate::variables::Frame;
@@ -27,6 +28,8 @@ pub struct TestRequest {
     pub state_name: Option<String>,
     pub input: Value,
     pub mock: Option<Mock>,
+    /// How a mocked result is checked against the response it stands for.
+    pub field_validation: FieldValidation,
     /// Who runs it: `$$.Execution` and `$$.StateMachine` come from here.
     pub info: ExecutionInfo,
     /// Replaces the whole context object (`$$`), when given.
@@ -252,6 +255,14 @@ fn check_mock(kind: &str, state: &Value, request: &TestRequest) -> Result<(), Te
     let Mock::Result { value, .. } = mock else {
         return Ok(());
     };
+    if kind == "Task" {
+        let resource = state
+            .get("Resource")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return mock_shapes::check(resource, value, request.field_validation)
+            .map_err(TestRefusal::Refused);
+    }
     let writes_results = state.get("ResultWriter").is_some();
     match (kind, value) {
         ("Parallel", Value::Array(results)) => {
@@ -469,6 +480,7 @@ mod tests {
             state_name: state_name.map(str::to_owned),
             input,
             mock: None,
+            field_validation: FieldValidation::Strict,
             info: ExecutionInfo::default(),
             context: None,
             variables: Frame::new(),
@@ -508,6 +520,7 @@ mod tests {
             state_name: None,
             input: json!({}),
             mock: None,
+            field_validation: FieldValidation::Strict,
             info: ExecutionInfo::default(),
             context: None,
             variables: Frame::new(),

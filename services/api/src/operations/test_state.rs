@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use switchback_asl::arn::{Arn, ResourceKind};
 use switchback_asl::interpreter::ExecutionInfo;
 use switchback_asl::interpreter::probe::Inspection;
+use switchback_asl::mock_shapes::FieldValidation;
 use switchback_asl::test_state::{self, Mock, TestRefusal, TestRequest};
 
 use super::Context;
@@ -140,6 +141,16 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
     switchback_asl::start::check_input(&text)?;
     let state_input: Value = serde_json::from_str(&text)
         .map_err(|error| Error::InvalidExecutionInput(error.to_string()))?;
+    let field_validation = match input
+        .mock
+        .as_ref()
+        .and_then(|mock| mock.field_validation_mode.as_deref())
+    {
+        Some("PRESENT") => FieldValidation::Present,
+        Some("NONE") => FieldValidation::None,
+        // STRICT is the default.
+        _ => FieldValidation::Strict,
+    };
     let mock = input.mock.map(mock_of).transpose()?;
 
     let id = uuid::Uuid::new_v4().to_string();
@@ -168,6 +179,7 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
         state_name: input.state_name,
         input: state_input.clone(),
         mock,
+        field_validation,
         info,
         context: context_object,
         variables,
