@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use serde_json::{Value, json};
 use switchback::settings::Settings;
-use switchback_scheduler::invoke::{ApiKeyAuth, AuthorizationType, BasicAuth, ConnectionConfig};
+use switchback_invoke::{ApiKeyAuth, AuthorizationType, BasicAuth, ConnectionConfig};
 use switchback_tests::TestApp;
 use switchback_tests::processes::Node;
 use switchback_tests::services::{self, TestServer};

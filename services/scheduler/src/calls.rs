@@ -25,15 +25,8 @@ use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::Instrument;
 
-use crate::invoke::{Invoker, Outcome};
+use switchback_invoke::{Invoker, Outcome};
 
-/// Lambda's own limit on a function's run time.
-const LAMBDA_MAX_SECONDS: u64 = 900;
-/// AWS's hard limit on an HTTP Task's request.
-const HTTP_MAX_SECONDS: u64 = 60;
-/// A call may run this much longer than its state's `TimeoutSeconds`, so that the state's own
-/// deadline (`States.Timeout`) fires first rather than the call's transport error.
-const DEADLINE_SLACK: Duration = Duration::from_secs(2);
 /// How often a result is offered to the database before the call is left to its lease.
 const RECORD_ATTEMPTS: u32 = 4;
 
@@ -216,7 +209,8 @@ impl Caller {
                 cause: reason.clone(),
             },
             Call::Lambda { .. } | Call::Http { .. } => {
-                self.with_lease(&claimed, self.call_out(&invocation)).await
+                self.with_lease(&claimed, self.invoker.call(&invocation))
+                    .await
             }
         };
         let waits = invocation.pattern.waits_after_call();
@@ -244,46 +238,6 @@ impl Caller {
         };
         let waits = waits && matches!(signal, Event::TaskSubmitted { .. });
         self.record(&claimed, &[signal], waits).await;
-    }
-
-    /// Lambda or HTTP.
-    async fn call_out(&self, invocation: &Invocation) -> Outcome {
-        let limit = |max: u64| {
-            let seconds = invocation
-                .timeout_seconds
-                .and_then(|s| u64::try_from(s).ok())
-                .map_or(Duration::from_secs(max), |s| {
-                    Duration::from_secs(s) + DEADLINE_SLACK
-                });
-            seconds.clamp(Duration::from_secs(1), Duration::from_secs(max))
-        };
-        match &invocation.call {
-            Call::Lambda {
-                function_name,
-                qualifier,
-                payload,
-                direct,
-            } => {
-                self.invoker
-                    .lambda_invoke(
-                        function_name,
-                        qualifier.as_deref(),
-                        payload,
-                        *direct,
-                        limit(LAMBDA_MAX_SECONDS),
-                    )
-                    .await
-            }
-            Call::Http { parameters } => {
-                self.invoker
-                    .http_invoke(parameters, limit(HTTP_MAX_SECONDS))
-                    .await
-            }
-            Call::StartExecution { .. } | Call::Unsupported { .. } => Outcome::Failed {
-                error: "States.Runtime".into(),
-                cause: "this task does not call out".into(),
-            },
-        }
     }
 
     /// Runs `call` while renewing the lease, so a long call is not made twice.

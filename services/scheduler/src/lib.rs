@@ -8,8 +8,9 @@
 //! - `advance` — one execution's step: signals and time through the step function.
 //! - `calls` — integration tasks' calls (Lambda, HTTP, nested executions, mocked responses),
 //!   made under a lease, their results recorded as signals.
-//! - `invoke` — the outbound clients: Lambda's Invoke API (SigV4), the HTTP Task, connections.
 //! - `retention` — the periodic sweep that deletes executions ended longer ago than kept.
+//!
+//! The outbound clients (Lambda, HTTP Tasks, SigV4) are the `switchback-invoke` crate's.
 //!
 //! The scheduler meets the API only in the database (rows plus NOTIFY); it never imports the
 //! API crate. Any number of schedulers may run against one database: claims use
@@ -18,7 +19,6 @@
 mod advance;
 mod batch;
 mod calls;
-pub mod invoke;
 mod machines;
 mod retention;
 
@@ -38,7 +38,7 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] switchback_store::Error),
     #[error(transparent)]
-    Invoke(#[from] invoke::Error),
+    Invoke(#[from] switchback_invoke::Error),
 }
 
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ pub struct SchedulerConfig {
     /// The longest sleep without looking at the table: the safety net for lost notifications.
     pub poll_interval: Duration,
     /// Lambda endpoints and credentials, HTTP Task connections.
-    pub integrations: invoke::IntegrationsConfig,
+    pub integrations: switchback_invoke::IntegrationsConfig,
     /// Mocked responses for executions started on `<stateMachineArn>#<case>`.
     pub mocks: Option<Arc<MockConfig>>,
     /// How long a scheduler holds a call before another may make it again (renewed while the
@@ -68,7 +68,7 @@ impl Default for SchedulerConfig {
         Self {
             batch_size: 64,
             poll_interval: Duration::from_secs(1),
-            integrations: invoke::IntegrationsConfig::default(),
+            integrations: switchback_invoke::IntegrationsConfig::default(),
             mocks: None,
             call_lease: Duration::from_secs(30),
             max_concurrent_calls: 64,
@@ -93,7 +93,10 @@ pub async fn run(
     let calls_ready = Arc::new(Notify::new());
     let caller = calls::Caller {
         pool: pool.clone(),
-        invoker: invoke::Invoker::new(config.integrations.clone(), &config.default_region)?,
+        invoker: switchback_invoke::Invoker::new(
+            config.integrations.clone(),
+            &config.default_region,
+        )?,
         mocks: config.mocks.clone(),
         lease: config.call_lease.max(Duration::from_secs(1)),
         due: Coalescer::start(pool.clone(), notify::DUE, stop.clone().cancelled_owned()),

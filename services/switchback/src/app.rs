@@ -49,11 +49,8 @@ impl Application {
         let mocks = settings.load_mocks()?;
         if role.runs_scheduler() {
             // Refuse bad Lambda or connection settings now, not when the first call is made.
-            switchback_scheduler::invoke::Invoker::new(
-                settings.integrations.clone(),
-                &settings.aws.region,
-            )
-            .context("invalid integrations settings")?;
+            switchback_invoke::Invoker::new(settings.integrations.clone(), &settings.aws.region)
+                .context("invalid integrations settings")?;
         }
         // API nodes serve the AWS API; a scheduler-only node may serve just its probes and
         // metrics, when `scheduler.listen` is set.

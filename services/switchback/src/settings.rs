@@ -29,7 +29,7 @@ pub struct Settings {
     pub mocks: MockSettings,
     /// Lambda endpoints and credentials, and the connections HTTP Tasks name.
     #[serde(default)]
-    pub integrations: switchback_scheduler::invoke::IntegrationsConfig,
+    pub integrations: switchback_invoke::IntegrationsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

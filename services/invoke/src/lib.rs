@@ -1,5 +1,6 @@
-//! Outbound calls for task integrations: what a Task state's `Resource` does when it leaves the
-//! database. The scheduler performs these under a lease and records the [`Outcome`] as a signal.
+//! switchback-invoke: outbound calls for task integrations, what a Task state's `Resource` does
+//! when it leaves the database. The scheduler performs these under a lease and records the
+//! [`Outcome`] as a signal; TestState makes them in the API node.
 //!
 //! Module map:
 //! - this file — [`Invoker`], the one value callers hold, [`Outcome`] and the layer's [`Error`].
@@ -29,10 +30,20 @@ mod sigv4;
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchback_asl::interpreter::{Call, Invocation};
+
 pub use config::{
     ApiKeyAuth, AuthorizationType, BasicAuth, ConnectionConfig, FunctionConfig, HttpConfig,
     HttpParameters, IntegrationsConfig, LambdaConfig, OAuthConfig,
 };
+
+/// Lambda's own limit on a function's run time.
+const LAMBDA_MAX_SECONDS: u64 = 900;
+/// AWS's hard limit on an HTTP Task's request.
+const HTTP_MAX_SECONDS: u64 = 60;
+/// A call may run this much longer than its state's `TimeoutSeconds`, so that the state's own
+/// deadline (`States.Timeout`) fires first rather than the call's transport error.
+const DEADLINE_SLACK: Duration = Duration::from_secs(2);
 
 /// The result of one call, as the state machine sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +156,45 @@ impl Invoker {
                 timeout,
             )
             .await
+    }
+
+    /// Makes an invocation's Lambda or HTTP call, bounded by its state's `TimeoutSeconds` (plus
+    /// a little slack) and the service's own limit. Other calls are not made here (a nested
+    /// execution needs the database): they fail with `States.Runtime`.
+    pub async fn call(&self, invocation: &Invocation) -> Outcome {
+        let limit = |max: u64| {
+            let seconds = invocation
+                .timeout_seconds
+                .and_then(|s| u64::try_from(s).ok())
+                .map_or(Duration::from_secs(max), |s| {
+                    Duration::from_secs(s) + DEADLINE_SLACK
+                });
+            seconds.clamp(Duration::from_secs(1), Duration::from_secs(max))
+        };
+        match &invocation.call {
+            Call::Lambda {
+                function_name,
+                qualifier,
+                payload,
+                direct,
+            } => {
+                self.lambda_invoke(
+                    function_name,
+                    qualifier.as_deref(),
+                    payload,
+                    *direct,
+                    limit(LAMBDA_MAX_SECONDS),
+                )
+                .await
+            }
+            Call::Http { parameters } => {
+                self.http_invoke(parameters, limit(HTTP_MAX_SECONDS)).await
+            }
+            Call::StartExecution { .. } | Call::Unsupported { .. } => Outcome::Failed {
+                error: "States.Runtime".into(),
+                cause: "this task does not call out".into(),
+            },
+        }
     }
 
     /// `http:invoke` with its evaluated Parameters. `timeout` is capped at AWS's 60 seconds.

@@ -913,7 +913,7 @@ pub(crate) fn response_outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invoke::config::{ApiKeyAuth, BasicAuth};
+    use crate::config::{ApiKeyAuth, BasicAuth};
 
     fn form(value: Value, format: ArrayFormat) -> String {
         match value {

@@ -437,7 +437,7 @@ fn http_headers(headers: &HeaderMap) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invoke::config::FunctionConfig;
+    use crate::config::FunctionConfig;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
