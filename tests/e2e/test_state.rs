@@ -260,7 +260,7 @@ async fn a_mocked_task_succeeds_is_retried_or_caught() {
         .await
         .expect("an unchecked mock");
     assert_eq!(parsed(answer.output()), json!({"answer": 1}));
-    // Without a mock, a Task is refused: this version does not make the call.
+    // Without a mock or a role, a Task is refused.
     let (code, _) = error_code(
         client
             .test_state()
@@ -372,4 +372,64 @@ async fn map_and_parallel_states_answer_with_their_mock() {
         let (code, message) = error_code(request.send().await);
         assert_eq!((code.as_str(), message.as_str()), expected);
     }
+}
+
+/// Without a mock, a Lambda Task calls its function from the API node, as an execution would;
+/// a role is required, and the tasks that cannot answer at once are refused.
+#[tokio::test]
+async fn a_task_without_a_mock_calls_its_lambda_function() {
+    let lambda = switchback_tests::services::lambda().await;
+    let url = switchback_tests::pg::fresh_database().await;
+    let endpoint = lambda.endpoint();
+    let app = TestApp::spawn_with(&url, move |settings| {
+        settings.integrations.lambda.endpoint = Some(endpoint);
+    })
+    .await;
+    let client = &app.client;
+    let task = json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "echo", "Payload": {"n.$": "$.n"}},
+        "ResultSelector": {"payload.$": "$.Payload"}, "End": true});
+    let answer = client
+        .test_state()
+        .definition(task.to_string())
+        .role_arn(crate::executions::ROLE)
+        .input(r#"{"n": 7}"#)
+        .send()
+        .await
+        .expect("a real call");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::Succeeded));
+    assert_eq!(parsed(answer.output()), json!({"payload": {"n": 7}}));
+    assert_eq!(
+        lambda.calls_of("echo").len(),
+        1,
+        "the function was called once"
+    );
+
+    let (code, message) = error_code(
+        client
+            .test_state()
+            .definition(task.to_string())
+            .input(r#"{"n": 7}"#)
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        (
+            "ValidationException",
+            "RoleArn must be specified when testing a Task state"
+        )
+    );
+    let activity = json!({"Type": "Task",
+        "Resource": "arn:aws:states:us-east-1:123456789012:activity:work", "End": true});
+    let (code, _) = error_code(
+        client
+            .test_state()
+            .definition(activity.to_string())
+            .role_arn(crate::executions::ROLE)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationException", "an activity needs a mock");
+    assert_eq!(lambda.calls_of("echo").len(), 1);
 }

@@ -52,6 +52,8 @@ pub struct ApiConfig {
     /// The mock configuration whose test cases StartExecution accepts as
     /// `<stateMachineArn>#<case>`.
     pub mocks: Option<std::sync::Arc<switchback_asl::mocks::MockConfig>>,
+    /// Lambda endpoints and connections, for TestState's Task states run without a mock.
+    pub integrations: switchback_invoke::IntegrationsConfig,
 }
 
 impl Default for ApiConfig {
@@ -63,6 +65,7 @@ impl Default for ApiConfig {
             activity_poll: std::time::Duration::from_secs(60),
             operations_only: false,
             mocks: None,
+            integrations: Default::default(),
         }
     }
 }
@@ -82,6 +85,8 @@ pub struct ApiState {
     pub(crate) due: switchback_store::notify::Coalescer,
     /// Records StartExecution calls in batches.
     pub(crate) starter: switchback_store::starts::Starter,
+    /// Makes the calls of TestState's Task states run without a mock.
+    pub(crate) invoker: switchback_invoke::Invoker,
 }
 
 impl ApiState {
@@ -91,6 +96,9 @@ impl ApiState {
         config: ApiConfig,
         metrics: Option<PrometheusHandle>,
     ) -> Result<Self, Error> {
+        let invoker =
+            switchback_invoke::Invoker::new(config.integrations.clone(), &config.default_region)
+                .map_err(|error| Error::Internal(error.to_string()))?;
         let key = switchback_store::meta::page_token_key(&pool).await?;
         let starter = switchback_store::starts::Starter::start(pool.clone());
         let long_polls = Arc::new(long_poll::Hub::default());
@@ -113,6 +121,7 @@ impl ApiState {
             metrics,
             due,
             starter,
+            invoker,
         })
     }
 }

@@ -14,9 +14,10 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::failure::Failure;
 use crate::interpreter::probe::{Inspection, Probe, StateMock};
 use crate::interpreter::snapshot::Phase;
-use crate::interpreter::{self, Effect, Event, ExecutionInfo, Status, Transition};
+use crate::interpreter::{self, Effect, Event, ExecutionInfo, Invocation, Status, Transition};
 use crate::mock_shapes::{self, FieldValidation};
 use crate::model::Machine;
+use crate::resource::{Integration, Pattern, Resource};
 use crate::validate::{MachineType, ValidateOptions, validate};
 use crate::variables::Frame;
 
@@ -114,101 +115,184 @@ const MOCKABLE: [&str; 3] = ["Task", "Map", "Parallel"];
 /// The name a state given alone runs under (AWS's `$$.State.Name` for it).
 pub const SINGLE_STATE_NAME: &str = "StateName";
 
+/// Runs a test whose Task (if any) is answered by its mock; a Task without one is refused (its
+/// call is the caller's to make: see [`TestRun`]).
 pub fn test_state(request: TestRequest) -> Result<TestOutcome, TestRefusal> {
-    let (name, state, language) = chosen_state(&request.definition, request.state_name.as_deref())?;
-    let machine_json = machine_around(&name, &state, language);
-    let text = machine_json.to_string();
-    let diagnostics: Vec<Diagnostic> = validate(
-        &text,
-        &ValidateOptions {
-            machine_type: MachineType::Standard,
-        },
-    )
-    .into_iter()
-    .filter(|d| d.severity == Severity::Error)
-    .collect();
-    if !diagnostics.is_empty() {
-        return Err(TestRefusal::Invalid(diagnostics));
-    }
-    let kind = state
-        .get("Type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    check_mock(kind, &state, &request)?;
-    let state_mock = match (&request.mock, kind) {
-        (Some(mock), "Map" | "Parallel") => Some(state_mock(&state, mock)),
-        _ => None,
-    };
-    if kind == "Task" && request.mock.is_none() && request.info.role_arn.is_empty() {
-        return Err(TestRefusal::Refused(
-            "RoleArn must be specified when testing a Task state".to_owned(),
+    let run = TestRun::start(request)?;
+    if run.call_to_make().is_some() {
+        return Err(TestRefusal::Unsupported(
+            "this test needs its Task's call made, which only the API node does".to_owned(),
         ));
     }
-    let machine = Machine::new(machine_json);
-    let probe = Probe {
-        state: name.clone(),
-        context: request.context,
-        variables: request.variables,
-        retries_made: request.retries_made,
-        state_mock,
-        map_iteration_failures: request.map_iteration_failures,
-        map_items: match request.map_items {
-            Some(Value::Array(items)) => Some(items),
-            _ => None,
-        },
-        inspection: Default::default(),
-    };
-    let mut transition = interpreter::start_probed(
-        &machine,
-        request.info,
-        request.input,
-        request.now_ms,
-        request.seed,
-        &probe,
-    );
-    // A Task waits for its call's answer: the mock gives it (once; a retry is the caller's next
-    // test, with `stateConfiguration`).
-    let mut answered = false;
-    loop {
-        if transition.snapshot.status != Status::Running || answered {
-            break;
+    Ok(run.finish())
+}
+
+/// A test in progress: started, then (for a Task without a mock) waiting for the caller to make
+/// the call and [`TestRun::answer`] it, then finished.
+pub struct TestRun {
+    name: String,
+    state: Value,
+    machine: Machine,
+    probe: Probe,
+    transition: Transition,
+    now_ms: i64,
+    seed: u64,
+}
+
+impl TestRun {
+    /// Checks the request, then runs the state until it ends or waits for its Task's answer
+    /// (the mock's, when there is one, is given at once).
+    pub fn start(request: TestRequest) -> Result<TestRun, TestRefusal> {
+        let (name, state, language) =
+            chosen_state(&request.definition, request.state_name.as_deref())?;
+        let machine_json = machine_around(&name, &state, language);
+        let text = machine_json.to_string();
+        let diagnostics: Vec<Diagnostic> = validate(
+            &text,
+            &ValidateOptions {
+                machine_type: MachineType::Standard,
+            },
+        )
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+        if !diagnostics.is_empty() {
+            return Err(TestRefusal::Invalid(diagnostics));
         }
-        let Some(task_id) = called_task(&transition) else {
-            break;
+        let kind = state
+            .get("Type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        check_mock(kind, &state, &request)?;
+        if kind == "Task" && request.mock.is_none() {
+            check_call(&state, &request)?;
+        }
+        let state_mock = match (&request.mock, kind) {
+            (Some(mock), "Map" | "Parallel") => Some(state_mock(&state, mock)),
+            _ => None,
         };
-        let Some(mock) = &request.mock else {
-            return Err(TestRefusal::Unsupported(
-                "Switchback tests Task states with a mock only: give 'mock' with a result or an error output"
-                    .to_owned(),
-            ));
-        };
-        let event = match mock {
-            Mock::Result { value, .. } => Event::TaskSucceeded {
-                task_id,
-                output: value.to_string(),
+        let machine = Machine::new(machine_json);
+        let probe = Probe {
+            state: name.clone(),
+            context: request.context,
+            variables: request.variables,
+            retries_made: request.retries_made,
+            state_mock,
+            map_iteration_failures: request.map_iteration_failures,
+            map_items: match request.map_items {
+                Some(Value::Array(items)) => Some(items),
+                _ => None,
             },
-            Mock::Error { error, cause } => Event::TaskFailed {
-                task_id,
-                error: error.clone(),
-                cause: cause.clone(),
-            },
+            inspection: Default::default(),
         };
-        answered = true;
-        transition = interpreter::step_probed(
+        let transition = interpreter::start_probed(
             &machine,
-            transition.snapshot,
-            &event,
+            request.info,
+            request.input,
             request.now_ms,
             request.seed,
             &probe,
         );
+        let mut run = TestRun {
+            name,
+            state,
+            machine,
+            probe,
+            transition,
+            now_ms: request.now_ms,
+            seed: request.seed,
+        };
+        // A Task waits for its call's answer: the mock gives it (once; a retry is the
+        // caller's next test, with `stateConfiguration`).
+        if let (Some(mock), Some(task_id)) = (&request.mock, run.waiting_task()) {
+            let event = match mock {
+                Mock::Result { value, .. } => Event::TaskSucceeded {
+                    task_id,
+                    output: value.to_string(),
+                },
+                Mock::Error { error, cause } => Event::TaskFailed {
+                    task_id,
+                    error: error.clone(),
+                    cause: cause.clone(),
+                },
+            };
+            run.answer(&event);
+        }
+        Ok(run)
     }
-    Ok(outcome(
-        &name,
-        &state,
-        &transition,
-        probe.inspection.into_inner(),
-    ))
+
+    /// The call the state waits for, when no mock answered it: the caller makes it.
+    pub fn call_to_make(&self) -> Option<&Invocation> {
+        if self.transition.snapshot.status != Status::Running {
+            return None;
+        }
+        self.transition
+            .effects
+            .iter()
+            .find_map(|effect| match effect {
+                Effect::Invoke(invocation) => Some(invocation),
+                _ => None,
+            })
+    }
+
+    /// Gives the state its call's answer (the event names the task).
+    pub fn answer(&mut self, event: &Event) {
+        let snapshot = self.transition.snapshot.clone();
+        self.transition = interpreter::step_probed(
+            &self.machine,
+            snapshot,
+            event,
+            self.now_ms,
+            self.seed,
+            &self.probe,
+        );
+    }
+
+    /// How the state ended.
+    pub fn finish(self) -> TestOutcome {
+        outcome(
+            &self.name,
+            &self.state,
+            &self.transition,
+            self.probe.inspection.into_inner(),
+        )
+    }
+
+    fn waiting_task(&self) -> Option<u64> {
+        if self.transition.snapshot.status != Status::Running {
+            return None;
+        }
+        called_task(&self.transition)
+    }
+}
+
+/// A Task without a mock makes its call for real: it needs a role (AWS's rule), and only the
+/// calls Switchback makes outside an execution (Lambda and HTTP, request-response) can be.
+fn check_call(state: &Value, request: &TestRequest) -> Result<(), TestRefusal> {
+    if request.info.role_arn.is_empty() {
+        return Err(TestRefusal::Refused(
+            "RoleArn must be specified when testing a Task state".to_owned(),
+        ));
+    }
+    let resource = state
+        .get("Resource")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let callable = matches!(
+        Resource::parse(resource),
+        Resource::LambdaFunction { .. }
+            | Resource::Integration {
+                integration: Integration::LambdaInvoke | Integration::HttpInvoke,
+                pattern: Pattern::RequestResponse,
+                ..
+            }
+    );
+    if callable {
+        return Ok(());
+    }
+    Err(TestRefusal::Unsupported(format!(
+        "Switchback runs a Task state without a mock only for Lambda and HTTP Tasks that answer at once; give 'mock' to test '{resource}'"
+    )))
 }
 
 /// AWS's rules for a mock: which states take one, which need one, and its shape for a Map or

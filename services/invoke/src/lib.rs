@@ -30,7 +30,7 @@ mod sigv4;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchback_asl::interpreter::{Call, Invocation};
+use switchback_asl::interpreter::{Call, Event, Invocation};
 
 pub use config::{
     ApiKeyAuth, AuthorizationType, BasicAuth, ConnectionConfig, FunctionConfig, HttpConfig,
@@ -55,6 +55,34 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The signal the outcome is for the task `task_id` of the invocation: a result (submitted,
+    /// when the state goes on waiting for a callback or a job), or a failure. A Lambda function
+    /// called by its ARN answers with its payload alone.
+    pub fn into_event(self, invocation: &Invocation, task_id: u64) -> Event {
+        match self {
+            Outcome::Succeeded(output) => {
+                let output = match &invocation.call {
+                    Call::Lambda { direct: true, .. } => output
+                        .get("Payload")
+                        .cloned()
+                        .unwrap_or(serde_json::Value::Null),
+                    _ => output,
+                };
+                let output = output.to_string();
+                if invocation.pattern.waits_after_call() {
+                    Event::TaskSubmitted { task_id, output }
+                } else {
+                    Event::TaskSucceeded { task_id, output }
+                }
+            }
+            Outcome::Failed { error, cause } => Event::TaskFailed {
+                task_id,
+                error,
+                cause,
+            },
+        }
+    }
+
     pub(crate) fn failed(error: impl Into<String>, cause: impl Into<String>) -> Self {
         Self::Failed {
             error: error.into(),

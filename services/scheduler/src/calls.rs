@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use switchback_asl::interpreter::{Call, Invocation, Pattern};
 use switchback_asl::mocks::{MockConfig, Mocked};
 use switchback_asl::start::{self, Refusal};
@@ -213,30 +213,8 @@ impl Caller {
                     .await
             }
         };
-        let waits = invocation.pattern.waits_after_call();
-        let signal = match outcome {
-            Outcome::Succeeded(output) => {
-                let output = match &invocation.call {
-                    // A function called by its ARN answers with its payload alone.
-                    Call::Lambda { direct: true, .. } => {
-                        output.get("Payload").cloned().unwrap_or(Value::Null)
-                    }
-                    _ => output,
-                };
-                let output = output.to_string();
-                if waits {
-                    Event::TaskSubmitted { task_id: 0, output }
-                } else {
-                    Event::TaskSucceeded { task_id: 0, output }
-                }
-            }
-            Outcome::Failed { error, cause } => Event::TaskFailed {
-                task_id: 0,
-                error,
-                cause,
-            },
-        };
-        let waits = waits && matches!(signal, Event::TaskSubmitted { .. });
+        let signal = outcome.into_event(&invocation, 0);
+        let waits = matches!(signal, Event::TaskSubmitted { .. });
         self.record(&claimed, &[signal], waits).await;
     }
 

@@ -241,6 +241,7 @@ impl Settings {
             activity_poll: std::time::Duration::from_secs(self.api.activity_poll_seconds),
             operations_only: false,
             mocks,
+            integrations: self.integrations.clone(),
         }
     }
 

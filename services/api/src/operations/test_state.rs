@@ -7,7 +7,7 @@ use switchback_asl::arn::{Arn, ResourceKind};
 use switchback_asl::interpreter::ExecutionInfo;
 use switchback_asl::interpreter::probe::Inspection;
 use switchback_asl::mock_shapes::FieldValidation;
-use switchback_asl::test_state::{self, Mock, TestRefusal, TestRequest};
+use switchback_asl::test_state::{Mock, TestRefusal, TestRequest, TestRun};
 
 use super::Context;
 use super::state_machines::{MAX_DEFINITION_CHARS, check_role_arn};
@@ -190,7 +190,7 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
         now_ms,
         seed: switchback_asl::entropy::seed_from(uuid::Uuid::new_v4().into_bytes()),
     };
-    let outcome = test_state::test_state(request).map_err(|refusal| match refusal {
+    let mut run = TestRun::start(request).map_err(|refusal| match refusal {
         TestRefusal::StateNotFound => Error::Validation("State not found in definition".to_owned()),
         TestRefusal::Invalid(diagnostics) => Error::InvalidDefinition(
             invalid_definition_message_for(&definition_text, &diagnostics),
@@ -200,6 +200,12 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
             Error::Validation(message)
         }
     })?;
+    // A Task without a mock makes its call from here, as a scheduler would.
+    if let Some(invocation) = run.call_to_make().cloned() {
+        let outcome = context.state.invoker.call(&invocation).await;
+        run.answer(&outcome.into_event(&invocation, invocation.task_id));
+    }
+    let outcome = run.finish();
 
     let mut answer = json!({ "status": outcome.status.as_str() });
     if let Some(output) = &outcome.output {
