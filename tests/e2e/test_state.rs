@@ -433,3 +433,63 @@ async fn a_task_without_a_mock_calls_its_lambda_function() {
     assert_eq!(code, "ValidationException", "an activity needs a mock");
     assert_eq!(lambda.calls_of("echo").len(), 1);
 }
+
+/// At TRACE, an HTTP Task run without a mock shows the request it sent and the response it
+/// got; what its connection adds (here the credentials) only with `revealSecrets`.
+#[tokio::test]
+async fn an_http_task_shows_its_request_and_response_at_trace() {
+    use switchback_invoke::{AuthorizationType, BasicAuth, ConnectionConfig};
+    let http = switchback_tests::services::http().await;
+    let url = switchback_tests::pg::fresh_database().await;
+    let connection = "arn:aws:events:us-east-1:123456789012:connection/echo/1";
+    let app = TestApp::spawn_with(&url, move |settings| {
+        settings.integrations.http.allow_private_destinations = Some(true);
+        settings.integrations.connections.push(ConnectionConfig {
+            arn: connection.to_owned(),
+            authorization_type: AuthorizationType::Basic,
+            basic: Some(BasicAuth {
+                username: "user".to_owned(),
+                password: "s3cret-password".to_owned(),
+            }),
+            api_key: None,
+            oauth: None,
+            invocation_http_parameters: Default::default(),
+            allowed_endpoints: vec!["*".to_owned()],
+        });
+    })
+    .await;
+    let task = json!({"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+        "Parameters": {"ApiEndpoint": format!("{}/echo", http.endpoint()), "Method": "POST",
+            "Authentication": {"ConnectionArn": connection}, "RequestBody": {"n": 1}},
+        "ResultSelector": {"status.$": "$.StatusCode"}, "End": true});
+    let test = |reveal: bool| {
+        app.client
+            .test_state()
+            .definition(task.to_string())
+            .role_arn(crate::executions::ROLE)
+            .inspection_level(InspectionLevel::Trace)
+            .reveal_secrets(reveal)
+            .send()
+    };
+    let answer = test(false).await.expect("an HTTP Task at TRACE");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::Succeeded));
+    assert_eq!(parsed(answer.output()), json!({"status": 200}));
+    let inspection = answer.inspection_data().expect("inspection");
+    let request = inspection.request().expect("the request");
+    assert_eq!(request.method(), Some("POST"));
+    assert!(request.url().is_some_and(|u| u.ends_with("/echo")));
+    assert_eq!(parsed(request.body()), json!({"n": 1}));
+    let headers = request.headers().unwrap_or_default().to_ascii_lowercase();
+    assert!(!headers.contains("authorization"), "hidden: {headers}");
+    let response = inspection.response().expect("the response");
+    assert_eq!(response.status_code(), Some("200"));
+
+    let answer = test(true).await.expect("with secrets");
+    let headers = answer
+        .inspection_data()
+        .and_then(|data| data.request())
+        .and_then(|request| request.headers())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(headers.contains("authorization"), "revealed: {headers}");
+}

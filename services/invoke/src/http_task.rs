@@ -105,7 +105,7 @@ pub(crate) enum ArrayFormat {
 }
 
 /// The task's Parameters, checked.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Spec {
     pub endpoint: String,
     pub method: Method,
@@ -162,6 +162,7 @@ impl HttpTasks {
         token_http: &HttpClient,
         parameters: &Value,
         timeout: Duration,
+        mut trace: Option<&mut Trace>,
     ) -> Outcome {
         let deadline = Instant::now() + timeout.min(MAX_TIMEOUT);
         let spec = match parse(parameters) {
@@ -181,6 +182,14 @@ impl HttpTasks {
                 }
             },
             None => None,
+        };
+        // What a trace shows of the request: without what the connection adds, unless the
+        // caller may see secrets.
+        let shown = match &trace {
+            Some(trace) if !trace.reveal_secrets => {
+                build_request(spec.clone(), None, &self.user_agent).ok()
+            }
+            _ => None,
         };
         let request = match build_request(spec, connection.map(|c| &c.config), &self.user_agent) {
             Ok(built) => built,
@@ -205,6 +214,12 @@ impl HttpTasks {
                 Ok(token) => used_token = token,
                 Err(outcome) => return outcome,
             }
+        }
+        if let Some(trace) = trace.as_deref_mut() {
+            trace.exchange = Some(HttpExchange {
+                request: ExchangeRequest::of(shown.as_ref().unwrap_or(&request)).await,
+                response: None,
+            });
         }
         let uri = request.uri().clone();
         let method = request.method().clone();
@@ -233,6 +248,15 @@ impl HttpTasks {
                     if let (Some(connection), Ok(mut tokens)) = (connection, self.tokens.lock()) {
                         tokens.remove(&connection.config.arn);
                     }
+                }
+                if let Some(exchange) = trace.and_then(|trace| trace.exchange.as_mut()) {
+                    exchange.response = Some(ExchangeResponse {
+                        protocol: "HTTP/1.1".to_owned(),
+                        status_code: response.status.as_u16().to_string(),
+                        status_message: response.reason.clone(),
+                        headers: header_text(&response.headers),
+                        body: String::from_utf8_lossy(&response.body).into_owned(),
+                    });
                 }
                 response_outcome(
                     response.status.as_u16(),
@@ -607,6 +631,76 @@ pub(crate) fn parse(parameters: &Value) -> Result<Spec, String> {
         url_encoded,
         connection_arn,
     })
+}
+
+/// What TestState shows of an HTTP Task's call at TRACE (AWS's `inspectionData.request` and
+/// `response`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trace {
+    /// Show what the connection adds (its headers, query and body parameters, credentials).
+    pub reveal_secrets: bool,
+    pub exchange: Option<HttpExchange>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpExchange {
+    pub request: ExchangeRequest,
+    /// None when no response came.
+    pub response: Option<ExchangeResponse>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeRequest {
+    pub protocol: String,
+    pub method: String,
+    pub url: String,
+    /// The headers as a JSON object of name to value.
+    pub headers: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeResponse {
+    pub protocol: String,
+    pub status_code: String,
+    pub status_message: String,
+    pub headers: String,
+    pub body: String,
+}
+
+impl ExchangeRequest {
+    async fn of(request: &Request<Full<Bytes>>) -> Self {
+        use http_body_util::BodyExt as _;
+        let body = match request.body().clone().collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(never) => match never {},
+        };
+        Self {
+            protocol: "HTTP/1.1".to_owned(),
+            method: request.method().to_string(),
+            url: request.uri().to_string(),
+            headers: header_text(request.headers()),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+}
+
+/// Headers as a JSON object (repeated names joined with a comma).
+fn header_text(headers: &HeaderMap) -> String {
+    let mut object = Map::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match object.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&value);
+            }
+            _ => {
+                object.insert(name.as_str().to_owned(), Value::String(value));
+            }
+        }
+    }
+    Value::Object(object).to_string()
 }
 
 /// The request for `spec` with the connection's parameters merged in (not yet its

@@ -36,6 +36,7 @@ pub use config::{
     ApiKeyAuth, AuthorizationType, BasicAuth, ConnectionConfig, FunctionConfig, HttpConfig,
     HttpParameters, IntegrationsConfig, LambdaConfig, OAuthConfig,
 };
+pub use http_task::{ExchangeRequest, ExchangeResponse, HttpExchange, Trace};
 
 /// Lambda's own limit on a function's run time.
 const LAMBDA_MAX_SECONDS: u64 = 900;
@@ -190,15 +191,7 @@ impl Invoker {
     /// a little slack) and the service's own limit. Other calls are not made here (a nested
     /// execution needs the database): they fail with `States.Runtime`.
     pub async fn call(&self, invocation: &Invocation) -> Outcome {
-        let limit = |max: u64| {
-            let seconds = invocation
-                .timeout_seconds
-                .and_then(|s| u64::try_from(s).ok())
-                .map_or(Duration::from_secs(max), |s| {
-                    Duration::from_secs(s) + DEADLINE_SLACK
-                });
-            seconds.clamp(Duration::from_secs(1), Duration::from_secs(max))
-        };
+        let limit = |max: u64| call_limit(invocation, max);
         match &invocation.call {
             Call::Lambda {
                 function_name,
@@ -225,13 +218,60 @@ impl Invoker {
         }
     }
 
+    /// As [`Invoker::call`], also returning what an HTTP Task sent and received (TestState's
+    /// TRACE), with what its connection adds hidden unless `reveal_secrets`.
+    pub async fn call_traced(
+        &self,
+        invocation: &Invocation,
+        reveal_secrets: bool,
+    ) -> (Outcome, Option<HttpExchange>) {
+        let Call::Http { parameters } = &invocation.call else {
+            return (self.call(invocation).await, None);
+        };
+        let mut trace = Trace {
+            reveal_secrets,
+            exchange: None,
+        };
+        let timeout = call_limit(invocation, HTTP_MAX_SECONDS);
+        let outcome = self
+            .inner
+            .http_tasks
+            .invoke(
+                &self.inner.task_http,
+                &self.inner.http,
+                parameters,
+                timeout,
+                Some(&mut trace),
+            )
+            .await;
+        (outcome, trace.exchange)
+    }
+
     /// `http:invoke` with its evaluated Parameters. `timeout` is capped at AWS's 60 seconds.
     pub async fn http_invoke(&self, parameters: &serde_json::Value, timeout: Duration) -> Outcome {
         self.inner
             .http_tasks
-            .invoke(&self.inner.task_http, &self.inner.http, parameters, timeout)
+            .invoke(
+                &self.inner.task_http,
+                &self.inner.http,
+                parameters,
+                timeout,
+                None,
+            )
             .await
     }
+}
+
+/// How long a call may take: its state's `TimeoutSeconds` plus a little slack, within one
+/// second and the service's own limit of `max` seconds.
+fn call_limit(invocation: &Invocation, max: u64) -> Duration {
+    let seconds = invocation
+        .timeout_seconds
+        .and_then(|s| u64::try_from(s).ok())
+        .map_or(Duration::from_secs(max), |s| {
+            Duration::from_secs(s) + DEADLINE_SLACK
+        });
+    seconds.clamp(Duration::from_secs(1), Duration::from_secs(max))
 }
 
 /// An `http(s)://host[:port][/path]` base URL without credentials in it.

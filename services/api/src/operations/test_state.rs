@@ -25,7 +25,7 @@ struct Input {
     role_arn: Option<String>,
     input: Option<String>,
     inspection_level: Option<String>,
-    /// Refused with a mock; otherwise no inspection data this version returns holds a secret.
+    /// Refused with a mock; otherwise shows at TRACE what an HTTP Task's connection adds.
     reveal_secrets: Option<bool>,
     variables: Option<String>,
     state_name: Option<String>,
@@ -201,8 +201,11 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
         }
     })?;
     // A Task without a mock makes its call from here, as a scheduler would.
+    let mut exchange = None;
     if let Some(invocation) = run.call_to_make().cloned() {
-        let outcome = context.state.invoker.call(&invocation).await;
+        let reveal = input.reveal_secrets == Some(true);
+        let (outcome, traced) = context.state.invoker.call_traced(&invocation, reveal).await;
+        exchange = traced;
         run.answer(&outcome.into_event(&invocation, invocation.task_id));
     }
     let outcome = run.finish();
@@ -220,8 +223,27 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
     if let Some(cause) = outcome.cause {
         answer["cause"] = Value::from(cause);
     }
-    if input.inspection_level.as_deref().unwrap_or("INFO") != "INFO" {
+    let level = input.inspection_level.as_deref().unwrap_or("INFO");
+    if level != "INFO" {
         answer["inspectionData"] = inspection_data(&state_input, &outcome.inspection);
+    }
+    if let (Some(exchange), "TRACE") = (&exchange, level) {
+        answer["inspectionData"]["request"] = json!({
+            "protocol": exchange.request.protocol,
+            "method": exchange.request.method,
+            "url": exchange.request.url,
+            "headers": exchange.request.headers,
+            "body": exchange.request.body,
+        });
+        if let Some(response) = &exchange.response {
+            answer["inspectionData"]["response"] = json!({
+                "protocol": response.protocol,
+                "statusCode": response.status_code,
+                "statusMessage": response.status_message,
+                "headers": response.headers,
+                "body": response.body,
+            });
+        }
     }
     Ok(answer)
 }
