@@ -63,6 +63,18 @@ async fn states_run_alone_with_their_next_state_and_status() {
         .await
         .expect("variables and context");
     assert_eq!(parsed(answer.output()), json!({"seen": 3, "who": "given"}));
+    // At DEBUG, the variables after the state's assignments.
+    let assigns = json!({"Type": "Pass", "Assign": {"x": 1}, "End": true});
+    let answer = client
+        .test_state()
+        .definition(assigns.to_string())
+        .variables(r#"{"limit": 3}"#)
+        .inspection_level(InspectionLevel::Debug)
+        .send()
+        .await
+        .expect("assignments");
+    let variables = answer.inspection_data().and_then(|data| data.variables());
+    assert_eq!(parsed(variables), json!({"limit": 3, "x": 1}));
     let (code, message) = error_code(
         client
             .test_state()

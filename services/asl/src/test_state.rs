@@ -510,6 +510,9 @@ fn outcome(
     // The error a retrier or catcher took, if any.
     let handled = inspection.failure.clone();
     outcome.inspection = inspection;
+    if !thread.variables.is_empty() {
+        outcome.inspection.variables = Some(Value::Object(thread.variables.clone()));
+    }
     if thread.state != name {
         // It went on: the stand-in received the state's output as its input.
         outcome.next_state = Some(thread.state.clone());

@@ -260,6 +260,7 @@ fn inspection_data(input: &Value, inspection: &Inspection) -> Value {
         ("afterResultSelector", &inspection.after_result_selector),
         ("afterResultPath", &inspection.after_result_path),
         ("afterItemsPath", &inspection.after_items_path),
+        ("variables", &inspection.variables),
     ] {
         if let Some(value) = value {
             data[member] = Value::from(value.to_string());

@@ -57,6 +57,8 @@ pub struct Inspection {
     pub retry_backoff_seconds: Option<u64>,
     /// The catcher that took the error.
     pub catch_index: Option<usize>,
+    /// The variables in scope after the state (with its assignments), when there are any.
+    pub variables: Option<Value>,
     /// The error the state's retriers and catchers were given (not part of `inspectionData`:
     /// TestState answers it as `error` and `cause`).
     pub failure: Option<Failure>,
