@@ -260,6 +260,39 @@ async fn a_mocked_task_succeeds_is_retried_or_caught() {
             "Mock result schema validation error: Field 'StatusCode' must be a number"
         )
     );
+    // PRESENT checks the types of the fields given, not that the required ones are there.
+    let start = json!({"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+        "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m"},
+        "End": true});
+    let present = |result: &str| {
+        MockInput::builder()
+            .result(result)
+            .field_validation_mode(aws_sdk_sfn::types::MockResponseValidationMode::Present)
+            .build()
+    };
+    let answer = client
+        .test_state()
+        .definition(start.to_string())
+        .mock(present("{}"))
+        .send()
+        .await
+        .expect("nothing required in PRESENT");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::Succeeded));
+    let (code, message) = error_code(
+        client
+            .test_state()
+            .definition(start.to_string())
+            .mock(present(r#"{"StartDate": true}"#))
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        (
+            "ValidationException",
+            "Mock result schema validation error: Field 'StartDate' must be a string"
+        )
+    );
     let unchecked = MockInput::builder()
         .result(r#"{"StatusCode": "200", "Payload": 1}"#)
         .field_validation_mode(aws_sdk_sfn::types::MockResponseValidationMode::None)
