@@ -47,6 +47,8 @@ pub enum Error {
     MissingRequiredParameter(String),
     #[error("{0}")]
     ExecutionNotRedrivable(String),
+    #[error("{0}")]
+    AccessDenied(String),
     #[error("This operation is not supported by this type of state machine")]
     StateMachineTypeNotSupported,
     #[error("Activity Does Not Exist: '{0}'")]
@@ -124,6 +126,7 @@ impl Error {
             Conflict(_) => ("ConflictException", StatusCode::CONFLICT),
             MissingRequiredParameter(_) => ("MissingRequiredParameter", StatusCode::BAD_REQUEST),
             ExecutionNotRedrivable(_) => ("ExecutionNotRedrivable", StatusCode::BAD_REQUEST),
+            AccessDenied(_) => ("AccessDeniedException", StatusCode::BAD_REQUEST),
             StateMachineTypeNotSupported => {
                 ("StateMachineTypeNotSupported", StatusCode::BAD_REQUEST)
             }

@@ -37,8 +37,12 @@ impl Checks {
 
     /// A required ARN member: present, 1 to 256 characters (botocore's `Arn` shape).
     pub fn arn(&mut self, field: &str, value: &Option<String>) -> &mut Self {
-        self.required(field, value)
-            .length(field, value.as_deref(), 1, 256)
+        self.required(field, value).optional_arn(field, value)
+    }
+
+    /// An optional ARN member: 1 to 256 characters when given.
+    pub fn optional_arn(&mut self, field: &str, value: &Option<String>) -> &mut Self {
+        self.length(field, value.as_deref(), 1, 256)
     }
 
     pub fn required<T>(&mut self, field: &str, value: &Option<T>) -> &mut Self {

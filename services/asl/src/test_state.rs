@@ -115,18 +115,6 @@ const MOCKABLE: [&str; 3] = ["Task", "Map", "Parallel"];
 /// The name a state given alone runs under (AWS's `$$.State.Name` for it).
 pub const SINGLE_STATE_NAME: &str = "StateName";
 
-/// Runs a test whose Task (if any) is answered by its mock; a Task without one is refused (its
-/// call is the caller's to make: see [`TestRun`]).
-pub fn test_state(request: TestRequest) -> Result<TestOutcome, TestRefusal> {
-    let run = TestRun::start(request)?;
-    if run.call_to_make().is_some() {
-        return Err(TestRefusal::Unsupported(
-            "this test needs its Task's call made, which only the API node does".to_owned(),
-        ));
-    }
-    Ok(run.finish())
-}
-
 /// A test in progress: started, then (for a Task without a mock) waiting for the caller to make
 /// the call and [`TestRun::answer`] it, then finished.
 pub struct TestRun {
@@ -387,11 +375,13 @@ fn state_mock(state: &Value, mock: &Mock) -> StateMock {
             let reads_result = ["ResultSelector", "ResultPath", "OutputPath", "Output"]
                 .iter()
                 .any(|field| state.get(field).is_some());
-            if reads_result {
-                StateMock::Result(value.clone())
+            let items = value.as_array().map_or(0, Vec::len);
+            let value = if reads_result {
+                value.clone()
             } else {
-                StateMock::Result(Value::String(text.clone()))
-            }
+                Value::String(text.clone())
+            };
+            StateMock::Result { value, items }
         }
     }
 }
@@ -562,7 +552,7 @@ mod tests {
     use super::*;
 
     fn run(definition: Value, state_name: Option<&str>, input: Value) -> TestOutcome {
-        test_state(TestRequest {
+        TestRun::start(TestRequest {
             definition,
             state_name: state_name.map(str::to_owned),
             input,
@@ -579,6 +569,7 @@ mod tests {
             seed: 1,
         })
         .expect("the test runs")
+        .finish()
     }
 
     #[test]
@@ -602,7 +593,7 @@ mod tests {
 
     #[test]
     fn an_invalid_state_is_refused_with_its_diagnostics() {
-        let refused = test_state(TestRequest {
+        let refused = TestRun::start(TestRequest {
             definition: json!({"Type": "Nope"}),
             state_name: None,
             input: json!({}),
@@ -618,6 +609,6 @@ mod tests {
             now_ms: 0,
             seed: 1,
         });
-        assert!(matches!(refused, Err(TestRefusal::Invalid(d)) if !d.is_empty()));
+        assert!(matches!(refused.err(), Some(TestRefusal::Invalid(d)) if !d.is_empty()));
     }
 }

@@ -183,13 +183,11 @@ impl HttpTasks {
             },
             None => None,
         };
-        // What a trace shows of the request: without what the connection adds, unless the
-        // caller may see secrets.
+        // What a trace shows of the request: without what the connection adds (its headers,
+        // query and body parameters, credentials), which are the operator's secrets.
         let shown = match &trace {
-            Some(trace) if !trace.reveal_secrets => {
-                build_request(spec.clone(), None, &self.user_agent).ok()
-            }
-            _ => None,
+            Some(_) => build_request(spec.clone(), None, &self.user_agent).ok(),
+            None => None,
         };
         let request = match build_request(spec, connection.map(|c| &c.config), &self.user_agent) {
             Ok(built) => built,
@@ -215,9 +213,9 @@ impl HttpTasks {
                 Err(outcome) => return outcome,
             }
         }
-        if let Some(trace) = trace.as_deref_mut() {
+        if let (Some(trace), Some(shown)) = (trace.as_deref_mut(), &shown) {
             trace.exchange = Some(HttpExchange {
-                request: ExchangeRequest::of(shown.as_ref().unwrap_or(&request)).await,
+                request: ExchangeRequest::of(shown).await,
                 response: None,
             });
         }
@@ -637,8 +635,6 @@ pub(crate) fn parse(parameters: &Value) -> Result<Spec, String> {
 /// `response`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Trace {
-    /// Show what the connection adds (its headers, query and body parameters, credentials).
-    pub reveal_secrets: bool,
     pub exchange: Option<HttpExchange>,
 }
 

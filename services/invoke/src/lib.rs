@@ -219,19 +219,12 @@ impl Invoker {
     }
 
     /// As [`Invoker::call`], also returning what an HTTP Task sent and received (TestState's
-    /// TRACE), with what its connection adds hidden unless `reveal_secrets`.
-    pub async fn call_traced(
-        &self,
-        invocation: &Invocation,
-        reveal_secrets: bool,
-    ) -> (Outcome, Option<HttpExchange>) {
+    /// TRACE), without what its connection adds: those are the operator's secrets.
+    pub async fn call_traced(&self, invocation: &Invocation) -> (Outcome, Option<HttpExchange>) {
         let Call::Http { parameters } = &invocation.call else {
             return (self.call(invocation).await, None);
         };
-        let mut trace = Trace {
-            reveal_secrets,
-            exchange: None,
-        };
+        let mut trace = Trace { exchange: None };
         let timeout = call_limit(invocation, HTTP_MAX_SECONDS);
         let outcome = self
             .inner

@@ -14,28 +14,25 @@ pub struct Taken {
     pub input: String,
 }
 
-// One statement: take the oldest scheduled task (SKIP LOCKED lets many polls on many nodes
-// take different tasks at once), record ActivityStarted for the scheduler as a signal (the body
-// is `signals::Event::TaskStarted`), and make the execution due.
+// One statement: take the oldest scheduled task whose execution is free (SKIP LOCKED lets many
+// polls on many nodes take different tasks at once), record ActivityStarted for the scheduler
+// as a signal (the body is `signals::Event::TaskStarted`), and make the execution due.
 //
-// Lock order: a scheduler locks an execution, then its tasks (to close them). This statement
-// locks a task and then its execution, so it must never wait for the execution: when a
-// scheduler (or another worker's statement) holds it, the task is left for a moment and the
-// statement answers `picked` without `token`; the caller tries again.
+// Lock order: a scheduler locks an execution, then its tasks (to close them). A poll must pick
+// its task first, so it never waits for either row: it skips a task whose execution a
+// scheduler (or another worker's statement) holds, and takes the next. `waiting` tells a poll
+// that found nothing free whether tasks are scheduled all the same (busy: ask again soon).
 const TAKE: &str = "
     WITH picked AS MATERIALIZED (
-        SELECT token, execution_seq FROM tasks
-        WHERE activity_arn = $1 AND status = 'SCHEDULED' AND call IS NULL
-        ORDER BY scheduled_at
+        SELECT t.token, t.execution_seq FROM tasks t
+        JOIN executions e ON e.seq = t.execution_seq
+        WHERE t.activity_arn = $1 AND t.status = 'SCHEDULED' AND t.call IS NULL
+        ORDER BY t.scheduled_at
         LIMIT 1
-        FOR UPDATE SKIP LOCKED
-    ), running AS MATERIALIZED (
-        SELECT seq FROM executions
-        WHERE seq = (SELECT execution_seq FROM picked)
-        FOR UPDATE SKIP LOCKED
+        FOR UPDATE OF t, e SKIP LOCKED
     ), taken AS (
         UPDATE tasks SET status = 'STARTED', worker_name = $2, started_at = now()
-        WHERE token = (SELECT token FROM picked) AND EXISTS (SELECT 1 FROM running)
+        WHERE token = (SELECT token FROM picked)
         RETURNING token, input, execution_seq, task_id
     ), signalled AS (
         INSERT INTO signals (execution_seq, task_id, body)
@@ -44,8 +41,10 @@ const TAKE: &str = "
         UPDATE executions SET due_at = now()
         WHERE seq = (SELECT execution_seq FROM taken) AND status = 'RUNNING'
     )
-    SELECT picked.token AS picked, taken.token, taken.input
-    FROM picked LEFT JOIN taken ON true";
+    SELECT taken.token, taken.input,
+        EXISTS (SELECT 1 FROM tasks
+                WHERE activity_arn = $1 AND status = 'SCHEDULED' AND call IS NULL) AS waiting
+    FROM (SELECT 1) AS one LEFT JOIN taken ON true";
 
 /// What a poll found.
 #[derive(Debug, Clone)]
@@ -53,8 +52,8 @@ pub enum Take {
     Taken(Taken),
     /// No task is scheduled.
     Nothing,
-    /// A task is scheduled, but its execution was busy (a scheduler was stepping it): ask
-    /// again in a moment.
+    /// Tasks are scheduled, but every one's execution was busy (a scheduler was stepping it):
+    /// ask again in a moment.
     Busy,
 }
 
@@ -80,12 +79,14 @@ pub async fn take(
         return Ok(Take::Nothing);
     };
     let token: Option<String> = row.try_get("token")?;
+    let waiting: bool = row.try_get("waiting")?;
     Ok(match token {
         Some(token) => Take::Taken(Taken {
             token,
             input: row.try_get("input")?,
         }),
-        None => Take::Busy,
+        None if waiting => Take::Busy,
+        None => Take::Nothing,
     })
 }
 

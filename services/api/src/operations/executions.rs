@@ -280,12 +280,7 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     let request: ListInput = parse(body)?;
     let mut checks = Checks::new();
     checks
-        .length(
-            "stateMachineArn",
-            request.state_machine_arn.as_deref(),
-            1,
-            256,
-        )
+        .optional_arn("stateMachineArn", &request.state_machine_arn)
         .one_of("statusFilter", request.status_filter.as_deref(), &STATUSES)
         .one_of(
             "redriveFilter",

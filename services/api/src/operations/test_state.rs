@@ -25,7 +25,7 @@ struct Input {
     role_arn: Option<String>,
     input: Option<String>,
     inspection_level: Option<String>,
-    /// Refused with a mock; otherwise shows at TRACE what an HTTP Task's connection adds.
+    /// Refused: with a mock as AWS does, and otherwise as no caller may see secrets yet.
     reveal_secrets: Option<bool>,
     variables: Option<String>,
     state_name: Option<String>,
@@ -68,7 +68,7 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
             1,
             MAX_DEFINITION_CHARS,
         )
-        .length("roleArn", input.role_arn.as_deref(), 1, 256)
+        .optional_arn("roleArn", &input.role_arn)
         .length("stateName", input.state_name.as_deref(), 1, 80)
         .one_of(
             "inspectionLevel",
@@ -114,9 +114,17 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
         configuration.and_then(|c| c.map_iteration_failure_count),
         "mapIterationFailureCount",
     )?;
-    if input.reveal_secrets == Some(true) && input.mock.is_some() {
-        return Err(Error::Validation(
-            "TestState does not support RevealSecrets when a mock is specified.".to_owned(),
+    if input.reveal_secrets == Some(true) {
+        if input.mock.is_some() {
+            return Err(Error::Validation(
+                "TestState does not support RevealSecrets when a mock is specified.".to_owned(),
+            ));
+        }
+        // AWS requires the caller's permission `states:RevealSecrets`. Requests are not
+        // authenticated yet, so no caller holds it: the operator's connection secrets stay
+        // hidden from whoever can reach the API.
+        return Err(Error::AccessDenied(
+            "The caller is not authorized to perform states:RevealSecrets: connection secrets are never revealed by this version of Switchback".to_owned(),
         ));
     }
     let variables = match &input.variables {
@@ -203,8 +211,7 @@ pub async fn test_state(context: &Context<'_>, body: Value) -> Result<Value, Err
     // A Task without a mock makes its call from here, as a scheduler would.
     let mut exchange = None;
     if let Some(invocation) = run.call_to_make().cloned() {
-        let reveal = input.reveal_secrets == Some(true);
-        let (outcome, traced) = context.state.invoker.call_traced(&invocation, reveal).await;
+        let (outcome, traced) = context.state.invoker.call_traced(&invocation).await;
         exchange = traced;
         run.answer(&outcome.into_event(&invocation, invocation.task_id));
     }

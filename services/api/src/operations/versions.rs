@@ -55,7 +55,7 @@ pub async fn update(context: &Context<'_>, body: Value) -> Result<Value, Error> 
             1,
             MAX_DEFINITION_CHARS,
         )
-        .length("roleArn", input.role_arn.as_deref(), 1, 256)
+        .optional_arn("roleArn", &input.role_arn)
         .length(
             "versionDescription",
             input.version_description.as_deref(),

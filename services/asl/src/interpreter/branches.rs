@@ -210,8 +210,8 @@ impl Runner<'_> {
                 .and_then(|probe| probe.map_iteration_failures)
                 .unwrap_or(0) as usize;
             let total = match &mock {
-                StateMock::Result(Value::Array(results)) => results.len(),
-                _ => items.len(),
+                StateMock::Result { items, .. } => *items,
+                StateMock::Error(_) => items.len(),
             };
             let tolerance_set = tolerated_count.is_some() || tolerated_percentage.is_some();
             let probe_phase = IterationsPhase {
@@ -435,7 +435,7 @@ impl Runner<'_> {
     ) -> Result<(), Failure> {
         let result = match mock {
             StateMock::Error(failure) => return Err(failure),
-            StateMock::Result(result) => result,
+            StateMock::Result { value, .. } => value,
         };
         let def = self.state_def(thread)?;
         let succeeded = match def.state.kind {

@@ -34,7 +34,11 @@ pub struct Probe {
 /// What a mocked Map or Parallel state answers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StateMock {
-    Result(Value),
+    /// The result, and how many items the mock's array had (a Map's iterations).
+    Result {
+        value: Value,
+        items: usize,
+    },
     Error(Failure),
 }
 

@@ -82,6 +82,16 @@ pub(super) fn redrive_thread(thread: &mut Thread, after: u64) {
     if let Some(children) = thread.unfinished.take() {
         thread.phase = *children;
     }
+    // A Map stored before failed iterations were kept has only their error outputs: it runs
+    // again whole.
+    if let Phase::Iterations(phase) = &thread.phase
+        && phase.failures > phase.failed.len()
+    {
+        thread.phase = Phase::Failed {
+            error: String::new(),
+            cause: String::new(),
+        };
+    }
     thread.attempts.clear();
     match &mut thread.phase {
         Phase::Enter | Phase::Succeeded { .. } => {}
@@ -759,7 +769,7 @@ impl<'a> Runner<'a> {
             if let Some(made) = self.probe.and_then(|probe| probe.retries_made) {
                 thread.attempts[index] = thread.attempts[index].max(made);
             }
-            let attempt = thread.attempts[index] + 1;
+            let attempt = thread.attempts[index].saturating_add(1);
             record(&|i| i.retry_index = Some(index));
             if let Some(delay) = retry::retry_delay_ms(&retriers[index], attempt, &mut self.entropy)
             {

@@ -60,11 +60,13 @@ impl Runner<'_> {
         pass: &PassState,
     ) -> Result<(), Failure> {
         let env = self.env(thread);
-        // With a `Result`, the input is neither filtered nor templated (AWS evaluates neither).
+        // With a `Result`, `Parameters` is not applied; `InputPath` still is (a path that finds
+        // nothing fails the state), though TestState does not report it, as AWS does not.
         let (effective, result) = match &pass.result {
             Some(result) => {
+                let effective = flow.inspected(None).input(&thread.input, &env)?;
                 flow.record(|i| i.result = Some(result.clone()));
-                (thread.input.clone(), result.clone())
+                (effective, result.clone())
             }
             None => {
                 let effective = flow.input(&thread.input, &env)?;

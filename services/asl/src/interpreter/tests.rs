@@ -955,3 +955,26 @@ fn a_redriven_map_state_runs_only_the_iterations_that_did_not_succeed() {
     assert_eq!(snapshot.status, Status::Succeeded);
     assert_eq!(snapshot.output, Some(json!([10, 11, 12, 13])));
 }
+
+#[test]
+fn a_map_stored_without_its_failed_iterations_is_redriven_whole() {
+    let activity = "arn:aws:states:us-east-1:123456789012:activity:a";
+    let definition = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "Work", "States": {
+            "Work": {"Type": "Task", "Resource": activity, "End": true}}}}}});
+    let started = start(&definition, info(), json!([0, 1]), T0, 1);
+    let tasks = scheduled_tasks(&started);
+    let failed = step(&definition, started.snapshot, &fail(tasks[0].0), T0 + 1, 1);
+    assert_eq!(failed.snapshot.status, Status::Failed);
+    // As a snapshot written before failed iterations were kept would read.
+    let mut old = failed.snapshot;
+    if let Some(unfinished) = old.root.unfinished.as_deref_mut()
+        && let super::snapshot::Phase::Iterations(phase) = unfinished
+    {
+        phase.failed.clear();
+    }
+    let redriven = step(&definition, old, &Event::Redrive, T0 + 2, 1);
+    let types = event_types(&redriven);
+    assert!(types.contains(&"MapStateEntered"), "{types:?}");
+    assert_eq!(scheduled_tasks(&redriven).len(), 2, "both items run again");
+}
