@@ -25,7 +25,7 @@ mod http_task;
 mod lambda;
 #[cfg(test)]
 mod loopback;
-mod sigv4;
+pub mod sigv4;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,5 @@
-//! AWS Signature Version 4 for the requests Switchback sends to AWS-compatible APIs (Lambda).
+//! AWS Signature Version 4: for the requests Switchback sends to AWS-compatible APIs (Lambda),
+//! and for checking the signatures of the requests it receives (the API).
 //!
 //! Pure: the caller gives the request's parts and the time, and gets back the headers to add.
 //! Written here rather than taken from `aws-sigv4` because a signer needs only `hmac` and
@@ -28,7 +29,8 @@ impl std::fmt::Debug for Credentials {
 }
 
 /// The parts of a request that SigV4 covers.
-pub(crate) struct SignableRequest<'a> {
+#[derive(Clone, Copy)]
+pub struct SignableRequest<'a> {
     pub method: &'a str,
     /// The path as sent on the wire (already percent-encoded), e.g. `/2015-03-31/functions/f%3A1/invocations`.
     pub path: &'a str,
@@ -49,23 +51,64 @@ pub(crate) fn sign(
     region: &str,
     at: OffsetDateTime,
 ) -> Vec<(&'static str, String)> {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    let amz_date = at
+    let amz_date = amz_date(at);
+    let date = amz_date.get(..8).unwrap_or_default();
+    let mut headers: Vec<(&str, &str)> = request.headers.to_vec();
+    headers.push(("x-amz-date", &amz_date));
+    if let Some(token) = &credentials.session_token {
+        headers.push(("x-amz-security-token", token));
+    }
+    let signed = SignableRequest {
+        headers: &headers,
+        ..*request
+    };
+    let (signed_headers, signature) = signature(
+        &signed,
+        &credentials.secret_access_key,
+        &amz_date,
+        region,
+        service,
+    );
+    let scope = format!("{date}/{region}/{service}/aws4_request");
+    let mut out = vec![("x-amz-date", amz_date.clone())];
+    if let Some(token) = &credentials.session_token {
+        out.push(("x-amz-security-token", token.clone()));
+    }
+    out.push((
+        "authorization",
+        format!(
+            "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
+            credentials.access_key_id
+        ),
+    ));
+    out
+}
+
+/// `at` as SigV4's `x-amz-date` (`20150830T123600Z`).
+pub fn amz_date(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
         .format(format_description!(
             "[year][month][day]T[hour][minute][second]Z"
         ))
-        .unwrap_or_default();
-    let date = amz_date.get(..8).unwrap_or_default();
+        .unwrap_or_default()
+}
 
+/// The signed-headers list and the signature of a request: `request.headers` are every header
+/// signed, `x-amz-date` among them. One computation for signing what Switchback sends and for
+/// verifying what it receives.
+pub fn signature(
+    request: &SignableRequest<'_>,
+    secret_access_key: &str,
+    amz_date: &str,
+    region: &str,
+    service: &str,
+) -> (String, String) {
+    let date = amz_date.get(..8).unwrap_or_default();
     let mut headers: Vec<(String, String)> = request
         .headers
         .iter()
         .map(|(name, value)| (name.to_ascii_lowercase(), normalize_value(value)))
         .collect();
-    headers.push(("x-amz-date".to_owned(), amz_date.clone()));
-    if let Some(token) = &credentials.session_token {
-        headers.push(("x-amz-security-token".to_owned(), token.clone()));
-    }
     headers.sort_by(|a, b| a.0.cmp(&b.0));
     // Repeated headers are signed as one line with their values joined by commas, in order.
     let mut merged: Vec<(String, String)> = Vec::with_capacity(headers.len());
@@ -111,23 +154,11 @@ pub(crate) fn sign(
     ]
     .iter()
     .fold(
-        format!("AWS4{}", credentials.secret_access_key).into_bytes(),
+        format!("AWS4{secret_access_key}").into_bytes(),
         |key, part| hmac(&key, part),
     );
     let signature = hex(&hmac(&key, string_to_sign.as_bytes()));
-
-    let mut out = vec![("x-amz-date", amz_date)];
-    if let Some(token) = &credentials.session_token {
-        out.push(("x-amz-security-token", token.clone()));
-    }
-    out.push((
-        "authorization",
-        format!(
-            "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-            credentials.access_key_id
-        ),
-    ));
-    out
+    (signed_headers, signature)
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
