@@ -4,6 +4,7 @@
 mod activities;
 mod activities_tasks;
 mod architecture;
+mod auth;
 mod chaos;
 mod executions;
 mod express;

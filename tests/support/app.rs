@@ -88,10 +88,26 @@ impl TestApp {
 
 /// The real AWS SDK client, retries off so that a server error is never retried away.
 pub fn client(address: SocketAddr, region: &str) -> aws_sdk_sfn::Client {
+    client_as(address, region, "AKIDTEST", "secret")
+}
+
+/// As [`client`], signing with the given key.
+pub fn client_as(
+    address: SocketAddr,
+    region: &str,
+    access_key_id: &str,
+    secret_access_key: &str,
+) -> aws_sdk_sfn::Client {
     let config = aws_sdk_sfn::Config::builder()
         .endpoint_url(format!("http://{address}"))
         .region(Region::new(region.to_owned()))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "tests"))
+        .credentials_provider(Credentials::new(
+            access_key_id,
+            secret_access_key,
+            None,
+            None,
+            "tests",
+        ))
         .behavior_version(BehaviorVersion::latest())
         .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())
         .http_client(aws_smithy_http_client::Builder::new().build_http())

@@ -49,6 +49,16 @@ pub enum Error {
     ExecutionNotRedrivable(String),
     #[error("{0}")]
     AccessDenied(String),
+
+    // Request authentication (AWS's common errors).
+    #[error("Missing Authentication Token")]
+    MissingAuthenticationToken,
+    #[error("{0}")]
+    IncompleteSignature(String),
+    #[error("The security token included in the request is invalid.")]
+    UnrecognizedClient,
+    #[error("{0}")]
+    InvalidSignature(String),
     #[error("This operation is not supported by this type of state machine")]
     StateMachineTypeNotSupported,
     #[error("Activity Does Not Exist: '{0}'")]
@@ -127,6 +137,12 @@ impl Error {
             MissingRequiredParameter(_) => ("MissingRequiredParameter", StatusCode::BAD_REQUEST),
             ExecutionNotRedrivable(_) => ("ExecutionNotRedrivable", StatusCode::BAD_REQUEST),
             AccessDenied(_) => ("AccessDeniedException", StatusCode::BAD_REQUEST),
+            MissingAuthenticationToken => {
+                ("MissingAuthenticationTokenException", StatusCode::FORBIDDEN)
+            }
+            IncompleteSignature(_) => ("IncompleteSignatureException", StatusCode::FORBIDDEN),
+            UnrecognizedClient => ("UnrecognizedClientException", StatusCode::FORBIDDEN),
+            InvalidSignature(_) => ("InvalidSignatureException", StatusCode::FORBIDDEN),
             StateMachineTypeNotSupported => {
                 ("StateMachineTypeNotSupported", StatusCode::BAD_REQUEST)
             }

@@ -2,6 +2,7 @@
 //!
 //! Module map:
 //! - [`protocol`] — the AWS JSON 1.0 envelope (`POST /`, `X-Amz-Target`), body limits, timestamps.
+//! - [`auth`] — SigV4 checks of requests against the credentials file's keys; account per key.
 //! - `operations` — one module per group of operations, and the dispatch table.
 //! - `long_poll` — waking GetActivityTask polls from one LISTEN connection per process.
 //! - [`input`] — the model's member constraints, reported as AWS's `ValidationException`.
@@ -13,6 +14,7 @@
 //! The API never advances an execution: it records intents in the database and leaves the rest
 //! to scheduler nodes.
 
+pub mod auth;
 pub mod error;
 mod health;
 pub mod input;
@@ -54,6 +56,8 @@ pub struct ApiConfig {
     pub mocks: Option<std::sync::Arc<switchback_asl::mocks::MockConfig>>,
     /// Lambda endpoints and connections, for TestState's Task states run without a mock.
     pub integrations: switchback_invoke::IntegrationsConfig,
+    /// The keys requests must be signed with; `None`: requests are not authenticated.
+    pub credentials: Option<std::sync::Arc<auth::Keys>>,
 }
 
 impl Default for ApiConfig {
@@ -66,6 +70,7 @@ impl Default for ApiConfig {
             operations_only: false,
             mocks: None,
             integrations: Default::default(),
+            credentials: None,
         }
     }
 }

@@ -16,7 +16,12 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 const TARGET_PREFIX: &str = "AWSStepFunctions.";
 
 /// The handler behind `POST /`.
-pub async fn handle(State(state): State<ApiState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn handle(
+    State(state): State<ApiState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let target = headers
         .get("x-amz-target")
@@ -32,10 +37,29 @@ pub async fn handle(State(state): State<ApiState>, headers: HeaderMap, body: Bod
     );
 
     let result = async {
-        let body = read_body(body, state.config.max_request_bytes).await?;
+        let bytes = read_bytes(body, state.config.max_request_bytes).await?;
+        let scope = match &state.config.credentials {
+            Some(keys) => {
+                let (key, region) = crate::auth::verify(
+                    keys,
+                    &headers,
+                    uri.path(),
+                    uri.query().unwrap_or_default(),
+                    &bytes,
+                    OffsetDateTime::now_utc(),
+                )?;
+                crate::auth::authorize(key, operation, &region)?;
+                switchback_store::Scope {
+                    account: key.account_id.clone(),
+                    region,
+                }
+            }
+            None => scope_from(&headers, &state),
+        };
+        let body = parse_body(&bytes)?;
         let context = operations::Context {
             state: &state,
-            scope: scope_from(&headers, &state),
+            scope,
         };
         operations::dispatch(&context, operation, body).await
     };
@@ -77,18 +101,21 @@ pub async fn handle(State(state): State<ApiState>, headers: HeaderMap, body: Bod
     response
 }
 
-/// Reads the body, refusing more than `limit` bytes, and parses it as a JSON object. An empty
-/// body counts as `{}`, as it does for AWS.
-async fn read_body(body: Body, limit: usize) -> Result<Value, Error> {
-    let bytes = to_bytes(body, limit).await.map_err(|_| {
+/// Reads the body, refusing more than `limit` bytes.
+async fn read_bytes(body: Body, limit: usize) -> Result<axum::body::Bytes, Error> {
+    to_bytes(body, limit).await.map_err(|_| {
         Error::RequestTooLarge(format!(
             "Request body is larger than the limit of {limit} bytes"
         ))
-    })?;
+    })
+}
+
+/// Parses the body as a JSON object. An empty body counts as `{}`, as it does for AWS.
+fn parse_body(bytes: &[u8]) -> Result<Value, Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Default::default()));
     }
-    match serde_json::from_slice::<Value>(&bytes) {
+    match serde_json::from_slice::<Value>(bytes) {
         Ok(value @ Value::Object(_)) => Ok(value),
         Ok(_) => Err(Error::Serialization(
             "Start of structure or map expected at the top level of the request body".to_owned(),

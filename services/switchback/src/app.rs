@@ -65,6 +65,7 @@ impl Application {
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 let mut config = settings.api_config(mocks.clone());
                 config.operations_only = operations_only;
+                config.credentials = settings.load_credentials()?;
                 let state = switchback_api::ApiState::load(pool.clone(), config, Some(metrics()))
                     .await
                     .context("cannot load api state")?;

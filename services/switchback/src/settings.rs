@@ -27,6 +27,8 @@ pub struct Settings {
     pub dev: DevSettings,
     #[serde(default)]
     pub mocks: MockSettings,
+    #[serde(default)]
+    pub auth: AuthSettings,
     /// Lambda endpoints and credentials, and the connections HTTP Tasks name.
     #[serde(default)]
     pub integrations: switchback_invoke::IntegrationsConfig,
@@ -84,6 +86,22 @@ pub struct RetentionSettings {
     /// Days an ended execution is kept (from its stop date) before schedulers delete it with
     /// its history; 0 keeps ended executions forever.
     pub days: u32,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// A TOML file of `[[credentials]]` (`access_key_id`, `secret_access_key`, `account_id`,
+    /// optional `regions` and `read_only`): when set, every API request must be signed (SigV4)
+    /// with one of them, and acts in that key's account.
+    pub credentials_file: Option<PathBuf>,
+}
+
+/// The credentials file's shape.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialsFile {
+    credentials: Vec<switchback_api::auth::Key>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -233,6 +251,34 @@ impl Settings {
         Ok(Some(Arc::new(mocks)))
     }
 
+    /// Reads the credentials file, if one is set. Its secrets never appear in the errors.
+    pub fn load_credentials(&self) -> anyhow::Result<Option<Arc<switchback_api::auth::Keys>>> {
+        let Some(path) = &self.auth.credentials_file else {
+            return Ok(None);
+        };
+        let file: CredentialsFile = Config::builder()
+            .add_source(File::from(path.as_path()).format(FileFormat::Toml))
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "invalid credentials file {}: {}",
+                    path.display(),
+                    explain(error)
+                )
+            })?;
+        let keys = switchback_api::auth::Keys::new(file.credentials).map_err(|reason| {
+            anyhow::anyhow!("invalid credentials file {}: {reason}", path.display())
+        })?;
+        if keys.is_empty() {
+            anyhow::bail!(
+                "the credentials file {} has no [[credentials]]",
+                path.display()
+            );
+        }
+        Ok(Some(Arc::new(keys)))
+    }
+
     pub fn api_config(&self, mocks: Option<Arc<MockConfig>>) -> switchback_api::ApiConfig {
         switchback_api::ApiConfig {
             default_account: self.aws.account_id.clone(),
@@ -242,6 +288,7 @@ impl Settings {
             operations_only: false,
             mocks,
             integrations: self.integrations.clone(),
+            credentials: None,
         }
     }
 

@@ -1,0 +1,112 @@
+//! Request authentication: with a credentials file, every request is checked (SigV4) and acts
+//! in its key's account; failures answer in AWS's shapes.
+
+use switchback_tests::TestApp;
+use switchback_tests::app::client_as;
+
+use crate::error_code;
+
+const CREDENTIALS: &str = r#"
+[[credentials]]
+access_key_id = "AKIDALICE"
+secret_access_key = "alice-secret"
+account_id = "111111111111"
+
+[[credentials]]
+access_key_id = "AKIDBOB"
+secret_access_key = "bob-secret"
+account_id = "222222222222"
+
+[[credentials]]
+access_key_id = "AKIDREADER"
+secret_access_key = "reader-secret"
+account_id = "111111111111"
+read_only = true
+
+[[credentials]]
+access_key_id = "AKIDEUROPE"
+secret_access_key = "europe-secret"
+account_id = "111111111111"
+regions = ["eu-west-1"]
+"#;
+
+#[tokio::test]
+async fn signed_requests_act_in_their_keys_account_and_others_are_refused() {
+    let dir = std::env::temp_dir().join(format!("switchback-auth-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("credentials.toml");
+    std::fs::write(&file, CREDENTIALS).expect("write credentials");
+    let url = switchback_tests::pg::fresh_database().await;
+    let app = TestApp::spawn_with(&url, move |settings| {
+        settings.auth.credentials_file = Some(file);
+    })
+    .await;
+    let alice = client_as(app.address, "us-east-1", "AKIDALICE", "alice-secret");
+    let bob = client_as(app.address, "us-east-1", "AKIDBOB", "bob-secret");
+
+    let created = alice
+        .create_activity()
+        .name("work")
+        .send()
+        .await
+        .expect("alice creates");
+    let arn = created.activity_arn();
+    assert!(arn.contains(":111111111111:activity:work"), "{arn}");
+    // Bob's account has none of Alice's resources.
+    let listed = bob.list_activities().send().await.expect("bob lists");
+    assert!(listed.activities().is_empty());
+    let (code, _) = error_code(bob.describe_activity().activity_arn(arn).send().await);
+    assert_eq!(code, "ActivityDoesNotExist");
+    let mine = bob
+        .create_activity()
+        .name("work")
+        .send()
+        .await
+        .expect("bob creates");
+    assert!(mine.activity_arn().contains(":222222222222:"));
+
+    // A read-only key reads, and may not write.
+    let reader = client_as(app.address, "us-east-1", "AKIDREADER", "reader-secret");
+    let listed = reader.list_activities().send().await.expect("reader lists");
+    assert_eq!(listed.activities().len(), 1);
+    let (code, message) = error_code(reader.create_activity().name("no").send().await);
+    assert_eq!(code, "AccessDeniedException");
+    assert_eq!(
+        message,
+        "User: AKIDREADER is not authorized to perform: states:CreateActivity"
+    );
+    // A key limited to a region acts nowhere else.
+    let europe = client_as(app.address, "us-east-1", "AKIDEUROPE", "europe-secret");
+    let (code, _) = error_code(europe.list_activities().send().await);
+    assert_eq!(code, "AccessDeniedException");
+    let europe = client_as(app.address, "eu-west-1", "AKIDEUROPE", "europe-secret");
+    europe
+        .list_activities()
+        .send()
+        .await
+        .expect("in its region");
+
+    // A wrong secret, an unknown key, no signature at all.
+    let wrong = client_as(app.address, "us-east-1", "AKIDALICE", "not-the-secret");
+    let (code, message) = error_code(wrong.list_activities().send().await);
+    assert_eq!(code, "InvalidSignatureException");
+    assert!(message.starts_with("The request signature we calculated does not match"));
+    let unknown = client_as(app.address, "us-east-1", "AKIDNOBODY", "x");
+    let (code, message) = error_code(unknown.list_activities().send().await);
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        (
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid."
+        )
+    );
+    let response =
+        switchback_tests::raw::post(app.address, Some("AWSStepFunctions.ListActivities"), b"{}")
+            .await;
+    assert_eq!(response.status, 403);
+    assert_eq!(
+        response.json()["__type"],
+        "MissingAuthenticationTokenException"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
