@@ -31,6 +31,48 @@ fn a_misspelt_setting_stops_the_start() {
     assert!(stderr.contains("batch_size"), "{stderr}");
 }
 
+/// `switchback api` and `serve` serve a shared network: without credentials they do not start,
+/// unless `auth.mode = "none"` says so; and both at once is a mistake.
+#[test]
+fn a_shared_server_needs_credentials_or_an_explicit_none() {
+    let run = |command: &str, env: &[(&str, &str)]| {
+        let output = Command::new(binary())
+            .arg(command)
+            .env(
+                "SWITCHBACK__DATABASE__URL",
+                "postgres://nobody@127.0.0.1:1/none",
+            )
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run switchback");
+        assert!(!output.status.success(), "{command} {env:?} started");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    for command in ["api", "serve"] {
+        let stderr = run(command, &[]);
+        assert!(
+            stderr.contains("requests would not be authenticated"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("SWITCHBACK__AUTH__CREDENTIALS_FILE"),
+            "{stderr}"
+        );
+    }
+    let stderr = run(
+        "api",
+        &[
+            ("SWITCHBACK__AUTH__MODE", "none"),
+            ("SWITCHBACK__AUTH__CREDENTIALS_FILE", "/nonexistent"),
+        ],
+    );
+    assert!(stderr.contains("choose one"), "{stderr}");
+    // With `none`, it goes on to the database (which is not there).
+    let stderr = run("api", &[("SWITCHBACK__AUTH__MODE", "none")]);
+    assert!(!stderr.contains("authenticated"), "{stderr}");
+}
+
 /// A `switchback dev` process on `data_dir`, serving on a port of its own.
 struct Dev {
     address: SocketAddr,

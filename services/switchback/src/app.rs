@@ -65,7 +65,15 @@ impl Application {
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 let mut config = settings.api_config(mocks.clone());
                 config.operations_only = operations_only;
-                config.credentials = settings.load_credentials()?;
+                if !operations_only {
+                    config.credentials = settings.load_credentials()?;
+                }
+                if config.credentials.is_none() && !operations_only {
+                    tracing::warn!(
+                        account_id = %settings.aws.account_id,
+                        "requests are not authenticated"
+                    );
+                }
                 let state = switchback_api::ApiState::load(pool.clone(), config, Some(metrics()))
                     .await
                     .context("cannot load api state")?;

@@ -22,6 +22,7 @@ fn database_url(settings: &Settings) -> anyhow::Result<String> {
 
 /// API and scheduler on an embedded PostgreSQL (unless a database URL is configured).
 pub async fn dev(settings: &Settings) -> anyhow::Result<ExitCode> {
+    settings.check_auth(false)?;
     // In development the services HTTP Tasks call run on this machine (localhost, a compose
     // network), so private destinations are allowed unless the settings say otherwise.
     let mut settings = settings.clone();
@@ -65,6 +66,13 @@ async fn run_announced(settings: &Settings, url: &str) -> anyhow::Result<ExitCod
     if let Some(address) = app.api_address() {
         let endpoint = endpoint_url(address);
         println!("switchback is serving the AWS Step Functions API at {endpoint}");
+        if settings.auth.credentials_file.is_none() {
+            println!(
+                "requests are not authenticated: any credentials act in account {} \
+                 (set auth.credentials_file to require signed requests)",
+                settings.aws.account_id
+            );
+        }
         println!(
             "try it:  aws stepfunctions --endpoint-url {endpoint} create-activity --name hello"
         );
@@ -91,12 +99,14 @@ fn endpoint_url(address: SocketAddr) -> String {
 /// API and scheduler on the configured database; applies pending migrations first, so that a
 /// single node needs no separate step.
 pub async fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
+    settings.check_auth(true)?;
     let url = database_url(settings)?;
     switchback_store::migrate::run(&url).await?;
     run_announced(settings, &url).await
 }
 
 pub async fn api(settings: &Settings) -> anyhow::Result<ExitCode> {
+    settings.check_auth(true)?;
     let url = database_url(settings)?;
     let app = Application::build(settings, &url, Role::Api).await?;
     app.run_until_stopped(shutdown_signal()).await?;

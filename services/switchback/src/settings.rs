@@ -95,6 +95,18 @@ pub struct AuthSettings {
     /// optional `regions` and `read_only`): when set, every API request must be signed (SigV4)
     /// with one of them, and acts in that key's account.
     pub credentials_file: Option<PathBuf>,
+    /// `none` lets `switchback serve` and `switchback api` run without credentials (requests
+    /// are then not authenticated); anything else needs `credentials_file`.
+    pub mode: Option<AuthMode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Requests must be signed with a key of the credentials file.
+    Sigv4,
+    /// Requests are not authenticated (one account, `aws.account_id`).
+    None,
 }
 
 /// The credentials file's shape.
@@ -146,7 +158,7 @@ pub struct DevSettings {
 
 const DEFAULTS: &str = r#"
 [api]
-listen = "0.0.0.0:8083"
+listen = "127.0.0.1:8083"
 max_request_bytes = 4194304
 activity_poll_seconds = 60
 
@@ -249,6 +261,25 @@ impl Settings {
         let mocks = MockConfig::parse(&text)
             .with_context(|| format!("invalid mock configuration {}", path.display()))?;
         Ok(Some(Arc::new(mocks)))
+    }
+
+    /// Whether API requests are authenticated, refusing the settings that leave a shared
+    /// server open by mistake: `serve` and `api` need credentials unless `auth.mode = "none"`
+    /// says otherwise (`dev` runs on a laptop, on 127.0.0.1 by default).
+    pub fn check_auth(&self, shared: bool) -> anyhow::Result<bool> {
+        match (self.auth.mode, &self.auth.credentials_file) {
+            (Some(AuthMode::None), Some(_)) => {
+                anyhow::bail!("auth.mode is \"none\" but auth.credentials_file is set: choose one")
+            }
+            (Some(AuthMode::None), None) => Ok(false),
+            (_, Some(_)) => Ok(true),
+            (_, None) if shared => anyhow::bail!(
+                "requests would not be authenticated: set auth.credentials_file \
+                 (SWITCHBACK__AUTH__CREDENTIALS_FILE), or auth.mode = \"none\" \
+                 (SWITCHBACK__AUTH__MODE=none) to serve without authentication"
+            ),
+            (_, None) => Ok(false),
+        }
     }
 
     /// Reads the credentials file, if one is set. Its secrets never appear in the errors.
