@@ -108,5 +108,46 @@ async fn signed_requests_act_in_their_keys_account_and_others_are_refused() {
         response.json()["__type"],
         "MissingAuthenticationTokenException"
     );
+
+    // Keys rotate without a restart: the file is re-read when it changes.
+    std::fs::write(
+        dir.join("credentials.toml"),
+        r#"
+[[credentials]]
+access_key_id = "AKIDALICE"
+secret_access_key = "alice-rotated-secret"
+account_id = "111111111111"
+"#,
+    )
+    .expect("rotate");
+    let rotated = client_as(
+        app.address,
+        "us-east-1",
+        "AKIDALICE",
+        "alice-rotated-secret",
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if rotated.list_activities().send().await.is_ok() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new secret was not taken up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (code, _) = error_code(alice.list_activities().send().await);
+    assert_eq!(code, "InvalidSignatureException", "the old secret is gone");
+    let (code, _) = error_code(bob.list_activities().send().await);
+    assert_eq!(code, "UnrecognizedClientException", "so is Bob's key");
+    // A broken file keeps the keys in force.
+    std::fs::write(dir.join("credentials.toml"), "not toml [[[").expect("break");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    rotated
+        .list_activities()
+        .send()
+        .await
+        .expect("the keys in force stay");
     let _ = std::fs::remove_dir_all(&dir);
 }

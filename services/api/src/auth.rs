@@ -8,6 +8,7 @@
 //! AWS's error shapes and words (see `Error`).
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use axum::http::HeaderMap;
 use serde::Deserialize;
@@ -82,6 +83,39 @@ impl Keys {
 
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
+    }
+}
+
+/// The keys in force, replaced whole when the credentials file changes (rotation without a
+/// restart). Cheap to clone; a request reads the keys once.
+#[derive(Debug, Clone, Default)]
+pub struct KeyRing(Arc<RwLock<Arc<Keys>>>);
+
+impl KeyRing {
+    pub fn new(keys: Keys) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(keys))))
+    }
+
+    pub fn current(&self) -> Arc<Keys> {
+        match self.0.read() {
+            Ok(keys) => keys.clone(),
+            // A writer never panics while holding the lock; if one did, the keys it left are
+            // still whole (the swap is one assignment).
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn replace(&self, keys: Keys) {
+        let keys = Arc::new(keys);
+        match self.0.write() {
+            Ok(mut current) => *current = keys,
+            Err(poisoned) => *poisoned.into_inner() = keys,
+        }
+    }
+
+    /// How many keys are in force.
+    pub fn key_count(&self) -> usize {
+        self.current().by_id.len()
     }
 }
 

@@ -57,7 +57,7 @@ pub struct ApiConfig {
     /// Lambda endpoints and connections, for TestState's Task states run without a mock.
     pub integrations: switchback_invoke::IntegrationsConfig,
     /// The keys requests must be signed with; `None`: requests are not authenticated.
-    pub credentials: Option<std::sync::Arc<auth::Keys>>,
+    pub credentials: Option<auth::KeyRing>,
 }
 
 impl Default for ApiConfig {

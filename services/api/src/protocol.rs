@@ -39,9 +39,10 @@ pub async fn handle(
     let result = async {
         let bytes = read_bytes(body, state.config.max_request_bytes).await?;
         let scope = match &state.config.credentials {
-            Some(keys) => {
+            Some(ring) => {
+                let keys = ring.current();
                 let (key, region) = crate::auth::verify(
-                    keys,
+                    &keys,
                     &headers,
                     uri.path(),
                     uri.query().unwrap_or_default(),

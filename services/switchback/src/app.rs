@@ -66,13 +66,26 @@ impl Application {
                 let mut config = settings.api_config(mocks.clone());
                 config.operations_only = operations_only;
                 if !operations_only {
-                    config.credentials = settings.load_credentials()?;
-                }
-                if config.credentials.is_none() && !operations_only {
-                    tracing::warn!(
-                        account_id = %settings.aws.account_id,
-                        "requests are not authenticated"
-                    );
+                    config.credentials = match settings.load_credentials()? {
+                        Some(keys) => {
+                            let ring = switchback_api::auth::KeyRing::new(keys);
+                            if let Some(path) = &settings.auth.credentials_file {
+                                tokio::spawn(watch_credentials(
+                                    settings.clone(),
+                                    path.clone(),
+                                    ring.clone(),
+                                ));
+                            }
+                            Some(ring)
+                        }
+                        None => {
+                            tracing::warn!(
+                                account_id = %settings.aws.account_id,
+                                "requests are not authenticated"
+                            );
+                            None
+                        }
+                    };
                 }
                 let state = switchback_api::ApiState::load(pool.clone(), config, Some(metrics()))
                     .await
@@ -185,4 +198,42 @@ fn metrics() -> metrics_exporter_prometheus::PrometheusHandle {
             handle
         })
         .clone()
+}
+
+/// How often an API node looks at its credentials file for changes.
+const CREDENTIALS_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Re-reads the credentials file when it changes (its modification time or size; a Kubernetes
+/// Secret update swaps the file under the mount), so keys rotate without a restart. A file
+/// that no longer reads as valid keeps the keys in force, and says why in the log.
+async fn watch_credentials(
+    settings: Settings,
+    path: std::path::PathBuf,
+    ring: switchback_api::auth::KeyRing,
+) {
+    let stamp = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .ok()
+            .map(|meta| (meta.modified().ok(), meta.len()))
+    };
+    let mut seen = stamp(&path);
+    let mut ticks = tokio::time::interval(CREDENTIALS_CHECK);
+    loop {
+        ticks.tick().await;
+        let now = stamp(&path);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match settings.load_credentials() {
+            Ok(Some(keys)) => {
+                ring.replace(keys);
+                tracing::info!(keys = ring.key_count(), "credentials reloaded");
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "credentials file not reloaded; the keys in force stay");
+            }
+        }
+    }
 }

@@ -283,7 +283,7 @@ impl Settings {
     }
 
     /// Reads the credentials file, if one is set. Its secrets never appear in the errors.
-    pub fn load_credentials(&self) -> anyhow::Result<Option<Arc<switchback_api::auth::Keys>>> {
+    pub fn load_credentials(&self) -> anyhow::Result<Option<switchback_api::auth::Keys>> {
         let Some(path) = &self.auth.credentials_file else {
             return Ok(None);
         };
@@ -307,7 +307,7 @@ impl Settings {
                 path.display()
             );
         }
-        Ok(Some(Arc::new(keys)))
+        Ok(Some(keys))
     }
 
     pub fn api_config(&self, mocks: Option<Arc<MockConfig>>) -> switchback_api::ApiConfig {
