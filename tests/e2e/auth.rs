@@ -86,6 +86,71 @@ async fn signed_requests_act_in_their_keys_account_and_others_are_refused() {
         .await
         .expect("in its region");
 
+    // Nothing of Alice's can Bob start, stop, poll or complete.
+    let definition = serde_json::json!({"StartAt": "Work", "States": {"Work": {
+        "Type": "Task", "Resource": arn, "End": true}}});
+    let machine = alice
+        .create_state_machine()
+        .name("m")
+        .definition(definition.to_string())
+        .role_arn("arn:aws:iam::111111111111:role/r")
+        .send()
+        .await
+        .expect("alice's machine")
+        .state_machine_arn()
+        .to_owned();
+    let (code, _) = error_code(
+        bob.start_execution()
+            .state_machine_arn(&machine)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "StateMachineDoesNotExist");
+    let execution = alice
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .expect("alice starts")
+        .execution_arn()
+        .to_owned();
+    let (code, _) = error_code(bob.stop_execution().execution_arn(&execution).send().await);
+    assert_eq!(code, "ExecutionDoesNotExist");
+    let (code, _) = error_code(bob.get_activity_task().activity_arn(arn).send().await);
+    assert_eq!(code, "ActivityDoesNotExist");
+    let (token, _) = crate::language::take(&alice, arn).await;
+    let (code, _) = error_code(
+        bob.send_task_success()
+            .task_token(&token)
+            .output("{}")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "TaskDoesNotExist", "a token acts only in its account");
+    let (code, _) = error_code(bob.send_task_heartbeat().task_token(&token).send().await);
+    assert_eq!(code, "TaskDoesNotExist");
+    alice
+        .send_task_success()
+        .task_token(&token)
+        .output("{}")
+        .send()
+        .await
+        .expect("alice completes her task");
+
+    // A request signed 20 minutes ago.
+    let late = aws_sdk_sfn::Client::from_conf(
+        alice
+            .config()
+            .to_builder()
+            .time_source(aws_smithy_async::time::StaticTimeSource::new(
+                std::time::SystemTime::now() - std::time::Duration::from_secs(20 * 60),
+            ))
+            .build(),
+    );
+    let (code, message) = error_code(late.list_activities().send().await);
+    assert_eq!(code, "InvalidSignatureException");
+    assert!(message.starts_with("Signature expired: "), "{message}");
+
     // A wrong secret, an unknown key, no signature at all.
     let wrong = client_as(app.address, "us-east-1", "AKIDALICE", "not-the-secret");
     let (code, message) = error_code(wrong.list_activities().send().await);

@@ -3,9 +3,9 @@
 
 use sqlx::{PgPool, Row};
 
-use crate::Error;
 use crate::signals::{self, Event};
 use crate::text;
+use crate::{Error, Scope};
 
 /// A task a worker took.
 #[derive(Debug, Clone)]
@@ -110,10 +110,12 @@ pub enum Outcome {
 // One statement: close the task (once: a closed task is not matched), record its result as a
 // signal with the task's id filled in, and make the execution due. The execution is locked
 // before the task (a scheduler's order: see `TAKE`), waiting while a scheduler steps it.
+// A token acts only in the account and region of its execution ($3, $4): elsewhere it is one
+// that was never issued.
 const REPORT: &str = "
     WITH execution AS MATERIALIZED (
         SELECT e.seq FROM tasks t JOIN executions e ON e.seq = t.execution_seq
-        WHERE t.token = $1
+        WHERE t.token = $1 AND e.account = $3 AND e.region = $4
         FOR UPDATE OF e
     ), closed AS (
         UPDATE tasks SET status = 'CLOSED'
@@ -128,10 +130,17 @@ const REPORT: &str = "
         WHERE seq = (SELECT execution_seq FROM closed) AND status = 'RUNNING'
     )
     SELECT execution_seq FROM closed";
-const TASK_EXISTS: &str = "SELECT status FROM tasks WHERE token = $1";
+const TASK_EXISTS: &str = "
+    SELECT t.status FROM tasks t JOIN executions e ON e.seq = t.execution_seq
+    WHERE t.token = $1 AND e.account = $2 AND e.region = $3";
 
 /// Records a task's result, once: the task closes in the same statement.
-pub async fn report(pool: &PgPool, token: &str, outcome: Outcome) -> Result<Reported, Error> {
+pub async fn report(
+    pool: &PgPool,
+    scope: &Scope,
+    token: &str,
+    outcome: Outcome,
+) -> Result<Reported, Error> {
     // The task id is filled in by the statement; 0 is a placeholder.
     let signal = match outcome {
         Outcome::Succeeded { output } => Event::TaskSucceeded { task_id: 0, output },
@@ -144,14 +153,23 @@ pub async fn report(pool: &PgPool, token: &str, outcome: Outcome) -> Result<Repo
     let closed = sqlx::query(REPORT)
         .bind(token)
         .bind(signals::body(&signal))
+        .bind(&scope.account)
+        .bind(&scope.region)
         .fetch_optional(pool)
         .await?;
     if closed.is_some() {
         return Ok(Reported::Accepted);
     }
+    closed_or_unknown(pool, scope, token).await
+}
+
+/// Why a token matched no open task: its task ended, or there is none in this scope.
+async fn closed_or_unknown(pool: &PgPool, scope: &Scope, token: &str) -> Result<Reported, Error> {
     Ok(
         match sqlx::query(TASK_EXISTS)
             .bind(token)
+            .bind(&scope.account)
+            .bind(&scope.region)
             .fetch_optional(pool)
             .await?
         {
@@ -162,27 +180,23 @@ pub async fn report(pool: &PgPool, token: &str, outcome: Outcome) -> Result<Repo
 }
 
 const HEARTBEAT: &str = "
-    UPDATE tasks SET last_heartbeat_at = now() WHERE token = $1 AND status <> 'CLOSED'
-    RETURNING token";
+    UPDATE tasks t SET last_heartbeat_at = now()
+    FROM executions e
+    WHERE t.token = $1 AND t.status <> 'CLOSED'
+      AND e.seq = t.execution_seq AND e.account = $2 AND e.region = $3
+    RETURNING t.token";
 /// Notes that the worker is alive. Only the task row changes: a scheduler reads the time when
 /// the heartbeat deadline comes, so heartbeats cost no scheduler work.
-pub async fn heartbeat(pool: &PgPool, token: &str) -> Result<Reported, Error> {
+pub async fn heartbeat(pool: &PgPool, scope: &Scope, token: &str) -> Result<Reported, Error> {
     if sqlx::query(HEARTBEAT)
         .bind(token)
+        .bind(&scope.account)
+        .bind(&scope.region)
         .fetch_optional(pool)
         .await?
         .is_some()
     {
         return Ok(Reported::Accepted);
     }
-    Ok(
-        match sqlx::query(TASK_EXISTS)
-            .bind(token)
-            .fetch_optional(pool)
-            .await?
-        {
-            Some(_) => Reported::Closed,
-            None => Reported::Unknown,
-        },
-    )
+    closed_or_unknown(pool, scope, token).await
 }

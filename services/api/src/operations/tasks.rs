@@ -110,8 +110,13 @@ pub async fn send_success(context: &Context<'_>, body: Value) -> Result<Value, E
     if let Err(error) = serde_json::from_str::<Value>(&output) {
         return Err(Error::InvalidOutput(format!("Invalid Output: '{error}'")));
     }
-    let reported =
-        tasks::report(&context.state.pool, &token, Outcome::Succeeded { output }).await?;
+    let reported = tasks::report(
+        &context.state.pool,
+        &context.scope,
+        &token,
+        Outcome::Succeeded { output },
+    )
+    .await?;
     answer(context, reported)
 }
 
@@ -137,7 +142,7 @@ pub async fn send_failure(context: &Context<'_>, body: Value) -> Result<Value, E
         error: request.error.unwrap_or_default(),
         cause: request.cause.unwrap_or_default(),
     };
-    let reported = tasks::report(&context.state.pool, &token, outcome).await?;
+    let reported = tasks::report(&context.state.pool, &context.scope, &token, outcome).await?;
     answer(context, reported)
 }
 
@@ -156,7 +161,7 @@ pub async fn send_heartbeat(context: &Context<'_>, body: Value) -> Result<Value,
     let token = request.task_token.unwrap_or_default();
     check_token(&token)?;
     // A heartbeat changes no execution: schedulers need no wake-up.
-    match tasks::heartbeat(&context.state.pool, &token).await? {
+    match tasks::heartbeat(&context.state.pool, &context.scope, &token).await? {
         Reported::Accepted => Ok(json!({})),
         other => answer(context, other),
     }
