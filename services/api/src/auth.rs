@@ -240,7 +240,18 @@ pub fn verify<'k>(
         };
         return Err(Error::InvalidSignature(message));
     }
-    if authorization.service != SERVICE || !amz_date.starts_with(authorization.date) {
+    // The scope's date is the request's own (the signing key is derived from the latter).
+    if authorization.service != SERVICE || amz_date.get(..8) != Some(authorization.date) {
+        return Err(Error::InvalidSignature(signature_mismatch()));
+    }
+    // The signed headers as SigV4 lists them: lowercase, sorted, each sent, `host` among them;
+    // the signature covers this list, so no other spelling of it may pass.
+    let names = &authorization.signed_headers;
+    let listed = names.iter().all(|name| {
+        !name.is_empty() && *name == name.to_ascii_lowercase() && headers.contains_key(*name)
+    }) && names.windows(2).all(|pair| pair[0] < pair[1])
+        && names.contains(&"host");
+    if !listed {
         return Err(Error::InvalidSignature(signature_mismatch()));
     }
     let mut signed: Vec<(&str, &str)> = Vec::with_capacity(authorization.signed_headers.len());
@@ -412,6 +423,68 @@ mod tests {
             verify(&keys, &headers, "/", "", b"{}", now),
             Err(Error::UnrecognizedClient)
         ));
+    }
+
+    /// Property: any Authorization header other than the right one, made of the header's own
+    /// pieces, random characters, or one character of a valid header changed, is refused, and
+    /// nothing panics.
+    #[test]
+    fn malformed_headers_never_panic_and_never_pass() {
+        let keys = keys();
+        let now = OffsetDateTime::now_utc();
+        let valid = signed(now, "secret");
+        let valid_text = valid["authorization"].to_str().unwrap().to_owned();
+        let mut random = switchback_asl::entropy::Entropy::new(7);
+        let mut pick = |n: usize| (random.next_u64() % n as u64) as usize;
+        const PIECES: [&str; 14] = [
+            "AWS4-HMAC-SHA256 ",
+            "Credential=",
+            "SignedHeaders=",
+            "Signature=",
+            "AKID",
+            "/",
+            ",",
+            ", ",
+            "aws4_request",
+            "states",
+            "us-east-1",
+            ";",
+            "host;x-amz-date",
+            "é\u{0}",
+        ];
+        for round in 0..5_000 {
+            let header = if round % 2 == 0 {
+                // A valid header with one character replaced, dropped or doubled.
+                let mut chars: Vec<char> = valid_text.chars().collect();
+                let at = pick(chars.len());
+                // A separator doubled or dropped (`, ,`, two spaces) says the same thing.
+                if matches!(chars[at], ' ' | ',') {
+                    continue;
+                }
+                match pick(3) {
+                    0 => chars[at] = char::from(b'!' + (pick(90) as u8)),
+                    1 => {
+                        chars.remove(at);
+                    }
+                    _ => chars.insert(at, chars[at]),
+                }
+                chars.into_iter().collect::<String>()
+            } else {
+                (0..pick(12)).map(|_| PIECES[pick(PIECES.len())]).collect()
+            };
+            if header == valid_text {
+                continue;
+            }
+            let mut headers = valid.clone();
+            let Ok(value) = HeaderValue::from_str(&header) else {
+                continue;
+            };
+            headers.insert("authorization", value);
+            assert!(
+                verify(&keys, &headers, "/", "", b"{}", now).is_err(),
+                "accepted: {header}"
+            );
+        }
     }
 
     #[test]
