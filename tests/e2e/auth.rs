@@ -86,6 +86,23 @@ async fn signed_requests_act_in_their_keys_account_and_others_are_refused() {
         .await
         .expect("in its region");
 
+    // A page token is good only in the account that listed.
+    alice
+        .create_activity()
+        .name("more")
+        .send()
+        .await
+        .expect("a second activity");
+    let page = alice
+        .list_activities()
+        .max_results(1)
+        .send()
+        .await
+        .expect("a first page");
+    let token = page.next_token().expect("a second page");
+    let (code, _) = error_code(bob.list_activities().next_token(token).send().await);
+    assert_eq!(code, "InvalidToken");
+
     // Nothing of Alice's can Bob start, stop, poll or complete.
     let definition = serde_json::json!({"StartAt": "Work", "States": {"Work": {
         "Type": "Task", "Resource": arn, "End": true}}});
