@@ -39,6 +39,7 @@ async fn signed_requests_act_in_their_keys_account_and_others_are_refused() {
     let url = switchback_tests::pg::fresh_database().await;
     let app = TestApp::spawn_with(&url, move |settings| {
         settings.auth.credentials_file = Some(file);
+        settings.api.activity_poll_seconds = 1;
     })
     .await;
     let alice = client_as(app.address, "us-east-1", "AKIDALICE", "alice-secret");
@@ -153,6 +154,87 @@ async fn signed_requests_act_in_their_keys_account_and_others_are_refused() {
         .send()
         .await
         .expect("alice completes her task");
+
+    // Bob's state machines reach nothing of Alice's either: her activity gets none of his
+    // tasks, and her state machine is not his to start.
+    let reach = serde_json::json!({"StartAt": "Poll", "States": {
+        "Poll": {"Type": "Task", "Resource": arn, "TimeoutSeconds": 30, "Next": "Start"},
+        "Start": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+            "Parameters": {"StateMachineArn": machine}, "End": true}}});
+    let bobs = bob
+        .create_state_machine()
+        .name("reach")
+        .definition(reach.to_string())
+        .role_arn("arn:aws:iam::222222222222:role/r")
+        .send()
+        .await
+        .expect("bob's machine")
+        .state_machine_arn()
+        .to_owned();
+    let bob_execution = bob
+        .start_execution()
+        .state_machine_arn(&bobs)
+        .send()
+        .await
+        .expect("bob starts")
+        .execution_arn()
+        .to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let polled = alice
+        .get_activity_task()
+        .activity_arn(arn)
+        .send()
+        .await
+        .expect("alice polls");
+    assert!(
+        polled.task_token().is_none(),
+        "Bob's task reached Alice's worker"
+    );
+    // Bob's own worker, in his account, cannot take it either: the activity is not his.
+    let (code, _) = error_code(bob.get_activity_task().activity_arn(arn).send().await);
+    assert_eq!(code, "ActivityDoesNotExist");
+    bob.stop_execution()
+        .execution_arn(&bob_execution)
+        .send()
+        .await
+        .expect("bob stops his");
+    let start_only = serde_json::json!({"StartAt": "Start", "States": {
+        "Start": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+            "Parameters": {"StateMachineArn": machine}, "End": true}}});
+    let bobs = bob
+        .create_state_machine()
+        .name("start-only")
+        .definition(start_only.to_string())
+        .role_arn("arn:aws:iam::222222222222:role/r")
+        .send()
+        .await
+        .expect("bob's second machine")
+        .state_machine_arn()
+        .to_owned();
+    let started = bob
+        .start_execution()
+        .state_machine_arn(&bobs)
+        .send()
+        .await
+        .expect("bob starts")
+        .execution_arn()
+        .to_owned();
+    let done =
+        crate::executions::wait_until_done(&bob, &started, std::time::Duration::from_secs(10))
+            .await;
+    assert_eq!(done.status(), &aws_sdk_sfn::types::ExecutionStatus::Failed);
+    assert_eq!(
+        done.error(),
+        Some("StepFunctions.StateMachineDoesNotExistException"),
+        "{done:?}"
+    );
+    let alices = alice
+        .list_executions()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .expect("alice lists");
+    assert_eq!(alices.executions().len(), 1, "only Alice's own execution");
 
     // A request signed 20 minutes ago.
     let late = aws_sdk_sfn::Client::from_conf(

@@ -23,8 +23,10 @@ const MAX_SKEW: time::Duration = time::Duration::minutes(15);
 /// The service name in a Step Functions credential scope.
 const SERVICE: &str = "states";
 
-/// One key of the credentials file.
+/// One key of the credentials file. Unknown fields are refused: a misspelt `read_only` must not
+/// leave a key that writes.
 #[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Key {
     pub access_key_id: String,
     secret_access_key: String,
@@ -165,12 +167,24 @@ fn parse_authorization(header: &str) -> Result<Authorization<'_>, Error> {
         )));
     };
     let scope: Vec<&str> = credential.split('/').collect();
-    let [access_key_id, date, region, service, "aws4_request"] = scope[..] else {
-        return Err(Error::IncompleteSignature(format!(
+    let bad_scope = || {
+        Error::IncompleteSignature(format!(
             "Credential should be scoped to a valid region, not '{}'. Authorization={header}",
             scope.get(2).copied().unwrap_or_default()
-        )));
+        ))
     };
+    let [access_key_id, date, region, service, "aws4_request"] = scope[..] else {
+        return Err(bad_scope());
+    };
+    // The region names the request's resources: a region's form only.
+    let valid_region = !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !valid_region {
+        return Err(bad_scope());
+    }
     Ok(Authorization {
         access_key_id,
         date,
@@ -244,13 +258,16 @@ pub fn verify<'k>(
     if authorization.service != SERVICE || amz_date.get(..8) != Some(authorization.date) {
         return Err(Error::InvalidSignature(signature_mismatch()));
     }
-    // The signed headers as SigV4 lists them: lowercase, sorted, each sent, `host` among them;
-    // the signature covers this list, so no other spelling of it may pass.
+    // The signed headers as SigV4 lists them: lowercase, sorted, each sent; `host` and
+    // `x-amz-target` among them (every SDK signs both), so a captured request cannot be sent
+    // again to another operation. The signature covers this list, so no other spelling of it
+    // may pass.
     let names = &authorization.signed_headers;
     let listed = names.iter().all(|name| {
         !name.is_empty() && *name == name.to_ascii_lowercase() && headers.contains_key(*name)
     }) && names.windows(2).all(|pair| pair[0] < pair[1])
-        && names.contains(&"host");
+        && names.contains(&"host")
+        && names.contains(&"x-amz-target");
     if !listed {
         return Err(Error::InvalidSignature(signature_mismatch()));
     }
@@ -343,6 +360,7 @@ mod tests {
         let pairs = [
             ("host", "localhost:8080"),
             ("x-amz-date", amz_date.as_str()),
+            ("x-amz-target", "AWSStepFunctions.ListActivities"),
         ];
         let request = SignableRequest {
             method: "POST",
@@ -356,6 +374,10 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("host", HeaderValue::from_static("localhost:8080"));
         headers.insert("x-amz-date", HeaderValue::from_str(&amz_date).unwrap());
+        headers.insert(
+            "x-amz-target",
+            HeaderValue::from_static("AWSStepFunctions.ListActivities"),
+        );
         let authorization = format!(
             "AWS4-HMAC-SHA256 Credential=AKID/{date}/us-east-1/states/aws4_request, SignedHeaders={signed_headers}, Signature={signature}"
         );
@@ -449,7 +471,7 @@ mod tests {
             "states",
             "us-east-1",
             ";",
-            "host;x-amz-date",
+            "host;x-amz-date;x-amz-target",
             "é\u{0}",
         ];
         for round in 0..5_000 {

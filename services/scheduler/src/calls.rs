@@ -337,6 +337,14 @@ impl Caller {
             Ok(start) => start,
             Err(refusal) => return Ok(ChildStart::Refused(refusal)),
         };
+        // A state machine starts executions only in its own account: another account's machine
+        // is, for it, one that does not exist (Switchback has no roles to cross accounts with).
+        let parent_account = claimed.execution_arn.split(':').nth(4).unwrap_or_default();
+        if start.machine.account != parent_account {
+            return Ok(ChildStart::Refused(Refusal::StateMachineDoesNotExist(
+                machine_arn.to_owned(),
+            )));
+        }
         // Only `.sync` children are tied to their parent: their end ends its task, and stopping
         // the parent stops them.
         let tied = matches!(invocation.pattern, Pattern::Sync | Pattern::Sync2);

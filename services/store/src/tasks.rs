@@ -20,13 +20,16 @@ pub struct Taken {
 //
 // Lock order: a scheduler locks an execution, then its tasks (to close them). A poll must pick
 // its task first, so it never waits for either row: it skips a task whose execution a
-// scheduler (or another worker's statement) holds, and takes the next. `waiting` tells a poll
+// scheduler (or another worker's statement) holds, and takes the next. Only the tasks of
+// executions in the poll's account and region ($4, $5) are handed out: a state machine naming
+// another account's activity feeds no one of that account. `waiting` tells a poll
 // that found nothing free whether tasks are scheduled all the same (busy: ask again soon).
 const TAKE: &str = "
     WITH picked AS MATERIALIZED (
         SELECT t.token, t.execution_seq FROM tasks t
         JOIN executions e ON e.seq = t.execution_seq
         WHERE t.activity_arn = $1 AND t.status = 'SCHEDULED' AND t.call IS NULL
+          AND e.account = $4 AND e.region = $5
         ORDER BY t.scheduled_at
         LIMIT 1
         FOR UPDATE OF t, e SKIP LOCKED
@@ -42,8 +45,9 @@ const TAKE: &str = "
         WHERE seq = (SELECT execution_seq FROM taken) AND status = 'RUNNING'
     )
     SELECT taken.token, taken.input,
-        EXISTS (SELECT 1 FROM tasks
-                WHERE activity_arn = $1 AND status = 'SCHEDULED' AND call IS NULL) AS waiting
+        EXISTS (SELECT 1 FROM tasks w JOIN executions we ON we.seq = w.execution_seq
+                WHERE w.activity_arn = $1 AND w.status = 'SCHEDULED' AND w.call IS NULL
+                  AND we.account = $4 AND we.region = $5) AS waiting
     FROM (SELECT 1) AS one LEFT JOIN taken ON true";
 
 /// What a poll found.
@@ -60,6 +64,7 @@ pub enum Take {
 /// Takes the oldest scheduled task of the activity, if any, and records that it started.
 pub async fn take(
     pool: &PgPool,
+    scope: &Scope,
     activity_arn: &str,
     worker_name: Option<&str>,
 ) -> Result<Take, Error> {
@@ -73,6 +78,8 @@ pub async fn take(
         .bind(activity_arn)
         .bind(worker_name.map(text::encode))
         .bind(signals::body(&started))
+        .bind(&scope.account)
+        .bind(&scope.region)
         .fetch_optional(pool)
         .await?;
     let Some(row) = row else {

@@ -203,28 +203,35 @@ fn metrics() -> metrics_exporter_prometheus::PrometheusHandle {
 /// How often an API node looks at its credentials file for changes.
 const CREDENTIALS_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Re-reads the credentials file when it changes (its modification time or size; a Kubernetes
-/// Secret update swaps the file under the mount), so keys rotate without a restart. A file
-/// that no longer reads as valid keeps the keys in force, and says why in the log.
+/// Re-reads the credentials file when its contents change (a Kubernetes Secret update swaps the
+/// file under the mount), so keys rotate without a restart. A file that no longer reads as
+/// valid keys (deleted, emptied, malformed) keeps the keys in force, and says why in the log:
+/// a key is revoked by removing it from the file.
 async fn watch_credentials(
     settings: Settings,
     path: std::path::PathBuf,
     ring: switchback_api::auth::KeyRing,
 ) {
+    // The contents' hash: a rotated secret of the same length, written within the file system's
+    // timestamp granularity, is still seen. Change detection only, not security.
     let stamp = |path: &std::path::Path| {
-        std::fs::metadata(path)
-            .ok()
-            .map(|meta| (meta.modified().ok(), meta.len()))
+        use std::hash::{Hash, Hasher};
+        std::fs::read(path).ok().map(|bytes| {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            bytes.hash(&mut hasher);
+            hasher.finish()
+        })
     };
-    let mut seen = stamp(&path);
+    // Unset at first: the first look reloads, so a change made while the node started is seen.
+    let mut seen: Option<Option<u64>> = None;
     let mut ticks = tokio::time::interval(CREDENTIALS_CHECK);
     loop {
         ticks.tick().await;
         let now = stamp(&path);
-        if now == seen {
+        if seen == Some(now) {
             continue;
         }
-        seen = now;
+        seen = Some(now);
         match settings.load_credentials() {
             Ok(Some(keys)) => {
                 ring.replace(keys);

@@ -272,6 +272,9 @@ impl Settings {
                 anyhow::bail!("auth.mode is \"none\" but auth.credentials_file is set: choose one")
             }
             (Some(AuthMode::None), None) => Ok(false),
+            (Some(AuthMode::Sigv4), None) => {
+                anyhow::bail!("auth.mode is \"sigv4\" but no auth.credentials_file is set")
+            }
             (_, Some(_)) => Ok(true),
             (_, None) if shared => anyhow::bail!(
                 "requests would not be authenticated: set auth.credentials_file \

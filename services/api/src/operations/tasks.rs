@@ -54,7 +54,7 @@ pub async fn get_activity_task(context: &Context<'_>, body: Value) -> Result<Val
         tokio::pin!(notified);
         notified.as_mut().enable();
         let mut wait = SAFETY_RECHECK;
-        match tasks::take(&context.state.pool, &arn, worker).await {
+        match tasks::take(&context.state.pool, &context.scope, &arn, worker).await {
             Ok(Take::Taken(taken)) => {
                 context.state.due.wake();
                 // More tasks may be waiting: pass the wake-up on to the next poll.
