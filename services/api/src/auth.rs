@@ -204,6 +204,71 @@ pub fn verify<'k>(
     body: &[u8],
     now: OffsetDateTime,
 ) -> Result<(&'k Key, String), Error> {
+    let claim = claim(keys, headers, now)?;
+    claim.check(headers, path, query, body)?;
+    Ok((claim.key, claim.authorization.region.to_owned()))
+}
+
+/// What a request's headers claim, checked as far as it can be without its body: the key, the
+/// time, the scope and the signed-header list. The caller reads the body only then, so that an
+/// unsigned client cannot make the server read a large one.
+pub struct Claim<'h, 'k> {
+    pub key: &'k Key,
+    authorization: Authorization<'h>,
+    amz_date: &'h str,
+}
+
+impl Claim<'_, '_> {
+    /// The region the request signed for, which it acts in.
+    pub fn region(&self) -> &str {
+        self.authorization.region
+    }
+
+    /// Checks the signature over the whole request.
+    pub fn check(
+        &self,
+        headers: &HeaderMap,
+        path: &str,
+        query: &str,
+        body: &[u8],
+    ) -> Result<(), Error> {
+        let authorization = &self.authorization;
+        let mut signed: Vec<(&str, &str)> = Vec::with_capacity(authorization.signed_headers.len());
+        for name in &authorization.signed_headers {
+            for value in headers.get_all(*name) {
+                let Ok(value) = value.to_str() else {
+                    return Err(Error::InvalidSignature(signature_mismatch()));
+                };
+                signed.push((name, value));
+            }
+        }
+        let request = SignableRequest {
+            method: "POST",
+            path,
+            query,
+            headers: &signed,
+            body,
+        };
+        let (_, expected) = sigv4::signature(
+            &request,
+            &self.key.secret_access_key,
+            self.amz_date,
+            authorization.region,
+            SERVICE,
+        );
+        if !same_bytes(expected.as_bytes(), authorization.signature.as_bytes()) {
+            return Err(Error::InvalidSignature(signature_mismatch()));
+        }
+        Ok(())
+    }
+}
+
+/// Reads and checks what a request's headers claim (see [`Claim`]).
+pub fn claim<'h, 'k>(
+    keys: &'k Keys,
+    headers: &'h HeaderMap,
+    now: OffsetDateTime,
+) -> Result<Claim<'h, 'k>, Error> {
     let Some(header) = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -271,33 +336,11 @@ pub fn verify<'k>(
     if !listed {
         return Err(Error::InvalidSignature(signature_mismatch()));
     }
-    let mut signed: Vec<(&str, &str)> = Vec::with_capacity(authorization.signed_headers.len());
-    for name in &authorization.signed_headers {
-        for value in headers.get_all(*name) {
-            let Ok(value) = value.to_str() else {
-                return Err(Error::InvalidSignature(signature_mismatch()));
-            };
-            signed.push((name, value));
-        }
-    }
-    let request = SignableRequest {
-        method: "POST",
-        path,
-        query,
-        headers: &signed,
-        body,
-    };
-    let (_, expected) = sigv4::signature(
-        &request,
-        &key.secret_access_key,
+    Ok(Claim {
+        key,
+        authorization,
         amz_date,
-        authorization.region,
-        SERVICE,
-    );
-    if !same_bytes(expected.as_bytes(), authorization.signature.as_bytes()) {
-        return Err(Error::InvalidSignature(signature_mismatch()));
-    }
-    Ok((key, authorization.region.to_owned()))
+    })
 }
 
 /// Whether a key may call `operation` in `region`.

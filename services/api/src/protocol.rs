@@ -37,25 +37,31 @@ pub async fn handle(
     );
 
     let result = async {
-        let bytes = read_bytes(body, state.config.max_request_bytes).await?;
-        let scope = match &state.config.credentials {
+        let (bytes, scope) = match &state.config.credentials {
             Some(ring) => {
                 let keys = ring.current();
-                let (key, region) = crate::auth::verify(
-                    &keys,
+                // The headers first: the body is read only for a known key, signed in time.
+                // Rights are checked once the signature holds, so a key's rights tell nothing
+                // to whoever does not hold its secret.
+                let claim = crate::auth::claim(&keys, &headers, OffsetDateTime::now_utc())?;
+                let bytes = read_bytes(body, state.config.max_request_bytes).await?;
+                claim.check(
                     &headers,
                     uri.path(),
                     uri.query().unwrap_or_default(),
                     &bytes,
-                    OffsetDateTime::now_utc(),
                 )?;
-                crate::auth::authorize(key, operation, &region)?;
-                switchback_store::Scope {
-                    account: key.account_id.clone(),
-                    region,
-                }
+                crate::auth::authorize(claim.key, operation, claim.region())?;
+                let scope = switchback_store::Scope {
+                    account: claim.key.account_id.clone(),
+                    region: claim.region().to_owned(),
+                };
+                (bytes, scope)
             }
-            None => scope_from(&headers, &state),
+            None => (
+                read_bytes(body, state.config.max_request_bytes).await?,
+                scope_from(&headers, &state),
+            ),
         };
         let body = parse_body(&bytes)?;
         let context = operations::Context {
