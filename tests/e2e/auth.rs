@@ -315,3 +315,66 @@ account_id = "111111111111"
         .expect("the keys in force stay");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// boto3 (Python's SDK, installed by `.ci/run`) signs as the server checks: its right key
+/// works, a wrong secret, an unknown key and a read-only key's write get AWS's errors.
+#[tokio::test]
+async fn boto3_requests_are_checked_as_the_rust_sdks() {
+    let dir = std::env::temp_dir().join(format!("switchback-auth-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("credentials.toml");
+    std::fs::write(&file, CREDENTIALS).expect("write credentials");
+    let url = switchback_tests::pg::fresh_database().await;
+    let app = TestApp::spawn_with(&url, move |settings| {
+        settings.auth.credentials_file = Some(file);
+    })
+    .await;
+    let script = r#"
+import sys, boto3, botocore
+endpoint = sys.argv[1]
+def client(key, secret):
+    return boto3.client("stepfunctions", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id=key, aws_secret_access_key=secret)
+def code(call):
+    try:
+        call()
+        return "ok"
+    except botocore.exceptions.ClientError as error:
+        return error.response["Error"]["Code"]
+alice = client("AKIDALICE", "alice-secret")
+print(alice.create_activity(name="py")["activityArn"])
+print(len(client("AKIDBOB", "bob-secret").list_activities()["activities"]))
+print(code(lambda: client("AKIDALICE", "wrong").list_activities()))
+print(code(lambda: client("AKIDNOBODY", "x").list_activities()))
+print(code(lambda: client("AKIDREADER", "reader-secret").create_activity(name="no")))
+"#;
+    let endpoint = app.endpoint();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(endpoint)
+            .output()
+            .expect("run python3 with boto3")
+    })
+    .await
+    .expect("python3");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "arn:aws:states:us-east-1:111111111111:activity:py",
+            "0",
+            "InvalidSignatureException",
+            "UnrecognizedClientException",
+            "AccessDeniedException",
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
