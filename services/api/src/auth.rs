@@ -195,20 +195,6 @@ fn parse_authorization(header: &str) -> Result<Authorization<'_>, Error> {
     })
 }
 
-/// Checks a request's signature; the key that signed it, and the region it signed for.
-pub fn verify<'k>(
-    keys: &'k Keys,
-    headers: &HeaderMap,
-    path: &str,
-    query: &str,
-    body: &[u8],
-    now: OffsetDateTime,
-) -> Result<(&'k Key, String), Error> {
-    let claim = claim(keys, headers, now)?;
-    claim.check(headers, path, query, body)?;
-    Ok((claim.key, claim.authorization.region.to_owned()))
-}
-
 /// What a request's headers claim, checked as far as it can be without its body: the key, the
 /// time, the scope and the signed-header list. The caller reads the body only then, so that an
 /// unsigned client cannot make the server read a large one.
@@ -383,6 +369,20 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Claim and check in one, as the API does them around reading the body: the key that signed it, and the region it signed for.
+    fn verify<'k>(
+        keys: &'k Keys,
+        headers: &HeaderMap,
+        path: &str,
+        query: &str,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<(&'k Key, String), Error> {
+        let claim = claim(keys, headers, now)?;
+        claim.check(headers, path, query, body)?;
+        Ok((claim.key, claim.authorization.region.to_owned()))
+    }
     use axum::http::HeaderValue;
 
     fn keys() -> Keys {

@@ -162,7 +162,7 @@ impl HttpTasks {
         token_http: &HttpClient,
         parameters: &Value,
         timeout: Duration,
-        mut trace: Option<&mut Trace>,
+        mut trace: Option<&mut Option<HttpExchange>>,
     ) -> Outcome {
         let deadline = Instant::now() + timeout.min(MAX_TIMEOUT);
         let spec = match parse(parameters) {
@@ -214,7 +214,7 @@ impl HttpTasks {
             }
         }
         if let (Some(trace), Some(shown)) = (trace.as_deref_mut(), &shown) {
-            trace.exchange = Some(HttpExchange {
+            *trace = Some(HttpExchange {
                 request: ExchangeRequest::of(shown).await,
                 response: None,
             });
@@ -247,7 +247,7 @@ impl HttpTasks {
                         tokens.remove(&connection.config.arn);
                     }
                 }
-                if let Some(exchange) = trace.and_then(|trace| trace.exchange.as_mut()) {
+                if let Some(exchange) = trace.and_then(|trace| trace.as_mut()) {
                     exchange.response = Some(ExchangeResponse {
                         protocol: "HTTP/1.1".to_owned(),
                         status_code: response.status.as_u16().to_string(),
@@ -632,12 +632,7 @@ pub(crate) fn parse(parameters: &Value) -> Result<Spec, String> {
 }
 
 /// What TestState shows of an HTTP Task's call at TRACE (AWS's `inspectionData.request` and
-/// `response`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Trace {
-    pub exchange: Option<HttpExchange>,
-}
-
+/// `response`), without what its connection adds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpExchange {
     pub request: ExchangeRequest,

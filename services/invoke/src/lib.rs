@@ -36,7 +36,7 @@ pub use config::{
     ApiKeyAuth, AuthorizationType, BasicAuth, ConnectionConfig, FunctionConfig, HttpConfig,
     HttpParameters, IntegrationsConfig, LambdaConfig, OAuthConfig,
 };
-pub use http_task::{ExchangeRequest, ExchangeResponse, HttpExchange, Trace};
+pub use http_task::{ExchangeRequest, ExchangeResponse, HttpExchange};
 
 /// Lambda's own limit on a function's run time.
 const LAMBDA_MAX_SECONDS: u64 = 900;
@@ -224,7 +224,7 @@ impl Invoker {
         let Call::Http { parameters } = &invocation.call else {
             return (self.call(invocation).await, None);
         };
-        let mut trace = Trace { exchange: None };
+        let mut exchange = None;
         let timeout = call_limit(invocation, HTTP_MAX_SECONDS);
         let outcome = self
             .inner
@@ -234,10 +234,10 @@ impl Invoker {
                 &self.inner.http,
                 parameters,
                 timeout,
-                Some(&mut trace),
+                Some(&mut exchange),
             )
             .await;
-        (outcome, trace.exchange)
+        (outcome, exchange)
     }
 
     /// `http:invoke` with its evaluated Parameters. `timeout` is capped at AWS's 60 seconds.

@@ -45,9 +45,11 @@ const TAKE: &str = "
         WHERE seq = (SELECT execution_seq FROM taken) AND status = 'RUNNING'
     )
     SELECT taken.token, taken.input,
-        EXISTS (SELECT 1 FROM tasks w JOIN executions we ON we.seq = w.execution_seq
-                WHERE w.activity_arn = $1 AND w.status = 'SCHEDULED' AND w.call IS NULL
-                  AND we.account = $4 AND we.region = $5) AS waiting
+        -- Looked for only when nothing was taken (CASE evaluates its branch lazily).
+        CASE WHEN taken.token IS NULL THEN EXISTS (
+            SELECT 1 FROM tasks w JOIN executions we ON we.seq = w.execution_seq
+            WHERE w.activity_arn = $1 AND w.status = 'SCHEDULED' AND w.call IS NULL
+              AND we.account = $4 AND we.region = $5) ELSE false END AS waiting
     FROM (SELECT 1) AS one LEFT JOIN taken ON true";
 
 /// What a poll found.

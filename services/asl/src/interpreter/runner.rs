@@ -450,10 +450,7 @@ impl<'a> Runner<'a> {
 
     /// The state's data-flow stages; under TestState, inspected when it is the state under test.
     pub fn flow(&self, thread: &Thread, def: &'a IndexedState) -> Pipeline<'a> {
-        let inspection = self
-            .probe
-            .and_then(|probe| probe.watching(&thread.scope, &thread.state));
-        def.pipeline().inspected(inspection)
+        def.pipeline().inspected(self.inspection(thread))
     }
 
     /// The inspection of the state under test, when this thread is at it.
@@ -473,29 +470,9 @@ impl<'a> Runner<'a> {
             return Value::Object(serde_json::Map::new());
         }
         let retries: u32 = thread.attempts.iter().sum();
-        if let Some(probe) = self.probe {
-            if let Some(context) = &probe.context {
-                return context.clone();
-            }
-            // TestState's own: no redrive, and the retry count always shown.
-            return json!({
-                "Execution": {
-                    "Id": self.info.execution_arn,
-                    "Input": self.execution_input,
-                    "StartTime": clock::iso8601(self.info.start_time_ms),
-                    "Name": self.info.name,
-                    "RoleArn": self.info.role_arn,
-                },
-                "StateMachine": {
-                    "Id": self.info.state_machine_arn,
-                    "Name": self.info.state_machine_name,
-                },
-                "State": {
-                    "Name": thread.state,
-                    "EnteredTime": clock::iso8601(thread.entered_ms),
-                    "RetryCount": retries,
-                },
-            });
+        // TestState: the test's own context object replaces the whole of it.
+        if let Some(context) = self.probe.and_then(|probe| probe.context.as_ref()) {
+            return context.clone();
         }
         // Key order as AWS writes the context object.
         let mut context = json!({
@@ -516,9 +493,15 @@ impl<'a> Runner<'a> {
                 "EnteredTime": clock::iso8601(thread.entered_ms),
             },
         });
-        // AWS shows RetryCount only once the state has been retried.
-        if retries > 0 {
+        // AWS shows RetryCount only once the state has been retried; TestState always shows
+        // it, and no redrive count.
+        if retries > 0 || self.probe.is_some() {
             context["State"]["RetryCount"] = Value::from(retries);
+        }
+        if self.probe.is_some()
+            && let Some(execution) = context["Execution"].as_object_mut()
+        {
+            execution.remove("RedriveCount");
         }
         if let Some(item) = &thread.map_item {
             context["Map"] = json!({ "Item": item });
