@@ -19,6 +19,7 @@ mod retention;
 mod startup;
 mod state_machines;
 mod test_state;
+mod tls;
 mod versions;
 
 use aws_sdk_sfn::error::ProvideErrorMetadata;

@@ -8,6 +8,7 @@
 //! - [`input`] — the model's member constraints, reported as AWS's `ValidationException`.
 //! - [`page_token`] — signed, expiring pagination tokens.
 //! - [`error`] — the layer's error enum and the single table to AWS error shapes.
+//! - [`tls`] — HTTPS from a certificate and key, for nodes without a proxy in front.
 //! - `health` — `/healthz` and `/readyz`.
 //! - `metrics_endpoint` — `/metrics` in Prometheus text.
 //!
@@ -23,6 +24,7 @@ mod metrics_endpoint;
 mod operations;
 pub mod page_token;
 pub mod protocol;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -144,9 +146,32 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
+/// Where the API takes connections: plain HTTP, or HTTPS.
+pub enum Listener {
+    Plain(TcpListener),
+    Tls(tls::TlsListener),
+}
+
+impl Listener {
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        match self {
+            Listener::Plain(tcp) => tcp.local_addr(),
+            Listener::Tls(tls) => axum::serve::Listener::local_addr(tls),
+        }
+    }
+
+    /// The URL scheme clients use.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            Listener::Plain(_) => "http",
+            Listener::Tls(_) => "https",
+        }
+    }
+}
+
 /// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests.
 pub async fn serve(
-    listener: TcpListener,
+    listener: Listener,
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -157,7 +182,17 @@ pub async fn serve(
         // ones in flight finish.
         cancel.cancel();
     };
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let router = router(state);
+    match listener {
+        Listener::Plain(tcp) => {
+            axum::serve(tcp, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Listener::Tls(tls) => {
+            axum::serve(tls, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
 }

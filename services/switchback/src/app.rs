@@ -30,7 +30,7 @@ pub struct Application {
     role: Role,
     scheduler: switchback_scheduler::SchedulerConfig,
     pool: PgPool,
-    api: Option<(TcpListener, switchback_api::ApiState)>,
+    api: Option<(switchback_api::Listener, switchback_api::ApiState)>,
 }
 
 impl Application {
@@ -60,9 +60,19 @@ impl Application {
         };
         let api = match listen {
             Some(listen) => {
-                let listener = TcpListener::bind(listen)
+                let tcp = TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
+                let listener = match &settings.api.tls {
+                    Some(tls) => {
+                        let acceptor = switchback_api::tls::acceptor(&tls.cert_file, &tls.key_file)
+                            .context("invalid api.tls settings")?;
+                        switchback_api::Listener::Tls(switchback_api::tls::TlsListener::new(
+                            tcp, acceptor,
+                        ))
+                    }
+                    None => switchback_api::Listener::Plain(tcp),
+                };
                 let mut config = settings.api_config(mocks.clone());
                 config.operations_only = operations_only;
                 if !operations_only {
@@ -109,6 +119,13 @@ impl Application {
             .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
+    /// `https` when the API serves TLS, else `http`.
+    pub fn api_scheme(&self) -> &'static str {
+        self.api
+            .as_ref()
+            .map_or("http", |(listener, _)| listener.scheme())
+    }
+
     /// Serves until `shutdown` completes, then lets in-flight requests finish and stops.
     pub async fn run_until_stopped(
         self,
@@ -126,7 +143,7 @@ impl Application {
         let mut tasks = tokio::task::JoinSet::new();
         if let Some((listener, state)) = self.api {
             let address = listener.local_addr().ok();
-            tracing::info!(address = ?address, "api listening");
+            tracing::info!(address = ?address, scheme = listener.scheme(), "api listening");
             let stop = stopped(stop_rx.clone());
             tasks.spawn(async move {
                 switchback_api::serve(listener, state, stop)

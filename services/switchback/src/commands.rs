@@ -64,7 +64,7 @@ async fn dev_on(settings: &Settings, cluster: &Cluster) -> anyhow::Result<ExitCo
 async fn run_announced(settings: &Settings, url: &str) -> anyhow::Result<ExitCode> {
     let app = Application::build(settings, url, Role::All).await?;
     if let Some(address) = app.api_address() {
-        let endpoint = endpoint_url(address);
+        let endpoint = endpoint_url(app.api_scheme(), address);
         println!("switchback is serving the AWS Step Functions API at {endpoint}");
         if settings.auth.credentials_file.is_none() {
             println!(
@@ -87,13 +87,13 @@ async fn run_announced(settings: &Settings, url: &str) -> anyhow::Result<ExitCod
 }
 
 /// What a client on this machine should use: a wildcard listen address becomes loopback.
-fn endpoint_url(address: SocketAddr) -> String {
+fn endpoint_url(scheme: &str, address: SocketAddr) -> String {
     let host = if address.ip().is_unspecified() {
         "127.0.0.1".to_owned()
     } else {
         address.ip().to_string()
     };
-    format!("http://{host}:{}", address.port())
+    format!("{scheme}://{host}:{}", address.port())
 }
 
 /// API and scheduler on the configured database; applies pending migrations first, so that a

@@ -43,6 +43,19 @@ pub struct ApiSettings {
     pub max_request_bytes: usize,
     /// How long GetActivityTask waits for a task, in seconds.
     pub activity_poll_seconds: u64,
+    /// Serve HTTPS with this certificate and key; unset: plain HTTP (behind a proxy that
+    /// terminates TLS, or on a laptop).
+    #[serde(default)]
+    pub tls: Option<TlsSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM certificate chain, the server's certificate first.
+    pub cert_file: PathBuf,
+    /// PEM private key of that certificate.
+    pub key_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
