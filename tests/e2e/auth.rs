@@ -378,3 +378,91 @@ print(code(lambda: client("AKIDREADER", "reader-secret").create_activity(name="n
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// With `api.throttling` on, each account's calls draw on buckets of their own: one account
+/// that empties its StartExecution bucket is answered `ThrottlingException`, while another
+/// account, and the same account's Express starts, go on.
+#[tokio::test]
+async fn a_throttled_account_does_not_slow_another() {
+    let dir = std::env::temp_dir().join(format!("switchback-auth-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("credentials.toml");
+    std::fs::write(&file, CREDENTIALS).expect("write credentials");
+    let url = switchback_tests::pg::fresh_database().await;
+    let app = TestApp::spawn_with(&url, move |settings| {
+        settings.auth.credentials_file = Some(file);
+        let throttling = &mut settings.api.throttling;
+        throttling.enabled = true;
+        // Two starts, then one every 100 seconds.
+        let slow = switchback_api::throttle::Quota {
+            bucket_size: 2,
+            refill_per_second: 0.01,
+        };
+        throttling.quotas.insert("StartExecution".to_owned(), slow);
+    })
+    .await;
+    let alice = client_as(app.address, "us-east-1", "AKIDALICE", "alice-secret");
+    let bob = client_as(app.address, "us-east-1", "AKIDBOB", "bob-secret");
+    let definition = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
+    let machine = |client: aws_sdk_sfn::Client, name: &'static str, account: &'static str| async move {
+        let express = name.ends_with("express");
+        client
+            .create_state_machine()
+            .name(name)
+            .definition(definition)
+            .role_arn(format!("arn:aws:iam::{account}:role/r"))
+            .r#type(if express {
+                aws_sdk_sfn::types::StateMachineType::Express
+            } else {
+                aws_sdk_sfn::types::StateMachineType::Standard
+            })
+            .send()
+            .await
+            .expect("create")
+            .state_machine_arn()
+            .to_owned()
+    };
+    let alices = machine(alice.clone(), "standard", "111111111111").await;
+    let alices_express = machine(alice.clone(), "express", "111111111111").await;
+    let bobs = machine(bob.clone(), "standard", "222222222222").await;
+
+    for _ in 0..2 {
+        alice
+            .start_execution()
+            .state_machine_arn(&alices)
+            .send()
+            .await
+            .expect("within the bucket");
+    }
+    let (code, message) = error_code(
+        alice
+            .start_execution()
+            .state_machine_arn(&alices)
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ThrottlingException", "Rate exceeded")
+    );
+    // Express starts have their own bucket (AWS's default: 6,000).
+    alice
+        .start_execution()
+        .state_machine_arn(&alices_express)
+        .send()
+        .await
+        .expect("an express start");
+    // Bob's bucket is his own, and other operations are not held back.
+    bob.start_execution()
+        .state_machine_arn(&bobs)
+        .send()
+        .await
+        .expect("bob starts");
+    alice
+        .list_executions()
+        .state_machine_arn(&alices)
+        .send()
+        .await
+        .expect("alice lists");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -59,6 +59,9 @@ pub enum Error {
     UnrecognizedClient,
     #[error("{0}")]
     InvalidSignature(String),
+    /// The account's token bucket for the operation is empty (`api.throttling`).
+    #[error("Rate exceeded")]
+    Throttling,
     #[error("This operation is not supported by this type of state machine")]
     StateMachineTypeNotSupported,
     #[error("Activity Does Not Exist: '{0}'")]
@@ -143,6 +146,7 @@ impl Error {
             IncompleteSignature(_) => ("IncompleteSignatureException", StatusCode::FORBIDDEN),
             UnrecognizedClient => ("UnrecognizedClientException", StatusCode::FORBIDDEN),
             InvalidSignature(_) => ("InvalidSignatureException", StatusCode::FORBIDDEN),
+            Throttling => ("ThrottlingException", StatusCode::BAD_REQUEST),
             StateMachineTypeNotSupported => {
                 ("StateMachineTypeNotSupported", StatusCode::BAD_REQUEST)
             }

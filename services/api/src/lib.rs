@@ -8,6 +8,7 @@
 //! - [`input`] — the model's member constraints, reported as AWS's `ValidationException`.
 //! - [`page_token`] — signed, expiring pagination tokens.
 //! - [`error`] — the layer's error enum and the single table to AWS error shapes.
+//! - [`throttle`] — per-account token buckets (optional), AWS's quotas by default.
 //! - [`tls`] — HTTPS from a certificate and key, for nodes without a proxy in front.
 //! - `health` — `/healthz` and `/readyz`.
 //! - `metrics_endpoint` — `/metrics` in Prometheus text.
@@ -24,6 +25,7 @@ mod metrics_endpoint;
 mod operations;
 pub mod page_token;
 pub mod protocol;
+pub mod throttle;
 pub mod tls;
 
 use std::future::Future;
@@ -60,6 +62,8 @@ pub struct ApiConfig {
     pub integrations: switchback_invoke::IntegrationsConfig,
     /// The keys requests must be signed with; `None`: requests are not authenticated.
     pub credentials: Option<auth::KeyRing>,
+    /// Per-account token buckets; `None`: requests are not throttled.
+    pub throttle: Option<throttle::Throttle>,
 }
 
 impl Default for ApiConfig {
@@ -73,6 +77,7 @@ impl Default for ApiConfig {
             mocks: None,
             integrations: Default::default(),
             credentials: None,
+            throttle: None,
         }
     }
 }

@@ -72,6 +72,8 @@ const SELECT_BY_ARN: &str = "
         tracing_configuration, encryption_configuration, revision_id, created_at, updated_at
     FROM state_machines WHERE arn = $1";
 
+const TYPE_BY_ARN: &str = "SELECT type FROM state_machines WHERE arn = $1";
+
 const LOCK_BY_ARN: &str = "SELECT 1 FROM state_machines WHERE arn = $1 FOR UPDATE";
 const HAS_RUNNING: &str =
     "SELECT EXISTS (SELECT 1 FROM executions WHERE state_machine_arn = $1 AND status = 'RUNNING')";
@@ -133,6 +135,14 @@ pub async fn create(pool: &PgPool, new: &NewStateMachine) -> Result<Created, Err
 
 pub async fn describe(pool: &PgPool, arn: &str) -> Result<Option<StateMachine>, Error> {
     Ok(sqlx::query_as(SELECT_BY_ARN)
+        .bind(arn)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// The machine's type (`STANDARD` or `EXPRESS`), without reading its definition.
+pub async fn machine_type(pool: &PgPool, arn: &str) -> Result<Option<String>, Error> {
+    Ok(sqlx::query_scalar(TYPE_BY_ARN)
         .bind(arn)
         .fetch_optional(pool)
         .await?)

@@ -73,7 +73,7 @@ impl Application {
                     }
                     None => switchback_api::Listener::Plain(tcp),
                 };
-                let mut config = settings.api_config(mocks.clone());
+                let mut config = settings.api_config(mocks.clone())?;
                 config.operations_only = operations_only;
                 if !operations_only {
                     config.credentials = match settings.load_credentials()? {

@@ -47,6 +47,20 @@ pub struct ApiSettings {
     /// terminates TLS, or on a laptop).
     #[serde(default)]
     pub tls: Option<TlsSettings>,
+    /// Per-account token buckets (off by default).
+    #[serde(default)]
+    pub throttling: ThrottlingSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottlingSettings {
+    /// Throttle each account's calls with AWS's quotas (and `quotas`' replacements).
+    #[serde(default)]
+    pub enabled: bool,
+    /// Quotas by operation name (or `StartExecutionExpress`) in place of AWS's defaults.
+    #[serde(default)]
+    pub quotas: std::collections::HashMap<String, switchback_api::throttle::Quota>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -326,8 +340,22 @@ impl Settings {
         Ok(Some(keys))
     }
 
-    pub fn api_config(&self, mocks: Option<Arc<MockConfig>>) -> switchback_api::ApiConfig {
-        switchback_api::ApiConfig {
+    pub fn api_config(
+        &self,
+        mocks: Option<Arc<MockConfig>>,
+    ) -> anyhow::Result<switchback_api::ApiConfig> {
+        let throttling = &self.api.throttling;
+        let throttle = match throttling.enabled {
+            true => Some(
+                switchback_api::throttle::Throttle::new(throttling.quotas.clone())
+                    .map_err(|reason| anyhow::anyhow!("invalid settings: {reason}"))?,
+            ),
+            false if !throttling.quotas.is_empty() => anyhow::bail!(
+                "invalid settings: api.throttling.quotas are given but api.throttling.enabled is not true"
+            ),
+            false => None,
+        };
+        Ok(switchback_api::ApiConfig {
             default_account: self.aws.account_id.clone(),
             default_region: self.aws.region.clone(),
             max_request_bytes: self.api.max_request_bytes,
@@ -336,7 +364,8 @@ impl Settings {
             mocks,
             integrations: self.integrations.clone(),
             credentials: None,
-        }
+            throttle,
+        })
     }
 
     pub fn scheduler_config(
@@ -502,6 +531,14 @@ mod tests {
         let toml = r#"
             [api]
             listen = "127.0.0.1:8083"
+            [api.tls]
+            cert_file = "/etc/switchback/tls/cert.pem"
+            key_file = "/etc/switchback/tls/key.pem"
+            [api.throttling]
+            enabled = true
+            [api.throttling.quotas.StartExecution]
+            bucket_size = 100
+            refill_per_second = 10
             [integrations.http]
             allow_private_destinations = true
             [integrations.lambda.functions.Resize-Image]
@@ -535,6 +572,14 @@ mod tests {
                 "https://api.github.com/, https://uploads.github.com/",
             ),
             ("SWITCHBACK__SCHEDULER__MAX_CONCURRENT_CALLS", "8"),
+            (
+                "SWITCHBACK__API__THROTTLING__QUOTAS__DESCRIBEEXECUTION__BUCKET_SIZE",
+                "5",
+            ),
+            (
+                "SWITCHBACK__API__THROTTLING__QUOTAS__DESCRIBEEXECUTION__REFILL_PER_SECOND",
+                "0.5",
+            ),
         ];
         let settings = match from(toml, &env) {
             Ok(settings) => settings,
@@ -556,5 +601,24 @@ mod tests {
             ])
         );
         assert_eq!(settings.scheduler.max_concurrent_calls, 8);
+        assert_eq!(settings.api.throttling.quotas.len(), 2);
+        // Operation names are matched in any case (environment variables are lowercased).
+        let throttle = settings.api_config(None).map(|config| config.throttle);
+        assert!(matches!(throttle, Ok(Some(_))), "{throttle:?}");
+    }
+
+    #[test]
+    fn quotas_without_throttling_enabled_are_refused() {
+        let toml = r#"
+            [api.throttling.quotas.StartExecution]
+            bucket_size = 100
+            refill_per_second = 10
+        "#;
+        let settings = from(toml, &[]).expect("parsed");
+        let error = settings.api_config(None).expect_err("refused");
+        assert!(
+            error.to_string().contains("api.throttling.enabled is not true"),
+            "{error}"
+        );
     }
 }

@@ -46,6 +46,21 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     }))
 }
 
+/// Whether a StartExecution call names an EXPRESS state machine (throttling takes its token
+/// from a bucket of its own). A call that names none is counted as a STANDARD start and then
+/// refused by the start's own checks.
+pub async fn starts_express(context: &Context<'_>, body: &Value) -> Result<bool, Error> {
+    let Some(requested) = body.get("stateMachineArn").and_then(Value::as_str) else {
+        return Ok(false);
+    };
+    let requested = requested.split_once('#').map_or(requested, |(arn, _)| arn);
+    let Ok((machine, _)) = Arn::parse_qualified_machine(requested) else {
+        return Ok(false);
+    };
+    let machine_type = state_machines::machine_type(&context.state.pool, &machine.text()).await?;
+    Ok(machine_type.as_deref() == Some("EXPRESS"))
+}
+
 /// Which machines a start accepts.
 #[derive(PartialEq)]
 enum Kinds {

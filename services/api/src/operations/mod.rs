@@ -32,7 +32,7 @@ pub struct Context<'a> {
 
 /// Every operation of the Step Functions API (botocore's model), for telling a known but not yet
 /// served operation from a name that does not exist.
-const ALL_OPERATIONS: [&str; 37] = [
+pub(crate) const ALL_OPERATIONS: [&str; 37] = [
     "CreateActivity",
     "CreateStateMachine",
     "CreateStateMachineAlias",
@@ -78,6 +78,16 @@ pub fn known_operation(name: &str) -> Option<&'static str> {
 }
 
 pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Result<Reply, Error> {
+    if let Some(throttle) = &context.state.config.throttle {
+        // AWS sizes the buckets of starts by the machine's type.
+        let bucket = match operation {
+            "StartExecution" if executions::starts_express(context, &body).await? => {
+                crate::throttle::START_EXPRESS
+            }
+            other => other,
+        };
+        throttle.take(&context.scope, bucket)?;
+    }
     match operation {
         "CreateActivity" => activities::create(context, body).await.map(Reply::Json),
         "DescribeActivity" => activities::describe(context, body).await.map(Reply::Json),
