@@ -83,11 +83,19 @@ const LARGE_REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 /// callers naming many regions cannot grow the table without bound.
 const SWEEP_AT: usize = 4096;
 
+/// How many state machines' types are remembered for StartExecution's bucket.
+const TYPES_KEPT: usize = 10_000;
+
 /// The quotas in force and the buckets. Cheap to clone (shared).
 #[derive(Clone)]
 pub struct Throttle {
     overrides: Arc<HashMap<&'static str, Quota>>,
     buckets: Arc<Mutex<HashMap<BucketKey, Bucket>>>,
+    /// Whether a state machine (by ARN) is EXPRESS, so that a start finds its bucket without
+    /// reading the machine each time. A machine's type never changes; one deleted and created
+    /// again with another type under the same ARN draws on the other bucket until the table
+    /// is next emptied, which costs nothing but accuracy.
+    express: Arc<Mutex<HashMap<String, bool>>>,
 }
 
 impl std::fmt::Debug for Throttle {
@@ -145,6 +153,7 @@ impl Throttle {
         Ok(Self {
             overrides: Arc::new(checked),
             buckets: Arc::default(),
+            express: Arc::default(),
         })
     }
 
@@ -195,6 +204,29 @@ impl Throttle {
             bucket.tokens = tokens;
             Err(Error::Throttling)
         }
+    }
+}
+
+impl Throttle {
+    /// Whether the machine is EXPRESS, if known.
+    pub fn known_express(&self, machine_arn: &str) -> Option<bool> {
+        let types = self
+            .express
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        types.get(machine_arn).copied()
+    }
+
+    /// Remembers the machine's type.
+    pub fn remember_express(&self, machine_arn: &str, express: bool) {
+        let mut types = self
+            .express
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if types.len() >= TYPES_KEPT {
+            types.clear();
+        }
+        types.insert(machine_arn.to_owned(), express);
     }
 }
 

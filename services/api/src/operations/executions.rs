@@ -49,7 +49,11 @@ pub async fn start(context: &Context<'_>, body: Value) -> Result<Value, Error> {
 /// Whether a StartExecution call names an EXPRESS state machine (throttling takes its token
 /// from a bucket of its own). A call that names none is counted as a STANDARD start and then
 /// refused by the start's own checks.
-pub async fn starts_express(context: &Context<'_>, body: &Value) -> Result<bool, Error> {
+pub async fn starts_express(
+    context: &Context<'_>,
+    throttle: &crate::throttle::Throttle,
+    body: &Value,
+) -> Result<bool, Error> {
     let Some(requested) = body.get("stateMachineArn").and_then(Value::as_str) else {
         return Ok(false);
     };
@@ -57,8 +61,16 @@ pub async fn starts_express(context: &Context<'_>, body: &Value) -> Result<bool,
     let Ok((machine, _)) = Arn::parse_qualified_machine(requested) else {
         return Ok(false);
     };
-    let machine_type = state_machines::machine_type(&context.state.pool, &machine.text()).await?;
-    Ok(machine_type.as_deref() == Some("EXPRESS"))
+    let arn = machine.text();
+    if let Some(express) = throttle.known_express(&arn) {
+        return Ok(express);
+    }
+    let Some(machine_type) = state_machines::machine_type(&context.state.pool, &arn).await? else {
+        return Ok(false);
+    };
+    let express = machine_type == "EXPRESS";
+    throttle.remember_express(&arn, express);
+    Ok(express)
 }
 
 /// Which machines a start accepts.

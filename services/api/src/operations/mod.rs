@@ -81,7 +81,7 @@ pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Re
     if let Some(throttle) = &context.state.config.throttle {
         // AWS sizes the buckets of starts by the machine's type.
         let bucket = match operation {
-            "StartExecution" if executions::starts_express(context, &body).await? => {
+            "StartExecution" if executions::starts_express(context, throttle, &body).await? => {
                 crate::throttle::START_EXPRESS
             }
             other => other,
