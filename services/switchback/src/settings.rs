@@ -617,7 +617,9 @@ mod tests {
         let settings = from(toml, &[]).expect("parsed");
         let error = settings.api_config(None).expect_err("refused");
         assert!(
-            error.to_string().contains("api.throttling.enabled is not true"),
+            error
+                .to_string()
+                .contains("api.throttling.enabled is not true"),
             "{error}"
         );
     }
