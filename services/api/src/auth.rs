@@ -86,6 +86,22 @@ impl Keys {
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }
+
+    /// The key with this access key id.
+    pub fn get(&self, access_key_id: &str) -> Option<&Key> {
+        self.by_id.get(access_key_id)
+    }
+
+    /// The key a console login names, when the secret given is its own (compared in constant
+    /// time). The answer does not say which of the two was wrong.
+    pub fn login(&self, access_key_id: &str, secret_access_key: &str) -> Option<&Key> {
+        let key = self.by_id.get(access_key_id)?;
+        same_bytes(
+            key.secret_access_key.as_bytes(),
+            secret_access_key.as_bytes(),
+        )
+        .then_some(key)
+    }
 }
 
 /// The keys in force, replaced whole when the credentials file changes (rotation without a

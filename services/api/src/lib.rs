@@ -102,6 +102,11 @@ pub struct ApiState {
 }
 
 impl ApiState {
+    /// How many GetActivityTask polls of the activity wait on this node.
+    pub fn polling(&self, activity_arn: &str) -> usize {
+        self.long_polls.polling(activity_arn)
+    }
+
     /// Reads what the API needs from the database (the page-token key).
     pub async fn load(
         pool: PgPool,
@@ -138,6 +143,29 @@ impl ApiState {
     }
 }
 
+/// Runs one operation of the API for a caller already authenticated (the console's actions):
+/// the key's rights, the account's throttling, and the operation's own checks and errors, as
+/// for a request on the wire.
+pub async fn call(
+    state: &ApiState,
+    scope: switchback_store::Scope,
+    key: Option<&auth::Key>,
+    operation: &str,
+    body: serde_json::Value,
+) -> Result<serde_json::Value, Error> {
+    if let Some(key) = key {
+        auth::authorize(key, operation, &scope.region)?;
+    }
+    let context = operations::Context { state, scope };
+    match operations::dispatch(&context, operation, body).await? {
+        operations::Reply::Json(value) => Ok(value),
+        operations::Reply::Text(text) => {
+            serde_json::from_str(&text).map_err(|error| Error::Internal(error.to_string()))
+        }
+    }
+}
+
+/// The routes of the AWS API and the probes.
 pub fn router(state: ApiState) -> Router {
     let router = if state.config.operations_only {
         Router::new()
@@ -174,10 +202,12 @@ impl Listener {
     }
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests.
+/// Serves `router` (the API's, with any other pages of the node) on `listener` until `shutdown`
+/// completes, then finishes in-flight requests.
 pub async fn serve(
     listener: Listener,
     state: ApiState,
+    router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let cancel = state.shutdown.clone();
@@ -187,7 +217,6 @@ pub async fn serve(
         // ones in flight finish.
         cancel.cancel();
     };
-    let router = router(state);
     match listener {
         Listener::Plain(tcp) => {
             axum::serve(tcp, router)

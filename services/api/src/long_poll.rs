@@ -29,6 +29,14 @@ impl Hub {
             .clone()
     }
 
+    /// How many polls of the activity wait on this node now.
+    pub fn polling(&self, activity_arn: &str) -> usize {
+        let waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        waiting
+            .get(activity_arn)
+            .map_or(0, |notify| Arc::strong_count(notify) - 1)
+    }
+
     /// Drops handles no poll holds any more, so the map does not grow with every activity ever
     /// polled.
     pub fn release(&self, activity_arn: &str) {

@@ -17,6 +17,7 @@
 //! - [`tags`] — tags of state machines and activities: read, and changed under a row lock.
 //! - [`tasks`] — activity tasks as workers see them: take, report a result, heartbeat.
 //! - [`calls`] — integration calls (Lambda, HTTP, nested executions) made under a lease, their results recorded once.
+//! - [`console`] — the web console's reads: lists across a scope, keyset-paged, and their counts.
 //! - [`retention`] — deleting executions that ended long ago, in small batches.
 //! - [`text`] — strings a user controls (errors, causes, worker names) kept losslessly: NUL included.
 //! - [`error`] — the store's error enum; SQLSTATEs become domain errors here.
@@ -27,6 +28,7 @@
 pub mod activities;
 pub mod admin;
 pub mod calls;
+pub mod console;
 pub mod engine;
 pub mod error;
 pub mod executions;

@@ -31,6 +31,7 @@ pub struct Application {
     scheduler: switchback_scheduler::SchedulerConfig,
     pool: PgPool,
     api: Option<(switchback_api::Listener, switchback_api::ApiState)>,
+    console: bool,
 }
 
 impl Application {
@@ -108,6 +109,8 @@ impl Application {
             role,
             scheduler: settings.scheduler_config(mocks),
             pool,
+            // Only where the AWS API is served: a scheduler's probe port shows no pages.
+            console: settings.console.enabled && role != Role::Scheduler,
             api,
         })
     }
@@ -117,6 +120,11 @@ impl Application {
         self.api
             .as_ref()
             .and_then(|(listener, _)| listener.local_addr().ok())
+    }
+
+    /// Whether this process serves the web console (at `/console/` on the API's address).
+    pub fn serves_console(&self) -> bool {
+        self.console && self.api.is_some()
     }
 
     /// `https` when the API serves TLS, else `http`.
@@ -145,8 +153,12 @@ impl Application {
             let address = listener.local_addr().ok();
             tracing::info!(address = ?address, scheme = listener.scheme(), "api listening");
             let stop = stopped(stop_rx.clone());
+            let mut router = switchback_api::router(state.clone());
+            if self.console {
+                router = router.merge(switchback_console::router(state.clone()));
+            }
             tasks.spawn(async move {
-                switchback_api::serve(listener, state, stop)
+                switchback_api::serve(listener, state, router, stop)
                     .await
                     .context("api server failed")
             });

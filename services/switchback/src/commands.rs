@@ -66,6 +66,9 @@ async fn run_announced(settings: &Settings, url: &str) -> anyhow::Result<ExitCod
     if let Some(address) = app.api_address() {
         let endpoint = endpoint_url(app.api_scheme(), address);
         println!("switchback is serving the AWS Step Functions API at {endpoint}");
+        if app.serves_console() {
+            println!("the web console is at {endpoint}/console/");
+        }
         if settings.auth.credentials_file.is_none() {
             println!(
                 "requests are not authenticated: any credentials act in account {} \

@@ -29,6 +29,7 @@ pub struct Settings {
     pub mocks: MockSettings,
     #[serde(default)]
     pub auth: AuthSettings,
+    pub console: ConsoleSettings,
     /// Lambda endpoints and credentials, and the connections HTTP Tasks name.
     #[serde(default)]
     pub integrations: switchback_invoke::IntegrationsConfig,
@@ -113,6 +114,13 @@ pub struct RetentionSettings {
     /// Days an ended execution is kept (from its stop date) before schedulers delete it with
     /// its history; 0 keeps ended executions forever.
     pub days: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// Serve the web console at `/console/` on API nodes.
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -205,6 +213,9 @@ max_concurrent_calls = 64
 
 [retention]
 days = 90
+
+[console]
+enabled = true
 
 [log]
 format = "pretty"
