@@ -6,6 +6,7 @@ mod activities_tasks;
 mod architecture;
 mod auth;
 mod chaos;
+mod console;
 mod executions;
 mod express;
 mod guarantees;

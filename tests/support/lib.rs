@@ -5,11 +5,13 @@
 //! - [`chaos`] — the chaos suite: faults on work in flight, exact checks afterwards.
 //! - [`app`] — the real application started in-process on `127.0.0.1:0`, and real
 //!   `aws-sdk-sfn` clients pointed at it.
+//! - [`browser`] — headless Chromium driven over WebDriver, for the console's pages.
 //! - [`processes`] — real `switchback` processes, killed, paused and restarted by multi-process and chaos tests.
 //! - [`raw`] — plain HTTP requests, for protocol cases no SDK would send.
 //! - [`services`] — a Lambda Invoke API and an HTTP server that Task states call.
 
 pub mod app;
+pub mod browser;
 pub mod chaos;
 pub mod pg;
 pub mod processes;

@@ -5,13 +5,23 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A response: status code and body.
+/// A response: status code, headers and body.
 pub struct RawResponse {
     pub status: u16,
+    /// The status line and headers, as sent.
+    pub head: String,
     pub body: String,
 }
 
 impl RawResponse {
+    /// The first value of a header (names in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).expect("json body")
     }
@@ -31,6 +41,37 @@ pub async fn post(address: SocketAddr, target: Option<&str>, body: &[u8]) -> Raw
     let mut bytes = request.into_bytes();
     bytes.extend_from_slice(body);
     send(address, &bytes).await
+}
+
+/// Sends a form (`application/x-www-form-urlencoded`) to `path`, with extra headers.
+pub async fn post_form(
+    address: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> RawResponse {
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    send(address, request.as_bytes()).await
+}
+
+/// Sends a GET with extra headers (a cookie, say).
+pub async fn get_with(address: SocketAddr, path: &str, headers: &[(&str, &str)]) -> RawResponse {
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    send(address, request.as_bytes()).await
 }
 
 /// Sends a GET.
@@ -63,6 +104,7 @@ async fn try_send(address: SocketAddr, request: &[u8]) -> std::io::Result<RawRes
         .unwrap_or(0);
     Ok(RawResponse {
         status,
+        head: head.to_owned(),
         body: body.to_owned(),
     })
 }
