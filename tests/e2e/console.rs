@@ -481,3 +481,86 @@ async fn the_console_needs_a_key_and_its_own_forms() {
     app.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn one_map_iteration_is_shown_by_its_index() {
+    let app = TestApp::spawn().await;
+    let machine = create_machine(
+        &app,
+        "iterations",
+        r#"{"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "Two?", "States": {
+                "Two?": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "Bad"}], "Default": "Fine"},
+                "Fine": {"Type": "Pass", "End": true},
+                "Bad": {"Type": "Fail", "Error": "Two"}}}}}}"#,
+    )
+    .await;
+    let started = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input("[0, 1, 2, 3]")
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(wait_for_end(&app, started.execution_arn()).await, "FAILED");
+
+    let browser = Browser::start().await;
+    let page = &browser.client;
+    page.goto(&execution_page(&app, started.execution_arn()))
+        .await
+        .expect("the execution's page");
+    // All iterations together: one failed, so the state shows failed.
+    assert_eq!(
+        state_status(&browser, "Bad").await.as_deref(),
+        Some("failed")
+    );
+    assert_eq!(
+        state_status(&browser, "Fine").await.as_deref(),
+        Some("succeeded")
+    );
+    for (index, bad, fine) in [
+        ("2", "failed", "not-reached"),
+        ("0", "not-reached", "succeeded"),
+    ] {
+        let form = page
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Id("iteration-form"))
+            .await
+            .expect("an iteration form");
+        let field = form
+            .find(Locator::Css("input[name=iteration]"))
+            .await
+            .expect("field");
+        field.clear().await.expect("clear");
+        field.send_keys(index).await.expect("type");
+        form.find(Locator::Css("button[type=submit]"))
+            .await
+            .expect("button")
+            .click()
+            .await
+            .expect("show");
+        let expected = format!("Showing iteration {index} of Each.");
+        browser
+            .until(Duration::from_secs(10), "the iteration's page", || async {
+                match page.find(Locator::Id("showing-iteration")).await {
+                    Ok(shown) => shown.text().await.is_ok_and(|text| text == expected),
+                    Err(_) => false,
+                }
+            })
+            .await;
+        assert_eq!(
+            state_status(&browser, "Bad").await.as_deref(),
+            Some(bad),
+            "iteration {index}"
+        );
+        assert_eq!(
+            state_status(&browser, "Fine").await.as_deref(),
+            Some(fine),
+            "iteration {index}"
+        );
+    }
+    browser.close().await;
+    app.stop().await;
+}

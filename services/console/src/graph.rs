@@ -59,6 +59,8 @@ pub enum EdgeKind {
     Choice,
     Default,
     Catch,
+    /// A state's retriers: a loop on its own right side.
+    Retry,
 }
 
 #[derive(Debug)]
@@ -280,6 +282,20 @@ fn layout_scope(start_at: &str, states: &BTreeMap<String, State>) -> Graph {
     let height = y - V_GAP / 2.0;
 
     let mut drawn = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        if !states[*name].retriers().is_empty() {
+            let (x, y) = xy[i + 2];
+            let (w, h) = size[i + 2];
+            let (sx, sy, ey) = (x + w, y + h * 0.3, y + h * 0.7);
+            let out = sx + 22.0;
+            drawn.push(Edge {
+                kind: EdgeKind::Retry,
+                path: format!(
+                    "M{sx:.1},{sy:.1} C{out:.1},{sy:.1} {out:.1},{ey:.1} {sx:.1},{ey:.1}"
+                ),
+            });
+        }
+    }
     for (from, targets) in edges.iter().enumerate() {
         for &(to, kind) in targets {
             let (fx, fy) = xy[from];
@@ -389,6 +405,50 @@ mod tests {
     }
 
     #[test]
+    fn a_state_with_retriers_has_a_retry_loop() {
+        let graph = layout(&machine(
+            r#"{"StartAt": "Call", "States": {"Call": {"Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke", "End": true,
+                "Retry": [{"ErrorEquals": ["States.ALL"]}]}}}"#,
+        ));
+        assert_eq!(
+            graph
+                .edges
+                .iter()
+                .filter(|e| e.kind == EdgeKind::Retry)
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_hundred_states_are_laid_out_without_overlap() {
+        let mut states = serde_json::Map::new();
+        for i in 0..100 {
+            let state = if i % 10 == 9 {
+                serde_json::json!({"Type": "Choice", "Choices": [{"Variable": "$.x", "BooleanEquals": true, "Next": format!("S{}", (i + 1) % 100)}], "Default": format!("S{}", (i + 2).min(99))})
+            } else if i == 99 {
+                serde_json::json!({"Type": "Succeed"})
+            } else {
+                serde_json::json!({"Type": "Pass", "Next": format!("S{}", i + 1)})
+            };
+            states.insert(format!("S{i}"), state);
+        }
+        let definition = serde_json::json!({"StartAt": "S0", "States": states});
+        let graph = layout(&machine(&definition.to_string()));
+        assert_eq!(graph.nodes.len(), 102);
+        for (i, a) in graph.nodes.iter().enumerate() {
+            for b in &graph.nodes[i + 1..] {
+                let apart = a.x + a.width <= b.x
+                    || b.x + b.width <= a.x
+                    || a.y + a.height <= b.y
+                    || b.y + b.height <= a.y;
+                assert!(apart, "{:?} overlaps {:?}", a.kind, b.kind);
+            }
+        }
+    }
+
+    #[test]
     fn loops_do_not_push_states_down_and_branches_are_drawn_inside() {
         let graph = layout(&machine(
             r#"{"StartAt": "Work", "States": {
@@ -407,5 +467,6 @@ mod tests {
         assert_eq!(both.inner.len(), 2);
         assert!(both.width > 2.0 * MIN_NODE_WIDTH);
         assert!(graph.edges.iter().any(|e| e.kind == EdgeKind::Catch));
+        assert!(!graph.edges.iter().any(|e| e.kind == EdgeKind::Retry));
     }
 }

@@ -5,10 +5,11 @@
 //! `StateEntered` event tells which state a failure or a retried call belongs to, even when
 //! Parallel branches and Map iterations interleave their events.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::Value;
+use switchback_asl::model::{State, StateKind, StateMachine};
 
 /// A state's colour, from best to worst: across Map iterations and loops, the worst shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,11 +70,85 @@ struct Event {
     state_entered_event_details: Option<Named>,
     #[serde(default)]
     state_exited_event_details: Option<Named>,
+    #[serde(default)]
+    map_iteration_started_event_details: Option<Iteration>,
 }
 
 #[derive(Deserialize)]
 struct Named {
     name: String,
+}
+
+#[derive(Deserialize)]
+struct Iteration {
+    name: String,
+    index: u64,
+}
+
+/// One Map iteration to show alone: the states inside the Map state show what happened in
+/// that iteration only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneIteration {
+    pub map: String,
+    pub index: u64,
+    /// The states of the Map's processor, at any depth.
+    inside: HashSet<String>,
+}
+
+impl OneIteration {
+    /// The iteration `index` of the Map state `map` of `definition`; `None` when there is no
+    /// such Map state.
+    pub fn new(definition: &StateMachine, map: &str, index: u64) -> Option<Self> {
+        let mut found = None;
+        walk(&definition.states, &mut |name, state| {
+            if name == map
+                && let StateKind::Map(map_state) = &state.kind
+                && let Some((_, processor)) = map_state.processor()
+            {
+                let mut inside = HashSet::new();
+                walk(&processor.states, &mut |name, _| {
+                    inside.insert(name.to_owned());
+                });
+                found = Some(inside);
+            }
+        });
+        found.map(|inside| OneIteration {
+            map: map.to_owned(),
+            index,
+            inside,
+        })
+    }
+}
+
+/// The names of the definition's Map states, at any depth.
+pub fn map_states(definition: &StateMachine) -> Vec<String> {
+    let mut maps = Vec::new();
+    walk(&definition.states, &mut |name, state| {
+        if matches!(state.kind, StateKind::Map(_)) {
+            maps.push(name.to_owned());
+        }
+    });
+    maps
+}
+
+/// Every state of a scope and of the scopes inside it.
+fn walk(states: &BTreeMap<String, State>, visit: &mut dyn FnMut(&str, &State)) {
+    for (name, state) in states {
+        visit(name, state);
+        match &state.kind {
+            StateKind::Map(map) => {
+                if let Some((_, processor)) = map.processor() {
+                    walk(&processor.states, visit);
+                }
+            }
+            StateKind::Parallel(parallel) => {
+                for branch in &parallel.branches {
+                    walk(&branch.states, visit);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// How long a chain of causes is followed back to its state (every cause comes before its
@@ -93,106 +168,129 @@ fn is_call(kind: &str) -> bool {
     kind.ends_with("Scheduled") || kind.ends_with("Started") && !kind.starts_with("Execution")
 }
 
-/// Reads the events (JSON text, in id order) of one execution whose status is `execution`.
-pub fn read<'e>(events: impl IntoIterator<Item = &'e str>, execution: &str) -> Progress {
-    let mut progress = Progress::default();
-    // For each event, the state it belongs to (by name), when known.
-    let mut owner: HashMap<i64, usize> = HashMap::new();
+/// Per state: its runs still open (rows of the timeline), and whether a failure (and then a
+/// retry) happened since it was entered.
+#[derive(Default)]
+struct Open {
+    runs: Vec<usize>,
+    failed: bool,
+    retried: bool,
+}
+
+/// Reads the events (JSON text, in id order) of one execution whose status is `execution`;
+/// with `only`, the states inside that Map show that iteration alone.
+pub fn read<'e>(
+    events: impl IntoIterator<Item = &'e str>,
+    execution: &str,
+    only: Option<&OneIteration>,
+) -> Progress {
+    let mut runs: Vec<Run> = Vec::new();
     let mut names: Vec<String> = Vec::new();
+    // For each event: its cause, the state it belongs to, and (with `only`) the iteration of
+    // `only`'s Map it runs in. An iteration's events descend from its `MapIterationStarted`;
+    // the next iteration may descend from the last one's events, so an iteration start
+    // replaces the one it inherits.
     let mut previous: HashMap<i64, i64> = HashMap::new();
-    // Per state name: runs open (entered, not exited), a failure since the last entry or
-    // call, a retry since the last entry, and the open runs' rows.
-    #[derive(Default)]
-    struct Open {
-        runs: Vec<usize>,
-        failed: bool,
-        retried: bool,
-    }
+    let mut owner: HashMap<i64, usize> = HashMap::new();
+    let mut iteration: HashMap<i64, u64> = HashMap::new();
     let mut open: HashMap<usize, Open> = HashMap::new();
     let mut status: HashMap<usize, Status> = HashMap::new();
+    let index_of = |names: &mut Vec<String>, name: &str| {
+        names.iter().position(|n| n == name).unwrap_or_else(|| {
+            names.push(name.to_owned());
+            names.len() - 1
+        })
+    };
 
     for text in events {
         let Ok(event) = serde_json::from_str::<Event>(text) else {
             continue;
         };
         previous.insert(event.id, event.previous_event_id);
-        if let Some(entered) = &event.state_entered_event_details {
-            let index = names
-                .iter()
-                .position(|n| *n == entered.name)
-                .unwrap_or_else(|| {
-                    names.push(entered.name.clone());
-                    names.len() - 1
-                });
-            owner.insert(event.id, index);
-            let row = progress.runs.len();
-            progress.runs.push(Run {
-                name: entered.name.clone(),
+        if let Some(only) = only {
+            let inherited = iteration.get(&event.previous_event_id).copied();
+            let own = match &event.map_iteration_started_event_details {
+                Some(started) if started.name == only.map => Some(started.index),
+                _ => inherited,
+            };
+            if let Some(own) = own {
+                iteration.insert(event.id, own);
+            }
+        }
+
+        // The state this event belongs to: the one it enters or exits, or its cause's.
+        let entered = event.state_entered_event_details.as_ref();
+        let exited = event.state_exited_event_details.as_ref();
+        let state = match (entered, exited) {
+            (Some(entered), _) => Some(index_of(&mut names, &entered.name)),
+            (None, Some(exited)) => names.iter().position(|n| *n == exited.name),
+            (None, None) => {
+                let mut cause = event.previous_event_id;
+                let mut belongs = None;
+                for _ in 0..MAX_CHAIN {
+                    if let Some(&index) = owner.get(&cause) {
+                        belongs = Some(index);
+                        break;
+                    }
+                    match previous.get(&cause) {
+                        Some(&earlier) if earlier < cause => cause = earlier,
+                        _ => break,
+                    }
+                }
+                belongs
+            }
+        };
+        let Some(state) = state else {
+            continue;
+        };
+        owner.insert(event.id, state);
+        if let Some(only) = only
+            && only.inside.contains(&names[state])
+            && iteration.get(&event.id) != Some(&only.index)
+        {
+            continue;
+        }
+
+        let current = open.entry(state).or_default();
+        if entered.is_some() {
+            current.runs.push(runs.len());
+            current.failed = false;
+            current.retried = false;
+            runs.push(Run {
+                name: names[state].clone(),
                 entered: event.timestamp,
                 exited: None,
                 status: Status::Running,
             });
-            let state = open.entry(index).or_default();
-            state.runs.push(row);
-            state.failed = false;
-            state.retried = false;
-            let current = status.entry(index).or_insert(Status::Running);
-            *current = (*current).max(Status::Running);
-            continue;
-        }
-        // The state this event belongs to: its cause's, found by walking back.
-        let mut cause = event.previous_event_id;
-        let mut belongs = None;
-        for _ in 0..MAX_CHAIN {
-            if let Some(&index) = owner.get(&cause) {
-                belongs = Some(index);
-                break;
-            }
-            match previous.get(&cause) {
-                Some(&earlier) if earlier < cause => cause = earlier,
-                _ => break,
-            }
-        }
-        let exited = event
-            .state_exited_event_details
-            .as_ref()
-            .and_then(|e| names.iter().position(|n| *n == e.name));
-        let Some(index) = exited.or(belongs) else {
-            continue;
-        };
-        owner.insert(event.id, index);
-        let state = open.entry(index).or_default();
-        if exited.is_some() {
-            let outcome = if state.failed {
+            let shown = status.entry(state).or_insert(Status::Running);
+            *shown = (*shown).max(Status::Running);
+        } else if exited.is_some() {
+            let outcome = if current.failed {
                 Status::Caught
-            } else if state.retried {
+            } else if current.retried {
                 Status::Retried
             } else {
                 Status::Succeeded
             };
-            if !state.runs.is_empty() {
-                let row = state.runs.remove(0);
-                progress.runs[row].exited = Some(event.timestamp);
-                progress.runs[row].status = outcome;
+            if !current.runs.is_empty() {
+                let row = current.runs.remove(0);
+                runs[row].exited = Some(event.timestamp);
+                runs[row].status = outcome;
             }
-            let worst = status
-                .get(&index)
-                .map(|s| {
-                    if state.runs.is_empty() && *s == Status::Running {
-                        outcome
-                    } else {
-                        (*s).max(outcome)
-                    }
-                })
-                .unwrap_or(outcome);
-            status.insert(index, worst);
-            state.failed = false;
-            state.retried = false;
+            // Running only because this run was open: the outcome replaces it.
+            let shown = match status.get(&state) {
+                Some(Status::Running) if current.runs.is_empty() => outcome,
+                Some(shown) => (*shown).max(outcome),
+                None => outcome,
+            };
+            status.insert(state, shown);
+            current.failed = false;
+            current.retried = false;
         } else if is_failure(&event.kind) {
-            state.failed = true;
-        } else if is_call(&event.kind) && state.failed {
-            state.failed = false;
-            state.retried = true;
+            current.failed = true;
+        } else if is_call(&event.kind) && current.failed {
+            current.failed = false;
+            current.retried = true;
         }
     }
 
@@ -202,27 +300,28 @@ pub fn read<'e>(events: impl IntoIterator<Item = &'e str>, execution: &str) -> P
         "ABORTED" | "TIMED_OUT" => Some(Status::Aborted),
         _ => Some(Status::Failed),
     };
-    for (index, state) in &open {
-        if state.runs.is_empty() {
+    for (state, current) in &open {
+        if current.runs.is_empty() {
             continue;
         }
         let now = match cut {
-            Some(cut) => {
-                for &row in &state.runs {
-                    progress.runs[row].status = if state.failed { Status::Failed } else { cut };
-                }
-                if state.failed { Status::Failed } else { cut }
-            }
+            Some(_) if current.failed => Status::Failed,
+            Some(cut) => cut,
             None => Status::Running,
         };
-        let entry = status.entry(*index).or_insert(now);
-        *entry = (*entry).max(now);
+        for &row in &current.runs {
+            runs[row].status = now;
+        }
+        let shown = status.entry(*state).or_insert(now);
+        *shown = (*shown).max(now);
     }
-    progress.status = status
-        .into_iter()
-        .filter_map(|(index, status)| names.get(index).map(|name| (name.clone(), status)))
-        .collect();
-    progress
+    Progress {
+        status: status
+            .into_iter()
+            .filter_map(|(state, status)| names.get(state).map(|name| (name.clone(), status)))
+            .collect(),
+        runs,
+    }
 }
 
 /// The value of an event's details with input or output, for the event table.
@@ -278,11 +377,60 @@ mod tests {
             event(10, 9, "TaskFailed", ""),
             event(11, 10, "ExecutionFailed", ""),
         ];
-        let progress = read(events.iter().map(String::as_str), "FAILED");
+        let progress = read(events.iter().map(String::as_str), "FAILED", None);
         assert_eq!(progress.status["Work"], Status::Caught);
         assert_eq!(progress.status["Fix"], Status::Failed);
         assert_eq!(progress.runs.len(), 2);
         assert_eq!(progress.runs[0].exited, Some(7.0));
+    }
+
+    #[test]
+    fn one_map_iteration_shows_alone() {
+        let iteration = |id: i64, previous: i64, index: u64| {
+            event(
+                id,
+                previous,
+                "MapIterationStarted",
+                &format!(r#","mapIterationStartedEventDetails":{{"name":"Each","index":{index}}}"#),
+            )
+        };
+        let events = [
+            event(1, 0, "ExecutionStarted", ""),
+            event(
+                2,
+                1,
+                "MapStateEntered",
+                r#","stateEnteredEventDetails":{"name":"Each"}"#,
+            ),
+            event(3, 2, "MapStateStarted", ""),
+            iteration(4, 3, 0),
+            // The next iteration's start may descend from the last one's events.
+            iteration(5, 4, 1),
+            entered(6, 4, "Item"),
+            entered(7, 5, "Item"),
+            exited(8, 6, "Item"),
+            event(9, 8, "MapIterationSucceeded", ""),
+            event(10, 7, "TaskFailed", ""),
+            event(11, 10, "MapIterationFailed", ""),
+            event(12, 11, "MapStateFailed", ""),
+            event(13, 12, "ExecutionFailed", ""),
+        ];
+        let all = read(events.iter().map(String::as_str), "FAILED", None);
+        assert_eq!(all.status["Item"], Status::Failed);
+        let definition: StateMachine = serde_json::from_str(
+            r#"{"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": true,
+                "ItemProcessor": {"StartAt": "Item", "States": {"Item": {"Type": "Pass", "End": true}}}}}}"#,
+        )
+        .expect("definition");
+        assert_eq!(map_states(&definition), ["Each"]);
+        assert!(OneIteration::new(&definition, "Item", 0).is_none());
+        let first = OneIteration::new(&definition, "Each", 0).expect("a map");
+        let only = read(events.iter().map(String::as_str), "FAILED", Some(&first));
+        assert_eq!(only.status["Item"], Status::Succeeded);
+        assert_eq!(only.status["Each"], Status::Failed);
+        let second = OneIteration::new(&definition, "Each", 1).expect("a map");
+        let only = read(events.iter().map(String::as_str), "FAILED", Some(&second));
+        assert_eq!(only.status["Item"], Status::Failed);
     }
 
     #[test]
@@ -298,10 +446,10 @@ mod tests {
             entered(8, 7, "B"),
             event(9, 8, "ActivityScheduled", ""),
         ];
-        let progress = read(events.iter().map(String::as_str), "RUNNING");
+        let progress = read(events.iter().map(String::as_str), "RUNNING", None);
         assert_eq!(progress.status["A"], Status::Retried);
         assert_eq!(progress.status["B"], Status::Running);
-        let stopped = read(events.iter().map(String::as_str), "ABORTED");
+        let stopped = read(events.iter().map(String::as_str), "ABORTED", None);
         assert_eq!(stopped.status["B"], Status::Aborted);
     }
 }

@@ -71,6 +71,7 @@ fn edge_class(kind: EdgeKind) -> &'static str {
         EdgeKind::Choice => "choice",
         EdgeKind::Default => "default",
         EdgeKind::Catch => "catch",
+        EdgeKind::Retry => "retry",
     }
 }
 

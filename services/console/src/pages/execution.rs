@@ -32,6 +32,9 @@ pub struct ShowQuery {
     after: Option<i64>,
     /// The history page before this event id.
     before: Option<i64>,
+    /// Show one iteration of this Map state (with `iteration`).
+    map: Option<String>,
+    iteration: Option<u64>,
 }
 
 pub async fn show(
@@ -52,10 +55,23 @@ pub async fn show(
         .await?
         .ok_or_else(missing)?;
     let texts = console::history_texts(&state.pool, execution.seq, MAX_EVENTS).await?;
-    let progress = progress::read(texts.iter().map(String::as_str), &execution.status);
-    let graph = serde_json::from_str::<StateMachine>(&execution.definition)
-        .ok()
-        .map(|definition| crate::graph::layout(&definition));
+    let definition = serde_json::from_str::<StateMachine>(&execution.definition).ok();
+    let maps = definition
+        .as_ref()
+        .map(progress::map_states)
+        .unwrap_or_default();
+    let only = match (&definition, &query.map, query.iteration) {
+        (Some(definition), Some(map), Some(index)) => {
+            progress::OneIteration::new(definition, map, index)
+        }
+        _ => None,
+    };
+    let progress = progress::read(
+        texts.iter().map(String::as_str),
+        &execution.status,
+        only.as_ref(),
+    );
+    let graph = definition.as_ref().map(crate::graph::layout);
 
     // The history page asked for.
     let (mut events, reverse) = match (query.before, query.after) {
@@ -136,6 +152,24 @@ pub async fn show(
             p.legend {
                 @for (class, label) in [("succeeded", "succeeded"), ("retried", "retried"), ("running", "running"), ("caught", "caught"), ("failed", "failed"), ("aborted", "stopped"), ("not-reached", "not reached")] {
                     span class=(format!("swatch {class}")) {} (label)
+                }
+            }
+            @if !maps.is_empty() {
+                form.filters #iteration-form method="get" action="/console/execution" {
+                    input type="hidden" name="arn" value=(execution.arn);
+                    label { "Map state "
+                        select name="map" {
+                            @for map in &maps {
+                                option value=(map) selected[only.as_ref().is_some_and(|o| o.map == *map)] { (map) }
+                            }
+                        }
+                    }
+                    label { "Iteration " input type="number" name="iteration" min="0" value=[only.as_ref().map(|o| o.index)]; }
+                    button type="submit" { "Show one iteration" }
+                    @if let Some(only) = &only {
+                        span.note #showing-iteration { "Showing iteration " (only.index) " of " (only.map) ". " }
+                        a href=(link("execution", &execution.arn)) { "Show all iterations" }
+                    }
                 }
             }
             @match &graph {
