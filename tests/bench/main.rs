@@ -48,6 +48,9 @@ pub enum Scenario {
     /// StartExecution, ListExecutions and GetExecutionHistory with the database empty and with
     /// 1,000,000 ended executions (`--database-url`), then retention's sweep rate.
     Growth,
+    /// The web console's pages with 1,000,000 executions stored (`--database-url`) and one
+    /// execution of ~24,000 events: time to serve each page.
+    Console,
     /// The chaos suite's long run on processes and a PostgreSQL it starts itself (no
     /// `--endpoint`): `--duration` seconds of faults while `--rate` executions/s start, then
     /// every execution checked exactly. Exits non-zero on any shortcoming.
@@ -86,7 +89,7 @@ pub struct Args {
     /// workers poll, alternating with `--endpoint`. Repeatable.
     #[arg(long = "worker-endpoint")]
     pub worker_endpoints: Vec<String>,
-    /// `growth` only: the server's database, where the scenario inserts `--count` ended
+    /// `growth` and `console` only: the server's database, where the scenario inserts `--count` ended
     /// executions and then deletes every execution that ended more than 40 days ago. Use a
     /// database kept for benchmarks.
     #[arg(long)]

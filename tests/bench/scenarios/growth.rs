@@ -153,7 +153,7 @@ async fn measure(
 /// Copies of the model execution `$1` numbered `$2..=$3`, ended 60 days ago plus one second per
 /// number, each with the model's history. Copies carry the model's own values (ARN and name
 /// suffixed with the number), so no data is written here.
-const INSERT_COPIES: &str = "
+pub(super) const INSERT_COPIES: &str = "
     WITH model AS (
         SELECT * FROM executions WHERE arn = $1
     ), copies AS (

@@ -2,6 +2,7 @@
 //! outcome of its measurements.
 
 mod activity;
+mod console;
 mod fanout;
 mod growth;
 mod history;
@@ -26,6 +27,7 @@ pub async fn run(client: &Client, args: &Args, report: &mut Report) -> anyhow::R
         Scenario::History => history::run(client, args, report).await,
         Scenario::Idle => idle::run(client, args, report).await,
         Scenario::Growth => growth::run(client, args, report).await,
+        Scenario::Console => console::run(client, args, report).await,
         Scenario::Chaos => anyhow::bail!("chaos starts its own processes and needs no client"),
     }
 }
