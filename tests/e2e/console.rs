@@ -564,3 +564,13 @@ async fn one_map_iteration_is_shown_by_its_index() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_console_can_be_turned_off() {
+    let url = switchback_tests::pg::fresh_database().await;
+    let app = TestApp::spawn_with(&url, |settings| settings.console.enabled = false).await;
+    assert_eq!(raw::get(app.address, "/console/").await.status, 404);
+    // The API is still served.
+    app.client.list_activities().send().await.expect("the API");
+    app.stop().await;
+}
