@@ -168,6 +168,7 @@ fn only_the_store_talks_to_postgres() {
             "switchback",
             "switchback-api",
             "switchback-asl",
+            "switchback-console",
             "switchback-invoke",
             "switchback-jsonata",
             "switchback-scheduler"
