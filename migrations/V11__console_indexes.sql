@@ -2,8 +2,8 @@
 -- one status or with a name prefix, paged by key; and a machine's failed executions counted
 -- beside its running ones (`executions_running`).
 --
--- None of these columns changes while an execution runs (its scope and name never, its status
--- once, at its end), so a running step's update stays HOT.
+-- Building them locks the executions table against writes while it lasts (seconds per million
+-- executions; see "Upgrades and migrations" in docs/operations.md).
 CREATE INDEX executions_by_scope ON executions (account, region, seq DESC);
 CREATE INDEX executions_by_scope_status ON executions (account, region, status, seq DESC);
 CREATE INDEX executions_by_name ON executions (account, region, name text_pattern_ops);

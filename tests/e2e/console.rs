@@ -345,6 +345,11 @@ access_key_id = "AKIDREADER"
 secret_access_key = "reader-secret"
 account_id = "111111111111"
 read_only = true
+
+[[credentials]]
+access_key_id = "AKIDBOB"
+secret_access_key = "bob-secret"
+account_id = "222222222222"
 "#;
 
 /// With a credentials file the console asks for a key, shows only that key's account, and

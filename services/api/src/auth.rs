@@ -40,6 +40,14 @@ pub struct Key {
     pub read_only: bool,
 }
 
+impl Key {
+    /// What binds a console session to this key's secret: signed into the session's token,
+    /// never sent, so that rotating the secret ends the sessions it opened.
+    pub fn session_binding(&self) -> &[u8] {
+        self.secret_access_key.as_bytes()
+    }
+}
+
 // The secret never appears in logs or errors.
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -192,13 +200,7 @@ fn parse_authorization(header: &str) -> Result<Authorization<'_>, Error> {
     let [access_key_id, date, region, service, "aws4_request"] = scope[..] else {
         return Err(bad_scope());
     };
-    // The region names the request's resources: a region's form only.
-    let valid_region = !region.is_empty()
-        && region.len() <= 32
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !valid_region {
+    if !switchback_asl::arn::is_region(region) {
         return Err(bad_scope());
     }
     Ok(Authorization {

@@ -64,6 +64,8 @@ pub struct ApiConfig {
     pub credentials: Option<auth::KeyRing>,
     /// Per-account token buckets; `None`: requests are not throttled.
     pub throttle: Option<throttle::Throttle>,
+    /// Whether the API is served over TLS (`api.tls`): the console's cookies are then `Secure`.
+    pub tls: bool,
 }
 
 impl Default for ApiConfig {
@@ -78,6 +80,7 @@ impl Default for ApiConfig {
             integrations: Default::default(),
             credentials: None,
             throttle: None,
+            tls: false,
         }
     }
 }
@@ -153,16 +156,22 @@ pub async fn call(
     operation: &str,
     body: serde_json::Value,
 ) -> Result<serde_json::Value, Error> {
-    if let Some(key) = key {
-        auth::authorize(key, operation, &scope.region)?;
-    }
-    let context = operations::Context { state, scope };
-    match operations::dispatch(&context, operation, body).await? {
-        operations::Reply::Json(value) => Ok(value),
-        operations::Reply::Text(text) => {
-            serde_json::from_str(&text).map_err(|error| Error::Internal(error.to_string()))
+    let started = std::time::Instant::now();
+    let result = async {
+        if let Some(key) = key {
+            auth::authorize(key, operation, &scope.region)?;
+        }
+        let context = operations::Context { state, scope };
+        match operations::dispatch(&context, operation, body).await? {
+            operations::Reply::Json(value) => Ok(value),
+            operations::Reply::Text(text) => {
+                serde_json::from_str(&text).map_err(|error| Error::Internal(error.to_string()))
+            }
         }
     }
+    .await;
+    protocol::record(operation, started, result.as_ref().err());
+    result
 }
 
 /// The routes of the AWS API and the probes.

@@ -72,16 +72,7 @@ pub async fn handle(
     };
     let started = std::time::Instant::now();
     let result = result.instrument(span.clone()).await;
-    let outcome = match &result {
-        Ok(_) => "ok",
-        Err(error) => error.type_name(),
-    };
-    // Only known operation names become label values, so the series stay bounded.
-    let label = operations::known_operation(operation).unwrap_or("unknown");
-    metrics::counter!("switchback_api_requests_total", "operation" => label, "outcome" => outcome)
-        .increment(1);
-    metrics::histogram!("switchback_api_request_duration_seconds", "operation" => label)
-        .record(started.elapsed().as_secs_f64());
+    record(operation, started, result.as_ref().err());
 
     let mut response = match result {
         Ok(output) => {
@@ -106,6 +97,17 @@ pub async fn handle(
         response.headers_mut().insert("x-amzn-requestid", value);
     }
     response
+}
+
+/// Counts a call of `operation` (on the wire or from the console) and its time.
+pub(crate) fn record(operation: &str, started: std::time::Instant, error: Option<&Error>) {
+    let outcome = error.map_or("ok", Error::type_name);
+    // Only known operation names become label values, so the series stay bounded.
+    let label = operations::known_operation(operation).unwrap_or("unknown");
+    metrics::counter!("switchback_api_requests_total", "operation" => label, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("switchback_api_request_duration_seconds", "operation" => label)
+        .record(started.elapsed().as_secs_f64());
 }
 
 /// Reads the body, refusing more than `limit` bytes.
@@ -154,12 +156,7 @@ fn signed_region(authorization: &str) -> Option<&str> {
     let credential = authorization.split("Credential=").nth(1)?;
     let scope = credential.split([',', ' ']).next()?;
     let region = scope.split('/').nth(2)?;
-    let valid = !region.is_empty()
-        && region.len() <= 32
-        && region
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-');
-    valid.then_some(region)
+    switchback_asl::arn::is_region(region).then_some(region)
 }
 
 /// AWS's wire timestamps: epoch seconds with whole milliseconds. Stored times are already cut to

@@ -80,8 +80,23 @@ const AWS_DEFAULTS: [(&str, Quota, Quota); 24] = [
 const LARGE_REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 
 /// When this many buckets exist, the full ones (equivalent to none) are dropped, so that
-/// callers naming many regions cannot grow the table without bound.
+/// callers naming many regions cannot grow the table without bound; at most once a second,
+/// so that a table of buckets that are not full is not scanned on every call.
 const SWEEP_AT: usize = 4096;
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Why a quota of the settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum QuotaError {
+    #[error(
+        "api.throttling.quotas.{0}: not an operation of the Step Functions API (or {START_EXPRESS})"
+    )]
+    UnknownOperation(String),
+    #[error(
+        "api.throttling.quotas.{0}: bucket_size must be at least 1 and refill_per_second more than 0"
+    )]
+    NeverAllows(String),
+}
 
 /// How many state machines' types are remembered for StartExecution's bucket.
 const TYPES_KEPT: usize = 10_000;
@@ -90,7 +105,7 @@ const TYPES_KEPT: usize = 10_000;
 #[derive(Clone)]
 pub struct Throttle {
     overrides: Arc<HashMap<&'static str, Quota>>,
-    buckets: Arc<Mutex<HashMap<BucketKey, Bucket>>>,
+    buckets: Arc<Mutex<Buckets>>,
     /// Whether a state machine (by ARN) is EXPRESS, so that a start finds its bucket without
     /// reading the machine each time. A machine's type never changes; one deleted and created
     /// again with another type under the same ARN draws on the other bucket until the table
@@ -104,6 +119,12 @@ impl std::fmt::Debug for Throttle {
             .field("overrides", &self.overrides)
             .finish_non_exhaustive()
     }
+}
+
+#[derive(Default)]
+struct Buckets {
+    by_key: HashMap<BucketKey, Bucket>,
+    swept: Option<Instant>,
 }
 
 #[derive(PartialEq, Eq, Hash)]
@@ -132,21 +153,15 @@ impl Throttle {
     /// AWS's default quotas, with `overrides` (by operation name, any case, or
     /// [`START_EXPRESS`]) in their place. Refuses names that are neither and quotas that
     /// would never let a call through.
-    pub fn new(overrides: HashMap<String, Quota>) -> Result<Self, String> {
+    pub fn new(overrides: HashMap<String, Quota>) -> Result<Self, QuotaError> {
         let mut checked = HashMap::new();
         for (name, quota) in overrides {
-            let canonical = bucket_name(&name).ok_or_else(|| {
-                format!(
-                    "api.throttling.quotas.{name}: not an operation of the Step Functions API \
-                     (or {START_EXPRESS})"
-                )
-            })?;
+            let Some(canonical) = bucket_name(&name) else {
+                return Err(QuotaError::UnknownOperation(name));
+            };
             let refill = quota.refill_per_second;
             if quota.bucket_size == 0 || !refill.is_finite() || refill <= 0.0 {
-                return Err(format!(
-                    "api.throttling.quotas.{name}: bucket_size must be at least 1 and \
-                     refill_per_second more than 0"
-                ));
+                return Err(QuotaError::NeverAllows(name));
             }
             checked.insert(canonical, quota);
         }
@@ -182,15 +197,21 @@ impl Throttle {
             .buckets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() >= SWEEP_AT {
-            buckets.retain(|_, bucket| bucket.level(now) < f64::from(bucket.quota.bucket_size));
+        let due = buckets
+            .swept
+            .is_none_or(|at| now.saturating_duration_since(at) >= SWEEP_EVERY);
+        if buckets.by_key.len() >= SWEEP_AT && due {
+            buckets
+                .by_key
+                .retain(|_, bucket| bucket.level(now) < f64::from(bucket.quota.bucket_size));
+            buckets.swept = Some(now);
         }
         let key = BucketKey {
             account: scope.account.clone(),
             region: scope.region.clone(),
             name,
         };
-        let bucket = buckets.entry(key).or_insert(Bucket {
+        let bucket = buckets.by_key.entry(key).or_insert(Bucket {
             quota,
             tokens: f64::from(quota.bucket_size),
             at: now,
@@ -303,7 +324,9 @@ mod tests {
     #[test]
     fn unknown_names_and_useless_quotas_are_refused() {
         let refused = |name: &str, quota: Quota| {
-            Throttle::new(HashMap::from([(name.to_owned(), quota)])).expect_err("refused")
+            Throttle::new(HashMap::from([(name.to_owned(), quota)]))
+                .expect_err("refused")
+                .to_string()
         };
         assert!(refused("StartExecutions", quota(1, 1.0)).contains("not an operation"));
         assert!(refused("StartExecution", quota(0, 1.0)).contains("bucket_size"));
@@ -332,7 +355,7 @@ mod tests {
         let len = throttle
             .buckets
             .lock()
-            .map(|b| b.len())
+            .map(|b| b.by_key.len())
             .unwrap_or(usize::MAX);
         assert_eq!(len, 3);
     }

@@ -62,6 +62,17 @@ impl fmt::Display for ArnError {
     }
 }
 
+/// Whether `region` has a region's form (`us-east-1`): lowercase letters, digits and dashes,
+/// at most 32 characters. A request's region names where its resources live, so nothing else
+/// may pass for one.
+pub fn is_region(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// The partition a region belongs to, as botocore's partitions name them (an unknown region
 /// is in `aws`).
 pub fn partition_of(region: &str) -> &'static str {

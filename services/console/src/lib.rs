@@ -43,7 +43,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/console/executions", get(pages::executions::list))
         .route("/console/execution", get(pages::execution::show))
         .route("/console/activities", get(pages::activities::list))
-        .route("/console/region", get(pages::login::region))
+        .route("/console/region", post(pages::login::region))
         .route(
             "/console/login",
             get(pages::login::form).post(pages::login::submit),

@@ -1,15 +1,15 @@
 //! What happened to each state of an execution, read from its history: the colours of the
 //! graph and the rows of the timeline.
 //!
-//! Each event names its cause (`previousEventId`); following those links back to a
-//! `StateEntered` event tells which state a failure or a retried call belongs to, even when
-//! Parallel branches and Map iterations interleave their events.
+//! Each event names its cause (`previousEventId`); following those links back tells which run
+//! of which state an event belongs to, even when Parallel branches and Map iterations
+//! interleave their events.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde::Deserialize;
 use serde_json::Value;
 use switchback_asl::model::{State, StateKind, StateMachine};
+use switchback_store::console::EventOutline;
 
 /// A state's colour, from best to worst: across Map iterations and loops, the worst shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,34 +55,23 @@ pub struct Progress {
     pub runs: Vec<Run>,
 }
 
-/// The fields of an event this reads.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Event {
-    id: i64,
-    #[serde(default)]
-    previous_event_id: i64,
-    #[serde(rename = "type")]
+/// A run as it is read: what the colours need besides the timeline's row.
+struct Tracked {
+    row: Run,
+    /// The state's type as its events name it (`Task`, `Map`, `Parallel`, ...).
     kind: String,
-    #[serde(default)]
-    timestamp: f64,
-    #[serde(default)]
-    state_entered_event_details: Option<Named>,
-    #[serde(default)]
-    state_exited_event_details: Option<Named>,
-    #[serde(default)]
-    map_iteration_started_event_details: Option<Iteration>,
-}
-
-#[derive(Deserialize)]
-struct Named {
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct Iteration {
-    name: String,
-    index: u64,
+    /// The Parallel or Map run this one runs inside.
+    parent: Option<usize>,
+    open: bool,
+    /// A failure since it was entered (or last retried).
+    failed: bool,
+    retried: bool,
+    /// Cut short by the execution's end; a later redrive runs the state again.
+    cut: bool,
+    /// Ended before a redrive that runs it again: its colour gives way to the new run's.
+    superseded: bool,
+    /// Of another Map iteration than the one shown.
+    hidden: bool,
 }
 
 /// One Map iteration to show alone: the states inside the Map state show what happened in
@@ -151,176 +140,222 @@ fn walk(states: &BTreeMap<String, State>, visit: &mut dyn FnMut(&str, &State)) {
     }
 }
 
-/// How long a chain of causes is followed back to its state (every cause comes before its
+/// How long a chain of causes is followed back to its run (every cause comes before its
 /// effect, so chains end; this bounds the work for a long history).
 const MAX_CHAIN: usize = 64;
 
+/// A failure of the state's own work, which a retrier or a catcher may answer.
 fn is_failure(kind: &str) -> bool {
     (kind.ends_with("Failed") || kind.ends_with("TimedOut"))
         && !kind.starts_with("Execution")
         && !kind.starts_with("MapRun")
         && !kind.starts_with("MapIteration")
-        && kind != "MapStateFailed"
-        && kind != "ParallelStateFailed"
 }
 
+/// The state's work starting (again, after a failure: a retry).
 fn is_call(kind: &str) -> bool {
-    kind.ends_with("Scheduled") || kind.ends_with("Started") && !kind.starts_with("Execution")
+    (kind.ends_with("Scheduled") || kind.ends_with("Started"))
+        && !kind.starts_with("Execution")
+        && !kind.starts_with("MapIteration")
 }
 
-/// Per state: its runs still open (rows of the timeline), and whether a failure (and then a
-/// retry) happened since it was entered.
-#[derive(Default)]
-struct Open {
-    runs: Vec<usize>,
-    failed: bool,
-    retried: bool,
+/// Whether run `inner` runs inside run `outer` (at any depth).
+fn inside(runs: &[Tracked], inner: usize, outer: usize) -> bool {
+    let mut up = runs[inner].parent;
+    while let Some(parent) = up {
+        if parent == outer {
+            return true;
+        }
+        up = runs[parent].parent;
+    }
+    false
 }
 
-/// Reads the events (JSON text, in id order) of one execution whose status is `execution`;
-/// with `only`, the states inside that Map show that iteration alone.
-pub fn read<'e>(
-    events: impl IntoIterator<Item = &'e str>,
-    execution: &str,
-    only: Option<&OneIteration>,
-) -> Progress {
-    let mut runs: Vec<Run> = Vec::new();
-    let mut names: Vec<String> = Vec::new();
-    // For each event: its cause, the state it belongs to, and (with `only`) the iteration of
-    // `only`'s Map it runs in. An iteration's events descend from its `MapIterationStarted`;
-    // the next iteration may descend from the last one's events, so an iteration start
-    // replaces the one it inherits.
-    let mut previous: HashMap<i64, i64> = HashMap::new();
+/// The nearest run from `run` outwards that `accept` takes.
+fn outwards(
+    runs: &[Tracked],
+    mut run: Option<usize>,
+    accept: impl Fn(&Tracked) -> bool,
+) -> Option<usize> {
+    while let Some(r) = run {
+        if accept(&runs[r]) {
+            return Some(r);
+        }
+        run = runs[r].parent;
+    }
+    None
+}
+
+/// Reads an execution's events (in id order) whose status is now `execution`; with `only`,
+/// the states inside that Map show that iteration alone.
+///
+/// Every event is attributed to a run of a state by following its cause: a `…StateEntered`
+/// event starts a run inside the run its cause belongs to (or beside it, when that one has
+/// ended); an exit ends the run of that state it descends from; a `MapState…` or
+/// `ParallelState…` event belongs to the Map or Parallel run around its cause; anything else to
+/// the nearest run still open. So interleaved Map iterations and Parallel branches keep their
+/// own runs.
+pub fn read(events: &[EventOutline], execution: &str, only: Option<&OneIteration>) -> Progress {
+    let mut runs: Vec<Tracked> = Vec::new();
     let mut owner: HashMap<i64, usize> = HashMap::new();
-    let mut iteration: HashMap<i64, u64> = HashMap::new();
-    let mut open: HashMap<usize, Open> = HashMap::new();
-    let mut status: HashMap<usize, Status> = HashMap::new();
-    let index_of = |names: &mut Vec<String>, name: &str| {
-        names.iter().position(|n| n == name).unwrap_or_else(|| {
-            names.push(name.to_owned());
-            names.len() - 1
-        })
-    };
+    let mut previous: HashMap<i64, i64> = HashMap::new();
+    // With `only`: the iteration of its Map each event runs in. An iteration's events descend
+    // from its `MapIterationStarted`; the next iteration may descend from the last one's
+    // events, so an iteration's start replaces the one it inherits.
+    let mut iteration: HashMap<i64, i64> = HashMap::new();
+    let shown_index = only.and_then(|only| i64::try_from(only.index).ok());
 
-    for text in events {
-        let Ok(event) = serde_json::from_str::<Event>(text) else {
-            continue;
-        };
-        previous.insert(event.id, event.previous_event_id);
+    for event in events {
+        previous.insert(event.id, event.previous);
         if let Some(only) = only {
-            let inherited = iteration.get(&event.previous_event_id).copied();
-            let own = match &event.map_iteration_started_event_details {
-                Some(started) if started.name == only.map => Some(started.index),
-                _ => inherited,
+            let own = match (&event.iteration_of, event.iteration) {
+                (Some(map), Some(index)) if *map == only.map => Some(index),
+                _ => iteration.get(&event.previous).copied(),
             };
             if let Some(own) = own {
                 iteration.insert(event.id, own);
             }
         }
-
-        // The state this event belongs to: the one it enters or exits, or its cause's.
-        let entered = event.state_entered_event_details.as_ref();
-        let exited = event.state_exited_event_details.as_ref();
-        let state = match (entered, exited) {
-            (Some(entered), _) => Some(index_of(&mut names, &entered.name)),
-            (None, Some(exited)) => names.iter().position(|n| *n == exited.name),
-            (None, None) => {
-                let mut cause = event.previous_event_id;
-                let mut belongs = None;
-                for _ in 0..MAX_CHAIN {
-                    if let Some(&index) = owner.get(&cause) {
-                        belongs = Some(index);
-                        break;
-                    }
-                    match previous.get(&cause) {
-                        Some(&earlier) if earlier < cause => cause = earlier,
-                        _ => break,
-                    }
-                }
-                belongs
+        // The run of the event's cause.
+        let mut cause = event.previous;
+        let mut caused_by = None;
+        for _ in 0..MAX_CHAIN {
+            if let Some(&run) = owner.get(&cause) {
+                caused_by = Some(run);
+                break;
             }
-        };
-        let Some(state) = state else {
-            continue;
-        };
-        owner.insert(event.id, state);
-        if let Some(only) = only
-            && only.inside.contains(&names[state])
-            && iteration.get(&event.id) != Some(&only.index)
-        {
+            match previous.get(&cause) {
+                Some(&earlier) if earlier < cause => cause = earlier,
+                _ => break,
+            }
+        }
+
+        if let Some(name) = &event.entered {
+            let parent = outwards(&runs, caused_by, |run| run.open);
+            let kind = event.kind.strip_suffix("StateEntered").unwrap_or_default();
+            let hidden = only.is_some_and(|only| {
+                only.inside.contains(name) && iteration.get(&event.id).copied() != shown_index
+            });
+            // A Fail state ends as it is entered.
+            let fails = kind == "Fail";
+            runs.push(Tracked {
+                row: Run {
+                    name: name.clone(),
+                    entered: event.at,
+                    exited: fails.then_some(event.at),
+                    status: if fails {
+                        Status::Failed
+                    } else {
+                        Status::Running
+                    },
+                },
+                kind: kind.to_owned(),
+                parent,
+                open: !fails,
+                failed: false,
+                retried: false,
+                cut: false,
+                superseded: false,
+                hidden,
+            });
+            owner.insert(event.id, runs.len() - 1);
             continue;
         }
 
-        let current = open.entry(state).or_default();
-        if entered.is_some() {
-            current.runs.push(runs.len());
-            current.failed = false;
-            current.retried = false;
-            runs.push(Run {
-                name: names[state].clone(),
-                entered: event.timestamp,
-                exited: None,
-                status: Status::Running,
-            });
-            let shown = status.entry(state).or_insert(Status::Running);
-            *shown = (*shown).max(Status::Running);
-        } else if exited.is_some() {
-            let outcome = if current.failed {
+        match event.kind.as_str() {
+            "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut" => {
+                let cut = if event.kind == "ExecutionFailed" {
+                    Status::Failed
+                } else {
+                    Status::Aborted
+                };
+                for run in runs.iter_mut().filter(|r| r.open) {
+                    run.open = false;
+                    run.cut = true;
+                    run.row.status = if run.failed { Status::Failed } else { cut };
+                }
+                continue;
+            }
+            "ExecutionRedriven" => {
+                for run in runs.iter_mut().filter(|r| r.cut) {
+                    run.superseded = true;
+                }
+                continue;
+            }
+            _ => {}
+        }
+
+        let compound = ["Map", "Parallel"].into_iter().find(|kind| {
+            event.kind.starts_with(kind) && event.kind[kind.len()..].starts_with("State")
+        });
+        let run = match (&event.exited, compound) {
+            (Some(name), _) => outwards(&runs, caused_by, |run| run.open && run.row.name == *name),
+            (None, Some(kind)) => outwards(&runs, caused_by, |run| run.open && run.kind == kind),
+            (None, None) => outwards(&runs, caused_by, |run| run.open),
+        };
+        let Some(run) = run else {
+            continue;
+        };
+        owner.insert(event.id, run);
+
+        if event.exited.is_some() {
+            let tracked = &mut runs[run];
+            tracked.open = false;
+            tracked.row.exited = Some(event.at);
+            tracked.row.status = if tracked.failed {
                 Status::Caught
-            } else if current.retried {
+            } else if tracked.retried {
                 Status::Retried
             } else {
                 Status::Succeeded
             };
-            if !current.runs.is_empty() {
-                let row = current.runs.remove(0);
-                runs[row].exited = Some(event.timestamp);
-                runs[row].status = outcome;
-            }
-            // Running only because this run was open: the outcome replaces it.
-            let shown = match status.get(&state) {
-                Some(Status::Running) if current.runs.is_empty() => outcome,
-                Some(shown) => (*shown).max(outcome),
-                None => outcome,
-            };
-            status.insert(state, shown);
-            current.failed = false;
-            current.retried = false;
         } else if is_failure(&event.kind) {
-            current.failed = true;
-        } else if is_call(&event.kind) && current.failed {
-            current.failed = false;
-            current.retried = true;
+            runs[run].failed = true;
+            // A Map or Parallel that failed ends what still runs inside it.
+            if compound.is_some() {
+                for inner in 0..runs.len() {
+                    if runs[inner].open && inside(&runs, inner, run) {
+                        runs[inner].open = false;
+                        runs[inner].row.status = if runs[inner].failed {
+                            Status::Failed
+                        } else {
+                            Status::Aborted
+                        };
+                    }
+                }
+            }
+        } else if is_call(&event.kind) && runs[run].failed {
+            runs[run].failed = false;
+            runs[run].retried = true;
         }
     }
 
-    // Runs still open when the execution ended failed with it, or were cut short.
-    let cut = match execution {
-        "RUNNING" | "SUCCEEDED" => None,
-        "ABORTED" | "TIMED_OUT" => Some(Status::Aborted),
-        _ => Some(Status::Failed),
+    // A run still open runs as the execution does; a state's colour is the worst of its runs
+    // that count.
+    let still = match execution {
+        "RUNNING" | "PENDING_REDRIVE" => Status::Running,
+        "ABORTED" | "TIMED_OUT" => Status::Aborted,
+        "SUCCEEDED" => Status::Succeeded,
+        _ => Status::Failed,
     };
-    for (state, current) in &open {
-        if current.runs.is_empty() {
+    let mut status: HashMap<String, Status> = HashMap::new();
+    for run in &mut runs {
+        if run.open {
+            run.row.status = still;
+        }
+        if run.hidden || run.superseded {
             continue;
         }
-        let now = match cut {
-            Some(_) if current.failed => Status::Failed,
-            Some(cut) => cut,
-            None => Status::Running,
-        };
-        for &row in &current.runs {
-            runs[row].status = now;
-        }
-        let shown = status.entry(*state).or_insert(now);
-        *shown = (*shown).max(now);
+        let shown = status.entry(run.row.name.clone()).or_insert(run.row.status);
+        *shown = (*shown).max(run.row.status);
     }
     Progress {
-        status: status
+        status,
+        runs: runs
             .into_iter()
-            .filter_map(|(state, status)| names.get(state).map(|name| (name.clone(), status)))
+            .filter(|run| !run.hidden)
+            .map(|run| run.row)
             .collect(),
-        runs,
     }
 }
 
@@ -337,47 +372,58 @@ pub fn details(event: &Value) -> Option<(&str, &Value)> {
 mod tests {
     use super::*;
 
-    fn event(id: i64, previous: i64, kind: &str, extra: &str) -> String {
-        format!(
-            r#"{{"id":{id},"previousEventId":{previous},"type":"{kind}","timestamp":{id}{extra}}}"#
-        )
-    }
-
-    fn entered(id: i64, previous: i64, name: &str) -> String {
-        event(
+    fn event(id: i64, previous: i64, kind: &str) -> EventOutline {
+        EventOutline {
             id,
             previous,
-            "TaskStateEntered",
-            &format!(r#","stateEnteredEventDetails":{{"name":"{name}"}}"#),
-        )
+            kind: kind.to_owned(),
+            at: id as f64,
+            entered: None,
+            exited: None,
+            iteration_of: None,
+            iteration: None,
+        }
     }
 
-    fn exited(id: i64, previous: i64, name: &str) -> String {
-        event(
-            id,
-            previous,
-            "TaskStateExited",
-            &format!(r#","stateExitedEventDetails":{{"name":"{name}"}}"#),
-        )
+    fn entered(id: i64, previous: i64, kind: &str, name: &str) -> EventOutline {
+        EventOutline {
+            entered: Some(name.to_owned()),
+            ..event(id, previous, &format!("{kind}StateEntered"))
+        }
+    }
+
+    fn exited(id: i64, previous: i64, kind: &str, name: &str) -> EventOutline {
+        EventOutline {
+            exited: Some(name.to_owned()),
+            ..event(id, previous, &format!("{kind}StateExited"))
+        }
+    }
+
+    fn iteration(id: i64, previous: i64, index: i64) -> EventOutline {
+        EventOutline {
+            iteration_of: Some("Each".to_owned()),
+            iteration: Some(index),
+            ..event(id, previous, "MapIterationStarted")
+        }
     }
 
     #[test]
     fn a_retried_then_caught_task_and_a_failed_one() {
         let events = [
-            event(1, 0, "ExecutionStarted", ""),
-            entered(2, 1, "Work"),
-            event(3, 2, "TaskScheduled", ""),
-            event(4, 3, "TaskFailed", ""),
+            event(1, 0, "ExecutionStarted"),
+            entered(2, 1, "Task", "Work"),
+            event(3, 2, "TaskScheduled"),
+            event(4, 3, "TaskFailed"),
             // The retrier runs it again; it fails again and a catcher goes on.
-            event(5, 4, "TaskScheduled", ""),
-            event(6, 5, "TaskFailed", ""),
-            exited(7, 6, "Work"),
-            entered(8, 7, "Fix"),
-            event(9, 8, "TaskScheduled", ""),
-            event(10, 9, "TaskFailed", ""),
-            event(11, 10, "ExecutionFailed", ""),
+            event(5, 4, "TaskScheduled"),
+            event(6, 5, "TaskFailed"),
+            exited(7, 6, "Task", "Work"),
+            entered(8, 7, "Task", "Fix"),
+            event(9, 8, "TaskScheduled"),
+            event(10, 9, "TaskFailed"),
+            event(11, 10, "ExecutionFailed"),
         ];
-        let progress = read(events.iter().map(String::as_str), "FAILED", None);
+        let progress = read(&events, "FAILED", None);
         assert_eq!(progress.status["Work"], Status::Caught);
         assert_eq!(progress.status["Fix"], Status::Failed);
         assert_eq!(progress.runs.len(), 2);
@@ -385,38 +431,104 @@ mod tests {
     }
 
     #[test]
-    fn one_map_iteration_shows_alone() {
-        let iteration = |id: i64, previous: i64, index: u64| {
-            event(
-                id,
-                previous,
-                "MapIterationStarted",
-                &format!(r#","mapIterationStartedEventDetails":{{"name":"Each","index":{index}}}"#),
-            )
-        };
+    fn retried_successes_and_running_states() {
         let events = [
-            event(1, 0, "ExecutionStarted", ""),
-            event(
-                2,
-                1,
-                "MapStateEntered",
-                r#","stateEnteredEventDetails":{"name":"Each"}"#,
-            ),
-            event(3, 2, "MapStateStarted", ""),
-            iteration(4, 3, 0),
-            // The next iteration's start may descend from the last one's events.
-            iteration(5, 4, 1),
-            entered(6, 4, "Item"),
-            entered(7, 5, "Item"),
-            exited(8, 6, "Item"),
-            event(9, 8, "MapIterationSucceeded", ""),
-            event(10, 7, "TaskFailed", ""),
-            event(11, 10, "MapIterationFailed", ""),
-            event(12, 11, "MapStateFailed", ""),
-            event(13, 12, "ExecutionFailed", ""),
+            event(1, 0, "ExecutionStarted"),
+            entered(2, 1, "Task", "A"),
+            event(3, 2, "LambdaFunctionScheduled"),
+            event(4, 3, "LambdaFunctionFailed"),
+            event(5, 4, "LambdaFunctionScheduled"),
+            event(6, 5, "LambdaFunctionSucceeded"),
+            exited(7, 6, "Task", "A"),
+            entered(8, 7, "Task", "B"),
+            event(9, 8, "ActivityScheduled"),
         ];
-        let all = read(events.iter().map(String::as_str), "FAILED", None);
+        let progress = read(&events, "RUNNING", None);
+        assert_eq!(progress.status["A"], Status::Retried);
+        assert_eq!(progress.status["B"], Status::Running);
+        let mut stopped = events.to_vec();
+        stopped.push(event(10, 0, "ExecutionAborted"));
+        assert_eq!(read(&stopped, "ABORTED", None).status["B"], Status::Aborted);
+    }
+
+    #[test]
+    fn a_caught_map_is_caught_and_interleaved_iterations_keep_their_own_runs() {
+        let events = [
+            event(1, 0, "ExecutionStarted"),
+            entered(2, 1, "Map", "Each"),
+            event(3, 2, "MapStateStarted"),
+            iteration(4, 3, 0),
+            iteration(5, 3, 1),
+            entered(6, 4, "Task", "Item"),
+            entered(7, 5, "Task", "Item"),
+            event(8, 6, "TaskScheduled"),
+            event(9, 7, "TaskScheduled"),
+            // Iteration 1 fails while iteration 0 succeeds: each keeps its outcome.
+            event(10, 9, "TaskFailed"),
+            event(11, 8, "TaskSucceeded"),
+            exited(12, 11, "Task", "Item"),
+            event(13, 12, "MapIterationSucceeded"),
+            event(14, 10, "MapIterationFailed"),
+            event(15, 10, "MapStateFailed"),
+            exited(16, 15, "Map", "Each"),
+            entered(17, 16, "Pass", "Recover"),
+            exited(18, 17, "Pass", "Recover"),
+            event(19, 18, "ExecutionSucceeded"),
+        ];
+        let progress = read(&events, "SUCCEEDED", None);
+        assert_eq!(progress.status["Each"], Status::Caught);
+        assert_eq!(progress.status["Item"], Status::Failed);
+        assert_eq!(progress.status["Recover"], Status::Succeeded);
+        let items: Vec<Status> = progress
+            .runs
+            .iter()
+            .filter(|r| r.name == "Item")
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(items, [Status::Succeeded, Status::Failed]);
+    }
+
+    #[test]
+    fn a_redriven_execution_shows_the_new_runs() {
+        let events = [
+            event(1, 0, "ExecutionStarted"),
+            entered(2, 1, "Task", "Flaky"),
+            event(3, 2, "TaskScheduled"),
+            event(4, 3, "TaskFailed"),
+            event(5, 4, "ExecutionFailed"),
+            event(6, 5, "ExecutionRedriven"),
+            entered(7, 6, "Task", "Flaky"),
+            event(8, 7, "TaskScheduled"),
+            event(9, 8, "TaskSucceeded"),
+            exited(10, 9, "Task", "Flaky"),
+            event(11, 10, "ExecutionSucceeded"),
+        ];
+        let progress = read(&events, "SUCCEEDED", None);
+        assert_eq!(progress.status["Flaky"], Status::Succeeded);
+        let runs: Vec<Status> = progress.runs.iter().map(|r| r.status).collect();
+        assert_eq!(runs, [Status::Failed, Status::Succeeded]);
+    }
+
+    #[test]
+    fn one_map_iteration_shows_alone() {
+        let events = [
+            event(1, 0, "ExecutionStarted"),
+            entered(2, 1, "Map", "Each"),
+            event(3, 2, "MapStateStarted"),
+            iteration(4, 3, 0),
+            entered(5, 4, "Pass", "Item"),
+            exited(6, 5, "Pass", "Item"),
+            event(7, 6, "MapIterationSucceeded"),
+            // The next iteration's start may descend from the last one's events.
+            iteration(8, 6, 1),
+            entered(9, 8, "Fail", "Item"),
+            event(10, 9, "MapIterationFailed"),
+            event(11, 9, "MapStateFailed"),
+            event(12, 11, "ExecutionFailed"),
+        ];
+        let all = read(&events, "FAILED", None);
         assert_eq!(all.status["Item"], Status::Failed);
+        assert_eq!(all.status["Each"], Status::Failed);
         let definition: StateMachine = serde_json::from_str(
             r#"{"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": true,
                 "ItemProcessor": {"StartAt": "Item", "States": {"Item": {"Type": "Pass", "End": true}}}}}}"#,
@@ -425,31 +537,14 @@ mod tests {
         assert_eq!(map_states(&definition), ["Each"]);
         assert!(OneIteration::new(&definition, "Item", 0).is_none());
         let first = OneIteration::new(&definition, "Each", 0).expect("a map");
-        let only = read(events.iter().map(String::as_str), "FAILED", Some(&first));
+        let only = read(&events, "FAILED", Some(&first));
         assert_eq!(only.status["Item"], Status::Succeeded);
         assert_eq!(only.status["Each"], Status::Failed);
+        assert_eq!(only.runs.iter().filter(|r| r.name == "Item").count(), 1);
         let second = OneIteration::new(&definition, "Each", 1).expect("a map");
-        let only = read(events.iter().map(String::as_str), "FAILED", Some(&second));
-        assert_eq!(only.status["Item"], Status::Failed);
-    }
-
-    #[test]
-    fn retried_successes_and_running_states() {
-        let events = [
-            event(1, 0, "ExecutionStarted", ""),
-            entered(2, 1, "A"),
-            event(3, 2, "LambdaFunctionScheduled", ""),
-            event(4, 3, "LambdaFunctionFailed", ""),
-            event(5, 4, "LambdaFunctionScheduled", ""),
-            event(6, 5, "LambdaFunctionSucceeded", ""),
-            exited(7, 6, "A"),
-            entered(8, 7, "B"),
-            event(9, 8, "ActivityScheduled", ""),
-        ];
-        let progress = read(events.iter().map(String::as_str), "RUNNING", None);
-        assert_eq!(progress.status["A"], Status::Retried);
-        assert_eq!(progress.status["B"], Status::Running);
-        let stopped = read(events.iter().map(String::as_str), "ABORTED", None);
-        assert_eq!(stopped.status["B"], Status::Aborted);
+        assert_eq!(
+            read(&events, "FAILED", Some(&second)).status["Item"],
+            Status::Failed
+        );
     }
 }

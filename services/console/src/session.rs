@@ -16,6 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use switchback_api::ApiState;
 use switchback_api::auth::Key;
+use switchback_asl::arn::is_region;
 use switchback_store::Scope;
 
 pub const SESSION_COOKIE: &str = "switchback_session";
@@ -68,22 +69,47 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(|(_, value)| value)
 }
 
-/// The session cookie for a key that logged in to `region`.
-pub fn session_cookie(state: &ApiState, key: &Key, region: &str) -> String {
-    let token = state
-        .page_tokens
-        .issue(&session_list(&key.access_key_id, region), 0);
+/// Whether the browser reached the console over HTTPS: served with TLS, or through a proxy
+/// that says so. Cookies are then `Secure`.
+pub fn over_https(state: &ApiState, headers: &HeaderMap) -> bool {
+    state.config.tls
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+}
+
+/// A console cookie: only for `/console`, never sent by another site's requests.
+pub fn cookie_header(name: &str, value: &str, max_age: Option<u32>, secure: bool) -> String {
+    let mut cookie = format!("{name}={value}; Path=/console; HttpOnly; SameSite=Strict");
+    if let Some(seconds) = max_age {
+        cookie.push_str(&format!("; Max-Age={seconds}"));
+    }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
+}
+
+/// The session cookie for a key that logged in to `region`. Its token is bound to the key's
+/// secret: rotating the secret ends the session.
+pub fn session_cookie(state: &ApiState, key: &Key, region: &str, secure: bool) -> String {
+    let token = state.page_tokens.issue_bound(
+        &session_list(&key.access_key_id, region),
+        0,
+        key.session_binding(),
+    );
     let value = format!(
         "{}~{}~{token}",
         URL_SAFE_NO_PAD.encode(&key.access_key_id),
         URL_SAFE_NO_PAD.encode(region)
     );
-    format!("{SESSION_COOKIE}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=86400")
+    cookie_header(SESSION_COOKIE, &value, Some(86_400), secure)
 }
 
 /// A cookie that ends the session.
-pub fn ended_session_cookie() -> String {
-    format!("{SESSION_COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0")
+pub fn ended_session_cookie(secure: bool) -> String {
+    cookie_header(SESSION_COOKIE, "", Some(0), secure)
 }
 
 /// The key and region of a genuine session cookie whose key is still in force.
@@ -100,23 +126,18 @@ fn session(state: &ApiState, headers: &HeaderMap) -> Option<(Key, String)> {
     let access_key_id = decode(parts.next())?;
     let region = decode(parts.next())?;
     let token = parts.next()?;
+    let key = ring.current().get(&access_key_id)?.clone();
     state
         .page_tokens
-        .read(&session_list(&access_key_id, &region), token)
+        .read_bound(
+            &session_list(&access_key_id, &region),
+            token,
+            key.session_binding(),
+        )
         .ok()?;
-    let key = ring.current().get(&access_key_id)?.clone();
     // A key since limited to other regions no longer opens this one.
     switchback_api::auth::authorize(&key, "DescribeStateMachine", &region).ok()?;
     Some((key, region))
-}
-
-/// A region name as AWS writes them (what a region cookie may hold).
-pub fn is_region(region: &str) -> bool {
-    !region.is_empty()
-        && region.len() <= 32
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 impl FromRequestParts<ApiState> for Viewer {
@@ -148,22 +169,26 @@ impl FromRequestParts<ApiState> for Viewer {
 }
 
 /// Whether a POST comes from the console's own pages: a browser names the page's origin in
-/// `Origin`, which must be this host.
+/// `Origin`, which must be this host (as the browser addressed it: `Host`, or the
+/// `X-Forwarded-Host` of a proxy that rewrites it).
 pub fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         // Browsers send Origin with every form POST; a client without it is not a browser
         // that another site could drive.
         return true;
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
     let origin_host = origin
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))
         .unwrap_or_default();
-    !host.is_empty() && origin_host == host
+    [header::HOST.as_str(), "x-forwarded-host"]
+        .iter()
+        .any(|name| {
+            headers
+                .get(*name)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|host| !host.is_empty() && host == origin_host)
+        })
 }
 
 #[cfg(test)]

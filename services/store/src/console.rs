@@ -31,31 +31,42 @@ pub struct ExecutionFilter<'a> {
     pub name_prefix: Option<&'a str>,
 }
 
-// Three shapes, so that each is served by its index: the scope's executions (optionally of one
-// status) newest first; one machine's; and a name prefix (`text_pattern_ops`), whose matches
+// One statement per shape, so that each is served by its index whatever plan PostgreSQL
+// caches for it (a generic plan cannot use an index for `$n IS NULL OR status = $n`, nor for
+// `LIKE $n`): the scope's executions newest first, with and without a status; one machine's
+// (inside the scope), with and without; and a name prefix, as a range over
+// `executions_by_name` (`~>=~` and `~<~` are its `text_pattern_ops` operators), whose matches
 // are few enough to sort.
-const EXECUTIONS_IN_SCOPE: &str = "
+const IN_SCOPE: &str = "
     SELECT seq, arn, name, state_machine_arn, status, started_at, stopped_at
     FROM executions
-    WHERE account = $1 AND region = $2 AND seq < $3 AND ($4::text IS NULL OR status = $4)
-    ORDER BY seq DESC
-    LIMIT $5";
-const EXECUTIONS_OF_MACHINE: &str = "
+    WHERE account = $1 AND region = $2 AND seq < $3
+    ORDER BY seq DESC LIMIT $4";
+const IN_SCOPE_WITH_STATUS: &str = "
     SELECT seq, arn, name, state_machine_arn, status, started_at, stopped_at
     FROM executions
-    WHERE state_machine_arn = $1 AND seq < $2 AND ($3::text IS NULL OR status = $3)
-    ORDER BY seq DESC
-    LIMIT $4";
-const EXECUTIONS_BY_NAME: &str = "
+    WHERE account = $1 AND region = $2 AND status = $5 AND seq < $3
+    ORDER BY seq DESC LIMIT $4";
+const OF_MACHINE: &str = "
     SELECT seq, arn, name, state_machine_arn, status, started_at, stopped_at
     FROM executions
-    WHERE account = $1 AND region = $2 AND name LIKE $3 AND seq < $4
-        AND ($5::text IS NULL OR status = $5) AND ($6::text IS NULL OR state_machine_arn = $6)
-    ORDER BY seq DESC
-    LIMIT $7";
+    WHERE state_machine_arn = $5 AND account = $1 AND region = $2 AND seq < $3
+    ORDER BY seq DESC LIMIT $4";
+const OF_MACHINE_WITH_STATUS: &str = "
+    SELECT seq, arn, name, state_machine_arn, status, started_at, stopped_at
+    FROM executions
+    WHERE state_machine_arn = $5 AND account = $1 AND region = $2 AND status = $6 AND seq < $3
+    ORDER BY seq DESC LIMIT $4";
+const BY_NAME: &str = "
+    SELECT seq, arn, name, state_machine_arn, status, started_at, stopped_at
+    FROM executions
+    WHERE account = $1 AND region = $2 AND name ~>=~ $5 AND name ~<~ $6 AND name LIKE $7
+        AND seq < $3 AND ($8::text IS NULL OR status = $8)
+        AND ($9::text IS NULL OR state_machine_arn = $9)
+    ORDER BY seq DESC LIMIT $4";
 
-/// One page of the scope's executions, newest first, before position `before` (`i64::MAX`
-/// for the first page).
+/// One page of the scope's executions (and only the scope's, whatever the filter names),
+/// newest first, before position `before` (`i64::MAX` for the first page).
 pub async fn executions(
     pool: &PgPool,
     scope: &Scope,
@@ -63,40 +74,31 @@ pub async fn executions(
     before: i64,
     limit: i64,
 ) -> Result<Vec<ExecutionRow>, Error> {
-    let rows = match (filter.name_prefix, filter.state_machine_arn) {
-        (Some(prefix), machine) => {
-            sqlx::query_as(EXECUTIONS_BY_NAME)
-                .bind(&scope.account)
-                .bind(&scope.region)
-                .bind(format!("{}%", escape_like(prefix)))
-                .bind(before)
-                .bind(filter.status)
-                .bind(machine)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-        }
-        (None, Some(machine)) => {
-            sqlx::query_as(EXECUTIONS_OF_MACHINE)
-                .bind(machine)
-                .bind(before)
-                .bind(filter.status)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-        }
-        (None, None) => {
-            sqlx::query_as(EXECUTIONS_IN_SCOPE)
-                .bind(&scope.account)
-                .bind(&scope.region)
-                .bind(before)
-                .bind(filter.status)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-        }
+    let query = match (filter.name_prefix, filter.state_machine_arn, filter.status) {
+        (Some(_), _, _) => BY_NAME,
+        (None, Some(_), Some(_)) => OF_MACHINE_WITH_STATUS,
+        (None, Some(_), None) => OF_MACHINE,
+        (None, None, Some(_)) => IN_SCOPE_WITH_STATUS,
+        (None, None, None) => IN_SCOPE,
     };
-    Ok(rows)
+    let mut query = sqlx::query_as(query)
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(before)
+        .bind(limit);
+    query = match (filter.name_prefix, filter.state_machine_arn, filter.status) {
+        (Some(prefix), machine, status) => query
+            .bind(prefix)
+            .bind(format!("{prefix}{}", char::MAX))
+            .bind(format!("{}%", escape_like(prefix)))
+            .bind(status)
+            .bind(machine),
+        (None, Some(machine), Some(status)) => query.bind(machine).bind(status),
+        (None, Some(machine), None) => query.bind(machine),
+        (None, None, Some(status)) => query.bind(status),
+        (None, None, None) => query,
+    };
+    Ok(query.fetch_all(pool).await?)
 }
 
 /// `LIKE` treats `%`, `_` and `\` specially; a name prefix means them literally.
@@ -111,16 +113,21 @@ fn escape_like(text: &str) -> String {
     escaped
 }
 
-const RUNNING_COUNTS: &str = "
-    SELECT state_machine_arn, count(*) FROM executions
-    WHERE state_machine_arn = ANY($1) AND status = 'RUNNING'
-    GROUP BY state_machine_arn";
-const FAILED_COUNTS: &str = "
-    SELECT state_machine_arn, count(*) FROM executions
-    WHERE state_machine_arn = ANY($1) AND status = 'FAILED'
-    GROUP BY state_machine_arn";
+/// Counts stop here: a list of machines shows "10000+" rather than counting every failed
+/// execution ever kept.
+pub const COUNT_CAP: i64 = 10_000;
 
-/// Running and failed executions of each machine (by ARN; machines with none are absent).
+// Each count reads at most `$2` rows of its partial index.
+const RUNNING_COUNTS: &str = "
+    SELECT m.arn, (SELECT count(*) FROM (SELECT 1 FROM executions e
+        WHERE e.state_machine_arn = m.arn AND e.status = 'RUNNING' LIMIT $2) c)
+    FROM unnest($1::text[]) AS m(arn)";
+const FAILED_COUNTS: &str = "
+    SELECT m.arn, (SELECT count(*) FROM (SELECT 1 FROM executions e
+        WHERE e.state_machine_arn = m.arn AND e.status = 'FAILED' LIMIT $2) c)
+    FROM unnest($1::text[]) AS m(arn)";
+
+/// Running and failed executions of each machine (by ARN), each counted up to [`COUNT_CAP`].
 pub async fn execution_counts(
     pool: &PgPool,
     machine_arns: &[String],
@@ -128,6 +135,7 @@ pub async fn execution_counts(
     let mut counts: HashMap<String, (i64, i64)> = HashMap::new();
     let running: Vec<(String, i64)> = sqlx::query_as(RUNNING_COUNTS)
         .bind(machine_arns)
+        .bind(COUNT_CAP)
         .fetch_all(pool)
         .await?;
     for (arn, count) in running {
@@ -135,6 +143,7 @@ pub async fn execution_counts(
     }
     let failed: Vec<(String, i64)> = sqlx::query_as(FAILED_COUNTS)
         .bind(machine_arns)
+        .bind(COUNT_CAP)
         .fetch_all(pool)
         .await?;
     for (arn, count) in failed {
@@ -160,17 +169,46 @@ pub async fn waiting_tasks(
     Ok(rows.into_iter().collect())
 }
 
-const HISTORY_TEXTS: &str = "
-    SELECT event FROM history_events WHERE execution_seq = $1 ORDER BY id LIMIT $2";
+/// What the graph and the timeline need of an event, without its inputs and outputs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventOutline {
+    pub id: i64,
+    /// `previousEventId`: the event that caused this one.
+    pub previous: i64,
+    /// `type`, e.g. `TaskStateEntered`.
+    pub kind: String,
+    /// Epoch seconds.
+    pub at: f64,
+    /// The state a `…StateEntered` event enters, or a `…StateExited` event leaves.
+    pub entered: Option<String>,
+    pub exited: Option<String>,
+    /// A `MapIterationStarted` event's Map state and index.
+    pub iteration_of: Option<String>,
+    pub iteration: Option<i64>,
+}
 
-/// The execution's first `limit` events as stored (JSON text), for the graph's colours and
-/// the timeline.
-pub async fn history_texts(
+// The texts are parsed by the database (once each, as jsonb) so that inputs and outputs of up to
+// 256 KiB per event never leave it.
+const HISTORY_OUTLINE: &str = "
+    SELECT id::bigint AS id,
+        COALESCE((j->>'previousEventId')::bigint, 0) AS previous,
+        COALESCE(j->>'type', '') AS kind,
+        COALESCE((j->>'timestamp')::float8, 0) AS at,
+        j->'stateEnteredEventDetails'->>'name' AS entered,
+        j->'stateExitedEventDetails'->>'name' AS exited,
+        j->'mapIterationStartedEventDetails'->>'name' AS iteration_of,
+        (j->'mapIterationStartedEventDetails'->>'index')::bigint AS iteration
+    FROM (SELECT id, event::jsonb AS j FROM history_events
+          WHERE execution_seq = $1 ORDER BY id LIMIT $2) e
+    ORDER BY id";
+
+/// The outline of the execution's first `limit` events, in order.
+pub async fn history_outline(
     pool: &PgPool,
     execution_seq: i64,
     limit: i64,
-) -> Result<Vec<String>, Error> {
-    Ok(sqlx::query_scalar(HISTORY_TEXTS)
+) -> Result<Vec<EventOutline>, Error> {
+    Ok(sqlx::query_as(HISTORY_OUTLINE)
         .bind(execution_seq)
         .bind(limit)
         .fetch_all(pool)

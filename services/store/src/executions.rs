@@ -36,6 +36,10 @@ pub struct Execution {
     pub redrive_date: Option<OffsetDateTime>,
 }
 
+/// The statuses an execution's row holds (the table's CHECK); AWS's `PENDING_REDRIVE` is never
+/// stored: a redrive makes the execution RUNNING at once.
+pub const STATUSES: [&str; 5] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
+
 /// AWS's redrive window: an execution can be redriven for 14 days after it ended.
 pub const REDRIVE_DAYS: i64 = 14;
 

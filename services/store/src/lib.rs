@@ -58,3 +58,11 @@ pub struct Scope {
     pub account: String,
     pub region: String,
 }
+
+impl Scope {
+    /// Whether the ARN names a resource of this account and region: anything else is, for a
+    /// caller in this scope, a resource that does not exist.
+    pub fn holds(&self, arn: &switchback_asl::arn::Arn) -> bool {
+        arn.account == self.account && arn.region == self.region
+    }
+}

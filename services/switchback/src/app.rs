@@ -64,7 +64,9 @@ impl Application {
                 let tcp = TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
-                let listener = match &settings.api.tls {
+                // A scheduler's probe port stays plain HTTP, as its probes expect.
+                let tls = settings.api.tls.as_ref().filter(|_| !operations_only);
+                let listener = match tls {
                     Some(tls) => {
                         let acceptor = switchback_api::tls::acceptor(&tls.cert_file, &tls.key_file)
                             .context("invalid api.tls settings")?;
@@ -76,6 +78,7 @@ impl Application {
                 };
                 let mut config = settings.api_config(mocks.clone())?;
                 config.operations_only = operations_only;
+                config.tls = tls.is_some();
                 if !operations_only {
                     config.credentials = match settings.load_credentials()? {
                         Some(keys) => {

@@ -359,7 +359,7 @@ impl Settings {
         let throttle = match throttling.enabled {
             true => Some(
                 switchback_api::throttle::Throttle::new(throttling.quotas.clone())
-                    .map_err(|reason| anyhow::anyhow!("invalid settings: {reason}"))?,
+                    .map_err(|error| anyhow::anyhow!("invalid settings: {error}"))?,
             ),
             false if !throttling.quotas.is_empty() => anyhow::bail!(
                 "invalid settings: api.throttling.quotas are given but api.throttling.enabled is not true"
@@ -376,6 +376,7 @@ impl Settings {
             integrations: self.integrations.clone(),
             credentials: None,
             throttle,
+            tls: self.api.tls.is_some(),
         })
     }
 

@@ -20,7 +20,7 @@ pub fn parse_arn(value: &str, kind: ResourceKind) -> Result<Arn, Error> {
 /// Whether an ARN names a resource of the request's account and region. Requests act only
 /// there: a resource of another region is, for this request, one that does not exist.
 pub fn in_scope(context: &Context<'_>, arn: &Arn) -> bool {
-    arn.account == context.scope.account && arn.region == context.scope.region
+    context.scope.holds(arn)
 }
 
 /// Parses an ARN argument that must name a resource of `kind`; `None` when it names one outside

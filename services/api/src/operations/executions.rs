@@ -58,17 +58,21 @@ pub async fn starts_express(
         return Ok(false);
     };
     let requested = requested.split_once('#').map_or(requested, |(arn, _)| arn);
+    // Another scope's machine does not exist for this caller: nothing to read.
     let Ok((machine, _)) = Arn::parse_qualified_machine(requested) else {
         return Ok(false);
     };
+    if !in_scope(context, &machine) {
+        return Ok(false);
+    }
     let arn = machine.text();
     if let Some(express) = throttle.known_express(&arn) {
         return Ok(express);
     }
-    let Some(machine_type) = state_machines::machine_type(&context.state.pool, &arn).await? else {
-        return Ok(false);
-    };
-    let express = machine_type == "EXPRESS";
+    // A machine that does not exist is remembered as STANDARD too, so that calls naming it
+    // cost no read each.
+    let machine_type = state_machines::machine_type(&context.state.pool, &arn).await?;
+    let express = machine_type.as_deref() == Some("EXPRESS");
     throttle.remember_express(&arn, express);
     Ok(express)
 }

@@ -20,8 +20,8 @@ use crate::session::Viewer;
 
 /// Events per page of the history table.
 const EVENTS_PAGE: i64 = 100;
-/// AWS's limit on an execution's history: every event is read for the colours.
-const MAX_EVENTS: i64 = 25_000;
+/// Every event is read for the colours, up to AWS's limit on a history.
+const MAX_EVENTS: i64 = switchback_asl::limits::MAX_HISTORY_EVENTS as i64;
 /// Rows of the timeline shown (loops and Map iterations can enter states thousands of times).
 const TIMELINE_ROWS: usize = 200;
 
@@ -45,16 +45,13 @@ pub async fn show(
     let missing = || Error::NotFound(format!("Execution Does Not Exist: '{}'", query.arn));
     let arn = Arn::parse(&query.arn, ResourceKind::Execution)
         .map_err(|error| Error::BadRequest(error.to_string()))?;
-    if arn.account != viewer.scope.account
-        || arn.region != viewer.scope.region
-        || names_express_execution(&query.arn)
-    {
+    if !viewer.scope.holds(&arn) || names_express_execution(&query.arn) {
         return Err(missing());
     }
     let execution = executions::describe(&state.pool, &query.arn)
         .await?
         .ok_or_else(missing)?;
-    let texts = console::history_texts(&state.pool, execution.seq, MAX_EVENTS).await?;
+    let outline = console::history_outline(&state.pool, execution.seq, MAX_EVENTS).await?;
     let definition = serde_json::from_str::<StateMachine>(&execution.definition).ok();
     let maps = definition
         .as_ref()
@@ -66,11 +63,7 @@ pub async fn show(
         }
         _ => None,
     };
-    let progress = progress::read(
-        texts.iter().map(String::as_str),
-        &execution.status,
-        only.as_ref(),
-    );
+    let progress = progress::read(&outline, &execution.status, only.as_ref());
     let graph = definition.as_ref().map(crate::graph::layout);
 
     // The history page asked for.
@@ -94,7 +87,7 @@ pub async fn show(
     if reverse {
         events.reverse();
     }
-    let total = texts.len() as i64;
+    let total = outline.len() as i64;
     let first_id = events.first().map(|(id, _)| i64::from(*id));
     let last_id = events.last().map(|(id, _)| i64::from(*id));
     let started = execution.started_at.unix_timestamp_nanos() as f64 / 1e9;

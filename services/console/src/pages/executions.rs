@@ -7,20 +7,13 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use switchback_api::ApiState;
 use switchback_store::console::{self, ExecutionFilter, ExecutionRow};
+use switchback_store::executions::STATUSES;
 
 use super::layout::{duration, encode, link, name_of, page, status, when};
 use crate::error::Error;
 use crate::session::Viewer;
 
 const PAGE_SIZE: i64 = 50;
-pub const STATUSES: [&str; 6] = [
-    "RUNNING",
-    "SUCCEEDED",
-    "FAILED",
-    "TIMED_OUT",
-    "ABORTED",
-    "PENDING_REDRIVE",
-];
 
 #[derive(Deserialize)]
 pub struct ListQuery {

@@ -35,7 +35,8 @@ pub fn page(viewer: &Viewer, title: &str, body: Markup) -> Response {
                             button type="submit" { "Log out" }
                         }
                     } @else {
-                        form.inline method="get" action="/console/region" {
+                        form.inline method="post" action="/console/region" {
+                            input type="hidden" name="csrf" value=(viewer.csrf);
                             input type="text" name="region" value=(viewer.scope.region)
                                 size="12" aria-label="Region";
                             button type="submit" { "Switch region" }

@@ -2,7 +2,7 @@
 //! requests are not authenticated.
 
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -64,13 +64,14 @@ pub async fn submit(
         tracing::info!(access_key_id = %login.access_key_id.trim(), "console login refused");
         return refused("Unknown access key id, or a wrong secret.");
     };
-    if !session::is_region(region) {
+    if !switchback_asl::arn::is_region(region) {
         return refused("That is not a region name.");
     }
     if switchback_api::auth::authorize(key, "DescribeStateMachine", region).is_err() {
         return refused("This key may not act in that region.");
     }
-    let cookie = session::session_cookie(&state, key, region);
+    let cookie =
+        session::session_cookie(&state, key, region, session::over_https(&state, &headers));
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/console/")).into_response())
 }
 
@@ -90,8 +91,9 @@ pub async fn logout(
             "The form's token is not valid; reload the page".to_owned(),
         ));
     }
+    let secure = session::over_https(&state, &headers);
     Ok((
-        [(header::SET_COOKIE, session::ended_session_cookie())],
+        [(header::SET_COOKIE, session::ended_session_cookie(secure))],
         Redirect::to("/console/login"),
     )
         .into_response())
@@ -99,23 +101,32 @@ pub async fn logout(
 
 #[derive(Deserialize)]
 pub struct Region {
+    csrf: String,
     region: String,
 }
 
 /// Without authentication, the region the console shows (with it, the login's).
 pub async fn region(
     State(state): State<ApiState>,
-    Query(query): Query<Region>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<Region>,
 ) -> Result<Response, Error> {
+    if !session::same_origin(&headers) || !viewer.check_csrf(&state, &form.csrf) {
+        return Err(Error::Forbidden(
+            "The form's token is not valid; reload the page".to_owned(),
+        ));
+    }
     if state.config.credentials.is_some() {
         return Err(Error::BadRequest(
             "The region is chosen when logging in".to_owned(),
         ));
     }
-    let region = query.region.trim();
-    if !session::is_region(region) {
+    let region = form.region.trim();
+    if !switchback_asl::arn::is_region(region) {
         return Err(Error::BadRequest(format!("Not a region name: {region}")));
     }
-    let cookie = format!("{REGION_COOKIE}={region}; Path=/console; SameSite=Strict");
+    let secure = session::over_https(&state, &headers);
+    let cookie = session::cookie_header(REGION_COOKIE, region, None, secure);
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/console/")).into_response())
 }

@@ -49,8 +49,8 @@ pub async fn list(
                             td { a href=(link("state-machine", &machine.arn)) { (machine.name) } }
                             td { (machine.machine_type) }
                             td { (when(machine.created_at)) }
-                            td.number { (running) }
-                            td.number { (failed) }
+                            td.number { (count(running)) }
+                            td.number { (count(failed)) }
                         }
                     }
                 }
@@ -63,6 +63,15 @@ pub async fn list(
         }
     };
     Ok(page(&viewer, "State machines", body))
+}
+
+/// A count as shown: capped ones end in `+`.
+fn count(n: i64) -> String {
+    if n >= console::COUNT_CAP {
+        format!("{n}+")
+    } else {
+        n.to_string()
+    }
 }
 
 #[derive(Deserialize)]
@@ -78,7 +87,7 @@ pub async fn show(
     let missing = || Error::NotFound(format!("State Machine Does Not Exist: '{}'", query.arn));
     let arn = Arn::parse(&query.arn, ResourceKind::StateMachine)
         .map_err(|error| Error::BadRequest(error.to_string()))?;
-    if arn.account != viewer.scope.account || arn.region != viewer.scope.region {
+    if !viewer.scope.holds(&arn) {
         return Err(missing());
     }
     let machine = state_machines::describe(&state.pool, &query.arn)
@@ -103,7 +112,9 @@ pub async fn show(
             dt { "Created" } dd { (when(machine.created_at)) }
             dt { "Role" } dd { code { (machine.role_arn) } }
         }
-        @if !viewer.read_only() && machine.status == "ACTIVE" {
+        @if machine.machine_type == "EXPRESS" {
+            p.note { "Express executions are not kept for viewing (as in AWS, where their history goes to CloudWatch Logs): start them with StartExecution or StartSyncExecution." }
+        } @else if !viewer.read_only() && machine.status == "ACTIVE" {
             details.action #start open[recent.is_empty()] {
                 summary { "Start an execution" }
                 form #start-form method="post" action="/console/actions/start" {
