@@ -194,7 +194,11 @@ async fn a_failed_execution_shows_its_failed_state_and_cause_as_text() {
         .start_execution()
         .state_machine_arn(&machine)
         .name("broken")
-        .input(r#"{"html": "<script>document.title='pwned'</script>"}"#)
+        // Over 4 KiB: the events that carry it are cut to their outline by the database.
+        .input(format!(
+            r#"{{"html": "<script>document.title='pwned'</script>", "pad": "{}"}}"#,
+            "x".repeat(5000)
+        ))
         .send()
         .await
         .expect("start");

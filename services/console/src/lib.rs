@@ -9,7 +9,8 @@
 //! - `actions` — start, stop, redrive: forms that run the API's own operations through
 //!   [`switchback_api::call`], with its rules, errors and throttling.
 //! - [`graph`] — a definition laid out in layers; `svg` draws it, each state coloured.
-//! - [`progress`] — what happened to each state, read from the history.
+//! - [`progress`] — what happened to each state, read from the history's outline.
+//! - `outlines` — the outlines of recently viewed histories, read only as far as they grew.
 //! - `error` — the console's error enum and the page each error shows.
 //! - `assets` — the stylesheet and the small script (live refresh, the JSON check), compiled
 //!   into the binary.
@@ -21,6 +22,7 @@ mod actions;
 mod assets;
 mod error;
 pub mod graph;
+mod outlines;
 mod pages;
 pub mod progress;
 pub mod session;
@@ -54,5 +56,6 @@ pub fn router(state: ApiState) -> Router {
         .route("/console/actions/redrive", post(actions::redrive))
         .route("/console/assets/console.css", get(assets::css))
         .route("/console/assets/console.js", get(assets::js))
+        .layer(axum::Extension(outlines::Outlines::default()))
         .with_state(state)
 }

@@ -170,7 +170,7 @@ pub async fn waiting_tasks(
 }
 
 /// What the graph and the timeline need of an event, without its inputs and outputs.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventOutline {
     pub id: i64,
     /// `previousEventId`: the event that caused this one.
@@ -187,38 +187,164 @@ pub struct EventOutline {
     pub iteration: Option<i64>,
 }
 
-// The texts are parsed by the database (once each, as jsonb) so that inputs and outputs of up to
-// 256 KiB per event never leave it.
-const HISTORY_OUTLINE: &str = "
-    SELECT id::bigint AS id,
-        COALESCE((j->>'previousEventId')::bigint, 0) AS previous,
-        COALESCE(j->>'type', '') AS kind,
-        COALESCE((j->>'timestamp')::float8, 0) AS at,
-        j->'stateEnteredEventDetails'->>'name' AS entered,
-        j->'stateExitedEventDetails'->>'name' AS exited,
-        j->'mapIterationStartedEventDetails'->>'name' AS iteration_of,
-        (j->'mapIterationStartedEventDetails'->>'index')::bigint AS iteration
-    FROM (SELECT id, event::jsonb AS j FROM history_events
-          WHERE execution_seq = $1 ORDER BY id LIMIT $2) e
-    ORDER BY id";
+/// How much of each stored event is read for its outline, in characters. Events are stored in
+/// AWS's wire form with their members in a fixed order (`timestamp`, `type`, `id`,
+/// `previousEventId`, then the details with `name` or `index` before any input or output), so
+/// the outline is always in the first few hundred characters, however large the event. Reading
+/// whole events made a 24,000-event history of 5 KiB events take 2.5 s to outline.
+const OUTLINE_PREFIX: i32 = 512;
 
-/// The outline of the execution's first `limit` events, in order.
+const HISTORY_PREFIXES: &str = "
+    SELECT left(event, $4) FROM history_events
+    WHERE execution_seq = $1 AND id > $2
+    ORDER BY id
+    LIMIT $3";
+
+/// The outline of the execution's events after event `after` (0: from the first), at most
+/// `limit` of them, in order.
 pub async fn history_outline(
     pool: &PgPool,
     execution_seq: i64,
+    after: i64,
     limit: i64,
 ) -> Result<Vec<EventOutline>, Error> {
-    Ok(sqlx::query_as(HISTORY_OUTLINE)
+    let after = i32::try_from(after).unwrap_or(i32::MAX);
+    let prefixes: Vec<String> = sqlx::query_scalar(HISTORY_PREFIXES)
         .bind(execution_seq)
+        .bind(after)
         .bind(limit)
+        .bind(OUTLINE_PREFIX)
         .fetch_all(pool)
-        .await?)
+        .await?;
+    Ok(prefixes.iter().map(|prefix| outline(prefix)).collect())
+}
+
+/// The outline of an event from the start of its text: the members are taken as they are
+/// read, so that the text may end anywhere after them.
+fn outline(prefix: &str) -> EventOutline {
+    use serde::de::DeserializeSeed;
+    let mut outline = EventOutline::default();
+    let mut reader = serde_json::Deserializer::from_str(prefix);
+    // The error is the cut: what was read before it is kept.
+    let _ = OutlineSeed(&mut outline).deserialize(&mut reader);
+    outline
+}
+
+/// Reads an event's members into an outline as they come.
+struct OutlineSeed<'o>(&'o mut EventOutline);
+
+impl<'de> serde::de::DeserializeSeed<'de> for OutlineSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, reader: D) -> Result<(), D::Error> {
+        reader.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for OutlineSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a history event")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::IgnoredAny;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let outline = &mut *self.0;
+            match key.as_ref() {
+                "id" => outline.id = map.next_value()?,
+                "previousEventId" => outline.previous = map.next_value()?,
+                "type" => outline.kind = map.next_value()?,
+                "timestamp" => outline.at = map.next_value()?,
+                "stateEnteredEventDetails" => map.next_value_seed(DetailsSeed {
+                    name: &mut outline.entered,
+                    index: None,
+                })?,
+                "stateExitedEventDetails" => map.next_value_seed(DetailsSeed {
+                    name: &mut outline.exited,
+                    index: None,
+                })?,
+                "mapIterationStartedEventDetails" => map.next_value_seed(DetailsSeed {
+                    name: &mut outline.iteration_of,
+                    index: Some(&mut outline.iteration),
+                })?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a details member's `name` (and `index`) as they come.
+struct DetailsSeed<'o> {
+    name: &'o mut Option<String>,
+    index: Option<&'o mut Option<i64>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for DetailsSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, reader: D) -> Result<(), D::Error> {
+        reader.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DetailsSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an event's details")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match (key.as_ref(), self.index.as_mut()) {
+                ("name", _) => *self.name = Some(map.next_value()?),
+                ("index", Some(index)) => **index = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn like_wildcards_in_a_prefix_are_literal() {
-        assert_eq!(super::escape_like(r"a%b_c\d"), r"a\%b\_c\\d");
+        assert_eq!(escape_like(r"a%b_c\d"), r"a\%b\_c\\d");
+    }
+
+    #[test]
+    fn an_outline_is_read_from_the_start_of_an_event_however_it_is_cut() {
+        let event = format!(
+            r#"{{"timestamp":1.5,"type":"TaskStateEntered","id":7,"previousEventId":6,"stateEnteredEventDetails":{{"name":"Caf\u00e9 \"x\"","input":"{}","inputDetails":{{"truncated":false}}}}}}"#,
+            "y".repeat(5000)
+        );
+        let cut: String = event.chars().take(OUTLINE_PREFIX as usize).collect();
+        let expected = EventOutline {
+            id: 7,
+            previous: 6,
+            kind: "TaskStateEntered".to_owned(),
+            at: 1.5,
+            entered: Some("Café \"x\"".to_owned()),
+            ..EventOutline::default()
+        };
+        assert_eq!(outline(&cut), expected);
+        assert_eq!(outline(&event), expected);
+        let iteration = r#"{"timestamp":2,"type":"MapIterationStarted","id":9,"previousEventId":3,"mapIterationStartedEventDetails":{"index":4,"name":"Each"}}"#;
+        let read = outline(iteration);
+        assert_eq!(
+            (read.iteration_of.as_deref(), read.iteration),
+            (Some("Each"), Some(4))
+        );
+        assert_eq!(outline("not json"), EventOutline::default());
     }
 }

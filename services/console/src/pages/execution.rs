@@ -2,6 +2,7 @@
 //! its input, output, error and cause, and its history in pages. A running execution's page
 //! refreshes itself (the script fetches the page again and swaps `#live`).
 
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use maud::html;
@@ -10,11 +11,12 @@ use serde_json::Value;
 use switchback_api::ApiState;
 use switchback_asl::arn::{Arn, ResourceKind, names_express_execution};
 use switchback_asl::model::StateMachine;
-use switchback_store::{console, executions};
+use switchback_store::executions;
 use time::OffsetDateTime;
 
 use super::layout::{duration, link, name_of, page, pretty, status, when};
 use crate::error::Error;
+use crate::outlines::Outlines;
 use crate::progress;
 use crate::session::Viewer;
 
@@ -39,6 +41,7 @@ pub struct ShowQuery {
 
 pub async fn show(
     State(state): State<ApiState>,
+    Extension(outlines): Extension<Outlines>,
     viewer: Viewer,
     Query(query): Query<ShowQuery>,
 ) -> Result<Response, Error> {
@@ -51,7 +54,9 @@ pub async fn show(
     let execution = executions::describe(&state.pool, &query.arn)
         .await?
         .ok_or_else(missing)?;
-    let outline = console::history_outline(&state.pool, execution.seq, MAX_EVENTS).await?;
+    let outline = outlines
+        .read(&state.pool, execution.seq, MAX_EVENTS)
+        .await?;
     let definition = serde_json::from_str::<StateMachine>(&execution.definition).ok();
     let maps = definition
         .as_ref()
