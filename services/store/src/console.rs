@@ -190,9 +190,10 @@ pub struct EventOutline {
 /// How much of each stored event is read for its outline, in characters. Events are stored in
 /// AWS's wire form with their members in a fixed order (`timestamp`, `type`, `id`,
 /// `previousEventId`, then the details with `name` or `index` before any input or output), so
-/// the outline is always in the first few hundred characters, however large the event. Reading
-/// whole events made a 24,000-event history of 5 KiB events take 2.5 s to outline.
-const OUTLINE_PREFIX: i32 = 512;
+/// the outline is always in the first ~230 characters (state names have at most 80), however
+/// large the event. Reading whole events made a 24,000-event history of 5 KiB events take
+/// 2.5 s to outline.
+const OUTLINE_PREFIX: i32 = 320;
 
 const HISTORY_PREFIXES: &str = "
     SELECT left(event, $4) FROM history_events
