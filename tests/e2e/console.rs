@@ -583,3 +583,79 @@ async fn the_console_can_be_turned_off() {
     app.client.list_activities().send().await.expect("the API");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_execution_is_stopped_and_redriven_from_its_page() {
+    let app = TestApp::spawn().await;
+    let machine = create_machine(
+        &app,
+        "long-wait",
+        r#"{"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 600, "End": true}}}"#,
+    )
+    .await;
+    let started = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .name("held")
+        .send()
+        .await
+        .expect("start");
+    let arn = started.execution_arn().to_owned();
+    let browser = Browser::start().await;
+    let page = &browser.client;
+    page.goto(&execution_page(&app, &arn))
+        .await
+        .expect("the execution's page");
+    browser
+        .until(Duration::from_secs(10), "the wait to run", || async {
+            if state_status(&browser, "Hold").await.as_deref() == Some("running") {
+                return true;
+            }
+            let _ = page.refresh().await;
+            false
+        })
+        .await;
+    page.find(Locator::Css("#stop-form button"))
+        .await
+        .expect("a stop button")
+        .click()
+        .await
+        .expect("stop");
+    browser
+        .until(Duration::from_secs(10), "the stopped page", || async {
+            state_status(&browser, "Hold").await.as_deref() == Some("aborted")
+        })
+        .await;
+    let described = app
+        .client
+        .describe_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(described.status().as_str(), "ABORTED");
+
+    page.find(Locator::Css("#redrive-form button"))
+        .await
+        .expect("a redrive button")
+        .click()
+        .await
+        .expect("redrive");
+    browser
+        .until(Duration::from_secs(10), "the redriven page", || async {
+            state_status(&browser, "Hold").await.as_deref() == Some("running")
+        })
+        .await;
+    let described = app
+        .client
+        .describe_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(described.status().as_str(), "RUNNING");
+    assert_eq!(described.redrive_count(), Some(1));
+    browser.close().await;
+    app.stop().await;
+}
