@@ -570,6 +570,33 @@ async fn one_map_iteration_is_shown_by_its_index() {
             "iteration {index}"
         );
     }
+    // The Map state folds into one box and unfolds again.
+    page.find(Locator::Css("a.fold[data-fold='Each']"))
+        .await
+        .expect("a fold link")
+        .click()
+        .await
+        .expect("fold");
+    browser
+        .until(Duration::from_secs(10), "the Map folded", || async {
+            state_status(&browser, "Bad").await.is_none()
+        })
+        .await;
+    assert_eq!(
+        state_status(&browser, "Each").await.as_deref(),
+        Some("failed")
+    );
+    page.find(Locator::Css("a.fold[data-fold='Each']"))
+        .await
+        .expect("an unfold link")
+        .click()
+        .await
+        .expect("unfold");
+    browser
+        .until(Duration::from_secs(10), "the Map unfolded", || async {
+            state_status(&browser, "Bad").await.is_some()
+        })
+        .await;
     browser.close().await;
     app.stop().await;
 }

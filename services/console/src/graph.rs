@@ -4,7 +4,7 @@
 //! Step Functions graphs are simple enough that a general layout crate would cost more build
 //! time than it saves code.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use switchback_asl::model::{State, StateKind, StateMachine};
 
@@ -38,8 +38,10 @@ pub struct Node {
     pub width: f64,
     pub height: f64,
     /// A Parallel state's branches or a Map state's processor, side by side, with their
-    /// offsets inside this node.
+    /// offsets inside this node (none when it is folded).
     pub inner: Vec<(f64, f64, Graph)>,
+    /// A Parallel or Map state, which the viewer may fold or unfold.
+    pub folds: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,9 +72,10 @@ pub struct Edge {
     pub path: String,
 }
 
-/// Lays out a whole definition.
-pub fn layout(machine: &StateMachine) -> Graph {
-    layout_scope(&machine.start_at, &machine.states)
+/// Lays out a whole definition, the Parallel and Map states named in `folded` drawn as one
+/// box without what runs inside them.
+pub fn layout(machine: &StateMachine, folded: &HashSet<String>) -> Graph {
+    layout_scope(&machine.start_at, &machine.states, folded)
 }
 
 /// The node's size: a state's from its name, a Parallel's or Map's from what it holds.
@@ -81,16 +84,18 @@ fn measure(name: &str) -> f64 {
     (chars * CHAR_WIDTH + 28.0).clamp(MIN_NODE_WIDTH, MAX_NODE_WIDTH)
 }
 
-fn inner_graphs(state: &State) -> Vec<Graph> {
+fn inner_graphs(state: &State, folded: &HashSet<String>) -> Vec<Graph> {
     match &state.kind {
         StateKind::Parallel(parallel) => parallel
             .branches
             .iter()
-            .map(|branch| layout_scope(&branch.start_at, &branch.states))
+            .map(|branch| layout_scope(&branch.start_at, &branch.states, folded))
             .collect(),
         StateKind::Map(map) => map
             .processor()
-            .map(|(_, processor)| vec![layout_scope(&processor.start_at, &processor.states)])
+            .map(|(_, processor)| {
+                vec![layout_scope(&processor.start_at, &processor.states, folded)]
+            })
             .unwrap_or_default(),
         _ => Vec::new(),
     }
@@ -122,7 +127,11 @@ fn successors(state: &State) -> Vec<(Option<&str>, EdgeKind)> {
     out
 }
 
-fn layout_scope(start_at: &str, states: &BTreeMap<String, State>) -> Graph {
+fn layout_scope(
+    start_at: &str,
+    states: &BTreeMap<String, State>,
+    folded: &HashSet<String>,
+) -> Graph {
     // Node indices: 0 is Start, 1 is End, then the states by name.
     let names: Vec<&String> = states.keys().collect();
     let index: HashMap<&str, usize> = names
@@ -207,7 +216,11 @@ fn layout_scope(start_at: &str, states: &BTreeMap<String, State>) -> Graph {
     size[0] = (60.0, 28.0);
     size[1] = (60.0, 28.0);
     for (i, name) in names.iter().enumerate() {
-        let graphs = inner_graphs(&states[*name]);
+        let graphs = if folded.contains(*name) {
+            Vec::new()
+        } else {
+            inner_graphs(&states[*name], folded)
+        };
         let own = measure(name);
         size[i + 2] = if graphs.is_empty() {
             (own, NODE_HEIGHT)
@@ -346,8 +359,14 @@ fn layout_scope(start_at: &str, states: &BTreeMap<String, State>) -> Graph {
                 (at.0, at.1, graph)
             })
             .collect();
+        let folds = node >= 2
+            && matches!(
+                states[names[node - 2]].kind,
+                StateKind::Parallel(_) | StateKind::Map(_)
+            );
         nodes.push(Node {
             kind,
+            folds,
             x: xy[node].0,
             y: xy[node].1,
             width: size[node].0,
@@ -371,6 +390,10 @@ mod tests {
         serde_json::from_str(definition).expect("a definition")
     }
 
+    fn layout_all(machine: &StateMachine) -> Graph {
+        layout(machine, &HashSet::new())
+    }
+
     fn state<'g>(graph: &'g Graph, name: &str) -> &'g Node {
         graph
             .nodes
@@ -381,7 +404,7 @@ mod tests {
 
     #[test]
     fn states_go_down_in_order_and_choices_side_by_side() {
-        let graph = layout(&machine(
+        let graph = layout_all(&machine(
             r#"{"StartAt": "A", "States": {
                 "A": {"Type": "Pass", "Next": "C"},
                 "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "BooleanEquals": true, "Next": "Yes"}], "Default": "No"},
@@ -406,7 +429,7 @@ mod tests {
 
     #[test]
     fn a_state_with_retriers_has_a_retry_loop() {
-        let graph = layout(&machine(
+        let graph = layout_all(&machine(
             r#"{"StartAt": "Call", "States": {"Call": {"Type": "Task",
                 "Resource": "arn:aws:states:::lambda:invoke", "End": true,
                 "Retry": [{"ErrorEquals": ["States.ALL"]}]}}}"#,
@@ -435,7 +458,7 @@ mod tests {
             states.insert(format!("S{i}"), state);
         }
         let definition = serde_json::json!({"StartAt": "S0", "States": states});
-        let graph = layout(&machine(&definition.to_string()));
+        let graph = layout_all(&machine(&definition.to_string()));
         assert_eq!(graph.nodes.len(), 102);
         for (i, a) in graph.nodes.iter().enumerate() {
             for b in &graph.nodes[i + 1..] {
@@ -450,7 +473,7 @@ mod tests {
 
     #[test]
     fn loops_do_not_push_states_down_and_branches_are_drawn_inside() {
-        let graph = layout(&machine(
+        let graph = layout_all(&machine(
             r#"{"StartAt": "Work", "States": {
                 "Work": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "Check",
                          "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Oops"}]},
@@ -468,5 +491,16 @@ mod tests {
         assert!(both.width > 2.0 * MIN_NODE_WIDTH);
         assert!(graph.edges.iter().any(|e| e.kind == EdgeKind::Catch));
         assert!(!graph.edges.iter().any(|e| e.kind == EdgeKind::Retry));
+        assert!(both.folds);
+        assert!(!state(&graph, "Work").folds);
+        // Folded, the Parallel state is one box.
+        let definition = machine(
+            r#"{"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "L", "States": {"L": {"Type": "Pass", "End": true}}}]}}}"#,
+        );
+        let folded = layout(&definition, &HashSet::from(["Both".to_owned()]));
+        let both = state(&folded, "Both");
+        assert!(both.inner.is_empty() && both.folds);
+        assert_eq!(both.height, NODE_HEIGHT);
     }
 }

@@ -7,8 +7,13 @@ use maud::{Markup, html};
 use crate::graph::{EdgeKind, Graph, MAX_LABEL_CHARS, NodeKind};
 use crate::progress::Status;
 
-/// The whole drawing; `status` colours states (absent: not reached).
-pub fn render(graph: &Graph, status: &HashMap<String, Status>) -> Markup {
+/// The whole drawing; `status` colours states (absent: not reached); `fold` gives the link
+/// that folds or unfolds a Parallel or Map state.
+pub fn render(
+    graph: &Graph,
+    status: &HashMap<String, Status>,
+    fold: &dyn Fn(&str) -> String,
+) -> Markup {
     html! {
         svg.graph xmlns="http://www.w3.org/2000/svg" width=(format!("{:.0}", graph.width))
             height=(format!("{:.0}", graph.height))
@@ -19,12 +24,12 @@ pub fn render(graph: &Graph, status: &HashMap<String, Status>) -> Markup {
                     path d="M0,0 L10,5 L0,10 z" {}
                 }
             }
-            (scope(graph, status))
+            (scope(graph, status, fold))
         }
     }
 }
 
-fn scope(graph: &Graph, status: &HashMap<String, Status>) -> Markup {
+fn scope(graph: &Graph, status: &HashMap<String, Status>, fold: &dyn Fn(&str) -> String) -> Markup {
     html! {
         @for edge in &graph.edges {
             path class=(format!("edge {}", edge_class(edge.kind))) d=(edge.path)
@@ -48,13 +53,23 @@ fn scope(graph: &Graph, status: &HashMap<String, Status>) -> Markup {
                         @if node.inner.is_empty() {
                             text.name x=(node.width / 2.0) y="18" { (label(name)) }
                             text.type x=(node.width / 2.0) y="32" { (type_name) }
+                            @if node.folds {
+                                a.fold href=(fold(name)) data-fold=(name) {
+                                    title { "Show what runs inside " (name) }
+                                    text x=(node.width - 12.0) y="14" { "+" }
+                                }
+                            }
                         } @else {
                             text.name.title x="10" y="17" {
                                 (label(name)) " · " (type_name)
                             }
+                            a.fold href=(fold(name)) data-fold=(name) {
+                                title { "Fold " (name) }
+                                text x=(node.width - 12.0) y="17" { "−" }
+                            }
                             @for (x, y, inner) in &node.inner {
                                 g transform=(format!("translate({x:.1},{y:.1})")) {
-                                    (scope(inner, status))
+                                    (scope(inner, status, fold))
                                 }
                             }
                         }

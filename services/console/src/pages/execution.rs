@@ -37,6 +37,8 @@ pub struct ShowQuery {
     /// Show one iteration of this Map state (with `iteration`).
     map: Option<String>,
     iteration: Option<u64>,
+    /// Parallel and Map states drawn folded.
+    fold: Option<String>,
 }
 
 pub async fn show(
@@ -69,7 +71,19 @@ pub async fn show(
         _ => None,
     };
     let progress = progress::read(&outline, &execution.status, only.as_ref());
-    let graph = definition.as_ref().map(crate::graph::layout);
+    let folded = super::layout::folded(query.fold.as_deref());
+    let graph = definition
+        .as_ref()
+        .map(|definition| crate::graph::layout(definition, &folded));
+    let mut base = link("execution", &execution.arn);
+    if let Some(only) = &only {
+        base.push_str(&format!(
+            "&map={}&iteration={}",
+            super::layout::encode(&only.map),
+            only.index
+        ));
+    }
+    let fold = |name: &str| super::layout::fold_link(&base, &folded, name);
 
     // The history page asked for.
     let (mut events, reverse) = match (query.before, query.after) {
@@ -171,7 +185,7 @@ pub async fn show(
                 }
             }
             @match &graph {
-                Some(graph) => div.graph-box { (crate::svg::render(graph, &progress.status)) },
+                Some(graph) => div.graph-box { (crate::svg::render(graph, &progress.status, &fold)) },
                 None => p.empty { "The definition does not parse into a graph." },
             }
             h2 { "Timeline" }

@@ -141,6 +141,33 @@ pub fn encode(value: &str) -> String {
     out
 }
 
+/// The Parallel and Map states a page draws folded (its `fold` parameter: names joined by
+/// commas).
+pub fn folded(fold: Option<&str>) -> std::collections::HashSet<String> {
+    fold.unwrap_or_default()
+        .split(',')
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The link that folds `name` (or unfolds it, if it is folded) on the page at `base`.
+pub fn fold_link(base: &str, folded: &std::collections::HashSet<String>, name: &str) -> String {
+    let mut names: Vec<&str> = folded.iter().map(String::as_str).collect();
+    match names.iter().position(|n| *n == name) {
+        Some(at) => {
+            names.remove(at);
+        }
+        None => names.push(name),
+    }
+    names.sort_unstable();
+    if names.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}&fold={}", encode(&names.join(",")))
+    }
+}
+
 /// The last part of an ARN (a resource's name).
 pub fn name_of(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap_or(arn)

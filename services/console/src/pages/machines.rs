@@ -77,6 +77,8 @@ fn count(n: i64) -> String {
 #[derive(Deserialize)]
 pub struct ShowQuery {
     arn: String,
+    /// Parallel and Map states drawn folded.
+    fold: Option<String>,
 }
 
 pub async fn show(
@@ -93,9 +95,12 @@ pub async fn show(
     let machine = state_machines::describe(&state.pool, &query.arn)
         .await?
         .ok_or_else(missing)?;
+    let folded = super::layout::folded(query.fold.as_deref());
+    let base = link("state-machine", &machine.arn);
+    let fold = |name: &str| super::layout::fold_link(&base, &folded, name);
     let graph = serde_json::from_str::<StateMachine>(&machine.definition)
         .ok()
-        .map(|definition| crate::graph::layout(&definition));
+        .map(|definition| crate::graph::layout(&definition, &folded));
     let versions = versions::list_versions(&state.pool, &machine.arn, i64::MAX, 20).await?;
     let aliases = versions::list_aliases(&state.pool, &machine.arn, 0, 20).await?;
     let filter = ExecutionFilter {
@@ -129,7 +134,7 @@ pub async fn show(
         }
         h2 { "Graph" }
         @match &graph {
-            Some(graph) => div.graph-box { (crate::svg::render(graph, &Default::default())) },
+            Some(graph) => div.graph-box { (crate::svg::render(graph, &Default::default(), &fold)) },
             None => p.empty { "The definition does not parse into a graph." },
         }
         h2 { "Recent executions" }
