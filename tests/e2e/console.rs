@@ -459,6 +459,55 @@ async fn the_console_needs_a_key_and_its_own_forms() {
         "a forged form started an execution"
     );
 
+    // Nothing of another account reaches Alice's pages, whatever the URL names.
+    let bob = switchback_tests::app::client_as(app.address, "us-east-1", "AKIDBOB", "bob-secret");
+    let bobs = bob
+        .create_state_machine()
+        .name("bobs")
+        .definition(
+            r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}}"#,
+        )
+        .role_arn("arn:aws:iam::222222222222:role/r")
+        .send()
+        .await
+        .expect("bob's machine")
+        .state_machine_arn()
+        .to_owned();
+    let bobs_execution = bob
+        .start_execution()
+        .state_machine_arn(&bobs)
+        .name("bobs-secret-run")
+        .send()
+        .await
+        .expect("bob's execution")
+        .execution_arn()
+        .to_owned();
+    let as_alice = [("Cookie", cookie.as_str())];
+    for path in [
+        format!("/console/state-machine?arn={bobs}"),
+        format!("/console/execution?arn={bobs_execution}"),
+    ] {
+        let page = raw::get_with(app.address, &path, &as_alice).await;
+        assert_eq!(page.status, 404, "{path}");
+        // The page says only that what was asked for does not exist (naming it).
+        assert!(!page.body.contains("data-state"), "{path}");
+    }
+    for path in [
+        format!("/console/executions?machine={bobs}"),
+        "/console/executions".to_owned(),
+        "/console/executions?name=bobs".to_owned(),
+        "/console/".to_owned(),
+    ] {
+        let page = raw::get_with(app.address, &path, &as_alice).await;
+        assert_eq!(page.status, 200, "{path}");
+        // The filter is echoed back; no row of Bob's is listed.
+        assert!(
+            !page.body.contains("bobs-secret-run") && !page.body.contains(">bobs</a></td>"),
+            "{path} shows Bob's: {}",
+            page.body
+        );
+    }
+
     // A read-only key sees the machine but no start form.
     page.find(Locator::Css("form[action='/console/logout'] button"))
         .await
