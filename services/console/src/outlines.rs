@@ -2,8 +2,8 @@
 //! reads only the events after those it already has. A running execution's page refreshes
 //! every 2 seconds and reads only what happened since; an ended one's is read once.
 //!
-//! Outlines are a few dozen bytes an event; the cache holds at most [`MAX_EVENTS`] of them in
-//! all, dropping the longest unused histories first.
+//! An outline takes about 200 bytes with its strings; the cache holds at most [`MAX_EVENTS`]
+//! of them in all (about 20 MB per API node), dropping the longest unused histories first.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use switchback_store::PgPool;
 use switchback_store::console::{self, EventOutline};
 
-/// Events kept in all (about 20 MB).
-const MAX_EVENTS: usize = 250_000;
+/// Events kept in all.
+const MAX_EVENTS: usize = 100_000;
 
 #[derive(Clone, Default)]
 pub struct Outlines {

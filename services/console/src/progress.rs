@@ -72,6 +72,9 @@ struct Tracked {
     superseded: bool,
     /// Of another Map iteration than the one shown.
     hidden: bool,
+    /// A Map or Parallel run that has started its branches or iterations (a second start is
+    /// its retrier running it again).
+    started: bool,
 }
 
 /// One Map iteration to show alone: the states inside the Map state show what happened in
@@ -195,7 +198,36 @@ fn outwards(
 /// `ParallelState…` event belongs to the Map or Parallel run around its cause; anything else to
 /// the nearest run still open. So interleaved Map iterations and Parallel branches keep their
 /// own runs.
-pub fn read(events: &[EventOutline], execution: &str, only: Option<&OneIteration>) -> Progress {
+pub fn read(
+    events: &[EventOutline],
+    execution: &str,
+    definition: Option<&StateMachine>,
+    only: Option<&OneIteration>,
+) -> Progress {
+    // The Parallel or Map state each state runs inside, from the definition: a redriven
+    // execution resumes branches and iterations from the redrive, not from their Map or
+    // Parallel's own events.
+    let mut enclosing: HashMap<String, String> = HashMap::new();
+    if let Some(definition) = definition {
+        walk(&definition.states, &mut |name, state| {
+            let inner: Vec<&BTreeMap<String, State>> = match &state.kind {
+                StateKind::Map(map) => map
+                    .processor()
+                    .map(|(_, p)| &p.states)
+                    .into_iter()
+                    .collect(),
+                StateKind::Parallel(parallel) => {
+                    parallel.branches.iter().map(|b| &b.states).collect()
+                }
+                _ => Vec::new(),
+            };
+            for states in inner {
+                for child in states.keys() {
+                    enclosing.insert(child.clone(), name.to_owned());
+                }
+            }
+        });
+    }
     let mut runs: Vec<Tracked> = Vec::new();
     let mut owner: HashMap<i64, usize> = HashMap::new();
     let mut previous: HashMap<i64, i64> = HashMap::new();
@@ -207,7 +239,9 @@ pub fn read(events: &[EventOutline], execution: &str, only: Option<&OneIteration
 
     for event in events {
         previous.insert(event.id, event.previous);
-        if let Some(only) = only {
+        // The execution's own events belong to no iteration: what a redrive resumes is found
+        // by the definition.
+        if let Some(only) = only.filter(|_| !event.kind.starts_with("Execution")) {
             let own = match (&event.iteration_of, event.iteration) {
                 (Some(map), Some(index)) if *map == only.map => Some(index),
                 _ => iteration.get(&event.previous).copied(),
@@ -231,7 +265,16 @@ pub fn read(events: &[EventOutline], execution: &str, only: Option<&OneIteration
         }
 
         if let Some(name) = &event.entered {
-            let parent = outwards(&runs, caused_by, |run| run.open);
+            let mut parent = outwards(&runs, caused_by, |run| run.open);
+            if definition.is_some() {
+                let around = enclosing.get(name);
+                if parent.is_none_or(|p| Some(&runs[p].row.name) != around) {
+                    parent = around.and_then(|around| {
+                        runs.iter()
+                            .rposition(|run| run.open && run.row.name == *around)
+                    });
+                }
+            }
             let kind = event.kind.strip_suffix("StateEntered").unwrap_or_default();
             let hidden = only.is_some_and(|only| {
                 only.inside.contains(name) && iteration.get(&event.id).copied() != shown_index
@@ -257,6 +300,7 @@ pub fn read(events: &[EventOutline], execution: &str, only: Option<&OneIteration
                 cut: false,
                 superseded: false,
                 hidden,
+                started: false,
             });
             owner.insert(event.id, runs.len() - 1);
             continue;
@@ -277,8 +321,31 @@ pub fn read(events: &[EventOutline], execution: &str, only: Option<&OneIteration
                 continue;
             }
             "ExecutionRedriven" => {
-                for run in runs.iter_mut().filter(|r| r.cut) {
-                    run.superseded = true;
+                // A Map or Parallel cut short runs on (its unfinished branches or iterations
+                // run again); any other state cut short runs again from its start, and so do
+                // the failed and stopped runs inside a Map or Parallel that runs on.
+                let mut resumed = Vec::new();
+                for (index, run) in runs.iter_mut().enumerate().filter(|(_, r)| r.cut) {
+                    run.cut = false;
+                    if run.kind == "Map" || run.kind == "Parallel" {
+                        run.open = true;
+                        run.failed = false;
+                        run.row.exited = None;
+                        run.row.status = Status::Running;
+                        resumed.push(index);
+                    } else {
+                        run.superseded = true;
+                    }
+                }
+                for inner in 0..runs.len() {
+                    let ended_badly =
+                        matches!(runs[inner].row.status, Status::Failed | Status::Aborted);
+                    if !runs[inner].open
+                        && ended_badly
+                        && resumed.iter().any(|&outer| inside(&runs, inner, outer))
+                    {
+                        runs[inner].superseded = true;
+                    }
                 }
                 continue;
             }
@@ -324,6 +391,24 @@ pub fn read(events: &[EventOutline], execution: &str, only: Option<&OneIteration
                     }
                 }
             }
+        } else if compound.is_some() && event.kind.ends_with("StateStarted") {
+            // A second start of a Map or Parallel is its retrier running it again: what ran
+            // inside the first attempt has ended.
+            if runs[run].started {
+                runs[run].retried = true;
+                runs[run].failed = false;
+                for inner in 0..runs.len() {
+                    if runs[inner].open && inside(&runs, inner, run) {
+                        runs[inner].open = false;
+                        runs[inner].row.status = if runs[inner].failed {
+                            Status::Failed
+                        } else {
+                            Status::Aborted
+                        };
+                    }
+                }
+            }
+            runs[run].started = true;
         } else if is_call(&event.kind) && runs[run].failed {
             runs[run].failed = false;
             runs[run].retried = true;
@@ -423,7 +508,7 @@ mod tests {
             event(10, 9, "TaskFailed"),
             event(11, 10, "ExecutionFailed"),
         ];
-        let progress = read(&events, "FAILED", None);
+        let progress = read(&events, "FAILED", None, None);
         assert_eq!(progress.status["Work"], Status::Caught);
         assert_eq!(progress.status["Fix"], Status::Failed);
         assert_eq!(progress.runs.len(), 2);
@@ -443,12 +528,15 @@ mod tests {
             entered(8, 7, "Task", "B"),
             event(9, 8, "ActivityScheduled"),
         ];
-        let progress = read(&events, "RUNNING", None);
+        let progress = read(&events, "RUNNING", None, None);
         assert_eq!(progress.status["A"], Status::Retried);
         assert_eq!(progress.status["B"], Status::Running);
         let mut stopped = events.to_vec();
         stopped.push(event(10, 0, "ExecutionAborted"));
-        assert_eq!(read(&stopped, "ABORTED", None).status["B"], Status::Aborted);
+        assert_eq!(
+            read(&stopped, "ABORTED", None, None).status["B"],
+            Status::Aborted
+        );
     }
 
     #[test]
@@ -475,7 +563,7 @@ mod tests {
             exited(18, 17, "Pass", "Recover"),
             event(19, 18, "ExecutionSucceeded"),
         ];
-        let progress = read(&events, "SUCCEEDED", None);
+        let progress = read(&events, "SUCCEEDED", None, None);
         assert_eq!(progress.status["Each"], Status::Caught);
         assert_eq!(progress.status["Item"], Status::Failed);
         assert_eq!(progress.status["Recover"], Status::Succeeded);
@@ -503,10 +591,59 @@ mod tests {
             exited(10, 9, "Task", "Flaky"),
             event(11, 10, "ExecutionSucceeded"),
         ];
-        let progress = read(&events, "SUCCEEDED", None);
+        let progress = read(&events, "SUCCEEDED", None, None);
         assert_eq!(progress.status["Flaky"], Status::Succeeded);
         let runs: Vec<Status> = progress.runs.iter().map(|r| r.status).collect();
         assert_eq!(runs, [Status::Failed, Status::Succeeded]);
+    }
+
+    #[test]
+    fn a_retried_map_and_a_redriven_one() {
+        let definition: StateMachine = serde_json::from_str(
+            r#"{"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": true,
+                "ItemProcessor": {"StartAt": "Item", "States": {"Item": {"Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}}}}"#,
+        )
+        .expect("definition");
+        // The Map's retrier runs it again after its item failed; then the execution fails,
+        // is redriven, and the Map resumes with the item alone.
+        let events = [
+            event(1, 0, "ExecutionStarted"),
+            entered(2, 1, "Map", "Each"),
+            event(3, 2, "MapStateStarted"),
+            iteration(4, 3, 0),
+            entered(5, 4, "Task", "Item"),
+            event(6, 5, "TaskScheduled"),
+            event(7, 6, "TaskFailed"),
+            event(8, 7, "MapIterationFailed"),
+            event(9, 8, "MapStateStarted"),
+            iteration(10, 9, 0),
+            entered(11, 10, "Task", "Item"),
+            event(12, 11, "TaskScheduled"),
+            event(13, 12, "TaskFailed"),
+            event(14, 13, "MapIterationFailed"),
+            event(15, 14, "MapStateFailed"),
+            event(16, 15, "ExecutionFailed"),
+            event(17, 16, "ExecutionRedriven"),
+            entered(18, 17, "Task", "Item"),
+            event(19, 18, "TaskScheduled"),
+            event(20, 19, "TaskSucceeded"),
+            exited(21, 20, "Task", "Item"),
+            event(22, 21, "MapIterationSucceeded"),
+            event(23, 22, "MapStateSucceeded"),
+            exited(24, 23, "Map", "Each"),
+            event(25, 24, "ExecutionSucceeded"),
+        ];
+        let before: Vec<EventOutline> = events[..16].to_vec();
+        let failed = read(&before, "FAILED", Some(&definition), None);
+        assert_eq!(failed.status["Each"], Status::Failed);
+        assert_eq!(failed.status["Item"], Status::Failed);
+        let runs: Vec<Status> = failed.runs.iter().map(|r| r.status).collect();
+        assert_eq!(runs, [Status::Failed, Status::Failed, Status::Failed]);
+
+        let after = read(&events, "SUCCEEDED", Some(&definition), None);
+        assert_eq!(after.status["Each"], Status::Retried);
+        assert_eq!(after.status["Item"], Status::Succeeded);
     }
 
     #[test]
@@ -526,7 +663,7 @@ mod tests {
             event(11, 9, "MapStateFailed"),
             event(12, 11, "ExecutionFailed"),
         ];
-        let all = read(&events, "FAILED", None);
+        let all = read(&events, "FAILED", None, None);
         assert_eq!(all.status["Item"], Status::Failed);
         assert_eq!(all.status["Each"], Status::Failed);
         let definition: StateMachine = serde_json::from_str(
@@ -537,13 +674,13 @@ mod tests {
         assert_eq!(map_states(&definition), ["Each"]);
         assert!(OneIteration::new(&definition, "Item", 0).is_none());
         let first = OneIteration::new(&definition, "Each", 0).expect("a map");
-        let only = read(&events, "FAILED", Some(&first));
+        let only = read(&events, "FAILED", None, Some(&first));
         assert_eq!(only.status["Item"], Status::Succeeded);
         assert_eq!(only.status["Each"], Status::Failed);
         assert_eq!(only.runs.iter().filter(|r| r.name == "Item").count(), 1);
         let second = OneIteration::new(&definition, "Each", 1).expect("a map");
         assert_eq!(
-            read(&events, "FAILED", Some(&second)).status["Item"],
+            read(&events, "FAILED", None, Some(&second)).status["Item"],
             Status::Failed
         );
     }

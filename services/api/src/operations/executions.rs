@@ -69,10 +69,11 @@ pub async fn starts_express(
     if let Some(express) = throttle.known_express(&arn) {
         return Ok(express);
     }
-    // A machine that does not exist is remembered as STANDARD too, so that calls naming it
-    // cost no read each.
-    let machine_type = state_machines::machine_type(&context.state.pool, &arn).await?;
-    let express = machine_type.as_deref() == Some("EXPRESS");
+    // A machine that does not exist is not remembered: it may be created next, as EXPRESS.
+    let Some(machine_type) = state_machines::machine_type(&context.state.pool, &arn).await? else {
+        return Ok(false);
+    };
+    let express = machine_type == "EXPRESS";
     throttle.remember_express(&arn, express);
     Ok(express)
 }

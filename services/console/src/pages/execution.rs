@@ -70,7 +70,12 @@ pub async fn show(
         }
         _ => None,
     };
-    let progress = progress::read(&outline, &execution.status, only.as_ref());
+    let progress = progress::read(
+        &outline,
+        &execution.status,
+        definition.as_ref(),
+        only.as_ref(),
+    );
     let folded = super::layout::folded(query.fold.as_deref());
     let graph = definition
         .as_ref()
