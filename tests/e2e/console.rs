@@ -735,3 +735,37 @@ async fn an_execution_is_stopped_and_redriven_from_its_page() {
     browser.close().await;
     app.stop().await;
 }
+
+/// A state name of escapes (control characters are written as `\u0001`) is still read from
+/// the history: the outline of such an event is read further.
+#[tokio::test]
+async fn a_state_named_with_control_characters_is_coloured() {
+    let app = TestApp::spawn().await;
+    let name = "\u{1}".repeat(79) + "x";
+    let definition = serde_json::json!({"StartAt": name, "States": {name.clone(): {"Type": "Pass", "End": true}}});
+    let machine = create_machine(&app, "escapes", &definition.to_string()).await;
+    let started = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(
+        wait_for_end(&app, started.execution_arn()).await,
+        "SUCCEEDED"
+    );
+    let page = raw::get(
+        app.address,
+        &format!("/console/execution?arn={}", started.execution_arn()),
+    )
+    .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.body.matches(r#"data-status="succeeded""#).count(),
+        1,
+        "{}",
+        page.body
+    );
+    app.stop().await;
+}

@@ -190,17 +190,22 @@ pub struct EventOutline {
 /// How much of each stored event is read for its outline, in characters. Events are stored in
 /// AWS's wire form with their members in a fixed order (`timestamp`, `type`, `id`,
 /// `previousEventId`, then the details with `name` or `index` before any input or output), so
-/// the outline is in the first ~230 characters of a name of 80 ordinary characters, and in the
-/// first ~640 when every character of the name is written as an escape (`\u0001`), however
+/// the outline is in the first ~230 characters of a name of 80 ordinary characters, however
 /// large the event. Reading whole events made a 24,000-event history of 5 KiB events take
 /// 2.5 s to outline.
-const OUTLINE_PREFIX: i32 = 640;
+const OUTLINE_PREFIX: i32 = 320;
+/// Enough for a name of 80 characters each written as an escape (`\u0001`): the events whose
+/// name the short prefix cut are read again this far.
+const LONG_PREFIX: i32 = 640;
 
 const HISTORY_PREFIXES: &str = "
     SELECT id, left(event, $4) FROM history_events
     WHERE execution_seq = $1 AND id > $2
     ORDER BY id
     LIMIT $3";
+const LONG_PREFIXES: &str = "
+    SELECT id, left(event, $3) FROM history_events
+    WHERE execution_seq = $1 AND id = ANY($2)";
 
 /// The outline of the execution's events after event `after` (0: from the first), at most
 /// `limit` of them, in order.
@@ -219,13 +224,40 @@ pub async fn history_outline(
         .fetch_all(pool)
         .await?;
     // The id is the row's own: an event that does not read still keeps its place.
-    Ok(prefixes
+    let mut outlines: Vec<EventOutline> = prefixes
         .iter()
         .map(|(id, prefix)| EventOutline {
             id: i64::from(*id),
             ..outline(prefix)
         })
-        .collect())
+        .collect();
+    let cut: Vec<i32> = outlines
+        .iter()
+        .filter(|o| {
+            (o.kind.ends_with("StateEntered") && o.entered.is_none())
+                || (o.kind.ends_with("StateExited") && o.exited.is_none())
+        })
+        .filter_map(|o| i32::try_from(o.id).ok())
+        .collect();
+    if !cut.is_empty() {
+        let longer: Vec<(i32, String)> = sqlx::query_as(LONG_PREFIXES)
+            .bind(execution_seq)
+            .bind(&cut)
+            .bind(LONG_PREFIX)
+            .fetch_all(pool)
+            .await?;
+        let longer: HashMap<i64, EventOutline> = longer
+            .iter()
+            .map(|(id, prefix)| (i64::from(*id), outline(prefix)))
+            .collect();
+        for outline in &mut outlines {
+            if let Some(read) = longer.get(&outline.id) {
+                outline.entered = read.entered.clone();
+                outline.exited = read.exited.clone();
+            }
+        }
+    }
+    Ok(outlines)
 }
 
 /// The outline of an event from the start of its text: the members are taken as they are
