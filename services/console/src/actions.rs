@@ -88,15 +88,7 @@ pub async fn stop(
     headers: HeaderMap,
     Form(form): Form<Target>,
 ) -> Result<Response, Error> {
-    check(&state, &viewer, &headers, &form.csrf)?;
-    call(
-        &state,
-        &viewer,
-        "StopExecution",
-        json!({ "executionArn": form.arn }),
-    )
-    .await?;
-    Ok(Redirect::to(&link("execution", &form.arn)).into_response())
+    on_execution(&state, &viewer, &headers, form, "StopExecution").await
 }
 
 pub async fn redrive(
@@ -105,11 +97,22 @@ pub async fn redrive(
     headers: HeaderMap,
     Form(form): Form<Target>,
 ) -> Result<Response, Error> {
-    check(&state, &viewer, &headers, &form.csrf)?;
+    on_execution(&state, &viewer, &headers, form, "RedriveExecution").await
+}
+
+/// Runs `operation` on the form's execution, then shows the execution.
+async fn on_execution(
+    state: &ApiState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    form: Target,
+    operation: &str,
+) -> Result<Response, Error> {
+    check(state, viewer, headers, &form.csrf)?;
     call(
-        &state,
-        &viewer,
-        "RedriveExecution",
+        state,
+        viewer,
+        operation,
         json!({ "executionArn": form.arn }),
     )
     .await?;

@@ -174,6 +174,21 @@ fn inside(runs: &[Tracked], inner: usize, outer: usize) -> bool {
     false
 }
 
+/// Ends what still runs inside `outer` (a Map or Parallel that failed, or that its retrier
+/// starts again): failed if it failed, stopped otherwise.
+fn end_inside(runs: &mut [Tracked], outer: usize) {
+    for inner in 0..runs.len() {
+        if runs[inner].open && inside(runs, inner, outer) {
+            runs[inner].open = false;
+            runs[inner].row.status = if runs[inner].failed {
+                Status::Failed
+            } else {
+                Status::Aborted
+            };
+        }
+    }
+}
+
 /// The nearest run from `run` outwards that `accept` takes.
 fn outwards(
     runs: &[Tracked],
@@ -380,16 +395,7 @@ pub fn read(
             runs[run].failed = true;
             // A Map or Parallel that failed ends what still runs inside it.
             if compound.is_some() {
-                for inner in 0..runs.len() {
-                    if runs[inner].open && inside(&runs, inner, run) {
-                        runs[inner].open = false;
-                        runs[inner].row.status = if runs[inner].failed {
-                            Status::Failed
-                        } else {
-                            Status::Aborted
-                        };
-                    }
-                }
+                end_inside(&mut runs, run);
             }
         } else if compound.is_some() && event.kind.ends_with("StateStarted") {
             // A second start of a Map or Parallel is its retrier running it again: what ran
@@ -397,16 +403,7 @@ pub fn read(
             if runs[run].started {
                 runs[run].retried = true;
                 runs[run].failed = false;
-                for inner in 0..runs.len() {
-                    if runs[inner].open && inside(&runs, inner, run) {
-                        runs[inner].open = false;
-                        runs[inner].row.status = if runs[inner].failed {
-                            Status::Failed
-                        } else {
-                            Status::Aborted
-                        };
-                    }
-                }
+                end_inside(&mut runs, run);
             }
             runs[run].started = true;
         } else if is_call(&event.kind) && runs[run].failed {
