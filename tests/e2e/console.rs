@@ -194,7 +194,7 @@ async fn a_failed_execution_shows_its_failed_state_and_cause_as_text() {
         .start_execution()
         .state_machine_arn(&machine)
         .name("broken")
-        // Over 4 KiB: the events that carry it are cut to their outline by the database.
+        // Longer than the start of an event that outlines it: only that start is read.
         .input(format!(
             r#"{{"html": "<script>document.title='pwned'</script>", "pad": "{}"}}"#,
             "x".repeat(5000)

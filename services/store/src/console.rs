@@ -113,6 +113,40 @@ fn escape_like(text: &str) -> String {
     escaped
 }
 
+/// A state machine as the console's list shows it (not its definition).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MachineRow {
+    /// Keyset position.
+    pub seq: i64,
+    pub arn: String,
+    pub name: String,
+    #[sqlx(rename = "type")]
+    pub machine_type: String,
+    pub created_at: OffsetDateTime,
+}
+
+const MACHINES: &str = "
+    SELECT seq, arn, name, type, created_at FROM state_machines
+    WHERE account = $1 AND region = $2 AND seq > $3
+    ORDER BY seq
+    LIMIT $4";
+
+/// One page of the scope's state machines in creation order, after position `after`.
+pub async fn state_machines(
+    pool: &PgPool,
+    scope: &Scope,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<MachineRow>, Error> {
+    Ok(sqlx::query_as(MACHINES)
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
+}
+
 /// Counts stop here: a list of machines shows "10000+" rather than counting every failed
 /// execution ever kept.
 pub const COUNT_CAP: i64 = 10_000;

@@ -29,7 +29,8 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, Error> {
     let after = query.after.unwrap_or(0);
-    let machines = state_machines::list(&state.pool, &viewer.scope, after, PAGE_SIZE + 1).await?;
+    let machines =
+        console::state_machines(&state.pool, &viewer.scope, after, PAGE_SIZE + 1).await?;
     let more = machines.len() as i64 > PAGE_SIZE;
     let machines = &machines[..machines.len().min(PAGE_SIZE as usize)];
     let arns: Vec<String> = machines.iter().map(|m| m.arn.clone()).collect();
