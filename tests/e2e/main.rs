@@ -7,6 +7,7 @@ mod architecture;
 mod auth;
 mod chaos;
 mod console;
+mod distributed_map;
 mod executions;
 mod express;
 mod guarantees;

@@ -11,6 +11,8 @@ pub enum ResourceKind {
     Activity,
     StateMachine,
     Execution,
+    /// A Distributed Map's run: `…:mapRun:<machine>/<label>:<id>`.
+    MapRun,
 }
 
 impl ResourceKind {
@@ -19,6 +21,7 @@ impl ResourceKind {
             ResourceKind::Activity => "activity",
             ResourceKind::StateMachine => "stateMachine",
             ResourceKind::Execution => "execution",
+            ResourceKind::MapRun => "mapRun",
         }
     }
 }
@@ -132,6 +135,7 @@ impl Arn {
             "activity" => ResourceKind::Activity,
             "stateMachine" => ResourceKind::StateMachine,
             "execution" => ResourceKind::Execution,
+            "mapRun" => ResourceKind::MapRun,
             other => return Err(ArnError::ResourceType(other.to_owned())),
         };
         if kind != expected {
@@ -140,7 +144,7 @@ impl Arn {
         let parts: Vec<String> = fields[6..].iter().map(|s| (*s).to_owned()).collect();
         let expected_parts = match kind {
             ResourceKind::Activity | ResourceKind::StateMachine => 1,
-            ResourceKind::Execution => 2,
+            ResourceKind::Execution | ResourceKind::MapRun => 2,
         };
         // No ARN holds a control character (and PostgreSQL's text could not hold NUL).
         let malformed = parts.iter().any(|p| p.is_empty()) || input.chars().any(char::is_control);

@@ -20,6 +20,7 @@
 mod arrays;
 mod base64;
 mod functions;
+pub(crate) use functions::uuid_v4;
 pub(crate) mod hash;
 mod lexer;
 mod parser;

@@ -60,6 +60,7 @@ pub mod interpreter;
 pub mod intrinsics;
 pub mod jsonata;
 pub mod limits;
+pub mod map_run;
 pub mod mock_shapes;
 pub mod mocks;
 pub mod model;

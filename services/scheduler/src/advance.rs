@@ -9,6 +9,7 @@ use switchback_asl::interpreter::{
     Status, StepBudget,
 };
 use switchback_store::engine::{Claimed, NewCall, NewTask, Step};
+use switchback_store::map_runs::NewMapRun;
 use time::OffsetDateTime;
 
 /// What one step produces for the store.
@@ -22,6 +23,10 @@ pub struct Advanced {
     pub ended_with_tasks: bool,
     /// A child execution that ended: its parent task's token and the news for it.
     pub child_ended: Option<(String, Event)>,
+    /// Distributed Map runs the step started.
+    pub new_map_runs: Vec<NewMapRun>,
+    /// The execution is a child of a Distributed Map's run and ended: the run and its status.
+    pub map_run_end: Option<(i64, String)>,
 }
 
 /// Advances `execution` by its signals, then by time, at `now_ms`. A panic or an unreadable
@@ -127,6 +132,7 @@ fn run(
     let mut new_tasks = Vec::new();
     let mut new_calls = Vec::new();
     let mut closed_tasks = Vec::new();
+    let mut new_map_runs = Vec::new();
     for effect in effects {
         match effect {
             Effect::ScheduleActivity {
@@ -160,6 +166,7 @@ fn run(
             Effect::CancelTask { task_id } => {
                 closed_tasks.push((execution.seq, i64::try_from(task_id).unwrap_or(i64::MAX)));
             }
+            Effect::StartMapRun(spec) => new_map_runs.push(new_map_run(execution, &spec)?),
         }
     }
     let ended = snapshot.status != Status::Running;
@@ -202,6 +209,38 @@ fn run(
         closed_tasks,
         ended_with_tasks: ended && snapshot.next_task_id > 1,
         child_ended,
+        new_map_runs,
+        map_run_end: ended
+            .then(|| {
+                execution
+                    .map_run_seq
+                    .map(|run| (run, snapshot.status.as_str().to_owned()))
+            })
+            .flatten(),
+    })
+}
+
+/// The row of a run a step started (`Effect::StartMapRun`).
+fn new_map_run(
+    execution: &Claimed,
+    spec: &switchback_asl::interpreter::MapRunSpec,
+) -> Result<NewMapRun, String> {
+    let mut parts = spec.arn.split(':').skip(3);
+    let region = parts.next().unwrap_or_default().to_owned();
+    let account = parts.next().unwrap_or_default().to_owned();
+    Ok(NewMapRun {
+        execution_seq: execution.seq,
+        task_id: i64::try_from(spec.task_id).unwrap_or(i64::MAX),
+        arn: spec.arn.clone(),
+        account,
+        region,
+        spec: serde_json::to_string(spec).map_err(|e| e.to_string())?,
+        max_concurrency: i32::try_from(spec.max_concurrency).unwrap_or(i32::MAX),
+        tolerated_failure_count: spec
+            .tolerated_count
+            .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+        tolerated_failure_percentage: spec.tolerated_percentage,
+        total: i64::try_from(spec.items.len()).unwrap_or(i64::MAX),
     })
 }
 
@@ -299,6 +338,8 @@ pub fn poisoned(execution: &Claimed, reason: &str, now_ms: i64) -> Advanced {
         new_calls: Vec::new(),
         closed_tasks: Vec::new(),
         ended_with_tasks: true,
+        new_map_runs: Vec::new(),
+        map_run_end: execution.map_run_seq.map(|run| (run, "FAILED".to_owned())),
         child_ended: child_ended(
             execution,
             Status::Failed,

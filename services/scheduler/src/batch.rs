@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use switchback_store::engine::{self, Claimed};
+use switchback_store::map_runs;
 use switchback_store::{PgPool, Transaction};
 
 use crate::Error;
@@ -24,6 +25,9 @@ pub struct Ran {
     pub earliest_due: Option<time::OffsetDateTime>,
     /// Whether the batch scheduled calls (this process's caller is woken for them).
     pub scheduled_calls: bool,
+    /// Whether the batch started Distributed Map runs or ended children of one (this
+    /// process's run driver is woken for them).
+    pub map_runs: bool,
 }
 
 /// Runs one batch. `calls_ready` wakes this process's caller when the batch scheduled calls.
@@ -32,6 +36,7 @@ pub async fn run(
     batch_size: i64,
     machines: &mut Machines,
     calls_ready: &tokio::sync::Notify,
+    runs_ready: &tokio::sync::Notify,
 ) -> Result<Ran, Error> {
     let mut tx = begin(pool).await?;
     let claimed = engine::claim(&mut tx, batch_size).await?;
@@ -55,6 +60,7 @@ pub async fn run(
                 let alone = run_alone(pool, execution.seq, machines).await?;
                 ran.earliest_due = ran.earliest_due.into_iter().chain(alone.earliest_due).min();
                 ran.scheduled_calls |= alone.scheduled_calls;
+                ran.map_runs |= alone.map_runs;
             }
             ran
         }
@@ -62,6 +68,9 @@ pub async fn run(
     };
     if ran.scheduled_calls {
         calls_ready.notify_one();
+    }
+    if ran.map_runs {
+        runs_ready.notify_one();
     }
     Ok(ran)
 }
@@ -164,7 +173,11 @@ async fn write_and_commit(mut tx: Transaction, advanced: Vec<Advanced>) -> Resul
     let mut closed_tasks = Vec::new();
     let mut children_ended = Vec::new();
     let mut ended_with_tasks = Vec::new();
+    let mut new_map_runs = Vec::new();
+    let mut map_run_ends = Vec::new();
     for advanced in advanced {
+        new_map_runs.extend(advanced.new_map_runs);
+        map_run_ends.extend(advanced.map_run_end);
         new_tasks.extend(advanced.new_tasks);
         new_calls.extend(advanced.new_calls);
         closed_tasks.extend(advanced.closed_tasks);
@@ -186,7 +199,11 @@ async fn write_and_commit(mut tx: Transaction, advanced: Vec<Advanced>) -> Resul
     // Other executions this batch made due (no notification is sent for them).
     let made_due = engine::fail_missing_activities(&mut tx, &new_tasks).await?
         + engine::complete_parents(&mut tx, &children_ended).await?
-        + engine::stop_children(&mut tx, &closed).await?;
+        + engine::stop_children(&mut tx, &closed).await?
+        + map_runs::abort(&mut tx, &closed_tasks, &ended_with_tasks).await?;
+    map_runs::insert(&mut tx, &new_map_runs).await?;
+    // Last: the ends of a run's children are appended, never written to the run's row.
+    map_runs::record_ends(&mut tx, &map_run_ends).await?;
     tx.commit().await.map_err(switchback_store::Error::from)?;
     tracing::debug!(executions = steps.len(), "scheduler batch committed");
     record_metrics(&steps, new_tasks.len(), started.elapsed());
@@ -195,6 +212,7 @@ async fn write_and_commit(mut tx: Transaction, advanced: Vec<Advanced>) -> Resul
         advanced: steps.len(),
         earliest_due: steps.iter().filter_map(|s| s.due_at).chain(now).min(),
         scheduled_calls: !new_calls.is_empty(),
+        map_runs: !new_map_runs.is_empty() || !map_run_ends.is_empty(),
     })
 }
 /// Counts what the committed batch did.

@@ -8,6 +8,8 @@
 //! - `advance` — one execution's step: signals and time through the step function.
 //! - `calls` — integration tasks' calls (Lambda, HTTP, nested executions, mocked responses),
 //!   made under a lease, their results recorded as signals.
+//! - `map_runs` — Distributed Map runs: children created up to each run's concurrency, ends
+//!   counted, the parent told when the run ends.
 //! - `retention` — the periodic sweep that deletes executions ended longer ago than kept.
 //!
 //! The outbound clients (Lambda, HTTP Tasks, SigV4) are the `switchback-invoke` crate's.
@@ -20,6 +22,7 @@ mod advance;
 mod batch;
 mod calls;
 mod machines;
+mod map_runs;
 mod retention;
 
 use std::future::Future;
@@ -108,6 +111,16 @@ pub async fn run(
         calls_ready.clone(),
         stop.clone().cancelled_owned(),
     ));
+    // Distributed Map runs are driven beside the batches: creating thousands of children
+    // never holds up a step.
+    let runs_ready = Arc::new(Notify::new());
+    let driver = tokio::spawn(map_runs::run(
+        pool.clone(),
+        runs_ready.clone(),
+        Coalescer::start(pool.clone(), notify::DUE, stop.clone().cancelled_owned()),
+        config.poll_interval,
+        stop.clone().cancelled_owned(),
+    ));
     // Deleting old executions runs beside the batches too, in its own short transactions.
     let sweeper = config.retention.map(|keep| {
         tokio::spawn(retention::run(
@@ -124,7 +137,15 @@ pub async fn run(
     let mut looked_up: Option<Instant> = None;
     loop {
         let mut advanced = 0;
-        match batch::run(&pool, config.batch_size, &mut machines, &calls_ready).await {
+        match batch::run(
+            &pool,
+            config.batch_size,
+            &mut machines,
+            &calls_ready,
+            &runs_ready,
+        )
+        .await
+        {
             Ok(ran) => {
                 advanced = ran.advanced;
                 timer = timer.into_iter().chain(ran.earliest_due).min();
@@ -168,6 +189,8 @@ pub async fn run(
         tokio::select! {
             () = &mut shutdown => break,
             woke = listener.recv() => {
+                // An API node may have changed a run (UpdateMapRun): the driver looks too.
+                runs_ready.notify_one();
                 if let Err(error) = woke {
                     tracing::warn!(%error, "notification listener failed");
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -179,6 +202,7 @@ pub async fn run(
     // Calls in flight are aborted and their leases released: another scheduler makes them.
     stop.cancel();
     let _ = calls.await;
+    let _ = driver.await;
     if let Some(sweeper) = sweeper {
         let _ = sweeper.await;
     }

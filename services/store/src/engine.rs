@@ -30,12 +30,15 @@ pub struct Claimed {
     pub parent_token: Option<String>,
     pub state_machine_version_arn: Option<String>,
     pub state_machine_alias_arn: Option<String>,
+    /// Set for a child of a Distributed Map's run.
+    pub map_run_seq: Option<i64>,
 }
 
 // Oldest due first; SKIP LOCKED lets several schedulers claim disjoint batches at once.
 const CLAIM: &str = "
     SELECT seq, arn, state_machine_arn, name, definition, role_arn, input, snapshot, started_at,
-        history_length, parent_token, state_machine_version_arn, state_machine_alias_arn
+        history_length, parent_token, state_machine_version_arn, state_machine_alias_arn,
+        map_run_seq
     FROM executions
     WHERE due_at <= now()
     ORDER BY due_at
@@ -48,7 +51,8 @@ pub async fn claim(tx: &mut PgConnection, limit: i64) -> Result<Vec<Claimed>, Er
 
 const CLAIM_ONE: &str = "
     SELECT seq, arn, state_machine_arn, name, definition, role_arn, input, snapshot, started_at,
-        history_length, parent_token, state_machine_version_arn, state_machine_alias_arn
+        history_length, parent_token, state_machine_version_arn, state_machine_alias_arn,
+        map_run_seq
     FROM executions
     WHERE seq = $1 AND due_at <= now()
     FOR UPDATE SKIP LOCKED";

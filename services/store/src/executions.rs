@@ -34,6 +34,13 @@ pub struct Execution {
     pub state_machine_alias_arn: Option<String>,
     pub redrive_count: i32,
     pub redrive_date: Option<OffsetDateTime>,
+    /// The Distributed Map run that started this execution (read by describe and the run's
+    /// list only).
+    #[sqlx(default)]
+    pub map_run_arn: Option<String>,
+    /// The item it runs, in its run (the run's list pages by it).
+    #[sqlx(default)]
+    pub map_index: Option<i64>,
 }
 
 /// The statuses an execution's row holds (the table's CHECK); AWS's `PENDING_REDRIVE` is never
@@ -185,7 +192,8 @@ const MACHINE_STATUS: &str = "SELECT status, type FROM state_machines WHERE arn 
 const SELECT_BY_ARN: &str = "
     SELECT seq, arn, state_machine_arn, name, machine_type, definition, role_arn, input, status,
         output, error, cause, trace_header, started_at, stopped_at, state_machine_version_arn,
-        state_machine_alias_arn, redrive_count, redrive_date
+        state_machine_alias_arn, redrive_count, redrive_date,
+        (SELECT r.arn FROM map_runs r WHERE r.seq = executions.map_run_seq) AS map_run_arn
     FROM executions WHERE arn = $1";
 
 /// Records a new execution of the machine; a scheduler starts it. The caller wakes schedulers
@@ -300,6 +308,36 @@ pub async fn list(
         .bind(limit)
         .bind(filter.version_arn)
         .bind(filter.alias_arn)
+        .bind(filter.redriven)
+        .fetch_all(pool)
+        .await?)
+}
+
+const LIST_MAP_RUN_PAGE: &str = "
+    SELECT e.seq, e.arn, e.state_machine_arn, e.name, e.machine_type, e.definition, e.role_arn,
+        e.input, e.status, e.output, e.error, e.cause, e.trace_header, e.started_at, e.stopped_at,
+        e.state_machine_version_arn, e.state_machine_alias_arn, e.redrive_count, e.redrive_date,
+        r.arn AS map_run_arn, e.map_index
+    FROM map_runs r JOIN executions e ON e.map_run_seq = r.seq
+    WHERE r.arn = $1 AND e.map_index < $2 AND ($3::text IS NULL OR e.status = $3)
+        AND ($5::bool IS NULL OR (e.redrive_count > 0) = $5)
+    ORDER BY e.map_index DESC
+    LIMIT $4";
+
+/// One page of a Distributed Map run's children, newest (highest item) first, before item
+/// `before` (`i64::MAX` for the first page); `map_index` is each row's position.
+pub async fn list_for_map_run(
+    pool: &PgPool,
+    map_run_arn: &str,
+    filter: Filter<'_>,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<Execution>, Error> {
+    Ok(sqlx::query_as(LIST_MAP_RUN_PAGE)
+        .bind(map_run_arn)
+        .bind(before)
+        .bind(filter.status)
+        .bind(limit)
         .bind(filter.redriven)
         .fetch_all(pool)
         .await?)

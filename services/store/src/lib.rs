@@ -16,6 +16,7 @@
 //! - [`versions`] — versions and aliases of state machines, UpdateStateMachine, and which definition a start runs.
 //! - [`tags`] — tags of state machines and activities: read, and changed under a row lock.
 //! - [`tasks`] — activity tasks as workers see them: take, report a result, heartbeat.
+//! - [`map_runs`] — Distributed Map runs: recorded by the parent's step, driven by schedulers (children in batches, ends folded in), described and updated by the API.
 //! - [`calls`] — integration calls (Lambda, HTTP, nested executions) made under a lease, their results recorded once.
 //! - [`console`] — the web console's reads: lists across a scope, keyset-paged, and their counts.
 //! - [`retention`] — deleting executions that ended long ago, in small batches.
@@ -32,6 +33,7 @@ pub mod console;
 pub mod engine;
 pub mod error;
 pub mod executions;
+pub mod map_runs;
 pub mod meta;
 pub mod migrate;
 pub mod notify;

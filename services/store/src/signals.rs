@@ -30,7 +30,8 @@ pub(crate) fn read(body: &str, task_id: Option<i64>, created_ms: i64) -> Result<
         | Event::TaskSucceeded { task_id, .. }
         | Event::TaskFailed { task_id, .. }
         | Event::TaskSubmitted { task_id, .. }
-        | Event::ChildEnded { task_id, .. } => *task_id = found.unwrap_or(*task_id),
+        | Event::ChildEnded { task_id, .. }
+        | Event::MapRunEnded { task_id, .. } => *task_id = found.unwrap_or(*task_id),
         Event::Stop { .. } | Event::Tick | Event::Redrive => {}
     }
     Ok(event)

@@ -13,7 +13,7 @@ use switchback_store::state_machines;
 use switchback_store::text::UserText;
 use switchback_store::versions;
 
-use super::common::{Paging, in_scope, next_token, parse_arn};
+use super::common::{Paging, in_scope, next_token, page_of, parse_arn};
 use super::{Context, Reply};
 use crate::Error;
 use crate::input::{Checks, parse};
@@ -283,6 +283,9 @@ pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error
     if let Some(alias) = &execution.state_machine_alias_arn {
         output["stateMachineAliasArn"] = Value::from(alias.as_str());
     }
+    if let Some(run) = &execution.map_run_arn {
+        output["mapRunArn"] = Value::from(run.as_str());
+    }
     output["redriveCount"] = Value::from(execution.redrive_count);
     if let Some(date) = execution.redrive_date {
         output["redriveDate"] = epoch_seconds(date);
@@ -321,11 +324,14 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         );
     request.paging.check(&mut checks);
     checks.finish()?;
-    if request.map_run_arn.is_some() {
-        return Err(Error::Validation(
-            "Listing the executions of a Map Run is not supported by this version of Switchback"
-                .to_owned(),
-        ));
+    let redriven = request.redrive_filter.as_deref().map(|f| f == "REDRIVEN");
+    if let Some(run_arn) = &request.map_run_arn {
+        if request.state_machine_arn.is_some() {
+            return Err(Error::Validation(
+                "Only one of stateMachineArn or mapRunArn can be provided".to_owned(),
+            ));
+        }
+        return list_map_run(context, run_arn, &request, redriven).await;
     }
     let Some(machine_arn) = request.state_machine_arn else {
         return Err(Error::Validation(
@@ -365,7 +371,7 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         status: request.status_filter.as_deref(),
         version_arn: (qualifier.is_some() && by_version).then_some(machine_arn.as_str()),
         alias_arn: (qualifier.is_some() && !by_version).then_some(machine_arn.as_str()),
-        redriven: request.redrive_filter.as_deref().map(|f| f == "REDRIVEN"),
+        redriven,
     };
     // A token is good only for the same machine and filter.
     let list = format!(
@@ -388,39 +394,95 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         page.size + 1,
     )
     .await?;
-    let positions: Vec<i64> = rows.iter().map(|e| e.seq).collect();
-    let items: Vec<Value> = rows
-        .iter()
-        .take(usize::try_from(page.size).unwrap_or(usize::MAX))
-        .map(|e| {
-            let mut item = json!({
-                "executionArn": e.arn,
-                "stateMachineArn": e.state_machine_arn,
-                "name": e.name,
-                "status": e.status,
-                "startDate": epoch_seconds(e.started_at),
-            });
-            if let Some(stopped) = e.stopped_at {
-                item["stopDate"] = epoch_seconds(stopped);
-            }
-            if let Some(version) = &e.state_machine_version_arn {
-                item["stateMachineVersionArn"] = Value::from(version.as_str());
-            }
-            if let Some(alias) = &e.state_machine_alias_arn {
-                item["stateMachineAliasArn"] = Value::from(alias.as_str());
-            }
-            item["redriveCount"] = Value::from(e.redrive_count);
-            if let Some(date) = e.redrive_date {
-                item["redriveDate"] = epoch_seconds(date);
-            }
-            item
-        })
-        .collect();
-    let mut output = json!({ "executions": items });
-    if let Some(token) = next_token(context, &list, &page, &positions) {
-        output["nextToken"] = Value::from(token);
+    Ok(page_of(
+        context,
+        &list,
+        &page,
+        &rows,
+        "executions",
+        |e| e.seq,
+        list_item,
+    ))
+}
+
+/// ListExecutions of a Distributed Map run: its children, newest item first.
+async fn list_map_run(
+    context: &Context<'_>,
+    run_arn: &str,
+    request: &ListInput,
+    redriven: Option<bool>,
+) -> Result<Value, Error> {
+    let missing = || Error::ResourceNotFound(format!("Map Run Does Not Exist: '{run_arn}'"));
+    let run = Arn::parse(run_arn, ResourceKind::MapRun)
+        .map_err(|error| Error::InvalidArn(error.to_string()))?;
+    if !in_scope(context, &run) {
+        return Err(missing());
     }
-    Ok(output)
+    if switchback_store::map_runs::describe(&context.state.pool, run_arn)
+        .await?
+        .is_none()
+    {
+        return Err(missing());
+    }
+    let list = format!(
+        "map-run-executions/{run_arn}/{}/{}",
+        request.status_filter.as_deref().unwrap_or("*"),
+        request.redrive_filter.as_deref().unwrap_or("*")
+    );
+    let page = request.paging.page(context, &list)?;
+    let before = if request.paging.next_token.is_some() {
+        page.after
+    } else {
+        i64::MAX
+    };
+    let filter = executions::Filter {
+        status: request.status_filter.as_deref(),
+        redriven,
+        ..executions::Filter::default()
+    };
+    let rows =
+        executions::list_for_map_run(&context.state.pool, run_arn, filter, before, page.size + 1)
+            .await?;
+    Ok(page_of(
+        context,
+        &list,
+        &page,
+        &rows,
+        "executions",
+        |e| e.map_index.unwrap_or(0),
+        |e| {
+            let mut item = list_item(e);
+            item["mapRunArn"] = Value::from(run_arn);
+            // Each child runs one item.
+            item["itemCount"] = Value::from(1);
+            item
+        },
+    ))
+}
+
+/// An execution as ListExecutions lists it.
+fn list_item(e: &Execution) -> Value {
+    let mut item = json!({
+        "executionArn": e.arn,
+        "stateMachineArn": e.state_machine_arn,
+        "name": e.name,
+        "status": e.status,
+        "startDate": epoch_seconds(e.started_at),
+    });
+    if let Some(stopped) = e.stopped_at {
+        item["stopDate"] = epoch_seconds(stopped);
+    }
+    if let Some(version) = &e.state_machine_version_arn {
+        item["stateMachineVersionArn"] = Value::from(version.as_str());
+    }
+    if let Some(alias) = &e.state_machine_alias_arn {
+        item["stateMachineAliasArn"] = Value::from(alias.as_str());
+    }
+    item["redriveCount"] = Value::from(e.redrive_count);
+    if let Some(date) = e.redrive_date {
+        item["redriveDate"] = epoch_seconds(date);
+    }
+    item
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 mod activities;
 mod common;
 mod executions;
+mod map_runs;
 mod state_machines;
 mod tags;
 mod tasks;
@@ -130,6 +131,9 @@ pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Re
         "UpdateStateMachineAlias" => versions::update_alias(context, body).await.map(Reply::Json),
         "DeleteStateMachineAlias" => versions::delete_alias(context, body).await.map(Reply::Json),
         "ListStateMachineAliases" => versions::list_aliases(context, body).await.map(Reply::Json),
+        "DescribeMapRun" => map_runs::describe(context, body).await.map(Reply::Json),
+        "ListMapRuns" => map_runs::list(context, body).await.map(Reply::Json),
+        "UpdateMapRun" => map_runs::update(context, body).await.map(Reply::Json),
         "TagResource" => tags::tag(context, body).await.map(Reply::Json),
         "UntagResource" => tags::untag(context, body).await.map(Reply::Json),
         "ListTagsForResource" => tags::list(context, body).await.map(Reply::Json),
@@ -137,9 +141,6 @@ pub async fn dispatch(context: &Context<'_>, operation: &str, body: Value) -> Re
         "ValidateStateMachineDefinition" => validate_definition::validate_definition(context, body)
             .await
             .map(Reply::Json),
-        known if ALL_OPERATIONS.contains(&known) => Err(Error::UnknownOperation(format!(
-            "Operation {known} is not supported by this version of Switchback"
-        ))),
         "" => Err(Error::UnknownOperation(
             "Missing or malformed X-Amz-Target header: expected AWSStepFunctions.<Operation>"
                 .to_owned(),

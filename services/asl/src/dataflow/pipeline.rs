@@ -104,6 +104,12 @@ impl<'a> Pipeline<'a> {
         self.language
     }
 
+    /// Whether the state's result is dropped (JSONPath's `ResultPath: null`): a state that
+    /// gathers results may then skip gathering them.
+    pub fn discards_result(&self) -> bool {
+        !self.jsonata() && self.fields.result_path == crate::model::NullablePath::Null
+    }
+
     fn jsonata(&self) -> bool {
         self.language == QueryLanguage::Jsonata
     }

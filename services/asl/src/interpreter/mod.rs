@@ -33,6 +33,7 @@ use serde_json::Value;
 
 pub use crate::resource::Pattern;
 
+pub use crate::map_run::{MapRunOutcome, MapRunSpec};
 pub use crate::model::Machine;
 pub use clock::iso8601;
 pub use history::HistoryEvent;
@@ -84,6 +85,11 @@ pub enum Event {
         task_id: u64,
         child: ChildExecution,
     },
+    /// A Distributed Map's run ended.
+    MapRunEnded {
+        task_id: u64,
+        outcome: MapRunOutcome,
+    },
     /// StopExecution.
     Stop {
         error: Option<String>,
@@ -108,6 +114,9 @@ pub enum Effect {
     /// Call something outside (Lambda, HTTP, another state machine); its result comes back as
     /// `TaskSucceeded`/`TaskFailed`/`TaskSubmitted`/`ChildEnded` for `task_id`.
     Invoke(Invocation),
+    /// Start a Distributed Map's run; its end comes back as `MapRunEnded` for its task. The
+    /// run is aborted when that task is cancelled.
+    StartMapRun(Box<MapRunSpec>),
     /// A task is no longer wanted (its state ended, timed out or was aborted): late results for
     /// it must be refused.
     CancelTask { task_id: u64 },

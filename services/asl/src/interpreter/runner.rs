@@ -119,7 +119,11 @@ pub(super) fn redrive_thread(thread: &mut Thread, after: u64) {
                 redrive_thread(child, after);
             }
         }
-        Phase::Waiting { .. } | Phase::Backoff { .. } | Phase::Task(_) | Phase::Failed { .. } => {
+        Phase::Waiting { .. }
+        | Phase::Backoff { .. }
+        | Phase::Task(_)
+        | Phase::MapRun(_)
+        | Phase::Failed { .. } => {
             thread.phase = Phase::Enter;
             thread.last_event = after;
         }

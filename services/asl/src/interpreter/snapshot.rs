@@ -132,6 +132,8 @@ pub enum Phase {
     Task(TaskPhase),
     Branches(BranchesPhase),
     Iterations(IterationsPhase),
+    /// A Distributed Map waits for its run (`Effect::StartMapRun`) to end.
+    MapRun(MapRunPhase),
     /// The thread reached an end state.
     Succeeded {
         output: Value,
@@ -141,6 +143,13 @@ pub enum Phase {
         error: String,
         cause: String,
     },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapRunPhase {
+    /// The parent's task for the run (`Event::MapRunEnded` names it).
+    pub task_id: u64,
+    pub arn: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,6 +250,7 @@ impl Thread {
     pub fn open_tasks(&self, out: &mut Vec<u64>) {
         match &self.phase {
             Phase::Task(task) => out.push(task.task_id),
+            Phase::MapRun(run) => out.push(run.task_id),
             Phase::Branches(b) => b.branches.iter().for_each(|t| t.open_tasks(out)),
             Phase::Iterations(i) => i.running.iter().for_each(|(_, t)| t.open_tasks(out)),
             _ => {}

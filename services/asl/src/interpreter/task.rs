@@ -205,7 +205,7 @@ impl Runner<'_> {
     }
 
     /// Emits an event chained to the thread's previous one.
-    fn emit_for(&mut self, thread: &mut Thread, event_type: &str, details: Value) {
+    pub(super) fn emit_for(&mut self, thread: &mut Thread, event_type: &str, details: Value) {
         let mut last = thread.last_event;
         self.emit(&mut last, event_type, details);
         thread.last_event = last;
@@ -219,11 +219,18 @@ impl Runner<'_> {
             | Event::TaskSucceeded { task_id, .. }
             | Event::TaskFailed { task_id, .. }
             | Event::TaskSubmitted { task_id, .. }
-            | Event::ChildEnded { task_id, .. } => *task_id,
+            | Event::ChildEnded { task_id, .. }
+            | Event::MapRunEnded { task_id, .. } => *task_id,
             Event::Tick | Event::Stop { .. } | Event::Redrive => return false,
         };
         match &mut thread.phase {
             Phase::Task(task) if task.task_id == task_id => {}
+            Phase::MapRun(run) if run.task_id == task_id => {
+                if let Event::MapRunEnded { outcome, .. } = event {
+                    self.map_run_ended(thread, outcome);
+                }
+                return true;
+            }
             Phase::Branches(_) | Phase::Iterations(_) => {
                 // The outer thread's variables are visible to the one the event reaches.
                 let mut phase = std::mem::replace(&mut thread.phase, Phase::Enter);
@@ -313,7 +320,7 @@ impl Runner<'_> {
                     Err(failure) => self.task_failed(thread, &kind, failure),
                 }
             }
-            Event::Tick | Event::Stop { .. } | Event::Redrive => {}
+            Event::Tick | Event::Stop { .. } | Event::Redrive | Event::MapRunEnded { .. } => {}
         }
         true
     }

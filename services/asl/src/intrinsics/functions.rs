@@ -268,7 +268,7 @@ fn string_split(text: &str, delims: &str, budget: &mut Budget) -> Result<Value, 
 }
 
 /// A version-4 UUID, lowercase and hyphenated, from 16 random bytes.
-fn uuid_v4(mut bytes: [u8; 16]) -> String {
+pub(crate) fn uuid_v4(mut bytes: [u8; 16]) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

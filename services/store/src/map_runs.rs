@@ -1,0 +1,498 @@
+//! Distributed Map runs (`map_runs`): recorded by the step of the parent that starts one,
+//! driven by schedulers (children created in batches up to the run's concurrency, ends folded
+//! into its counters, the parent told when it ends), described, listed and updated by the API.
+//!
+//! A child's end is appended to `map_run_ends` by the step that ended it, never written to the
+//! run's row, so the steps of thousands of children do not queue on one row lock; the
+//! scheduler driving the run folds them in while it holds the run.
+
+use std::collections::BTreeMap;
+
+use sqlx::{PgConnection, PgPool, Row};
+use time::OffsetDateTime;
+
+use crate::Error;
+use crate::signals::{self, Event};
+use switchback_asl::interpreter::MapRunOutcome;
+
+/// A run a parent's step started, to record in the step's transaction.
+#[derive(Debug, Clone)]
+pub struct NewMapRun {
+    pub execution_seq: i64,
+    pub task_id: i64,
+    pub arn: String,
+    pub account: String,
+    pub region: String,
+    /// The interpreter's `MapRunSpec`, as JSON.
+    pub spec: String,
+    pub max_concurrency: i32,
+    pub tolerated_failure_count: Option<i64>,
+    pub tolerated_failure_percentage: Option<f64>,
+    pub total: i64,
+}
+
+const INSERT: &str = "
+    INSERT INTO map_runs (arn, account, region, execution_seq, task_id, spec, max_concurrency,
+        tolerated_failure_count, tolerated_failure_percentage, total, started_at, due_at)
+    SELECT r.arn, r.account, r.region, r.execution_seq, r.task_id, r.spec, r.max_concurrency,
+        r.count, r.percentage, r.total, date_trunc('milliseconds', now()), now()
+    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],
+                $7::integer[], $8::bigint[], $9::float8[], $10::bigint[])
+        AS r(arn, account, region, execution_seq, task_id, spec, max_concurrency, count,
+             percentage, total)
+    ON CONFLICT (execution_seq, task_id) DO NOTHING";
+
+/// Records the runs steps started, in the batch's transaction.
+pub async fn insert(tx: &mut PgConnection, runs: &[NewMapRun]) -> Result<(), Error> {
+    if runs.is_empty() {
+        return Ok(());
+    }
+    let text = |f: fn(&NewMapRun) -> &str| runs.iter().map(f).collect::<Vec<&str>>();
+    sqlx::query(INSERT)
+        .bind(text(|r| &r.arn))
+        .bind(text(|r| &r.account))
+        .bind(text(|r| &r.region))
+        .bind(runs.iter().map(|r| r.execution_seq).collect::<Vec<_>>())
+        .bind(runs.iter().map(|r| r.task_id).collect::<Vec<_>>())
+        .bind(text(|r| &r.spec))
+        .bind(runs.iter().map(|r| r.max_concurrency).collect::<Vec<_>>())
+        .bind(
+            runs.iter()
+                .map(|r| r.tolerated_failure_count)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            runs.iter()
+                .map(|r| r.tolerated_failure_percentage)
+                .collect::<Vec<_>>(),
+        )
+        .bind(runs.iter().map(|r| r.total).collect::<Vec<_>>())
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+const RECORD_ENDS: &str = "
+    INSERT INTO map_run_ends (map_run_seq, status, count)
+    SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[])";
+
+/// Appends the ends of children in this batch: (run, the child's final status).
+pub async fn record_ends(tx: &mut PgConnection, ends: &[(i64, String)]) -> Result<(), Error> {
+    if ends.is_empty() {
+        return Ok(());
+    }
+    let mut counted: BTreeMap<(i64, &str), i64> = BTreeMap::new();
+    for (run, status) in ends {
+        *counted.entry((*run, status.as_str())).or_default() += 1;
+    }
+    let runs: Vec<i64> = counted.keys().map(|(run, _)| *run).collect();
+    let statuses: Vec<&str> = counted.keys().map(|(_, status)| *status).collect();
+    let counts: Vec<i64> = counted.values().copied().collect();
+    sqlx::query(RECORD_ENDS)
+        .bind(&runs)
+        .bind(&statuses)
+        .bind(&counts)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+// Runs whose parent task closed (the parent stopped, timed out, failed elsewhere or left the
+// state), and those of executions that ended: aborted, and their running children stopped as
+// StopExecution would.
+const ABORT: &str = "
+    UPDATE map_runs SET status = 'ABORTED', stopped_at = date_trunc('milliseconds', now()),
+        due_at = NULL
+    WHERE status = 'RUNNING'
+      AND ((execution_seq, task_id) IN (SELECT * FROM UNNEST($1::bigint[], $2::bigint[]))
+           OR execution_seq = ANY($3))
+    RETURNING seq";
+const STOP_CHILDREN: &str = "
+    WITH children AS (
+        SELECT seq FROM executions WHERE map_run_seq = ANY($1) AND status = 'RUNNING'
+    ), stopped AS (
+        INSERT INTO signals (execution_seq, body)
+        SELECT seq, $2 FROM children
+    )
+    UPDATE executions SET due_at = now() WHERE seq IN (SELECT seq FROM children)";
+
+/// Aborts the runs of closed tasks `(execution, task)` and of ended executions, stopping their
+/// children. Returns how many executions it made due.
+pub async fn abort(
+    tx: &mut PgConnection,
+    closed: &[(i64, i64)],
+    ended: &[i64],
+) -> Result<u64, Error> {
+    if closed.is_empty() && ended.is_empty() {
+        return Ok(0);
+    }
+    let executions: Vec<i64> = closed.iter().map(|c| c.0).collect();
+    let tasks: Vec<i64> = closed.iter().map(|c| c.1).collect();
+    let aborted: Vec<i64> = sqlx::query(ABORT)
+        .bind(&executions)
+        .bind(&tasks)
+        .bind(ended)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| row.try_get("seq"))
+        .collect::<Result<_, _>>()?;
+    stop_children(tx, &aborted).await
+}
+
+async fn stop_children(tx: &mut PgConnection, runs: &[i64]) -> Result<u64, Error> {
+    if runs.is_empty() {
+        return Ok(0);
+    }
+    let stop = Event::Stop {
+        error: None,
+        cause: None,
+    };
+    Ok(sqlx::query(STOP_CHILDREN)
+        .bind(runs)
+        .bind(signals::body(&stop))
+        .execute(tx)
+        .await?
+        .rows_affected())
+}
+
+/// A run as the scheduler driving it holds it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Driven {
+    pub seq: i64,
+    pub arn: String,
+    pub account: String,
+    pub region: String,
+    pub execution_seq: i64,
+    pub task_id: i64,
+    pub status: String,
+    pub max_concurrency: i32,
+    pub tolerated_failure_count: Option<i64>,
+    pub tolerated_failure_percentage: Option<f64>,
+    pub total: i64,
+    pub started: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub timed_out: i64,
+    pub aborted: i64,
+}
+
+impl Driven {
+    pub fn ended(&self) -> i64 {
+        self.succeeded + self.failed + self.timed_out + self.aborted
+    }
+
+    /// Children that count against the tolerated failures: those that failed or timed out
+    /// (AWS's rule).
+    pub fn failures(&self) -> i64 {
+        self.failed + self.timed_out
+    }
+}
+
+// Runs that are due, and runs (of any status) with ends to fold in; each is held by one
+// scheduler at a time.
+const CLAIM: &str = "
+    SELECT seq, arn, account, region, execution_seq, task_id, status, max_concurrency,
+        tolerated_failure_count, tolerated_failure_percentage, total, started, succeeded,
+        failed, timed_out, aborted
+    FROM map_runs
+    WHERE (status = 'RUNNING' AND due_at <= now())
+       OR seq IN (SELECT map_run_seq FROM map_run_ends)
+    ORDER BY seq
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED";
+const TAKE_ENDS: &str = "
+    DELETE FROM map_run_ends WHERE map_run_seq = ANY($1)
+    RETURNING map_run_seq, status, count";
+
+/// Claims up to `limit` runs with work to do, their new ends folded into their counters.
+pub async fn claim(tx: &mut PgConnection, limit: i64) -> Result<Vec<Driven>, Error> {
+    let mut runs: Vec<Driven> = sqlx::query_as(CLAIM)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    if runs.is_empty() {
+        return Ok(runs);
+    }
+    let seqs: Vec<i64> = runs.iter().map(|r| r.seq).collect();
+    let ends = sqlx::query(TAKE_ENDS)
+        .bind(&seqs)
+        .fetch_all(&mut *tx)
+        .await?;
+    for row in ends {
+        let seq: i64 = row.try_get("map_run_seq")?;
+        let status: String = row.try_get("status")?;
+        let count: i64 = row.try_get("count")?;
+        let Some(run) = runs.iter_mut().find(|r| r.seq == seq) else {
+            continue;
+        };
+        match status.as_str() {
+            "SUCCEEDED" => run.succeeded += count,
+            "TIMED_OUT" => run.timed_out += count,
+            "ABORTED" => run.aborted += count,
+            _ => run.failed += count,
+        }
+    }
+    Ok(runs)
+}
+
+const SPEC: &str = "SELECT spec FROM map_runs WHERE seq = $1";
+
+/// The run's `MapRunSpec` JSON.
+pub async fn spec(tx: &mut PgConnection, seq: i64) -> Result<String, Error> {
+    Ok(sqlx::query(SPEC)
+        .bind(seq)
+        .fetch_one(tx)
+        .await?
+        .try_get("spec")?)
+}
+
+/// The children to create for a run, with what they share.
+#[derive(Debug, Clone)]
+pub struct NewChildren<'a> {
+    pub run: &'a Driven,
+    pub state_machine_arn: &'a str,
+    pub machine_type: &'a str,
+    pub definition: &'a str,
+    pub role_arn: &'a str,
+    /// (ARN, name, input, item index) of each child.
+    pub children: Vec<(String, String, String, i64)>,
+}
+
+const INSERT_CHILDREN: &str = "
+    INSERT INTO executions (arn, account, region, state_machine_arn, name, machine_type,
+        definition, role_arn, input, started_at, due_at, map_run_seq, map_index)
+    SELECT c.arn, $1, $2, $3, c.name, $4, $5, $6, c.input, date_trunc('milliseconds', now()),
+        now(), $7, c.idx
+    FROM UNNEST($8::text[], $9::text[], $10::text[], $11::bigint[]) AS c(arn, name, input, idx)
+    ON CONFLICT DO NOTHING";
+
+/// Creates children of a run (due at once); one item's child is created once, however often
+/// this is repeated.
+pub async fn insert_children(tx: &mut PgConnection, new: &NewChildren<'_>) -> Result<(), Error> {
+    if new.children.is_empty() {
+        return Ok(());
+    }
+    let arns: Vec<&str> = new.children.iter().map(|c| c.0.as_str()).collect();
+    let names: Vec<&str> = new.children.iter().map(|c| c.1.as_str()).collect();
+    let inputs: Vec<&str> = new.children.iter().map(|c| c.2.as_str()).collect();
+    let indexes: Vec<i64> = new.children.iter().map(|c| c.3).collect();
+    sqlx::query(INSERT_CHILDREN)
+        .bind(&new.run.account)
+        .bind(&new.run.region)
+        .bind(new.state_machine_arn)
+        .bind(new.machine_type)
+        .bind(new.definition)
+        .bind(new.role_arn)
+        .bind(new.run.seq)
+        .bind(&arns)
+        .bind(&names)
+        .bind(&inputs)
+        .bind(&indexes)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+const SAVE: &str = "
+    UPDATE map_runs SET started = $2, succeeded = $3, failed = $4, timed_out = $5, aborted = $6,
+        due_at = CASE WHEN $7 THEN now() END
+    WHERE seq = $1";
+
+/// Writes the run's counters; `due`: whether it has more to do at once (children to create).
+pub async fn save(tx: &mut PgConnection, run: &Driven, due: bool) -> Result<(), Error> {
+    sqlx::query(SAVE)
+        .bind(run.seq)
+        .bind(run.started)
+        .bind(run.succeeded)
+        .bind(run.failed)
+        .bind(run.timed_out)
+        .bind(run.aborted)
+        .bind(due)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+const FINISH: &str = "
+    UPDATE map_runs SET status = $2, stopped_at = date_trunc('milliseconds', now()), due_at = NULL
+    WHERE seq = $1";
+const SIGNAL_PARENT: &str = "
+    WITH signalled AS (
+        INSERT INTO signals (execution_seq, task_id, body) VALUES ($1, $2, $3)
+    )
+    UPDATE executions SET due_at = now() WHERE seq = $1 AND status = 'RUNNING'";
+
+/// Ends a run (its counters saved first): SUCCEEDED or FAILED, its running children stopped
+/// when it failed, and the parent told. Returns how many executions it made due.
+pub async fn finish(
+    tx: &mut PgConnection,
+    run: &Driven,
+    outcome: MapRunOutcome,
+) -> Result<u64, Error> {
+    save(tx, run, false).await?;
+    let status = match outcome {
+        MapRunOutcome::Succeeded { .. } => "SUCCEEDED",
+        MapRunOutcome::Failed { .. } => "FAILED",
+    };
+    sqlx::query(FINISH)
+        .bind(run.seq)
+        .bind(status)
+        .execute(&mut *tx)
+        .await?;
+    let stopped = if status == "FAILED" {
+        stop_children(tx, &[run.seq]).await?
+    } else {
+        0
+    };
+    let event = Event::MapRunEnded {
+        task_id: u64::try_from(run.task_id).unwrap_or(0),
+        outcome,
+    };
+    let parent = sqlx::query(SIGNAL_PARENT)
+        .bind(run.execution_seq)
+        .bind(run.task_id)
+        .bind(signals::body(&event))
+        .execute(tx)
+        .await?
+        .rows_affected();
+    Ok(stopped + parent)
+}
+
+const OUTPUTS: &str = "
+    SELECT status, output, error, cause FROM executions
+    WHERE map_run_seq = $1 AND map_index >= $2
+    ORDER BY map_index
+    LIMIT $3";
+
+/// One page of a run's children in item order, from item `from`: (status, output, error,
+/// cause); the error and cause as the user's text.
+pub async fn outputs(
+    tx: &mut PgConnection,
+    run: i64,
+    from: i64,
+    limit: i64,
+) -> Result<Vec<ChildEnd>, Error> {
+    Ok(sqlx::query_as(OUTPUTS)
+        .bind(run)
+        .bind(from)
+        .bind(limit)
+        .fetch_all(tx)
+        .await?)
+}
+
+/// How a child ended, for its run's results.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChildEnd {
+    pub status: String,
+    pub output: Option<String>,
+    pub error: Option<crate::text::UserText>,
+    pub cause: Option<crate::text::UserText>,
+}
+
+/// A run as DescribeMapRun and ListMapRuns show it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MapRun {
+    pub seq: i64,
+    pub arn: String,
+    pub execution_arn: String,
+    pub state_machine_arn: String,
+    pub status: String,
+    pub max_concurrency: i32,
+    pub tolerated_failure_count: Option<i64>,
+    pub tolerated_failure_percentage: Option<f64>,
+    pub total: i64,
+    pub started: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub timed_out: i64,
+    pub aborted: i64,
+    pub started_at: OffsetDateTime,
+    pub stopped_at: Option<OffsetDateTime>,
+}
+
+const DESCRIBE: &str = "
+    SELECT r.seq, r.arn, e.arn AS execution_arn, e.state_machine_arn, r.status,
+        r.max_concurrency, r.tolerated_failure_count, r.tolerated_failure_percentage, r.total,
+        r.started, r.succeeded, r.failed, r.timed_out, r.aborted, r.started_at, r.stopped_at
+    FROM map_runs r JOIN executions e ON e.seq = r.execution_seq
+    WHERE r.arn = $1";
+
+pub async fn describe(pool: &PgPool, arn: &str) -> Result<Option<MapRun>, Error> {
+    Ok(sqlx::query_as(DESCRIBE)
+        .bind(arn)
+        .fetch_optional(pool)
+        .await?)
+}
+
+const LIST: &str = "
+    SELECT r.seq, r.arn, e.arn AS execution_arn, e.state_machine_arn, r.status,
+        r.max_concurrency, r.tolerated_failure_count, r.tolerated_failure_percentage, r.total,
+        r.started, r.succeeded, r.failed, r.timed_out, r.aborted, r.started_at, r.stopped_at
+    FROM map_runs r JOIN executions e ON e.seq = r.execution_seq
+    WHERE e.arn = $1 AND r.seq < $2
+    ORDER BY r.seq DESC
+    LIMIT $3";
+
+/// One page of an execution's runs, newest first, before position `before`.
+pub async fn list(
+    pool: &PgPool,
+    execution_arn: &str,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<MapRun>, Error> {
+    Ok(sqlx::query_as(LIST)
+        .bind(execution_arn)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// What UpdateMapRun changes; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Settings {
+    pub max_concurrency: Option<i32>,
+    pub tolerated_failure_count: Option<i64>,
+    pub tolerated_failure_percentage: Option<f64>,
+}
+
+const UPDATE: &str = "
+    UPDATE map_runs SET
+        max_concurrency = COALESCE($2, max_concurrency),
+        tolerated_failure_count = COALESCE($3, tolerated_failure_count),
+        tolerated_failure_percentage = COALESCE($4, tolerated_failure_percentage),
+        due_at = now()
+    WHERE arn = $1 AND status = 'RUNNING'";
+const STATUS: &str = "SELECT status FROM map_runs WHERE arn = $1";
+
+/// The outcome of UpdateMapRun.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Updated {
+    Done,
+    /// The run had ended.
+    Ended,
+    Missing,
+}
+
+/// Changes a running run's settings; the run is looked at again at once, so a raised
+/// concurrency starts children and a lowered tolerance fails it without waiting for an end.
+pub async fn update(pool: &PgPool, arn: &str, settings: Settings) -> Result<Updated, Error> {
+    let changed = sqlx::query(UPDATE)
+        .bind(arn)
+        .bind(settings.max_concurrency)
+        .bind(settings.tolerated_failure_count)
+        .bind(settings.tolerated_failure_percentage)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if changed > 0 {
+        return Ok(Updated::Done);
+    }
+    let exists = sqlx::query(STATUS).bind(arn).fetch_optional(pool).await?;
+    Ok(if exists.is_some() {
+        Updated::Ended
+    } else {
+        Updated::Missing
+    })
+}

@@ -1,0 +1,416 @@
+//! Distributed Map end to end: a DISTRIBUTED Map state runs its items as child executions of a
+//! Map Run, which DescribeMapRun, ListMapRuns, UpdateMapRun and ListExecutions(mapRunArn) show
+//! and change; tolerated failures, stops and a scheduler killed in the middle of a run.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType, MapRunStatus};
+use serde_json::{Value, json};
+use switchback_tests::TestApp;
+use switchback_tests::processes::Node;
+
+use crate::error_code;
+use crate::executions::{history, wait_for, wait_until_done};
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/r";
+
+async fn machine(client: &aws_sdk_sfn::Client, name: &str, definition: Value) -> String {
+    client
+        .create_state_machine()
+        .name(name)
+        .definition(definition.to_string())
+        .role_arn(ROLE)
+        .send()
+        .await
+        .expect("create state machine")
+        .state_machine_arn()
+        .to_owned()
+}
+
+async fn start(client: &aws_sdk_sfn::Client, machine_arn: &str, input: Value) -> String {
+    client
+        .start_execution()
+        .state_machine_arn(machine_arn)
+        .input(input.to_string())
+        .send()
+        .await
+        .expect("start execution")
+        .execution_arn()
+        .to_owned()
+}
+
+/// A Distributed Map over `items` whose children run `states` (starting at `start_at`).
+fn distributed(map: Value, start_at: &str, states: Value) -> Value {
+    let mut state = json!({
+        "Type": "Map",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": start_at,
+            "States": states,
+        },
+        "End": true,
+    });
+    if let (Some(state), Some(extra)) = (state.as_object_mut(), map.as_object()) {
+        for (key, value) in extra {
+            state.insert(key.clone(), value.clone());
+        }
+    }
+    json!({"StartAt": "Fan", "States": {"Fan": state}})
+}
+
+async fn map_run_arn(client: &aws_sdk_sfn::Client, execution_arn: &str) -> String {
+    wait_for("the map run", Duration::from_secs(20), || async {
+        let runs = client
+            .list_map_runs()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+            .expect("list map runs");
+        runs.map_runs().first().map(|r| r.map_run_arn().to_owned())
+    })
+    .await
+}
+
+async fn children(
+    client: &aws_sdk_sfn::Client,
+    run: &str,
+) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {
+    client
+        .list_executions()
+        .map_run_arn(run)
+        .max_results(1000)
+        .send()
+        .await
+        .expect("list the run's executions")
+        .executions()
+        .to_vec()
+}
+
+/// Items run as child executions with their own histories; the parent's history shows the run
+/// and no iteration; the run, its children and their ARNs read as AWS names them.
+#[tokio::test]
+async fn a_distributed_map_runs_each_item_as_a_child_execution() {
+    let app = TestApp::spawn().await;
+    let client = &app.client;
+    let definition = distributed(
+        json!({"Label": "Double", "ItemsPath": "$.items", "MaxConcurrency": 2,
+               "ItemSelector": {"n.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index",
+                                "k.$": "$.k"}}),
+        "Add",
+        json!({"Add": {"Type": "Pass",
+                       "Parameters": {"sum.$": "States.MathAdd($.n, $.k)", "i.$": "$.i"},
+                       "End": true}}),
+    );
+    let machine_arn = machine(client, "fan", definition).await;
+    let arn = start(
+        client,
+        &machine_arn,
+        json!({"items": [1, 2, 3, 4, 5], "k": 10}),
+    )
+    .await;
+    let done = wait_until_done(client, &arn, Duration::from_secs(60)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    let output: Value = serde_json::from_str(done.output().unwrap_or("null")).expect("json");
+    assert_eq!(
+        output,
+        json!([{"sum": 11, "i": 0}, {"sum": 12, "i": 1}, {"sum": 13, "i": 2},
+               {"sum": 14, "i": 3}, {"sum": 15, "i": 4}])
+    );
+
+    let events = history(client, &arn).await;
+    let types: Vec<&str> = events.iter().map(|e| e.r#type().as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let run = events
+        .iter()
+        .find_map(|e| e.map_run_started_event_details())
+        .and_then(|d| d.map_run_arn())
+        .expect("the run's ARN")
+        .to_owned();
+    assert!(
+        run.starts_with("arn:aws:states:us-east-1:123456789012:mapRun:fan/Double:"),
+        "{run}"
+    );
+
+    let runs = client
+        .list_map_runs()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("list map runs");
+    assert_eq!(runs.map_runs().len(), 1);
+    assert_eq!(runs.map_runs()[0].map_run_arn(), run);
+    assert_eq!(
+        runs.map_runs()[0].state_machine_arn(),
+        "arn:aws:states:us-east-1:123456789012:stateMachine:fan/Double"
+    );
+
+    let described = client
+        .describe_map_run()
+        .map_run_arn(&run)
+        .send()
+        .await
+        .expect("describe map run");
+    assert_eq!(described.status(), &MapRunStatus::Succeeded);
+    assert_eq!(described.execution_arn(), arn);
+    assert_eq!(described.max_concurrency(), 2);
+    assert!(described.stop_date().is_some());
+    let counts = described.execution_counts().expect("counts");
+    assert_eq!(
+        (
+            counts.total(),
+            counts.succeeded(),
+            counts.running(),
+            counts.pending()
+        ),
+        (5, 5, 0, 0)
+    );
+
+    let listed = children(client, &run).await;
+    assert_eq!(listed.len(), 5);
+    let names: HashSet<&str> = listed.iter().map(|e| e.name()).collect();
+    assert_eq!(names.len(), 5, "every child has a name of its own");
+    for child in &listed {
+        assert_eq!(child.status(), &ExecutionStatus::Succeeded);
+        assert_eq!(child.map_run_arn(), Some(run.as_str()));
+        assert!(
+            child
+                .execution_arn()
+                .starts_with("arn:aws:states:us-east-1:123456789012:execution:fan/Double:"),
+            "{}",
+            child.execution_arn()
+        );
+    }
+    let child = client
+        .describe_execution()
+        .execution_arn(listed[0].execution_arn())
+        .send()
+        .await
+        .expect("describe a child");
+    assert_eq!(child.map_run_arn(), Some(run.as_str()));
+    let child_types: Vec<HistoryEventType> = history(client, listed[0].execution_arn())
+        .await
+        .iter()
+        .map(|e| e.r#type().clone())
+        .collect();
+    assert_eq!(
+        child_types,
+        [
+            HistoryEventType::ExecutionStarted,
+            HistoryEventType::PassStateEntered,
+            HistoryEventType::PassStateExited,
+            HistoryEventType::ExecutionSucceeded
+        ]
+    );
+
+    // A completed run cannot be changed; an unknown one does not exist.
+    let (code, _) = error_code(
+        client
+            .update_map_run()
+            .map_run_arn(&run)
+            .max_concurrency(5)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationException");
+    let (code, _) = error_code(
+        client
+            .describe_map_run()
+            .map_run_arn(format!("{run}0"))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ResourceNotFound");
+    let (code, _) = error_code(
+        client
+            .list_executions()
+            .map_run_arn(&run)
+            .state_machine_arn(&machine_arn)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationException");
+}
+
+/// Failed children within the tolerated count leave their error output among the results;
+/// one more fails the run and the Map state with `States.ExceedToleratedFailureThreshold`,
+/// which a Catch handles.
+#[tokio::test]
+async fn failures_count_against_what_the_map_tolerates() {
+    let app = TestApp::spawn().await;
+    let client = &app.client;
+    let states = json!({
+        "Check": {"Type": "Choice",
+                  "Choices": [{"Variable": "$", "NumericGreaterThan": 2, "Next": "Boom"}],
+                  "Default": "Fine"},
+        "Boom": {"Type": "Fail", "Error": "TooBig", "Cause": "over two"},
+        "Fine": {"Type": "Succeed"}
+    });
+    let tolerant = machine(
+        client,
+        "tolerant",
+        distributed(json!({"ToleratedFailureCount": 1}), "Check", states.clone()),
+    )
+    .await;
+    let arn = start(client, &tolerant, json!([1, 2, 3])).await;
+    let done = wait_until_done(client, &arn, Duration::from_secs(60)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    let output: Value = serde_json::from_str(done.output().unwrap_or("null")).expect("json");
+    assert_eq!(
+        output,
+        json!([1, 2, {"Error": "TooBig", "Cause": "over two"}])
+    );
+
+    let mut strict = distributed(json!({"ToleratedFailureCount": 1}), "Check", states);
+    strict["States"]["Fan"]["Catch"] = json!([{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]);
+    strict["States"]["Fan"]
+        .as_object_mut()
+        .map(|fan| fan.remove("End"));
+    strict["States"]["Fan"]["Next"] = json!("Caught");
+    strict["States"]["Caught"] = json!({"Type": "Pass", "End": true});
+    let strict = machine(client, "strict", strict).await;
+    let arn = start(client, &strict, json!([3, 4, 5])).await;
+    let done = wait_until_done(client, &arn, Duration::from_secs(60)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    let output: Value = serde_json::from_str(done.output().unwrap_or("null")).expect("json");
+    assert_eq!(output["Error"], "States.ExceedToleratedFailureThreshold");
+    let events = history(client, &arn).await;
+    let failed = events
+        .iter()
+        .find_map(|e| e.map_run_failed_event_details())
+        .expect("MapRunFailed");
+    assert_eq!(
+        failed.error(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    let run = map_run_arn(client, &arn).await;
+    let described = client
+        .describe_map_run()
+        .map_run_arn(&run)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(described.status(), &MapRunStatus::Failed);
+    assert_eq!(described.tolerated_failure_count(), 1);
+}
+
+/// UpdateMapRun raises a running run's concurrency at once; stopping the parent aborts the
+/// run and stops its children.
+#[tokio::test]
+async fn update_map_run_changes_a_running_run_and_a_stop_aborts_it() {
+    let app = TestApp::spawn().await;
+    let client = &app.client;
+    let definition = distributed(
+        json!({"MaxConcurrency": 1}),
+        "Sleep",
+        json!({"Sleep": {"Type": "Wait", "Seconds": 600, "End": true}}),
+    );
+    let machine_arn = machine(client, "sleepy", definition).await;
+    let arn = start(client, &machine_arn, json!([1, 2, 3, 4, 5])).await;
+    let run = map_run_arn(client, &arn).await;
+    wait_for("one running child", Duration::from_secs(20), || async {
+        (children(client, &run).await.len() == 1).then_some(())
+    })
+    .await;
+    // Still one after a while: the concurrency holds.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(children(client, &run).await.len(), 1);
+
+    client
+        .update_map_run()
+        .map_run_arn(&run)
+        .max_concurrency(3)
+        .send()
+        .await
+        .expect("update map run");
+    wait_for(
+        "three running children",
+        Duration::from_secs(20),
+        || async { (children(client, &run).await.len() == 3).then_some(()) },
+    )
+    .await;
+    let described = client
+        .describe_map_run()
+        .map_run_arn(&run)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(described.max_concurrency(), 3);
+    assert_eq!(described.status(), &MapRunStatus::Running);
+
+    client
+        .stop_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("stop");
+    wait_for("every child aborted", Duration::from_secs(20), || async {
+        let listed = children(client, &run).await;
+        listed
+            .iter()
+            .all(|c| c.status() == &ExecutionStatus::Aborted)
+            .then_some(())
+    })
+    .await;
+    let described = client
+        .describe_map_run()
+        .map_run_arn(&run)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(described.status(), &MapRunStatus::Aborted);
+    assert_eq!(
+        children(client, &run).await.len(),
+        3,
+        "no child after the stop"
+    );
+}
+
+/// A scheduler killed while it drives a run and steps its children: another finishes the run,
+/// and every item ran exactly once.
+#[tokio::test]
+async fn a_run_survives_a_killed_scheduler_and_runs_each_item_once() {
+    let url = switchback_tests::pg::fresh_database().await;
+    let api = Node::start("api", &url);
+    let mut first = Node::start("scheduler", &url);
+    api.wait_ready().await;
+    let client = switchback_tests::app::client(api.address.expect("api address"), "us-east-1");
+    let definition = distributed(
+        json!({"MaxConcurrency": 20}),
+        "Pause",
+        json!({"Pause": {"Type": "Wait", "Seconds": 1, "End": true}}),
+    );
+    let machine_arn = machine(&client, "survivor", definition).await;
+    let items: Vec<u32> = (0..200).collect();
+    let arn = start(&client, &machine_arn, json!(items)).await;
+    let run = map_run_arn(&client, &arn).await;
+    wait_for("children running", Duration::from_secs(20), || async {
+        (children(&client, &run).await.len() >= 20).then_some(())
+    })
+    .await;
+    first.kill();
+    let _second = Node::start("scheduler", &url);
+    let done = wait_until_done(&client, &arn, Duration::from_secs(120)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    let output: Value = serde_json::from_str(done.output().unwrap_or("null")).expect("json");
+    assert_eq!(output, json!(items));
+    let listed = children(&client, &run).await;
+    assert_eq!(listed.len(), 200, "one child per item, none twice");
+    assert!(
+        listed
+            .iter()
+            .all(|c| c.status() == &ExecutionStatus::Succeeded)
+    );
+}
