@@ -9,6 +9,7 @@ use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType, MapRunStatus};
 use serde_json::{Value, json};
 use switchback_tests::TestApp;
 use switchback_tests::processes::Node;
+use switchback_tests::s3::S3Server;
 
 use crate::error_code;
 use crate::executions::{history, wait_for, wait_until_done};
@@ -413,4 +414,286 @@ async fn a_run_survives_a_killed_scheduler_and_runs_each_item_once() {
             .iter()
             .all(|c| c.status() == &ExecutionStatus::Succeeded)
     );
+}
+
+/// An app whose schedulers read and write the test S3 server.
+async fn app_with_s3(s3: &S3Server) -> TestApp {
+    let url = switchback_tests::pg::fresh_database().await;
+    let config = s3.config();
+    TestApp::spawn_with(&url, move |settings| settings.integrations.s3 = config).await
+}
+
+/// A machine whose Distributed Map reads with `reader` and runs a Pass state per item.
+fn reading(reader: Value, extra: Value) -> Value {
+    let mut map = json!({"ItemReader": reader});
+    if let (Some(map), Some(extra)) = (map.as_object_mut(), extra.as_object()) {
+        for (key, value) in extra {
+            map.insert(key.clone(), value.clone());
+        }
+    }
+    distributed(map, "Echo", json!({"Echo": {"Type": "Pass", "End": true}}))
+}
+
+async fn run_to_end(
+    client: &aws_sdk_sfn::Client,
+    machine_arn: &str,
+    input: Value,
+) -> (String, Value) {
+    let arn = start(client, machine_arn, input).await;
+    let done = wait_until_done(client, &arn, Duration::from_secs(60)).await;
+    assert_eq!(
+        done.status(),
+        &ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        done.error(),
+        done.cause()
+    );
+    let output = serde_json::from_str(done.output().unwrap_or("null")).expect("json output");
+    (arn, output)
+}
+
+/// ItemReader: a JSON array, JSON lines (with MaxItems), CSV with a header row and with given
+/// headers and another delimiter, and a listing, each read from the S3 server, the reader's
+/// parameters taken from the state's input; a missing object fails the Map state with
+/// `States.ItemReaderFailed`.
+#[tokio::test]
+async fn items_are_read_from_s3_objects_and_listings() {
+    let s3 = S3Server::start().await;
+    s3.bucket("data").await;
+    let items: Vec<Value> = (0..300)
+        .map(|i| json!({"n": i, "text": format!("item \"{i}\", ]")}))
+        .collect();
+    s3.put("data", "in/items.json", json!(items).to_string().as_bytes())
+        .await;
+    let lines: String = (0..10).map(|i| format!("{{\"line\":{i}}}\n")).collect();
+    s3.put("data", "in/lines.jsonl", lines.as_bytes()).await;
+    s3.put("data", "in/rows.csv", b"id,name\n1,ann\n2,\"b, c\"\n")
+        .await;
+    s3.put("data", "other/rows.psv", b"1|ann\n2|bob\n").await;
+    let app = app_with_s3(&s3).await;
+    let client = &app.client;
+
+    let json_machine = machine(
+        client,
+        "json-reader",
+        reading(
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                   "ReaderConfig": {"InputType": "JSON"},
+                   "Parameters": {"Bucket.$": "$.bucket", "Key": "in/items.json"}}),
+            json!({"ItemSelector": {"n.$": "$$.Map.Item.Value.n", "i.$": "$$.Map.Item.Index"}}),
+        ),
+    )
+    .await;
+    let (arn, output) = run_to_end(client, &json_machine, json!({"bucket": "data"})).await;
+    let expected: Vec<Value> = (0..300).map(|i| json!({"n": i, "i": i})).collect();
+    assert_eq!(output, json!(expected));
+    let started = history(client, &arn)
+        .await
+        .iter()
+        .find_map(|e| e.map_state_started_event_details().map(|d| d.length()))
+        .expect("MapStateStarted");
+    assert_eq!(
+        started, 0,
+        "a reader's items are not known when the state starts"
+    );
+    let run = map_run_arn(client, &arn).await;
+    let described = client
+        .describe_map_run()
+        .map_run_arn(&run)
+        .send()
+        .await
+        .expect("describe");
+    let items_counted = described.item_counts().expect("item counts");
+    assert_eq!(
+        (items_counted.total(), items_counted.succeeded()),
+        (300, 300)
+    );
+
+    let lines_machine = machine(
+        client,
+        "lines-reader",
+        reading(
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                   "ReaderConfig": {"InputType": "JSONL", "MaxItems": 4},
+                   "Parameters": {"Bucket": "data", "Key": "in/lines.jsonl"}}),
+            json!({}),
+        ),
+    )
+    .await;
+    let (_, output) = run_to_end(client, &lines_machine, json!({})).await;
+    assert_eq!(
+        output,
+        json!([{"line": 0}, {"line": 1}, {"line": 2}, {"line": 3}])
+    );
+
+    let csv_machine = machine(
+        client,
+        "csv-reader",
+        reading(
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                   "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+                   "Parameters": {"Bucket": "data", "Key": "in/rows.csv"}}),
+            json!({}),
+        ),
+    )
+    .await;
+    let (_, output) = run_to_end(client, &csv_machine, json!({})).await;
+    assert_eq!(
+        output,
+        json!([{"id": "1", "name": "ann"}, {"id": "2", "name": "b, c"}])
+    );
+
+    let given_machine = machine(
+        client,
+        "given-headers",
+        reading(
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                   "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "GIVEN",
+                                    "CSVHeaders": ["id", "who"], "CSVDelimiter": "PIPE"},
+                   "Parameters": {"Bucket": "data", "Key": "other/rows.psv"}}),
+            json!({}),
+        ),
+    )
+    .await;
+    let (_, output) = run_to_end(client, &given_machine, json!({})).await;
+    assert_eq!(
+        output,
+        json!([{"id": "1", "who": "ann"}, {"id": "2", "who": "bob"}])
+    );
+
+    let listing_machine = machine(
+        client,
+        "listing",
+        reading(
+            json!({"Resource": "arn:aws:states:::s3:listObjectsV2",
+                   "Parameters": {"Bucket": "data", "Prefix": "in/"}}),
+            json!({"ItemSelector": {"key.$": "$$.Map.Item.Value.Key",
+                                    "size.$": "$$.Map.Item.Value.Size"}}),
+        ),
+    )
+    .await;
+    let (_, output) = run_to_end(client, &listing_machine, json!({})).await;
+    let keys: Vec<&str> = output
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|o| o["key"].as_str())
+        .collect();
+    assert_eq!(keys, ["in/items.json", "in/lines.jsonl", "in/rows.csv"]);
+    assert_eq!(output[2]["size"], 23);
+
+    let missing = machine(
+        client,
+        "missing",
+        reading(
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                   "ReaderConfig": {"InputType": "JSON"},
+                   "Parameters": {"Bucket": "data", "Key": "in/none.json"}}),
+            json!({}),
+        ),
+    )
+    .await;
+    let arn = start(client, &missing, json!({})).await;
+    let done = wait_until_done(client, &arn, Duration::from_secs(60)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Failed);
+    assert_eq!(done.error(), Some("States.ItemReaderFailed"));
+    assert!(
+        done.cause().unwrap_or_default().contains("NoSuchKey"),
+        "{:?}",
+        done.cause()
+    );
+}
+
+/// ItemBatcher groups items for each child (with its BatchInput); ResultWriter writes the
+/// children's records under `<Prefix>/<run id>/` with a manifest, and the Map's output names
+/// it.
+#[tokio::test]
+async fn batches_run_as_children_and_results_are_written_to_s3() {
+    let s3 = S3Server::start().await;
+    s3.bucket("data").await;
+    s3.bucket("results").await;
+    let rows: String = std::iter::once("id,value\n".to_owned())
+        .chain((0..25).map(|i| format!("{i},v{i}\n")))
+        .collect();
+    s3.put("data", "rows.csv", rows.as_bytes()).await;
+    let app = app_with_s3(&s3).await;
+    let client = &app.client;
+    let definition = distributed(
+        json!({
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                           "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+                           "Parameters": {"Bucket": "data", "Key": "rows.csv"}},
+            "ItemBatcher": {"MaxItemsPerBatch": 10, "BatchInput": {"job.$": "$.job"}},
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                             "Parameters": {"Bucket": "results", "Prefix": "out"}}
+        }),
+        "Count",
+        json!({"Count": {"Type": "Pass",
+                         "Parameters": {"job.$": "$.BatchInput.job",
+                                        "count.$": "States.ArrayLength($.Items)",
+                                        "first.$": "$.Items[0].id"},
+                         "End": true}}),
+    );
+    let machine_arn = machine(client, "batched", definition).await;
+    let (arn, output) = run_to_end(client, &machine_arn, json!({"job": "j1"})).await;
+    let run = map_run_arn(client, &arn).await;
+    let run_id = run.rsplit(':').next().expect("run id");
+    assert_eq!(
+        output,
+        json!({"MapRunArn": run, "ResultWriterDetails": {"Bucket": "results",
+               "Key": format!("out/{run_id}/manifest.json")}})
+    );
+    let manifest: Value = serde_json::from_slice(
+        &s3.get("results", &format!("out/{run_id}/manifest.json"))
+            .await,
+    )
+    .expect("manifest");
+    assert_eq!(manifest["DestinationBucket"], "results");
+    assert_eq!(manifest["MapRunArn"], run.as_str());
+    let succeeded_key = format!("out/{run_id}/SUCCEEDED_0.json");
+    assert_eq!(
+        manifest["ResultFiles"]["SUCCEEDED"][0]["Key"],
+        succeeded_key.as_str()
+    );
+    assert_eq!(manifest["ResultFiles"]["FAILED"], json!([]));
+    let results: Value =
+        serde_json::from_slice(&s3.get("results", &succeeded_key).await).expect("results");
+    let results = results.as_array().expect("array");
+    assert_eq!(results.len(), 3, "three batches: 10, 10 and 5 items");
+    let outputs: Vec<Value> = results
+        .iter()
+        .map(|r| serde_json::from_str(r["Output"].as_str().unwrap_or("null")).expect("output"))
+        .collect();
+    assert_eq!(
+        outputs,
+        [
+            json!({"job": "j1", "count": 10, "first": "0"}),
+            json!({"job": "j1", "count": 10, "first": "10"}),
+            json!({"job": "j1", "count": 5, "first": "20"})
+        ]
+    );
+    assert_eq!(results[0]["Status"], "SUCCEEDED");
+    assert!(
+        results[0]["ExecutionArn"]
+            .as_str()
+            .is_some_and(|a| a.contains(":execution:batched/"))
+    );
+
+    let described = client
+        .describe_map_run()
+        .map_run_arn(&run)
+        .send()
+        .await
+        .expect("describe");
+    let items = described.item_counts().expect("items");
+    let executions = described.execution_counts().expect("executions");
+    assert_eq!((items.total(), items.succeeded()), (25, 25));
+    assert_eq!((executions.total(), executions.succeeded()), (3, 3));
+    let listed = children(client, &run).await;
+    let mut counts: Vec<i64> = listed
+        .iter()
+        .map(|c| c.item_count().unwrap_or(0) as i64)
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(counts, [5, 10, 10]);
 }

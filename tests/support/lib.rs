@@ -8,6 +8,7 @@
 //! - [`browser`] — headless Chromium driven over WebDriver, for the console's pages.
 //! - [`processes`] — real `switchback` processes, killed, paused and restarted by multi-process and chaos tests.
 //! - [`raw`] — plain HTTP requests, for protocol cases no SDK would send.
+//! - [`s3`] — an S3-compatible server (`moto_server`) for Distributed Map's readers and writers.
 //! - [`services`] — a Lambda Invoke API and an HTTP server that Task states call.
 
 pub mod app;
@@ -16,6 +17,7 @@ pub mod chaos;
 pub mod pg;
 pub mod processes;
 pub mod raw;
+pub mod s3;
 pub mod services;
 
 pub use app::TestApp;

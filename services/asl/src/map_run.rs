@@ -9,8 +9,10 @@ use serde_json::{Value, json};
 use crate::dataflow;
 use crate::entropy::Entropy;
 use crate::failure::{Failure, errors};
+use crate::item_reader::{BatcherSpec, ReaderSpec};
 use crate::jsonata::{self, States};
 use crate::model::QueryLanguage;
+use crate::result_writer::WriterSpec;
 use crate::variables::{Env, Frame, Variables};
 
 /// The most children a Distributed Map runs at once (AWS's limit, and what it runs when
@@ -35,7 +37,17 @@ pub struct MapRunSpec {
     pub role_arn: String,
     /// `ProcessorConfig.ExecutionType` is EXPRESS.
     pub express: bool,
+    /// The items, when the state's input held them (none with a reader).
     pub items: Vec<Value>,
+    /// `ItemReader`: the items come from S3, read as the run goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader: Option<ReaderSpec>,
+    /// `ItemBatcher`: each child runs a batch of items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batcher: Option<BatcherSpec>,
+    /// `ResultWriter`: where and how the results are written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<WriterSpec>,
     /// `ItemSelector` (or the legacy `Parameters`), with what it reads besides the item.
     pub selector: Option<Selector>,
     /// 0 in the state means [`MAX_CONCURRENCY`].
@@ -181,6 +193,9 @@ mod tests {
             role_arn: String::new(),
             express: false,
             items: vec![],
+            reader: None,
+            batcher: None,
+            writer: None,
             selector: Some(Selector {
                 template: json!({"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index",
                                  "all.$": "$.k", "b.$": "$bucket"}),

@@ -26,6 +26,8 @@ pub struct IntegrationsConfig {
     pub lambda: LambdaConfig,
     /// Where HTTP Tasks may go.
     pub http: HttpConfig,
+    /// The S3-compatible API Distributed Map states read items from and write results to.
+    pub s3: S3Config,
     /// Connections that HTTP Tasks name in `Authentication.ConnectionArn`.
     ///
     /// In TOML either an array of tables (`[[integrations.connections]]`) or a table of tables
@@ -74,6 +76,24 @@ pub struct LambdaConfig {
     pub session_token: Option<String>,
     /// Per-function overrides, keyed by the bare function name (`my-function`, not its ARN).
     pub functions: HashMap<String, FunctionConfig>,
+}
+
+/// `[integrations.s3]`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    /// Base URL of an S3-compatible API, e.g. `http://minio:9000`; buckets are addressed in
+    /// the path (`{endpoint}/{bucket}/{key}`). Unset: `https://s3.{region}.amazonaws.com`.
+    pub endpoint: Option<String>,
+    /// Region for the default endpoint and for signing. Unset: the service's `aws.region`.
+    pub region: Option<String>,
+    /// Access key id for SigV4 signing. Requests are unsigned unless this and
+    /// `secret_access_key` are both set.
+    pub access_key_id: Option<String>,
+    /// Secret access key for SigV4 signing. Never logged.
+    pub secret_access_key: Option<String>,
+    /// Session token of temporary credentials, sent as `X-Amz-Security-Token`. Never logged.
+    pub session_token: Option<String>,
 }
 
 /// `[integrations.lambda.functions.<name>]`.
@@ -261,6 +281,18 @@ impl fmt::Debug for LambdaConfig {
             .field("secret_access_key", &redact(&self.secret_access_key))
             .field("session_token", &redact(&self.session_token))
             .field("functions", &self.functions)
+            .finish()
+    }
+}
+
+impl fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &redact(&self.secret_access_key))
+            .field("session_token", &redact(&self.session_token))
             .finish()
     }
 }

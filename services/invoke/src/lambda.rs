@@ -41,20 +41,12 @@ pub(crate) struct Target {
 
 impl Lambda {
     pub(crate) fn new(config: LambdaConfig, default_region: &str) -> Result<Self, Error> {
-        let credentials = match (&config.access_key_id, &config.secret_access_key) {
-            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => Some(Credentials {
-                access_key_id: id.clone(),
-                secret_access_key: secret.clone(),
-                session_token: config.session_token.clone().filter(|t| !t.is_empty()),
-            }),
-            (None, None) => None,
-            (Some(id), None) if id.is_empty() => None,
-            _ => {
-                return Err(Error::Config(
-                    "lambda.access_key_id and lambda.secret_access_key must be set together".into(),
-                ));
-            }
-        };
+        let credentials = Credentials::from_settings(
+            "lambda",
+            config.access_key_id.as_deref(),
+            config.secret_access_key.as_deref(),
+            config.session_token.as_deref(),
+        )?;
         for endpoint in config.endpoint.iter().chain(
             config
                 .functions

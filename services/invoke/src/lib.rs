@@ -11,6 +11,8 @@
 //!   connection's credentials only to its `allowed_endpoints`.
 //! - `sigv4` — AWS Signature Version 4, pure.
 //! - `lambda` — Lambda's Invoke API and the mapping of its answers to Step Functions' results.
+//! - `s3` — S3's GetObject (by range), ListObjectsV2 and PutObject, for Distributed Map's
+//!   ItemReader and ResultWriter.
 //! - `http_task` — the HTTP Task (`arn:aws:states:::http:invoke`) and connection authorization.
 //! - `loopback` (tests) — both integrations against a small HTTP server on 127.0.0.1.
 //!
@@ -25,6 +27,7 @@ mod http_task;
 mod lambda;
 #[cfg(test)]
 mod loopback;
+pub mod s3;
 pub mod sigv4;
 
 use std::sync::Arc;
@@ -34,7 +37,7 @@ use switchback_asl::interpreter::{Call, Event, Invocation};
 
 pub use config::{
     ApiKeyAuth, AuthorizationType, BasicAuth, ConnectionConfig, FunctionConfig, HttpConfig,
-    HttpParameters, IntegrationsConfig, LambdaConfig, OAuthConfig,
+    HttpParameters, IntegrationsConfig, LambdaConfig, OAuthConfig, S3Config,
 };
 pub use http_task::{ExchangeRequest, ExchangeResponse, HttpExchange};
 
@@ -128,6 +131,7 @@ struct Inner {
     task_http: client::HttpClient,
     lambda: lambda::Lambda,
     http_tasks: http_task::HttpTasks,
+    s3: s3::S3,
 }
 
 impl std::fmt::Debug for Invoker {
@@ -150,14 +154,21 @@ impl Invoker {
         } else {
             client::HttpClient::new(destinations::Destinations::PublicOnly)?
         };
+        let s3 = s3::S3::new(&config.s3, default_region, http.clone())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
                 task_http,
                 lambda,
                 http_tasks,
+                s3,
             }),
         })
+    }
+
+    /// The S3 client Distributed Map states read items with and write results with.
+    pub fn s3(&self) -> &s3::S3 {
+        &self.inner.s3
     }
 
     /// `lambda:invoke` with `InvocationType` `RequestResponse`: on success the AWS-shaped output

@@ -20,6 +20,30 @@ pub(crate) struct Credentials {
     pub session_token: Option<String>,
 }
 
+impl Credentials {
+    /// The credentials a settings section (`lambda`, `s3`) gives: none when neither key is set
+    /// (unsigned requests); both keys or neither.
+    pub(crate) fn from_settings(
+        section: &str,
+        access_key_id: Option<&str>,
+        secret_access_key: Option<&str>,
+        session_token: Option<&str>,
+    ) -> Result<Option<Self>, crate::Error> {
+        match (access_key_id, secret_access_key) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => Ok(Some(Self {
+                access_key_id: id.to_owned(),
+                secret_access_key: secret.to_owned(),
+                session_token: session_token.filter(|t| !t.is_empty()).map(str::to_owned),
+            })),
+            (None, None) => Ok(None),
+            (Some(""), None) => Ok(None),
+            _ => Err(crate::Error::Config(format!(
+                "{section}.access_key_id and {section}.secret_access_key must be set together"
+            ))),
+        }
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
@@ -134,7 +158,7 @@ pub fn signature(
     let canonical_request = format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         request.method.to_ascii_uppercase(),
-        canonical_uri(request.path),
+        canonical_uri(request.path, service),
         canonical_query(request.query),
         canonical_headers,
         signed_headers,
@@ -189,9 +213,12 @@ fn normalize_value(value: &str) -> String {
 }
 
 /// Every service but S3 signs the path encoded a second time: the wire form's `%` becomes `%25`.
-fn canonical_uri(path: &str) -> String {
+fn canonical_uri(path: &str, service: &str) -> String {
     if path.is_empty() {
         return "/".to_owned();
+    }
+    if service == "s3" {
+        return path.to_owned();
     }
     path.split('/')
         .map(|segment| uri_encode(segment.as_bytes()))
@@ -355,9 +382,14 @@ mod tests {
     #[test]
     fn paths_are_encoded_twice_and_queries_normalized() {
         assert_eq!(
-            canonical_uri("/2015-03-31/functions/arn%3Aaws%3Alambda/invocations"),
+            canonical_uri(
+                "/2015-03-31/functions/arn%3Aaws%3Alambda/invocations",
+                "lambda"
+            ),
             "/2015-03-31/functions/arn%253Aaws%253Alambda/invocations"
         );
+        // S3 signs the path as sent.
+        assert_eq!(canonical_uri("/b/a%20key", "s3"), "/b/a%20key");
         assert_eq!(
             canonical_query("b=2&a=%24LATEST&a=1"),
             "a=%24LATEST&a=1&b=2"

@@ -9,7 +9,7 @@ use switchback_asl::interpreter::{
     Status, StepBudget,
 };
 use switchback_store::engine::{Claimed, NewCall, NewTask, Step};
-use switchback_store::map_runs::NewMapRun;
+use switchback_store::map_runs::{ChildEnded, NewMapRun};
 use time::OffsetDateTime;
 
 /// What one step produces for the store.
@@ -25,8 +25,8 @@ pub struct Advanced {
     pub child_ended: Option<(String, Event)>,
     /// Distributed Map runs the step started.
     pub new_map_runs: Vec<NewMapRun>,
-    /// The execution is a child of a Distributed Map's run and ended: the run and its status.
-    pub map_run_end: Option<(i64, String)>,
+    /// The execution is a child of a Distributed Map's run and ended.
+    pub map_run_end: Option<ChildEnded>,
 }
 
 /// Advances `execution` by its signals, then by time, at `now_ms`. A panic or an unreadable
@@ -211,12 +211,17 @@ fn run(
         child_ended,
         new_map_runs,
         map_run_end: ended
-            .then(|| {
-                execution
-                    .map_run_seq
-                    .map(|run| (run, snapshot.status.as_str().to_owned()))
-            })
+            .then(|| map_run_end(execution, snapshot.status.as_str()))
             .flatten(),
+    })
+}
+
+/// For a child of a Distributed Map's run that ended with `status`: what its run counts.
+fn map_run_end(execution: &Claimed, status: &str) -> Option<ChildEnded> {
+    Some(ChildEnded {
+        run: execution.map_run_seq?,
+        status: status.to_owned(),
+        items: i64::from(execution.map_items.unwrap_or(1)),
     })
 }
 
@@ -240,7 +245,10 @@ fn new_map_run(
             .tolerated_count
             .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
         tolerated_failure_percentage: spec.tolerated_percentage,
-        total: i64::try_from(spec.items.len()).unwrap_or(i64::MAX),
+        total: spec
+            .reader
+            .is_none()
+            .then(|| i64::try_from(spec.items.len()).unwrap_or(i64::MAX)),
     })
 }
 
@@ -339,7 +347,7 @@ pub fn poisoned(execution: &Claimed, reason: &str, now_ms: i64) -> Advanced {
         closed_tasks: Vec::new(),
         ended_with_tasks: true,
         new_map_runs: Vec::new(),
-        map_run_end: execution.map_run_seq.map(|run| (run, "FAILED".to_owned())),
+        map_run_end: map_run_end(execution, "FAILED"),
         child_ended: child_ended(
             execution,
             Status::Failed,

@@ -9,7 +9,9 @@
 //! - `calls` — integration tasks' calls (Lambda, HTTP, nested executions, mocked responses),
 //!   made under a lease, their results recorded as signals.
 //! - `map_runs` — Distributed Map runs: children created up to each run's concurrency, ends
-//!   counted, the parent told when the run ends.
+//!   counted, results gathered or written (ResultWriter), the parent told when the run ends.
+//! - `map_items` — a run's items: from the state's input, or read from S3 (ItemReader) a chunk
+//!   or a page at a time.
 //! - `retention` — the periodic sweep that deletes executions ended longer ago than kept.
 //!
 //! The outbound clients (Lambda, HTTP Tasks, SigV4) are the `switchback-invoke` crate's.
@@ -22,6 +24,7 @@ mod advance;
 mod batch;
 mod calls;
 mod machines;
+mod map_items;
 mod map_runs;
 mod retention;
 
@@ -94,12 +97,11 @@ pub async fn run(
     let stop = CancellationToken::new();
     // Calls run beside the batches: a slow Lambda never holds up other executions.
     let calls_ready = Arc::new(Notify::new());
+    let invoker =
+        switchback_invoke::Invoker::new(config.integrations.clone(), &config.default_region)?;
     let caller = calls::Caller {
         pool: pool.clone(),
-        invoker: switchback_invoke::Invoker::new(
-            config.integrations.clone(),
-            &config.default_region,
-        )?,
+        invoker: invoker.clone(),
         mocks: config.mocks.clone(),
         lease: config.call_lease.max(Duration::from_secs(1)),
         due: Coalescer::start(pool.clone(), notify::DUE, stop.clone().cancelled_owned()),
@@ -116,6 +118,7 @@ pub async fn run(
     let runs_ready = Arc::new(Notify::new());
     let driver = tokio::spawn(map_runs::run(
         pool.clone(),
+        invoker.s3().clone(),
         runs_ready.clone(),
         Coalescer::start(pool.clone(), notify::DUE, stop.clone().cancelled_owned()),
         config.poll_interval,

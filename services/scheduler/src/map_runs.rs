@@ -8,27 +8,38 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::Value;
+use switchback_asl::failure::Failure;
 use switchback_asl::interpreter::{MapRunOutcome, MapRunSpec};
-use switchback_asl::{limits, map_run};
-use switchback_store::map_runs::{self, Driven, NewChildren};
+use switchback_asl::item_reader::Cursor;
+use switchback_asl::result_writer::{ChildRecord, WriterSpec};
+use switchback_asl::{limits, map_run, result_writer};
+use switchback_invoke::s3::S3;
+use switchback_store::map_runs::{self, ChildEnd, Driven, NewChild, NewChildren};
 use switchback_store::notify::Coalescer;
 use switchback_store::{PgPool, Transaction};
 use tokio::sync::Notify;
 
 use crate::Error;
+use crate::advance::millis;
+use crate::map_items::Items;
 
 /// Runs claimed in one round.
 const RUNS_PER_ROUND: i64 = 8;
 /// The most children one run gets in one round (one INSERT).
 const CHILDREN_PER_ROUND: usize = 500;
-/// Children's outputs read at a time when a run gathers its results.
+/// Children's outputs read at a time when a run gathers or writes its results.
 const OUTPUTS_PER_READ: i64 = 1_000;
+/// A result file is written once it holds this many bytes, and another begun (AWS starts a
+/// new file at 5 GB; smaller files keep a scheduler's memory bounded).
+const RESULT_FILE_BYTES: usize = 64 * 1024 * 1024;
 
 /// The driver's loop, until `stop`: a round, at once again while there is more to do; else a
 /// wait for this process's batches (`ready`) or the poll interval (runs of other processes'
 /// children, UpdateMapRun).
 pub async fn run(
     pool: PgPool,
+    s3: S3,
     ready: Arc<Notify>,
     due: Coalescer,
     poll_interval: Duration,
@@ -37,7 +48,7 @@ pub async fn run(
     tokio::pin!(stop);
     let mut specs = Specs::default();
     loop {
-        match round(&pool, &mut specs).await {
+        match round(&pool, &s3, &mut specs).await {
             Ok(round) => {
                 if round.made_due {
                     due.wake();
@@ -94,7 +105,7 @@ struct Round {
     made_due: bool,
 }
 
-async fn round(pool: &PgPool, specs: &mut Specs) -> Result<Round, Error> {
+async fn round(pool: &PgPool, s3: &S3, specs: &mut Specs) -> Result<Round, Error> {
     let mut tx: Transaction = pool.begin().await.map_err(switchback_store::Error::from)?;
     let runs = map_runs::claim(&mut tx, RUNS_PER_ROUND).await?;
     let mut round = Round {
@@ -120,7 +131,7 @@ async fn round(pool: &PgPool, specs: &mut Specs) -> Result<Round, Error> {
                 continue;
             }
         };
-        let step = drive(&mut tx, &mut run, &spec).await?;
+        let step = drive(&mut tx, &mut run, &spec, s3).await?;
         round.made_due |= step.made_due;
         round.more |= step.more;
         if step.ended {
@@ -137,108 +148,119 @@ struct Driving {
     made_due: bool,
 }
 
-/// One look at a running run.
+impl Driving {
+    fn ended() -> Self {
+        Driving {
+            ended: true,
+            more: false,
+            made_due: true,
+        }
+    }
+}
+
+/// One look at a running run: fail it past its tolerance, end it when every item ran, else
+/// create children up to its concurrency.
 async fn drive(
     tx: &mut Transaction,
     run: &mut Driven,
     spec: &MapRunSpec,
+    s3: &S3,
 ) -> Result<Driving, Error> {
+    let total_items = run.total.unwrap_or(run.items_read);
     let exceeded = map_run::exceeds_tolerance(
         u64::try_from(run.failures()).unwrap_or(0),
-        u64::try_from(run.total).unwrap_or(0),
+        u64::try_from(total_items).unwrap_or(0),
         run.tolerated_failure_count
             .and_then(|n| u64::try_from(n).ok()),
         run.tolerated_failure_percentage,
     );
     if exceeded {
         map_runs::finish(tx, run, MapRunOutcome::exceeded()).await?;
-        return Ok(Driving {
-            ended: true,
-            more: false,
-            made_due: true,
-        });
+        return Ok(Driving::ended());
     }
-    if run.started >= run.total && run.ended() >= run.total {
-        let outcome = if spec.gather_results {
-            gather(tx, run.seq).await?
-        } else {
-            MapRunOutcome::Succeeded { results: None }
+    if run.all_read && run.ended() >= run.started {
+        let outcome = match &spec.writer {
+            Some(writer) => write_results(tx, run, writer, s3).await?,
+            None if spec.gather_results => gather(tx, run.seq).await?,
+            None => MapRunOutcome::Succeeded { results: None },
         };
         map_runs::finish(tx, run, outcome).await?;
-        return Ok(Driving {
-            ended: true,
-            more: false,
-            made_due: true,
-        });
+        return Ok(Driving::ended());
     }
     let concurrency = i64::from(MapRunSpec::concurrency(
         u32::try_from(run.max_concurrency).unwrap_or(0),
     ));
     let running = run.started - run.ended();
-    let room = (concurrency - running).clamp(0, run.total - run.started);
-    let count = usize::try_from(room).unwrap_or(0).min(CHILDREN_PER_ROUND);
-    let mut children = Vec::with_capacity(count);
-    let now_ms = crate::advance::millis(time::OffsetDateTime::now_utc());
-    let kind = if spec.express { "express" } else { "execution" };
-    let child_base = spec
-        .state_machine_arn
-        .replacen(":stateMachine:", &format!(":{kind}:"), 1);
-    for offset in 0..count {
-        let index = usize::try_from(run.started).unwrap_or(usize::MAX) + offset;
-        let Some(item) = spec.items.get(index) else {
-            break;
-        };
-        let seed = switchback_asl::entropy::seed_from(uuid::Uuid::new_v4().into_bytes());
-        let input = match spec.child_input(index, item.clone(), now_ms, seed) {
-            Ok(input) => input,
-            Err(failure) => {
-                let outcome = MapRunOutcome::Failed {
-                    error: failure.error,
-                    cause: failure.cause,
-                };
-                map_runs::finish(tx, run, outcome).await?;
-                return Ok(Driving {
-                    ended: true,
-                    more: false,
-                    made_due: true,
-                });
-            }
-        };
-        if let Some(problem) = limits::payload_problem(&input) {
-            let failure = switchback_asl::failure::Failure::data_limit_exceeded(problem);
+    let room = usize::try_from(concurrency - running)
+        .unwrap_or(0)
+        .min(CHILDREN_PER_ROUND);
+    if room == 0 || run.all_read {
+        map_runs::save(tx, run, false).await?;
+        return Ok(Driving {
+            ended: false,
+            more: false,
+            made_due: false,
+        });
+    }
+    let cursor: Cursor = run
+        .cursor
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default();
+    let (batches, done) = match children_inputs(spec, s3, cursor, room).await {
+        Ok(read) => read,
+        Err(failure) => {
             let outcome = MapRunOutcome::Failed {
                 error: failure.error,
                 cause: failure.cause,
             };
             map_runs::finish(tx, run, outcome).await?;
-            return Ok(Driving {
-                ended: true,
-                more: false,
-                made_due: true,
-            });
+            return Ok(Driving::ended());
         }
+    };
+    let kind = if spec.express { "express" } else { "execution" };
+    let child_base = spec
+        .state_machine_arn
+        .replacen(":stateMachine:", &format!(":{kind}:"), 1);
+    let mut children = Vec::with_capacity(batches.len());
+    for (offset, batch) in batches.iter().enumerate() {
         let name = uuid::Uuid::new_v4().to_string();
-        children.push((
-            format!("{child_base}:{name}"),
+        children.push(NewChild {
+            arn: format!("{child_base}:{name}"),
             name,
-            input.to_string(),
-            i64::try_from(index).unwrap_or(i64::MAX),
-        ));
+            input: batch.input.to_string(),
+            index: run.started + offset as i64,
+            items: spec
+                .batcher
+                .is_some()
+                .then(|| i32::try_from(batch.items).unwrap_or(i32::MAX)),
+        });
     }
     let created = children.len() as i64;
-    let new = NewChildren {
-        run,
-        state_machine_arn: &spec.state_machine_arn,
-        machine_type: if spec.express { "EXPRESS" } else { "STANDARD" },
-        definition: &spec.definition,
-        role_arn: &spec.role_arn,
-        children,
-    };
-    map_runs::insert_children(tx, &new).await?;
+    if let Some(last) = batches.last() {
+        run.items_read = i64::try_from(last.cursor.items).unwrap_or(i64::MAX);
+        run.cursor = serde_json::to_string(&last.cursor).ok();
+    }
+    map_runs::insert_children(
+        tx,
+        &NewChildren {
+            run,
+            state_machine_arn: &spec.state_machine_arn,
+            machine_type: if spec.express { "EXPRESS" } else { "STANDARD" },
+            definition: &spec.definition,
+            role_arn: &spec.role_arn,
+            children,
+        },
+    )
+    .await?;
     run.started += created;
-    // More to create at once when this round was cut short by its own limit; otherwise the
-    // run waits for ends (or an UpdateMapRun).
-    let more = created > 0 && run.started < run.total && running + created < concurrency;
+    if done {
+        run.all_read = true;
+        run.total = Some(run.items_read);
+    }
+    // More at once when the round was cut short by its own limit, or every item is read and
+    // the run may have ended already (a run of no items).
+    let more = (created > 0 && !done && running + created < concurrency) || (done && created == 0);
     map_runs::save(tx, run, more).await?;
     Ok(Driving {
         ended: false,
@@ -247,42 +269,327 @@ async fn drive(
     })
 }
 
-/// The run's results: its children's outputs in item order (a failed child's error output in
-/// its place), within the payload limit.
-async fn gather(tx: &mut Transaction, run: i64) -> Result<MapRunOutcome, Error> {
-    let mut text = String::from("[");
+/// One child's input, how many items it runs, and the cursor after its last item.
+struct Batch {
+    input: Value,
+    items: u64,
+    cursor: Cursor,
+}
+
+/// The inputs of up to `room` children from `cursor` on: each item through the selector (with
+/// its index among all items), grouped into batches when the Map has an `ItemBatcher`.
+/// `done`: no item is left after them.
+async fn children_inputs(
+    spec: &MapRunSpec,
+    s3: &S3,
+    cursor: Cursor,
+    room: usize,
+) -> Result<(Vec<Batch>, bool), Failure> {
+    let now_ms = millis(time::OffsetDateTime::now_utc());
+    let mut items = Items::new(spec, s3, cursor.clone());
+    let mut batches: Vec<Batch> = Vec::new();
+    // The batch being filled: its inputs, their bytes, and the cursor after the last.
+    let mut open: Vec<Value> = Vec::new();
+    let mut open_bytes = spec.batcher.as_ref().map_or(0, |b| b.overhead());
+    let mut open_cursor = cursor.clone();
+    let mut index = cursor.items;
+    let mut done = false;
+    while batches.len() < room {
+        let Some((item, after)) = items.next().await? else {
+            done = true;
+            break;
+        };
+        let seed = switchback_asl::entropy::seed_from(uuid::Uuid::new_v4().into_bytes());
+        let input = spec.child_input(
+            usize::try_from(index).unwrap_or(usize::MAX),
+            item,
+            now_ms,
+            seed,
+        )?;
+        index += 1;
+        let Some(batcher) = &spec.batcher else {
+            if let Some(problem) = limits::payload_problem(&input) {
+                return Err(Failure::data_limit_exceeded(problem));
+            }
+            batches.push(Batch {
+                input,
+                items: 1,
+                cursor: after,
+            });
+            continue;
+        };
+        let size = limits::json_size(&input);
+        if !batcher.fits(open.len() as u64, open_bytes, size) {
+            batches.push(Batch {
+                items: open.len() as u64,
+                input: batcher.input(std::mem::take(&mut open)),
+                cursor: open_cursor.clone(),
+            });
+            open_bytes = batcher.overhead();
+            if batches.len() >= room {
+                // This item starts the next round's first batch: it is read again then.
+                break;
+            }
+        }
+        open_bytes += size + 1;
+        open.push(input);
+        open_cursor = after;
+        if batcher
+            .max_items
+            .is_some_and(|max| open.len() as u64 >= max)
+        {
+            batches.push(Batch {
+                items: open.len() as u64,
+                input: batcher.input(std::mem::take(&mut open)),
+                cursor: open_cursor.clone(),
+            });
+            open_bytes = batcher.overhead();
+        }
+    }
+    if let Some(batcher) = &spec.batcher
+        && !open.is_empty()
+    {
+        if done {
+            batches.push(Batch {
+                items: open.len() as u64,
+                input: batcher.input(open),
+                cursor: open_cursor,
+            });
+        } else {
+            // Not full and more may join it: it is read again next round.
+        }
+    }
+    for batch in &batches {
+        if let Some(problem) = limits::payload_problem(&batch.input) {
+            return Err(Failure::data_limit_exceeded(problem));
+        }
+    }
+    if done && let Some(last) = batches.last_mut() {
+        last.cursor.done = true;
+    }
+    Ok((batches, done))
+}
+
+/// Reads a run's children in order, a page at a time.
+async fn each_child(
+    tx: &mut Transaction,
+    run: i64,
+    mut visit: impl FnMut(&ChildEnd) -> Option<MapRunOutcome>,
+) -> Result<Option<MapRunOutcome>, Error> {
     let mut from = 0i64;
     loop {
         let page = map_runs::outputs(tx, run, from, OUTPUTS_PER_READ).await?;
         let read = page.len() as i64;
-        for child in page {
-            if text.len() > 1 {
-                text.push(',');
-            }
-            match (child.status.as_str(), child.output) {
-                ("SUCCEEDED", Some(output)) => text.push_str(&output),
-                _ => {
-                    let error = child.error.map(String::from).unwrap_or_default();
-                    let cause = child.cause.map(String::from).unwrap_or_default();
-                    text.push_str(&map_run::error_output(&error, &cause).to_string());
-                }
-            }
-            if text.len() > limits::MAX_PAYLOAD_BYTES {
-                let failure =
-                    switchback_asl::failure::Failure::data_limit_exceeded(limits::TOO_LARGE);
-                return Ok(MapRunOutcome::Failed {
-                    error: failure.error,
-                    cause: failure.cause,
-                });
+        for child in &page {
+            if let Some(stop) = visit(child) {
+                return Ok(Some(stop));
             }
         }
         if read < OUTPUTS_PER_READ {
-            break;
+            return Ok(None);
         }
-        from += read;
+        from = page.last().map_or(from + read, |c| c.map_index + 1);
+    }
+}
+
+fn too_large() -> MapRunOutcome {
+    let failure = Failure::data_limit_exceeded(limits::TOO_LARGE);
+    MapRunOutcome::Failed {
+        error: failure.error,
+        cause: failure.cause,
+    }
+}
+
+/// The run's results: its children's outputs in order (a failed child's error output in its
+/// place), within the payload limit.
+async fn gather(tx: &mut Transaction, run: i64) -> Result<MapRunOutcome, Error> {
+    let mut text = String::from("[");
+    let stopped = each_child(tx, run, |child| {
+        if text.len() > 1 {
+            text.push(',');
+        }
+        match (child.status.as_str(), &child.output) {
+            ("SUCCEEDED", Some(output)) => text.push_str(output),
+            _ => {
+                let error = child.error.clone().map(String::from).unwrap_or_default();
+                let cause = child.cause.clone().map(String::from).unwrap_or_default();
+                text.push_str(&map_run::error_output(&error, &cause).to_string());
+            }
+        }
+        (text.len() > limits::MAX_PAYLOAD_BYTES).then(too_large)
+    })
+    .await?;
+    if let Some(stopped) = stopped {
+        return Ok(stopped);
     }
     text.push(']');
     Ok(MapRunOutcome::Succeeded {
         results: Some(text),
     })
+}
+
+/// A child's record for the result files.
+fn record(child: &ChildEnd) -> (ChildRecord<'_>, Option<String>, Option<String>) {
+    let error = child.error.clone().map(String::from);
+    let cause = child.cause.clone().map(String::from);
+    let record = ChildRecord {
+        execution_arn: &child.arn,
+        name: &child.name,
+        state_machine_arn: &child.state_machine_arn,
+        status: &child.status,
+        input: &child.input,
+        output: child.output.as_deref(),
+        error: None,
+        cause: None,
+        start_ms: millis(child.started_at),
+        stop_ms: child.stopped_at.map(millis),
+    };
+    (record, error, cause)
+}
+
+/// The `ResultWriter`'s work: the files under `<Prefix>/<run id>/` and the state's output
+/// naming the manifest; or, with `WriterConfig` alone, the output in its form.
+async fn write_results(
+    tx: &mut Transaction,
+    run: &Driven,
+    writer: &WriterSpec,
+    s3: &S3,
+) -> Result<MapRunOutcome, Error> {
+    let run_id = run.arn.rsplit(':').next().unwrap_or_default().to_owned();
+    let Some(bucket) = writer.bucket.clone() else {
+        // No export: the output holds the entries themselves.
+        let mut entries: Vec<Value> = Vec::new();
+        let mut bytes = 2usize;
+        let stopped = each_child(tx, run.seq, |child| {
+            let (mut record, error, cause) = record(child);
+            let added = if child.status == "SUCCEEDED" {
+                writer.succeeded_entries(&record)
+            } else {
+                record.error = error.as_deref();
+                record.cause = cause.as_deref();
+                vec![record.record()]
+            };
+            for entry in added {
+                bytes += limits::json_size(&entry) + 1;
+                entries.push(entry);
+            }
+            (bytes > limits::MAX_PAYLOAD_BYTES).then(too_large)
+        })
+        .await?;
+        if let Some(stopped) = stopped {
+            return Ok(stopped);
+        }
+        return Ok(MapRunOutcome::Succeeded {
+            results: Some(Value::Array(entries).to_string()),
+        });
+    };
+    // Files are filled in order and put when full; a failed put fails the Map state.
+    let mut files = ResultFiles::default();
+    let mut page_from = 0i64;
+    loop {
+        let page = map_runs::outputs(tx, run.seq, page_from, OUTPUTS_PER_READ).await?;
+        let read = page.len() as i64;
+        for child in &page {
+            let (mut record, error, cause) = record(child);
+            if child.status == "SUCCEEDED" {
+                for entry in writer.succeeded_entries(&record) {
+                    files.succeeded.add(entry);
+                }
+            } else {
+                record.error = error.as_deref();
+                record.cause = cause.as_deref();
+                files.failed.add(record.record());
+            }
+        }
+        for (list, name) in [
+            (&mut files.succeeded, "SUCCEEDED"),
+            (&mut files.failed, "FAILED"),
+        ] {
+            if list.bytes >= RESULT_FILE_BYTES
+                && let Err(outcome) = list.put(s3, &bucket, writer, &run_id, name).await
+            {
+                return Ok(outcome);
+            }
+        }
+        if read < OUTPUTS_PER_READ {
+            break;
+        }
+        page_from = page.last().map_or(page_from + read, |c| c.map_index + 1);
+    }
+    for (list, name) in [
+        (&mut files.succeeded, "SUCCEEDED"),
+        (&mut files.failed, "FAILED"),
+    ] {
+        if !list.entries.is_empty()
+            && let Err(outcome) = list.put(s3, &bucket, writer, &run_id, name).await
+        {
+            return Ok(outcome);
+        }
+    }
+    let manifest = result_writer::manifest(
+        &bucket,
+        &run.arn,
+        &files.succeeded.written,
+        &files.failed.written,
+        &[],
+    );
+    let key = writer.key(&run_id, "manifest.json");
+    if let Err(error) = s3
+        .put(&bucket, &key, manifest.to_string().into_bytes())
+        .await
+    {
+        return Ok(writer_failed(&error));
+    }
+    Ok(MapRunOutcome::Succeeded {
+        results: Some(writer.details(&run.arn, &run_id).to_string()),
+    })
+}
+
+fn writer_failed(error: &switchback_invoke::s3::S3Error) -> MapRunOutcome {
+    MapRunOutcome::Failed {
+        error: result_writer::WRITER_FAILED.to_owned(),
+        cause: error.to_string(),
+    }
+}
+
+#[derive(Default)]
+struct ResultFiles {
+    succeeded: ResultFile,
+    failed: ResultFile,
+}
+
+/// The entries of the file being filled, and the files written: (key, size).
+#[derive(Default)]
+struct ResultFile {
+    entries: Vec<Value>,
+    bytes: usize,
+    written: Vec<(String, usize)>,
+}
+
+impl ResultFile {
+    fn add(&mut self, entry: Value) {
+        self.bytes += limits::json_size(&entry) + 1;
+        self.entries.push(entry);
+    }
+
+    /// Puts the entries as `<name>_<n>.json`.
+    async fn put(
+        &mut self,
+        s3: &S3,
+        bucket: &str,
+        writer: &WriterSpec,
+        run_id: &str,
+        name: &str,
+    ) -> Result<(), MapRunOutcome> {
+        let text = writer.file(&self.entries);
+        let key = writer.key(run_id, &format!("{name}_{}.json", self.written.len()));
+        let size = text.len();
+        s3.put(bucket, &key, text.into_bytes())
+            .await
+            .map_err(|e| writer_failed(&e))?;
+        self.written.push((key, size));
+        self.entries.clear();
+        self.bytes = 0;
+        Ok(())
+    }
 }

@@ -30,15 +30,16 @@ pub struct Claimed {
     pub parent_token: Option<String>,
     pub state_machine_version_arn: Option<String>,
     pub state_machine_alias_arn: Option<String>,
-    /// Set for a child of a Distributed Map's run.
+    /// Set for a child of a Distributed Map's run, with the items it runs (none: one).
     pub map_run_seq: Option<i64>,
+    pub map_items: Option<i32>,
 }
 
 // Oldest due first; SKIP LOCKED lets several schedulers claim disjoint batches at once.
 const CLAIM: &str = "
     SELECT seq, arn, state_machine_arn, name, definition, role_arn, input, snapshot, started_at,
         history_length, parent_token, state_machine_version_arn, state_machine_alias_arn,
-        map_run_seq
+        map_run_seq, map_items
     FROM executions
     WHERE due_at <= now()
     ORDER BY due_at
@@ -52,7 +53,7 @@ pub async fn claim(tx: &mut PgConnection, limit: i64) -> Result<Vec<Claimed>, Er
 const CLAIM_ONE: &str = "
     SELECT seq, arn, state_machine_arn, name, definition, role_arn, input, snapshot, started_at,
         history_length, parent_token, state_machine_version_arn, state_machine_alias_arn,
-        map_run_seq
+        map_run_seq, map_items
     FROM executions
     WHERE seq = $1 AND due_at <= now()
     FOR UPDATE SKIP LOCKED";

@@ -38,9 +38,11 @@ pub struct Execution {
     /// list only).
     #[sqlx(default)]
     pub map_run_arn: Option<String>,
-    /// The item it runs, in its run (the run's list pages by it).
+    /// Its place in its run (the run's list pages by it), and the items it runs (none: one).
     #[sqlx(default)]
     pub map_index: Option<i64>,
+    #[sqlx(default)]
+    pub map_items: Option<i32>,
 }
 
 /// The statuses an execution's row holds (the table's CHECK); AWS's `PENDING_REDRIVE` is never
@@ -317,7 +319,7 @@ const LIST_MAP_RUN_PAGE: &str = "
     SELECT e.seq, e.arn, e.state_machine_arn, e.name, e.machine_type, e.definition, e.role_arn,
         e.input, e.status, e.output, e.error, e.cause, e.trace_header, e.started_at, e.stopped_at,
         e.state_machine_version_arn, e.state_machine_alias_arn, e.redrive_count, e.redrive_date,
-        r.arn AS map_run_arn, e.map_index
+        r.arn AS map_run_arn, e.map_index, e.map_items
     FROM map_runs r JOIN executions e ON e.map_run_seq = r.seq
     WHERE r.arn = $1 AND e.map_index < $2 AND ($3::text IS NULL OR e.status = $3)
         AND ($5::bool IS NULL OR (e.redrive_count > 0) = $5)

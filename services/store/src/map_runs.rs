@@ -28,7 +28,8 @@ pub struct NewMapRun {
     pub max_concurrency: i32,
     pub tolerated_failure_count: Option<i64>,
     pub tolerated_failure_percentage: Option<f64>,
-    pub total: i64,
+    /// The number of items, when the state's input held them (none: a reader finds out).
+    pub total: Option<i64>,
 }
 
 const INSERT: &str = "
@@ -73,25 +74,37 @@ pub async fn insert(tx: &mut PgConnection, runs: &[NewMapRun]) -> Result<(), Err
 }
 
 const RECORD_ENDS: &str = "
-    INSERT INTO map_run_ends (map_run_seq, status, count)
-    SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[])";
+    INSERT INTO map_run_ends (map_run_seq, status, count, items)
+    SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[])";
 
-/// Appends the ends of children in this batch: (run, the child's final status).
-pub async fn record_ends(tx: &mut PgConnection, ends: &[(i64, String)]) -> Result<(), Error> {
+/// A child of a run that ended: its run, its final status and how many items it ran.
+#[derive(Debug, Clone)]
+pub struct ChildEnded {
+    pub run: i64,
+    pub status: String,
+    pub items: i64,
+}
+
+/// Appends the ends of children in this batch, counted per run and status.
+pub async fn record_ends(tx: &mut PgConnection, ends: &[ChildEnded]) -> Result<(), Error> {
     if ends.is_empty() {
         return Ok(());
     }
-    let mut counted: BTreeMap<(i64, &str), i64> = BTreeMap::new();
-    for (run, status) in ends {
-        *counted.entry((*run, status.as_str())).or_default() += 1;
+    let mut counted: BTreeMap<(i64, &str), (i64, i64)> = BTreeMap::new();
+    for end in ends {
+        let entry = counted.entry((end.run, end.status.as_str())).or_default();
+        entry.0 += 1;
+        entry.1 += end.items;
     }
     let runs: Vec<i64> = counted.keys().map(|(run, _)| *run).collect();
     let statuses: Vec<&str> = counted.keys().map(|(_, status)| *status).collect();
-    let counts: Vec<i64> = counted.values().copied().collect();
+    let counts: Vec<i64> = counted.values().map(|c| c.0).collect();
+    let items: Vec<i64> = counted.values().map(|c| c.1).collect();
     sqlx::query(RECORD_ENDS)
         .bind(&runs)
         .bind(&statuses)
         .bind(&counts)
+        .bind(&items)
         .execute(tx)
         .await?;
     Ok(())
@@ -169,23 +182,35 @@ pub struct Driven {
     pub max_concurrency: i32,
     pub tolerated_failure_count: Option<i64>,
     pub tolerated_failure_percentage: Option<f64>,
-    pub total: i64,
+    /// Items in all, once known.
+    pub total: Option<i64>,
+    /// Children created, and children ended by status.
     pub started: i64,
     pub succeeded: i64,
     pub failed: i64,
     pub timed_out: i64,
     pub aborted: i64,
+    /// Where reading stands (`item_reader::Cursor`, JSON); none before the first child.
+    pub cursor: Option<String>,
+    pub all_read: bool,
+    /// Items given to children, and items ended by their child's status.
+    pub items_read: i64,
+    pub items_succeeded: i64,
+    pub items_failed: i64,
+    pub items_timed_out: i64,
+    pub items_aborted: i64,
 }
 
 impl Driven {
+    /// Children ended.
     pub fn ended(&self) -> i64 {
         self.succeeded + self.failed + self.timed_out + self.aborted
     }
 
-    /// Children that count against the tolerated failures: those that failed or timed out
-    /// (AWS's rule).
+    /// Items that count against the tolerated failures: those whose child failed or timed out
+    /// (AWS counts items, not children).
     pub fn failures(&self) -> i64 {
-        self.failed + self.timed_out
+        self.items_failed + self.items_timed_out
     }
 }
 
@@ -194,7 +219,8 @@ impl Driven {
 const CLAIM: &str = "
     SELECT seq, arn, account, region, execution_seq, task_id, status, max_concurrency,
         tolerated_failure_count, tolerated_failure_percentage, total, started, succeeded,
-        failed, timed_out, aborted
+        failed, timed_out, aborted, cursor, all_read, items_read, items_succeeded, items_failed,
+        items_timed_out, items_aborted
     FROM map_runs
     WHERE (status = 'RUNNING' AND due_at <= now())
        OR seq IN (SELECT map_run_seq FROM map_run_ends)
@@ -203,7 +229,7 @@ const CLAIM: &str = "
     FOR UPDATE SKIP LOCKED";
 const TAKE_ENDS: &str = "
     DELETE FROM map_run_ends WHERE map_run_seq = ANY($1)
-    RETURNING map_run_seq, status, count";
+    RETURNING map_run_seq, status, count, items";
 
 /// Claims up to `limit` runs with work to do, their new ends folded into their counters.
 pub async fn claim(tx: &mut PgConnection, limit: i64) -> Result<Vec<Driven>, Error> {
@@ -223,15 +249,18 @@ pub async fn claim(tx: &mut PgConnection, limit: i64) -> Result<Vec<Driven>, Err
         let seq: i64 = row.try_get("map_run_seq")?;
         let status: String = row.try_get("status")?;
         let count: i64 = row.try_get("count")?;
+        let items: i64 = row.try_get("items")?;
         let Some(run) = runs.iter_mut().find(|r| r.seq == seq) else {
             continue;
         };
-        match status.as_str() {
-            "SUCCEEDED" => run.succeeded += count,
-            "TIMED_OUT" => run.timed_out += count,
-            "ABORTED" => run.aborted += count,
-            _ => run.failed += count,
-        }
+        let (children, of_items) = match status.as_str() {
+            "SUCCEEDED" => (&mut run.succeeded, &mut run.items_succeeded),
+            "TIMED_OUT" => (&mut run.timed_out, &mut run.items_timed_out),
+            "ABORTED" => (&mut run.aborted, &mut run.items_aborted),
+            _ => (&mut run.failed, &mut run.items_failed),
+        };
+        *children += count;
+        *of_items += items;
     }
     Ok(runs)
 }
@@ -255,16 +284,28 @@ pub struct NewChildren<'a> {
     pub machine_type: &'a str,
     pub definition: &'a str,
     pub role_arn: &'a str,
-    /// (ARN, name, input, item index) of each child.
-    pub children: Vec<(String, String, String, i64)>,
+    pub children: Vec<NewChild>,
+}
+
+/// One child of a run.
+#[derive(Debug, Clone)]
+pub struct NewChild {
+    pub arn: String,
+    pub name: String,
+    pub input: String,
+    /// Its place among the run's children.
+    pub index: i64,
+    /// How many items it runs (a batch), when more than one.
+    pub items: Option<i32>,
 }
 
 const INSERT_CHILDREN: &str = "
     INSERT INTO executions (arn, account, region, state_machine_arn, name, machine_type,
-        definition, role_arn, input, started_at, due_at, map_run_seq, map_index)
+        definition, role_arn, input, started_at, due_at, map_run_seq, map_index, map_items)
     SELECT c.arn, $1, $2, $3, c.name, $4, $5, $6, c.input, date_trunc('milliseconds', now()),
-        now(), $7, c.idx
-    FROM UNNEST($8::text[], $9::text[], $10::text[], $11::bigint[]) AS c(arn, name, input, idx)
+        now(), $7, c.idx, c.items
+    FROM UNNEST($8::text[], $9::text[], $10::text[], $11::bigint[], $12::integer[])
+        AS c(arn, name, input, idx, items)
     ON CONFLICT DO NOTHING";
 
 /// Creates children of a run (due at once); one item's child is created once, however often
@@ -273,10 +314,11 @@ pub async fn insert_children(tx: &mut PgConnection, new: &NewChildren<'_>) -> Re
     if new.children.is_empty() {
         return Ok(());
     }
-    let arns: Vec<&str> = new.children.iter().map(|c| c.0.as_str()).collect();
-    let names: Vec<&str> = new.children.iter().map(|c| c.1.as_str()).collect();
-    let inputs: Vec<&str> = new.children.iter().map(|c| c.2.as_str()).collect();
-    let indexes: Vec<i64> = new.children.iter().map(|c| c.3).collect();
+    let arns: Vec<&str> = new.children.iter().map(|c| c.arn.as_str()).collect();
+    let names: Vec<&str> = new.children.iter().map(|c| c.name.as_str()).collect();
+    let inputs: Vec<&str> = new.children.iter().map(|c| c.input.as_str()).collect();
+    let indexes: Vec<i64> = new.children.iter().map(|c| c.index).collect();
+    let items: Vec<Option<i32>> = new.children.iter().map(|c| c.items).collect();
     sqlx::query(INSERT_CHILDREN)
         .bind(&new.run.account)
         .bind(&new.run.region)
@@ -289,6 +331,7 @@ pub async fn insert_children(tx: &mut PgConnection, new: &NewChildren<'_>) -> Re
         .bind(&names)
         .bind(&inputs)
         .bind(&indexes)
+        .bind(&items)
         .execute(tx)
         .await?;
     Ok(())
@@ -296,10 +339,12 @@ pub async fn insert_children(tx: &mut PgConnection, new: &NewChildren<'_>) -> Re
 
 const SAVE: &str = "
     UPDATE map_runs SET started = $2, succeeded = $3, failed = $4, timed_out = $5, aborted = $6,
-        due_at = CASE WHEN $7 THEN now() END
+        due_at = CASE WHEN $7 THEN now() END, cursor = $8, all_read = $9, total = $10,
+        items_read = $11, items_succeeded = $12, items_failed = $13, items_timed_out = $14,
+        items_aborted = $15
     WHERE seq = $1";
 
-/// Writes the run's counters; `due`: whether it has more to do at once (children to create).
+/// Writes the run's counters and cursor; `due`: whether it has more to do at once.
 pub async fn save(tx: &mut PgConnection, run: &Driven, due: bool) -> Result<(), Error> {
     sqlx::query(SAVE)
         .bind(run.seq)
@@ -309,6 +354,14 @@ pub async fn save(tx: &mut PgConnection, run: &Driven, due: bool) -> Result<(), 
         .bind(run.timed_out)
         .bind(run.aborted)
         .bind(due)
+        .bind(run.cursor.as_deref())
+        .bind(run.all_read)
+        .bind(run.total)
+        .bind(run.items_read)
+        .bind(run.items_succeeded)
+        .bind(run.items_failed)
+        .bind(run.items_timed_out)
+        .bind(run.items_aborted)
         .execute(tx)
         .await?;
     Ok(())
@@ -360,13 +413,14 @@ pub async fn finish(
 }
 
 const OUTPUTS: &str = "
-    SELECT status, output, error, cause FROM executions
+    SELECT map_index, arn, name, state_machine_arn, status, input, output, error, cause,
+        started_at, stopped_at
+    FROM executions
     WHERE map_run_seq = $1 AND map_index >= $2
     ORDER BY map_index
     LIMIT $3";
 
-/// One page of a run's children in item order, from item `from`: (status, output, error,
-/// cause); the error and cause as the user's text.
+/// One page of a run's ended children in order, from child `from`.
 pub async fn outputs(
     tx: &mut PgConnection,
     run: i64,
@@ -384,10 +438,17 @@ pub async fn outputs(
 /// How a child ended, for its run's results.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChildEnd {
+    pub map_index: i64,
+    pub arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
     pub status: String,
+    pub input: String,
     pub output: Option<String>,
     pub error: Option<crate::text::UserText>,
     pub cause: Option<crate::text::UserText>,
+    pub started_at: OffsetDateTime,
+    pub stopped_at: Option<OffsetDateTime>,
 }
 
 /// A run as DescribeMapRun and ListMapRuns show it.
@@ -401,12 +462,18 @@ pub struct MapRun {
     pub max_concurrency: i32,
     pub tolerated_failure_count: Option<i64>,
     pub tolerated_failure_percentage: Option<f64>,
-    pub total: i64,
+    pub total: Option<i64>,
     pub started: i64,
     pub succeeded: i64,
     pub failed: i64,
     pub timed_out: i64,
     pub aborted: i64,
+    pub all_read: bool,
+    pub items_read: i64,
+    pub items_succeeded: i64,
+    pub items_failed: i64,
+    pub items_timed_out: i64,
+    pub items_aborted: i64,
     pub started_at: OffsetDateTime,
     pub stopped_at: Option<OffsetDateTime>,
 }
@@ -414,7 +481,9 @@ pub struct MapRun {
 const DESCRIBE: &str = "
     SELECT r.seq, r.arn, e.arn AS execution_arn, e.state_machine_arn, r.status,
         r.max_concurrency, r.tolerated_failure_count, r.tolerated_failure_percentage, r.total,
-        r.started, r.succeeded, r.failed, r.timed_out, r.aborted, r.started_at, r.stopped_at
+        r.started, r.succeeded, r.failed, r.timed_out, r.aborted, r.all_read, r.items_read,
+        r.items_succeeded, r.items_failed, r.items_timed_out, r.items_aborted, r.started_at,
+        r.stopped_at
     FROM map_runs r JOIN executions e ON e.seq = r.execution_seq
     WHERE r.arn = $1";
 
@@ -428,7 +497,9 @@ pub async fn describe(pool: &PgPool, arn: &str) -> Result<Option<MapRun>, Error>
 const LIST: &str = "
     SELECT r.seq, r.arn, e.arn AS execution_arn, e.state_machine_arn, r.status,
         r.max_concurrency, r.tolerated_failure_count, r.tolerated_failure_percentage, r.total,
-        r.started, r.succeeded, r.failed, r.timed_out, r.aborted, r.started_at, r.stopped_at
+        r.started, r.succeeded, r.failed, r.timed_out, r.aborted, r.all_read, r.items_read,
+        r.items_succeeded, r.items_failed, r.items_timed_out, r.items_aborted, r.started_at,
+        r.stopped_at
     FROM map_runs r JOIN executions e ON e.seq = r.execution_seq
     WHERE e.arn = $1 AND r.seq < $2
     ORDER BY r.seq DESC

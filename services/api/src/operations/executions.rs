@@ -453,8 +453,8 @@ async fn list_map_run(
         |e| {
             let mut item = list_item(e);
             item["mapRunArn"] = Value::from(run_arn);
-            // Each child runs one item.
-            item["itemCount"] = Value::from(1);
+            // A batch's child runs its items; any other, one.
+            item["itemCount"] = Value::from(e.map_items.unwrap_or(1));
             item
         },
     ))

@@ -34,7 +34,7 @@ pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error
         .finish()?;
     let arn = request.map_run_arn.unwrap_or_default();
     let run = find(context, &arn).await?;
-    let counts = counts(&run);
+    let (items, executions) = counts(&run);
     let mut output = json!({
         "mapRunArn": run.arn,
         "executionArn": run.execution_arn,
@@ -43,9 +43,8 @@ pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error
         "maxConcurrency": run.max_concurrency,
         "toleratedFailurePercentage": run.tolerated_failure_percentage.unwrap_or(0.0),
         "toleratedFailureCount": run.tolerated_failure_count.unwrap_or(0),
-        // Each child runs one item (ItemBatcher is not supported): items count as children.
-        "itemCounts": counts,
-        "executionCounts": counts,
+        "itemCounts": items,
+        "executionCounts": executions,
         "redriveCount": 0,
     });
     if let Some(stopped) = run.stopped_at {
@@ -65,22 +64,47 @@ async fn find(context: &Context<'_>, arn: &str) -> Result<MapRun, Error> {
         .ok_or_else(missing)
 }
 
-/// DescribeMapRun's counts. Pending children are those not created yet; AWS counts the
-/// results of succeeded children as written.
-fn counts(run: &MapRun) -> Value {
+/// DescribeMapRun's counts of children and of items (a child runs a batch of items with an
+/// `ItemBatcher`, else one). Pending: not given to a child yet (children: those still to
+/// create, as far as they are known). The counts follow the children's ends within a
+/// scheduler's poll interval. AWS counts the results of succeeded children as written.
+fn counts(run: &MapRun) -> (Value, Value) {
     let ended = run.succeeded + run.failed + run.timed_out + run.aborted;
-    json!({
-        "pending": (run.total - run.started).max(0),
+    let items_ended =
+        run.items_succeeded + run.items_failed + run.items_timed_out + run.items_aborted;
+    let items_total = run.total.unwrap_or(run.items_read);
+    // Children still to create are known only while each runs one item.
+    let one_each = run.items_read == run.started;
+    let children_total = if run.all_read || !one_each {
+        run.started
+    } else {
+        items_total.max(run.started)
+    };
+    let executions = json!({
+        "pending": (children_total - run.started).max(0),
         "running": (run.started - ended).max(0),
         "succeeded": run.succeeded,
         "failed": run.failed,
         "timedOut": run.timed_out,
         "aborted": run.aborted,
-        "total": run.total,
+        "total": children_total,
         "resultsWritten": run.succeeded,
         "failuresNotRedrivable": 0,
         "pendingRedrive": 0,
-    })
+    });
+    let items = json!({
+        "pending": (items_total - run.items_read).max(0),
+        "running": (run.items_read - items_ended).max(0),
+        "succeeded": run.items_succeeded,
+        "failed": run.items_failed,
+        "timedOut": run.items_timed_out,
+        "aborted": run.items_aborted,
+        "total": items_total,
+        "resultsWritten": run.items_succeeded,
+        "failuresNotRedrivable": 0,
+        "pendingRedrive": 0,
+    });
+    (items, executions)
 }
 
 #[derive(Deserialize)]

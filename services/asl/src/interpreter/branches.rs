@@ -4,18 +4,16 @@ use std::collections::VecDeque;
 
 use serde_json::{Value, json};
 
-use super::Effect;
+use super::distributed::is_distributed;
 use super::probe::StateMock;
 use super::runner::Runner;
-use super::snapshot::{BranchesPhase, IterationsPhase, MapRunPhase, Phase, Thread};
-use crate::arn::{Arn, ResourceKind};
+use super::snapshot::{BranchesPhase, IterationsPhase, Phase, Thread};
 use crate::dataflow::{self, Pipeline};
 use crate::entropy::Entropy;
 use crate::failure::{Failure, errors};
-use crate::intrinsics::hash::hex_digest;
 use crate::jsonata::{self, States};
 use crate::limits;
-use crate::map_run::{self, MapRunOutcome, MapRunSpec, Selector};
+use crate::map_run;
 use crate::model::index::{branch_scope, processor_scope};
 use crate::model::{
     IndexedState, IntegerField, MapState, NumberField, OrExpression, ParallelState, QueryLanguage,
@@ -119,7 +117,7 @@ impl Runner<'_> {
 
     /// The `…StateSucceeded` event, then ResultSelector, ResultPath, OutputPath, Exited and the
     /// transition. AWS chains both events to the same previous event.
-    fn finish_with_result(
+    pub(super) fn finish_with_result(
         &mut self,
         thread: &mut Thread,
         def: &IndexedState,
@@ -155,6 +153,9 @@ impl Runner<'_> {
         let items = if let Some(items) = read {
             // TestState: the items the test says the ItemReader read.
             items
+        } else if map.item_reader.is_some() && is_distributed(map) && self.probe.is_none() {
+            // The run reads them from S3 as it goes: none are known yet.
+            Vec::new()
         } else if flow.language() == QueryLanguage::Jsonata {
             jsonata_items(map, &effective, &env, &mut self.entropy)?
         } else {
@@ -545,7 +546,7 @@ fn jsonata_items(
 /// a path (`path_field`). A negative integer from the path fails with the `negative` cause
 /// where the field has one, else as any other value that is not a valid integer. (A negative
 /// literal does not get here: the validator refuses it.)
-fn count(
+pub(super) fn count(
     literal: Option<&IntegerField>,
     path: Option<&str>,
     (field, path_field, negative): (&str, &str, Option<&str>),
@@ -635,185 +636,4 @@ fn raw_text(value: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-/// Whether the Map runs its items as child executions (`ProcessorConfig.Mode: DISTRIBUTED`).
-fn is_distributed(map: &MapState) -> bool {
-    map.processor()
-        .and_then(|(_, processor)| processor.processor_config.as_ref())
-        .and_then(|config| config.mode.as_deref())
-        == Some("DISTRIBUTED")
-}
-
-impl Runner<'_> {
-    /// A Distributed Map starts a run of its items as child executions (`MapRunStarted`) and
-    /// waits for its end (`Event::MapRunEnded`).
-    #[allow(clippy::too_many_arguments)]
-    fn start_map_run(
-        &mut self,
-        thread: &mut Thread,
-        flow: Pipeline<'_>,
-        map: &MapState,
-        items: Vec<Value>,
-        effective: Value,
-        max_concurrency: usize,
-        (tolerated_count, tolerated_percentage): (Option<usize>, Option<f64>),
-    ) -> Result<(), Failure> {
-        let def = self.state_def(thread)?;
-        let language = def.language;
-        let field = map.processor().map_or("ItemProcessor", |(field, _)| field);
-        let scope = processor_scope(&thread.scope, &thread.state, field);
-        let definition = child_definition(self.machine.definition(), &scope, language)?;
-        let express = map
-            .processor()
-            .and_then(|(_, p)| p.processor_config.as_ref())
-            .and_then(|c| c.execution_type.as_deref())
-            == Some("EXPRESS");
-        let selector = match map.selector() {
-            Some(template) => {
-                let env = self.env(thread);
-                let mut variables = crate::variables::Frame::new();
-                for (name, value) in env.variables.iter() {
-                    if !variables.contains_key(name) {
-                        variables.insert(name.clone(), value.clone());
-                    }
-                }
-                Some(Selector {
-                    template: template.clone(),
-                    language,
-                    input: effective,
-                    variables,
-                    context: env.context,
-                })
-            }
-            None => None,
-        };
-        // Without a Label, AWS names the run with a label of its own making, UUID-like; this
-        // one is the same for every run of the state.
-        let label = map.label.clone().unwrap_or_else(|| {
-            let key = format!("{}#{}", self.info.state_machine_arn, scope);
-            let digest = hex_digest("SHA-256", key.as_bytes()).unwrap_or_default();
-            let mut bytes = [0u8; 16];
-            for (i, byte) in bytes.iter_mut().enumerate() {
-                *byte = digest
-                    .get(i * 2..i * 2 + 2)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .unwrap_or(0);
-            }
-            crate::intrinsics::uuid_v4(bytes)
-        });
-        let machine = format!("{}/{label}", self.info.state_machine_name);
-        let (region, account) = {
-            let mut parts = self.info.execution_arn.split(':').skip(3);
-            (
-                parts.next().unwrap_or_default().to_owned(),
-                parts.next().unwrap_or_default().to_owned(),
-            )
-        };
-        let run_id = crate::intrinsics::uuid_v4(self.entropy.next_bytes_16());
-        let arn = Arn::format(
-            &region,
-            &account,
-            ResourceKind::MapRun,
-            &[&machine, &run_id],
-        );
-        let state_machine_arn =
-            Arn::format(&region, &account, ResourceKind::StateMachine, &[&machine]);
-        let task_id = self.next_task_id;
-        self.next_task_id += 1;
-        let gather_results = !flow.discards_result();
-        self.emit_for(
-            thread,
-            "MapRunStarted",
-            json!({ "mapRunStartedEventDetails": { "mapRunArn": arn } }),
-        );
-        self.effects.push(Effect::StartMapRun(Box::new(MapRunSpec {
-            arn: arn.clone(),
-            task_id,
-            state_machine_arn,
-            definition,
-            role_arn: self.info.role_arn.clone(),
-            express,
-            items,
-            selector,
-            max_concurrency: u32::try_from(max_concurrency).unwrap_or(u32::MAX),
-            tolerated_count: tolerated_count.map(|n| n as u64),
-            tolerated_percentage,
-            gather_results,
-        })));
-        thread.phase = Phase::MapRun(MapRunPhase { task_id, arn });
-        Ok(())
-    }
-
-    /// The run of a Distributed Map ended: `MapRunSucceeded` and the children's outputs as the
-    /// state's result, or `MapRunFailed` and the state fails (Retry and Catch apply).
-    pub fn map_run_ended(&mut self, thread: &mut Thread, outcome: &MapRunOutcome) {
-        let def = match self.state_def(thread) {
-            Ok(def) => def,
-            Err(failure) => {
-                self.fail_thread(thread, failure);
-                return;
-            }
-        };
-        match outcome {
-            MapRunOutcome::Succeeded { results } => {
-                let result = match results.as_deref().map(serde_json::from_str::<Value>) {
-                    None => Value::Array(Vec::new()),
-                    Some(Ok(result)) => result,
-                    Some(Err(error)) => {
-                        let failure =
-                            Failure::runtime(format!("unreadable map run results: {error}"));
-                        self.give_up_or_retry(thread, def, failure, "MapStateFailed");
-                        return;
-                    }
-                };
-                // AWS chains MapRunSucceeded to MapRunStarted, MapStateSucceeded to
-                // MapRunSucceeded, and the state's Exited event to MapRunStarted.
-                let mut run_last = thread.last_event;
-                self.emit(&mut run_last, "MapRunSucceeded", json!({}));
-                if let Some(problem) = limits::payload_problem(&result) {
-                    thread.last_event = run_last;
-                    let failure = Failure::data_limit_exceeded(problem);
-                    self.give_up_or_retry(thread, def, failure, "MapStateFailed");
-                    return;
-                }
-                let mut succeeded_after = run_last;
-                self.emit(&mut succeeded_after, "MapStateSucceeded", json!({}));
-                self.exit_with_result(thread, def, result);
-            }
-            MapRunOutcome::Failed { error, cause } => {
-                let mut last = thread.last_event;
-                self.emit(
-                    &mut last,
-                    "MapRunFailed",
-                    crate::interpreter::history::failed("mapRunFailedEventDetails", error, cause),
-                );
-                thread.last_event = last;
-                let failure = Failure::new(error.clone(), cause.clone());
-                self.give_up_or_retry(thread, def, failure, "MapStateFailed");
-            }
-        }
-    }
-}
-
-/// The item processor of the Map at `scope` as a state machine of its own: its `StartAt` and
-/// `States` (and `Comment`), in the Map state's query language.
-fn child_definition(
-    definition: &Value,
-    scope: &str,
-    language: QueryLanguage,
-) -> Result<String, Failure> {
-    let Some(Value::Object(processor)) = definition.pointer(scope) else {
-        return Err(Failure::runtime(format!("no item processor at '{scope}'")));
-    };
-    let mut child = serde_json::Map::new();
-    for key in ["Comment", "StartAt", "States"] {
-        if let Some(value) = processor.get(key) {
-            child.insert(key.to_owned(), value.clone());
-        }
-    }
-    if language == QueryLanguage::Jsonata {
-        child.insert("QueryLanguage".to_owned(), json!("JSONata"));
-    }
-    Ok(Value::Object(child).to_string())
 }

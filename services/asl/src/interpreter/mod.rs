@@ -10,6 +10,8 @@
 //! - `task` — Task states: activities, Lambda functions and integrations; their events, results,
 //!   timeouts and heartbeats.
 //! - `branches` — Parallel and Map: child threads, concurrency, results.
+//! - `distributed` — a DISTRIBUTED Map: the run it starts (items, reader, batcher, writer) and
+//!   its end.
 //! - `clock` — ISO 8601 text for the context object.
 //!
 //! Runs of states that need nothing from outside (Pass, Choice, Succeed, Fail) advance in one
@@ -17,6 +19,7 @@
 
 mod branches;
 mod clock;
+mod distributed;
 pub mod history;
 pub mod probe;
 mod runner;

@@ -1,0 +1,194 @@
+//! Where a Distributed Map run's items come from, one at a time: the items the state's input
+//! held, or an `ItemReader`'s S3 object or listing, fetched a chunk or a page at a time
+//! (`switchback_asl::item_reader` makes the items of the bytes). Each item comes with the
+//! cursor just after it, which the driver commits with the child the item went to.
+
+use std::collections::VecDeque;
+
+use serde_json::Value;
+use switchback_asl::failure::Failure;
+use switchback_asl::interpreter::MapRunSpec;
+use switchback_asl::item_reader::{self, Cursor, ReaderSpec, Source};
+use switchback_invoke::s3::{S3, S3Error};
+
+/// The first chunk of an object read at a time; a chunk that holds no whole item doubles.
+const CHUNK_BYTES: u64 = 1024 * 1024;
+/// The largest chunk, and so the largest item (and the largest object `ItemsPointer` reads).
+const MAX_CHUNK_BYTES: u64 = 8 * 1024 * 1024;
+
+pub struct Items<'a> {
+    spec: &'a MapRunSpec,
+    s3: &'a S3,
+    /// After the last item read from the source (ahead of the last one handed out).
+    fetched: Cursor,
+    buffer: VecDeque<(Value, Cursor)>,
+    exhausted: bool,
+    chunk: u64,
+}
+
+fn reader_failed(error: &S3Error) -> Failure {
+    Failure::new(item_reader::READER_FAILED, error.to_string())
+}
+
+impl<'a> Items<'a> {
+    /// Reading from `cursor` on (the start when none).
+    pub fn new(spec: &'a MapRunSpec, s3: &'a S3, cursor: Cursor) -> Self {
+        let exhausted = cursor.done;
+        Self {
+            spec,
+            s3,
+            fetched: cursor,
+            buffer: VecDeque::new(),
+            exhausted,
+            chunk: CHUNK_BYTES,
+        }
+    }
+
+    /// The next item and the cursor after it; `None` when every item was read.
+    pub async fn next(&mut self) -> Result<Option<(Value, Cursor)>, Failure> {
+        loop {
+            if let Some((item, cursor)) = self.buffer.pop_front() {
+                let limit = self
+                    .spec
+                    .reader
+                    .as_ref()
+                    .and_then(|reader| reader.max_items);
+                // `MaxItems`: the items past it are never read.
+                if limit.is_some_and(|max| cursor.items > max) {
+                    self.buffer.clear();
+                    self.exhausted = true;
+                    return Ok(None);
+                }
+                return Ok(Some((item, cursor)));
+            }
+            if self.exhausted {
+                return Ok(None);
+            }
+            match &self.spec.reader {
+                None => self.inline(),
+                Some(reader) => match &reader.source {
+                    Source::GetObject {
+                        bucket,
+                        key,
+                        version_id,
+                    } => {
+                        self.object(reader, bucket, key, version_id.as_deref())
+                            .await?
+                    }
+                    Source::ListObjects { bucket, prefix } => self.listing(bucket, prefix).await?,
+                },
+            }
+        }
+    }
+
+    fn inline(&mut self) {
+        let index = usize::try_from(self.fetched.items).unwrap_or(usize::MAX);
+        match self.spec.items.get(index) {
+            Some(item) => {
+                let cursor = Cursor {
+                    items: self.fetched.items + 1,
+                    ..Cursor::default()
+                };
+                self.fetched = cursor.clone();
+                self.buffer.push_back((item.clone(), cursor));
+            }
+            None => self.exhausted = true,
+        }
+    }
+
+    async fn object(
+        &mut self,
+        reader: &ReaderSpec,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<(), Failure> {
+        // `ItemsPointer` needs the whole document.
+        let (start, length) = if reader.items_pointer.is_some() {
+            (0, MAX_CHUNK_BYTES + 1)
+        } else {
+            (self.fetched.offset, self.chunk)
+        };
+        let range = self
+            .s3
+            .get_range(bucket, key, version_id, start, length)
+            .await
+            .map_err(|e| reader_failed(&e))?;
+        let at_end = start + range.bytes.len() as u64 >= range.object_size;
+        if reader.items_pointer.is_some() && !at_end {
+            return Err(Failure::new(
+                item_reader::READER_FAILED,
+                format!(
+                    "The object is larger than {MAX_CHUNK_BYTES} bytes, the most ItemsPointer reads"
+                ),
+            ));
+        }
+        let parsed = item_reader::parse_object(reader, &self.fetched, &range.bytes, at_end)?;
+        if parsed.items.is_empty() && !parsed.done {
+            if self.chunk >= MAX_CHUNK_BYTES {
+                return Err(Failure::new(
+                    item_reader::READER_FAILED,
+                    format!("An item of the object is larger than {MAX_CHUNK_BYTES} bytes"),
+                ));
+            }
+            self.chunk *= 2;
+            return Ok(());
+        }
+        self.chunk = CHUNK_BYTES;
+        if let Some((_, last)) = parsed.items.last() {
+            self.fetched = last.clone();
+        }
+        self.buffer.extend(parsed.items);
+        if parsed.done {
+            self.exhausted = true;
+        }
+        Ok(())
+    }
+
+    async fn listing(&mut self, bucket: &str, prefix: &str) -> Result<(), Failure> {
+        let page = self
+            .s3
+            .list(bucket, prefix, self.fetched.page_token.as_deref())
+            .await
+            .map_err(|e| reader_failed(&e))?;
+        let count = page.objects.len();
+        let skip = usize::try_from(self.fetched.skip).unwrap_or(usize::MAX);
+        let numbered = (self.fetched.items + 1..).zip(page.objects.iter().enumerate().skip(skip));
+        for (items, (i, object)) in numbered {
+            let last = i + 1 == count;
+            let cursor = Cursor {
+                items,
+                page_token: if last {
+                    page.next.clone()
+                } else {
+                    self.fetched.page_token.clone()
+                },
+                skip: if last { 0 } else { (i + 1) as u64 },
+                done: last && page.next.is_none(),
+                ..Cursor::default()
+            };
+            let modified = time::OffsetDateTime::parse(
+                &object.last_modified,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map(|t| t.unix_timestamp())
+            .unwrap_or(0);
+            let item = item_reader::listed_object(
+                &object.key,
+                object.size,
+                &object.etag,
+                modified,
+                &object.storage_class,
+            );
+            self.buffer.push_back((item, cursor));
+        }
+        match self.buffer.back() {
+            Some((_, last)) => self.fetched = last.clone(),
+            None => self.exhausted = true,
+        }
+        if page.next.is_none() {
+            self.exhausted = true;
+        }
+        Ok(())
+    }
+}
