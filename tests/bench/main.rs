@@ -51,6 +51,9 @@ pub enum Scenario {
     /// The web console's pages with 1,000,000 executions stored (`--database-url`) and one
     /// execution of ~24,000 events: time to serve each page.
     Console,
+    /// A Distributed Map of `--count` items (100,000) × one Pass state, read from an S3 object
+    /// on `--s3-endpoint`: wall time, child executions/s, VmRSS of each `--pids` process.
+    Distributed,
     /// The chaos suite's long run on processes and a PostgreSQL it starts itself (no
     /// `--endpoint`): `--duration` seconds of faults while `--rate` executions/s start, then
     /// every execution checked exactly. Exits non-zero on any shortcoming.
@@ -85,6 +88,13 @@ pub struct Args {
     /// `idle` only: the server process whose VmRSS is read from /proc.
     #[arg(long)]
     pub pid: Option<u32>,
+    /// `distributed` only: scheduler processes whose highest VmRSS is sampled. Repeatable.
+    #[arg(long = "pids")]
+    pub pids: Vec<u32>,
+    /// `distributed` only: the S3-compatible server the items go to (the server's
+    /// `integrations.s3.endpoint`).
+    #[arg(long)]
+    pub s3_endpoint: Option<String>,
     /// `activity` only: more endpoints (other API nodes of the same deployment) that the
     /// workers poll, alternating with `--endpoint`. Repeatable.
     #[arg(long = "worker-endpoint")]

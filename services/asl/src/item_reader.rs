@@ -118,20 +118,25 @@ fn failed(cause: impl Into<String>) -> Failure {
     Failure::new(READER_FAILED, cause)
 }
 
-/// The items of `chunk`, the bytes of the object from `cursor.offset` on; `at_end`: the chunk
-/// reaches the object's end. An item cut by the chunk's end is left for the next chunk; no
-/// item at all means the chunk must grow.
+/// At most `limit` items of `chunk`, the bytes of the object from `cursor.offset` on;
+/// `at_end`: the chunk reaches the object's end. An item cut by the chunk's end is left for the
+/// next chunk; no item at all means the chunk must grow. Parsing stops at `limit`, so a round
+/// that needs a few items parses a few, whatever the chunk holds.
 pub fn parse_object(
     spec: &ReaderSpec,
     cursor: &Cursor,
     chunk: &[u8],
     at_end: bool,
+    limit: usize,
 ) -> Result<Parsed, Failure> {
+    let limit = limit.max(1);
     match spec.input_type {
-        InputType::Jsonl => Ok(parse_lines(cursor, chunk, at_end)?),
-        InputType::Csv => parse_csv(spec, cursor, chunk, at_end),
-        InputType::Json if spec.items_pointer.is_some() => parse_pointer(spec, cursor, chunk),
-        InputType::Json => parse_array(cursor, chunk, at_end),
+        InputType::Jsonl => parse_lines(cursor, chunk, at_end, limit),
+        InputType::Csv => parse_csv(spec, cursor, chunk, at_end, limit),
+        InputType::Json if spec.items_pointer.is_some() => {
+            parse_pointer(spec, cursor, chunk, limit)
+        }
+        InputType::Json => parse_array(cursor, chunk, at_end, limit),
     }
 }
 
@@ -151,11 +156,16 @@ fn parse_item(text: &[u8]) -> Result<Value, Failure> {
     })
 }
 
-fn parse_lines(cursor: &Cursor, chunk: &[u8], at_end: bool) -> Result<Parsed, Failure> {
+fn parse_lines(
+    cursor: &Cursor,
+    chunk: &[u8],
+    at_end: bool,
+    limit: usize,
+) -> Result<Parsed, Failure> {
     let mut parsed = Parsed::default();
     let mut start = 0usize;
     let mut current = cursor.clone();
-    while start < chunk.len() {
+    while start < chunk.len() && parsed.items.len() < limit {
         let end = match chunk[start..].iter().position(|b| *b == b'\n') {
             Some(newline) => start + newline + 1,
             None if at_end => chunk.len(),
@@ -182,6 +192,7 @@ fn parse_csv(
     cursor: &Cursor,
     chunk: &[u8],
     at_end: bool,
+    limit: usize,
 ) -> Result<Parsed, Failure> {
     // A byte order mark at the start of the object is not part of the first header.
     let skip = if cursor.offset == 0 && chunk.starts_with(b"\xEF\xBB\xBF") {
@@ -196,16 +207,21 @@ fn parse_csv(
         .from_reader(&chunk[skip..]);
     let mut rows = Vec::new();
     let mut record = csv::ByteRecord::new();
-    loop {
+    // The header row, when it is still to read, is one more row than the items.
+    let wanted = limit + usize::from(cursor.headers.is_none() && spec.csv_headers.is_none());
+    while rows.len() < wanted {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => rows.push((record.clone(), skip + reader.position().byte() as usize)),
+            Ok(true) => {
+                let end = skip + reader.position().byte() as usize;
+                // A row that reaches the chunk's end may go on in the next chunk.
+                if end >= chunk.len() && !at_end {
+                    break;
+                }
+                rows.push((record.clone(), end));
+            }
             Err(error) => return Err(failed(format!("The CSV file could not be read: {error}"))),
         }
-    }
-    // The chunk's last row may go on in the next chunk.
-    if !at_end {
-        rows.pop();
     }
     let mut parsed = Parsed::default();
     let mut current = cursor.clone();
@@ -251,7 +267,12 @@ fn check_headers(headers: &[String]) -> Result<(), Failure> {
 
 /// A JSON array read element by element: each element's end is found by its brackets and
 /// strings, and only the element is parsed.
-fn parse_array(cursor: &Cursor, chunk: &[u8], at_end: bool) -> Result<Parsed, Failure> {
+fn parse_array(
+    cursor: &Cursor,
+    chunk: &[u8],
+    at_end: bool,
+    limit: usize,
+) -> Result<Parsed, Failure> {
     let mut parsed = Parsed::default();
     let mut current = cursor.clone();
     let mut pos = 0usize;
@@ -280,7 +301,7 @@ fn parse_array(cursor: &Cursor, chunk: &[u8], at_end: bool) -> Result<Parsed, Fa
             }
         }
     }
-    loop {
+    while parsed.items.len() < limit {
         skip_space(&mut pos);
         if chunk.get(pos) == Some(&b',') {
             pos += 1;
@@ -355,7 +376,12 @@ fn element_end(bytes: &[u8]) -> Option<usize> {
 
 /// `ItemsPointer`: the array at a JSON pointer of the document, which is read whole (the
 /// engine gives the whole object in one chunk).
-fn parse_pointer(spec: &ReaderSpec, cursor: &Cursor, chunk: &[u8]) -> Result<Parsed, Failure> {
+fn parse_pointer(
+    spec: &ReaderSpec,
+    cursor: &Cursor,
+    chunk: &[u8],
+    limit: usize,
+) -> Result<Parsed, Failure> {
     let pointer = spec.items_pointer.as_deref().unwrap_or_default();
     let document = parse_item(chunk)?;
     let Some(Value::Array(items)) = document.pointer(pointer) else {
@@ -363,15 +389,13 @@ fn parse_pointer(spec: &ReaderSpec, cursor: &Cursor, chunk: &[u8]) -> Result<Par
             "The ItemsPointer '{pointer}' does not point to a JSON array"
         )));
     };
+    let from = usize::try_from(cursor.items).unwrap_or(usize::MAX);
     let mut parsed = Parsed {
         items: Vec::new(),
-        done: true,
+        done: from.saturating_add(limit) >= items.len(),
     };
     let mut current = cursor.clone();
-    for item in items
-        .iter()
-        .skip(usize::try_from(cursor.items).unwrap_or(usize::MAX))
-    {
+    for item in items.iter().skip(from).take(limit) {
         current = next_cursor(&current, 0);
         parsed.items.push((item.clone(), current.clone()));
     }
@@ -470,7 +494,7 @@ mod tests {
             let start = usize::try_from(cursor.offset).unwrap_or(0);
             let end = (start + want).min(data.len());
             let at_end = end == data.len();
-            let parsed = parse_object(spec, &cursor, &data[start..end], at_end)?;
+            let parsed = parse_object(spec, &cursor, &data[start..end], at_end, 2)?;
             if parsed.items.is_empty() && !parsed.done {
                 want *= 2;
                 continue;

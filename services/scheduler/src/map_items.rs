@@ -15,6 +15,31 @@ use switchback_invoke::s3::{S3, S3Error};
 const CHUNK_BYTES: u64 = 1024 * 1024;
 /// The largest chunk, and so the largest item (and the largest object `ItemsPointer` reads).
 const MAX_CHUNK_BYTES: u64 = 8 * 1024 * 1024;
+/// Items parsed at a time: a round that needs a few hundred parses about that many, however
+/// many the chunk holds.
+const ITEMS_PER_PARSE: usize = 1_000;
+
+/// Bytes of an object fetched and not yet all read: kept by the driver between rounds, so
+/// that a chunk is fetched once, not once per round.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    start: u64,
+    bytes: switchback_invoke::s3::Bytes,
+    object_size: u64,
+}
+
+impl Chunk {
+    /// The chunk's bytes from `offset` on, and whether they reach the object's end; `None`
+    /// when the chunk does not hold `offset`.
+    fn from(&self, offset: u64) -> Option<(&[u8], bool)> {
+        let end = self.start + self.bytes.len() as u64;
+        if offset < self.start || offset > end {
+            return None;
+        }
+        let at = usize::try_from(offset - self.start).ok()?;
+        Some((&self.bytes[at..], end >= self.object_size))
+    }
+}
 
 pub struct Items<'a> {
     spec: &'a MapRunSpec,
@@ -24,6 +49,7 @@ pub struct Items<'a> {
     buffer: VecDeque<(Value, Cursor)>,
     exhausted: bool,
     chunk: u64,
+    cached: Option<Chunk>,
 }
 
 fn reader_failed(error: &S3Error) -> Failure {
@@ -31,8 +57,9 @@ fn reader_failed(error: &S3Error) -> Failure {
 }
 
 impl<'a> Items<'a> {
-    /// Reading from `cursor` on (the start when none).
-    pub fn new(spec: &'a MapRunSpec, s3: &'a S3, cursor: Cursor) -> Self {
+    /// Reading from `cursor` on (the start when none), with the bytes a previous round
+    /// fetched, if any.
+    pub fn new(spec: &'a MapRunSpec, s3: &'a S3, cursor: Cursor, cached: Option<Chunk>) -> Self {
         let exhausted = cursor.done;
         Self {
             spec,
@@ -41,7 +68,13 @@ impl<'a> Items<'a> {
             buffer: VecDeque::new(),
             exhausted,
             chunk: CHUNK_BYTES,
+            cached,
         }
+    }
+
+    /// The bytes fetched, for the next round.
+    pub fn into_cached(self) -> Option<Chunk> {
+        self.cached
     }
 
     /// The next item and the cursor after it; `None` when every item was read.
@@ -103,19 +136,37 @@ impl<'a> Items<'a> {
         key: &str,
         version_id: Option<&str>,
     ) -> Result<(), Failure> {
-        // `ItemsPointer` needs the whole document.
-        let (start, length) = if reader.items_pointer.is_some() {
-            (0, MAX_CHUNK_BYTES + 1)
-        } else {
-            (self.fetched.offset, self.chunk)
+        // `ItemsPointer` needs the whole document (kept while its items are read).
+        let pointer = reader.items_pointer.is_some();
+        let offset = if pointer { 0 } else { self.fetched.offset };
+        let usable = self
+            .cached
+            .as_ref()
+            .is_some_and(|chunk| chunk.from(offset).is_some());
+        if !usable {
+            let length = if pointer {
+                MAX_CHUNK_BYTES + 1
+            } else {
+                self.chunk
+            };
+            let range = self
+                .s3
+                .get_range(bucket, key, version_id, offset, length)
+                .await
+                .map_err(|e| reader_failed(&e))?;
+            self.cached = Some(Chunk {
+                start: offset,
+                bytes: range.bytes,
+                object_size: range.object_size,
+            });
+        }
+        let Some((bytes, at_end)) = self.cached.as_ref().and_then(|c| c.from(offset)) else {
+            return Err(Failure::new(
+                item_reader::READER_FAILED,
+                "The object changed while it was read",
+            ));
         };
-        let range = self
-            .s3
-            .get_range(bucket, key, version_id, start, length)
-            .await
-            .map_err(|e| reader_failed(&e))?;
-        let at_end = start + range.bytes.len() as u64 >= range.object_size;
-        if reader.items_pointer.is_some() && !at_end {
+        if pointer && !at_end {
             return Err(Failure::new(
                 item_reader::READER_FAILED,
                 format!(
@@ -123,7 +174,8 @@ impl<'a> Items<'a> {
                 ),
             ));
         }
-        let parsed = item_reader::parse_object(reader, &self.fetched, &range.bytes, at_end)?;
+        let parsed =
+            item_reader::parse_object(reader, &self.fetched, bytes, at_end, ITEMS_PER_PARSE)?;
         if parsed.items.is_empty() && !parsed.done {
             if self.chunk >= MAX_CHUNK_BYTES {
                 return Err(Failure::new(
@@ -131,7 +183,9 @@ impl<'a> Items<'a> {
                     format!("An item of the object is larger than {MAX_CHUNK_BYTES} bytes"),
                 ));
             }
+            // The item goes past the bytes in hand: fetch more, from where it starts.
             self.chunk *= 2;
+            self.cached = None;
             return Ok(());
         }
         self.chunk = CHUNK_BYTES;

@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 
 use crate::Error;
 use crate::advance::millis;
-use crate::map_items::Items;
+use crate::map_items::{Chunk, Items};
 
 /// Runs claimed in one round.
 const RUNS_PER_ROUND: i64 = 8;
@@ -71,10 +71,11 @@ pub async fn run(
     }
 }
 
-/// Parsed specs of the runs this process drives (a spec holds the run's items: read and
-/// parsed once, not at every child's end).
+/// What this process keeps of the runs it drives: each run's parsed spec (it holds the run's
+/// items: read and parsed once, not at every child's end) and the bytes of its object fetched
+/// and not yet read (fetched once, not once per round).
 #[derive(Default)]
-struct Specs(HashMap<i64, Arc<MapRunSpec>>);
+struct Specs(HashMap<i64, Arc<MapRunSpec>>, HashMap<i64, Chunk>);
 
 impl Specs {
     async fn get(&mut self, tx: &mut Transaction, seq: i64) -> Result<Arc<MapRunSpec>, String> {
@@ -88,6 +89,7 @@ impl Specs {
         // them all rather than keeping every spec it ever read.
         if self.0.len() >= 64 {
             self.0.clear();
+            self.1.clear();
         }
         self.0.insert(seq, spec.clone());
         Ok(spec)
@@ -95,6 +97,7 @@ impl Specs {
 
     fn forget(&mut self, seq: i64) {
         self.0.remove(&seq);
+        self.1.remove(&seq);
     }
 }
 
@@ -131,7 +134,11 @@ async fn round(pool: &PgPool, s3: &S3, specs: &mut Specs) -> Result<Round, Error
                 continue;
             }
         };
-        let step = drive(&mut tx, &mut run, &spec, s3).await?;
+        let cached = specs.1.remove(&run.seq);
+        let (step, cached) = drive(&mut tx, &mut run, &spec, s3, cached).await?;
+        if let Some(chunk) = cached {
+            specs.1.insert(run.seq, chunk);
+        }
         round.made_due |= step.made_due;
         round.more |= step.more;
         if step.ended {
@@ -165,7 +172,8 @@ async fn drive(
     run: &mut Driven,
     spec: &MapRunSpec,
     s3: &S3,
-) -> Result<Driving, Error> {
+    cached: Option<Chunk>,
+) -> Result<(Driving, Option<Chunk>), Error> {
     let total_items = run.total.unwrap_or(run.items_read);
     let exceeded = map_run::exceeds_tolerance(
         u64::try_from(run.failures()).unwrap_or(0),
@@ -176,7 +184,7 @@ async fn drive(
     );
     if exceeded {
         map_runs::finish(tx, run, MapRunOutcome::exceeded()).await?;
-        return Ok(Driving::ended());
+        return Ok((Driving::ended(), None));
     }
     if run.all_read && run.ended() >= run.started {
         let outcome = match &spec.writer {
@@ -185,7 +193,7 @@ async fn drive(
             None => MapRunOutcome::Succeeded { results: None },
         };
         map_runs::finish(tx, run, outcome).await?;
-        return Ok(Driving::ended());
+        return Ok((Driving::ended(), None));
     }
     let concurrency = i64::from(MapRunSpec::concurrency(
         u32::try_from(run.max_concurrency).unwrap_or(0),
@@ -196,18 +204,22 @@ async fn drive(
         .min(CHILDREN_PER_ROUND);
     if room == 0 || run.all_read {
         map_runs::save(tx, run, false).await?;
-        return Ok(Driving {
+        let waiting = Driving {
             ended: false,
             more: false,
             made_due: false,
-        });
+        };
+        return Ok((waiting, cached));
     }
     let cursor: Cursor = run
         .cursor
         .as_deref()
         .and_then(|text| serde_json::from_str(text).ok())
         .unwrap_or_default();
-    let (batches, done) = match children_inputs(spec, s3, cursor, room).await {
+    let mut items = Items::new(spec, s3, cursor.clone(), cached);
+    let read = children_inputs(spec, &mut items, cursor, room).await;
+    let cached = items.into_cached();
+    let (batches, done) = match read {
         Ok(read) => read,
         Err(failure) => {
             let outcome = MapRunOutcome::Failed {
@@ -215,7 +227,7 @@ async fn drive(
                 cause: failure.cause,
             };
             map_runs::finish(tx, run, outcome).await?;
-            return Ok(Driving::ended());
+            return Ok((Driving::ended(), None));
         }
     };
     let kind = if spec.express { "express" } else { "execution" };
@@ -262,11 +274,12 @@ async fn drive(
     // the run may have ended already (a run of no items).
     let more = (created > 0 && !done && running + created < concurrency) || (done && created == 0);
     map_runs::save(tx, run, more).await?;
-    Ok(Driving {
+    let driving = Driving {
         ended: false,
         more,
         made_due: created > 0,
-    })
+    };
+    Ok((driving, cached))
 }
 
 /// One child's input, how many items it runs, and the cursor after its last item.
@@ -281,12 +294,11 @@ struct Batch {
 /// `done`: no item is left after them.
 async fn children_inputs(
     spec: &MapRunSpec,
-    s3: &S3,
+    items: &mut Items<'_>,
     cursor: Cursor,
     room: usize,
 ) -> Result<(Vec<Batch>, bool), Failure> {
     let now_ms = millis(time::OffsetDateTime::now_utc());
-    let mut items = Items::new(spec, s3, cursor.clone());
     let mut batches: Vec<Batch> = Vec::new();
     // The batch being filled: its inputs, their bytes, and the cursor after the last.
     let mut open: Vec<Value> = Vec::new();

@@ -65,7 +65,7 @@ fn mib(kib: u64) -> f64 {
 }
 
 /// A `kB` field of /proc/PID/status.
-fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
+pub(crate) fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     kib_field(&status, field).ok_or_else(|| anyhow::anyhow!("no {field} in /proc/{pid}/status"))
 }

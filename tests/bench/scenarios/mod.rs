@@ -3,10 +3,11 @@
 
 mod activity;
 mod console;
+mod distributed;
 mod fanout;
 mod growth;
 mod history;
-mod idle;
+pub(crate) mod idle;
 mod pass5;
 mod start;
 mod wait;
@@ -28,6 +29,7 @@ pub async fn run(client: &Client, args: &Args, report: &mut Report) -> anyhow::R
         Scenario::Idle => idle::run(client, args, report).await,
         Scenario::Growth => growth::run(client, args, report).await,
         Scenario::Console => console::run(client, args, report).await,
+        Scenario::Distributed => distributed::run(client, args, report).await,
         Scenario::Chaos => anyhow::bail!("chaos starts its own processes and needs no client"),
     }
 }
