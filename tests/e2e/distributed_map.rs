@@ -697,3 +697,139 @@ async fn batches_run_as_children_and_results_are_written_to_s3() {
     counts.sort_unstable();
     assert_eq!(counts, [5, 10, 10]);
 }
+
+/// Redriving a parent whose run failed redrives the run: the same run goes on
+/// (`MapRunRedriven`), its children that failed or were stopped are redriven from where they
+/// stopped, no new child is made for an item, and the parent ends with every output. A child
+/// alone cannot be redriven.
+#[tokio::test]
+async fn redriving_the_parent_redrives_the_failed_children_of_its_run() {
+    let app = TestApp::spawn().await;
+    let client = &app.client;
+    // Items over 3 fail on their first run, and succeed once redriven.
+    let definition = distributed(
+        json!({}),
+        "Check",
+        json!({"Check": {"Type": "Pass", "QueryLanguage": "JSONata",
+            "Output": "{% ($states.context.Execution.RedriveCount = 0 and $states.input > 3) ? $error('not yet') : $states.input %}",
+            "End": true}}),
+    );
+    let machine_arn = machine(client, "redrivable", definition).await;
+    let arn = start(client, &machine_arn, json!([1, 2, 3, 4, 5, 6])).await;
+    let failed = wait_until_done(client, &arn, Duration::from_secs(60)).await;
+    assert_eq!(failed.status(), &ExecutionStatus::Failed);
+    assert_eq!(
+        failed.error(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    let run = map_run_arn(client, &arn).await;
+    let before = children(client, &run).await;
+    let failed_child = before
+        .iter()
+        .find(|c| c.status() != &ExecutionStatus::Succeeded)
+        .expect("a child that did not succeed")
+        .execution_arn()
+        .to_owned();
+    let described = client
+        .describe_execution()
+        .execution_arn(&failed_child)
+        .send()
+        .await
+        .expect("describe a failed child");
+    assert_eq!(
+        described.redrive_status().map(|s| s.as_str()),
+        Some("REDRIVABLE_BY_MAP_RUN")
+    );
+    let (code, _) = error_code(
+        client
+            .redrive_execution()
+            .execution_arn(&failed_child)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ExecutionNotRedrivable");
+
+    client
+        .redrive_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("redrive the parent");
+    let done = wait_until_done(client, &arn, Duration::from_secs(60)).await;
+    assert_eq!(
+        done.status(),
+        &ExecutionStatus::Succeeded,
+        "{:?}",
+        done.cause()
+    );
+    assert_eq!(done.output(), Some("[1,2,3,4,5,6]"));
+    let events = history(client, &arn).await;
+    let redriven = events
+        .iter()
+        .find_map(|e| e.map_run_redriven_event_details())
+        .expect("MapRunRedriven");
+    assert_eq!(redriven.map_run_arn(), Some(run.as_str()));
+    assert_eq!(redriven.redrive_count(), Some(1));
+    let types: Vec<&str> = events.iter().map(|e| e.r#type().as_str()).collect();
+    let tail = &types[types.len() - 6..];
+    assert_eq!(
+        tail,
+        [
+            "ExecutionRedriven",
+            "MapRunRedriven",
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let after = children(client, &run).await;
+    assert_eq!(after.len(), before.len(), "no new child for an item");
+    assert!(
+        after
+            .iter()
+            .all(|c| c.status() == &ExecutionStatus::Succeeded)
+    );
+    let described = client
+        .describe_map_run()
+        .map_run_arn(&run)
+        .send()
+        .await
+        .expect("describe map run");
+    assert_eq!(described.status(), &MapRunStatus::Succeeded);
+    assert_eq!(described.redrive_count(), Some(1));
+    assert!(described.redrive_date().is_some());
+    assert_eq!(described.execution_counts().map(|c| c.succeeded()), Some(6));
+}
+
+/// `ExecutionType: EXPRESS`: the children are Express executions (`…:express:…`), listed with
+/// their run and, unlike other Express executions, described.
+#[tokio::test]
+async fn express_children_are_listed_and_described() {
+    let app = TestApp::spawn().await;
+    let client = &app.client;
+    let mut definition = distributed(
+        json!({}),
+        "Echo",
+        json!({"Echo": {"Type": "Pass", "End": true}}),
+    );
+    definition["States"]["Fan"]["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] =
+        json!("EXPRESS");
+    let machine_arn = machine(client, "express-children", definition).await;
+    let arn = start(client, &machine_arn, json!(["a", "b"])).await;
+    let done = wait_until_done(client, &arn, Duration::from_secs(60)).await;
+    assert_eq!(done.output(), Some("[\"a\",\"b\"]"));
+    let run = map_run_arn(client, &arn).await;
+    let listed = children(client, &run).await;
+    assert_eq!(listed.len(), 2);
+    let child = listed[0].execution_arn();
+    assert!(child.contains(":express:express-children/"), "{child}");
+    let described = client
+        .describe_execution()
+        .execution_arn(child)
+        .send()
+        .await
+        .expect("describe an Express child");
+    assert_eq!(described.map_run_arn(), Some(run.as_str()));
+    assert_eq!(described.status(), &ExecutionStatus::Succeeded);
+}

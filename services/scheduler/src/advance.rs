@@ -27,6 +27,9 @@ pub struct Advanced {
     pub new_map_runs: Vec<NewMapRun>,
     /// The execution is a child of a Distributed Map's run and ended.
     pub map_run_end: Option<ChildEnded>,
+    /// Runs of Distributed Map states that go on with the execution's redrive: (execution,
+    /// task).
+    pub redriven_runs: Vec<(i64, i64)>,
 }
 
 /// Advances `execution` by its signals, then by time, at `now_ms`. A panic or an unreadable
@@ -133,6 +136,7 @@ fn run(
     let mut new_calls = Vec::new();
     let mut closed_tasks = Vec::new();
     let mut new_map_runs = Vec::new();
+    let mut redriven_runs = Vec::new();
     for effect in effects {
         match effect {
             Effect::ScheduleActivity {
@@ -167,6 +171,9 @@ fn run(
                 closed_tasks.push((execution.seq, i64::try_from(task_id).unwrap_or(i64::MAX)));
             }
             Effect::StartMapRun(spec) => new_map_runs.push(new_map_run(execution, &spec)?),
+            Effect::RedriveMapRun { task_id } => {
+                redriven_runs.push((execution.seq, i64::try_from(task_id).unwrap_or(i64::MAX)))
+            }
         }
     }
     let ended = snapshot.status != Status::Running;
@@ -210,6 +217,7 @@ fn run(
         ended_with_tasks: ended && snapshot.next_task_id > 1,
         child_ended,
         new_map_runs,
+        redriven_runs,
         map_run_end: ended
             .then(|| map_run_end(execution, snapshot.status.as_str()))
             .flatten(),
@@ -347,6 +355,7 @@ pub fn poisoned(execution: &Claimed, reason: &str, now_ms: i64) -> Advanced {
         closed_tasks: Vec::new(),
         ended_with_tasks: true,
         new_map_runs: Vec::new(),
+        redriven_runs: Vec::new(),
         map_run_end: map_run_end(execution, "FAILED"),
         child_ended: child_ended(
             execution,

@@ -175,7 +175,9 @@ async fn write_and_commit(mut tx: Transaction, advanced: Vec<Advanced>) -> Resul
     let mut ended_with_tasks = Vec::new();
     let mut new_map_runs = Vec::new();
     let mut map_run_ends = Vec::new();
+    let mut redriven_runs = Vec::new();
     for advanced in advanced {
+        redriven_runs.extend(advanced.redriven_runs);
         new_map_runs.extend(advanced.new_map_runs);
         map_run_ends.extend(advanced.map_run_end);
         new_tasks.extend(advanced.new_tasks);
@@ -202,8 +204,11 @@ async fn write_and_commit(mut tx: Transaction, advanced: Vec<Advanced>) -> Resul
         + engine::stop_children(&mut tx, &closed).await?
         + map_runs::abort(&mut tx, &closed_tasks, &ended_with_tasks).await?;
     map_runs::insert(&mut tx, &new_map_runs).await?;
-    // Last: the ends of a run's children are appended, never written to the run's row.
+    // The ends of a run's children are appended, never written to the run's row.
     map_runs::record_ends(&mut tx, &map_run_ends).await?;
+    // After the ends: a redriven run counts its children again, those that ended in this batch
+    // included, and drops the ends not yet counted.
+    let made_due = made_due + map_runs::redrive(&mut tx, &redriven_runs).await?;
     tx.commit().await.map_err(switchback_store::Error::from)?;
     tracing::debug!(executions = steps.len(), "scheduler batch committed");
     record_metrics(&steps, new_tasks.len(), started.elapsed());
@@ -212,7 +217,7 @@ async fn write_and_commit(mut tx: Transaction, advanced: Vec<Advanced>) -> Resul
         advanced: steps.len(),
         earliest_due: steps.iter().filter_map(|s| s.due_at).chain(now).min(),
         scheduled_calls: !new_calls.is_empty(),
-        map_runs: !new_map_runs.is_empty() || !map_run_ends.is_empty(),
+        map_runs: !new_map_runs.is_empty() || !map_run_ends.is_empty() || !redriven_runs.is_empty(),
     })
 }
 /// Counts what the committed batch did.

@@ -62,6 +62,12 @@ impl Execution {
         if self.machine_type == "EXPRESS" {
             return Some("Express executions cannot be redriven".to_owned());
         }
+        if self.map_run_arn.is_some() {
+            // AWS reports these REDRIVABLE_BY_MAP_RUN: its parent's redrive redrives them.
+            return Some(
+                "Execution was started by a Map Run: redrive its parent execution".to_owned(),
+            );
+        }
         let ended = self.stopped_at.unwrap_or(now);
         if now - ended > time::Duration::days(REDRIVE_DAYS) {
             return Some("Execution redrivable period exceeded".to_owned());
@@ -387,8 +393,13 @@ pub async fn redrive(pool: &PgPool, arn: &str, token: Option<&str>) -> Result<Re
             .await?;
     let Some((seq, lost, last_token, last_date)) = locked else {
         tx.rollback().await?;
+        let now = OffsetDateTime::now_utc();
         return Ok(match describe(pool, arn).await? {
             None => Redriven::Missing,
+            // A Map Run's child: its machine is its parent's, named `<machine>/<label>`.
+            Some(child) if child.map_run_arn.is_some() => {
+                Redriven::Refused(child.not_redrivable(now).unwrap_or_default())
+            }
             Some(_) => Redriven::Refused("State machine is in DELETING status".to_owned()),
         });
     };

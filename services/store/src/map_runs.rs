@@ -169,6 +169,71 @@ async fn stop_children(tx: &mut PgConnection, runs: &[i64]) -> Result<u64, Error
         .rows_affected())
 }
 
+// A run whose parent was redriven: back to RUNNING and due, its children that did not succeed
+// redriven as RedriveExecution would (those a step could not keep a snapshot of stay as they
+// ended). Then its counters are counted again from its children, in one statement that also
+// drops the ends not yet folded in, so that no end counts twice.
+const REDRIVE_RUN: &str = "
+    UPDATE map_runs SET status = 'RUNNING', stopped_at = NULL, due_at = now(),
+        redrive_count = redrive_count + 1, redrive_date = date_trunc('milliseconds', now())
+    WHERE execution_seq = $1 AND task_id = $2 AND status IN ('FAILED', 'ABORTED')
+    RETURNING seq";
+const REDRIVE_CHILDREN: &str = "
+    WITH redriven AS (
+        UPDATE executions SET status = 'RUNNING', stopped_at = NULL, output = NULL,
+            error = NULL, cause = NULL, redrive_count = redrive_count + 1,
+            redrive_date = date_trunc('milliseconds', now()), due_at = now()
+        WHERE map_run_seq = $1 AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED')
+          AND snapshot IS NOT NULL AND snapshot <> 'null'
+        RETURNING seq
+    )
+    INSERT INTO signals (execution_seq, body) SELECT seq, $2 FROM redriven";
+const RECOUNT: &str = "
+    WITH dropped AS (
+        DELETE FROM map_run_ends WHERE map_run_seq = $1
+    ), counted AS (
+        SELECT
+            count(*) FILTER (WHERE status = 'SUCCEEDED') AS succeeded,
+            count(*) FILTER (WHERE status = 'FAILED') AS failed,
+            count(*) FILTER (WHERE status = 'TIMED_OUT') AS timed_out,
+            count(*) FILTER (WHERE status = 'ABORTED') AS aborted,
+            COALESCE(sum(COALESCE(map_items, 1)) FILTER (WHERE status = 'SUCCEEDED'), 0) AS items_succeeded,
+            COALESCE(sum(COALESCE(map_items, 1)) FILTER (WHERE status = 'FAILED'), 0) AS items_failed,
+            COALESCE(sum(COALESCE(map_items, 1)) FILTER (WHERE status = 'TIMED_OUT'), 0) AS items_timed_out,
+            COALESCE(sum(COALESCE(map_items, 1)) FILTER (WHERE status = 'ABORTED'), 0) AS items_aborted
+        FROM executions WHERE map_run_seq = $1
+    )
+    UPDATE map_runs SET succeeded = c.succeeded, failed = c.failed, timed_out = c.timed_out,
+        aborted = c.aborted, items_succeeded = c.items_succeeded, items_failed = c.items_failed,
+        items_timed_out = c.items_timed_out, items_aborted = c.items_aborted
+    FROM counted c
+    WHERE map_runs.seq = $1";
+
+/// Redrives the runs of these tasks `(execution, task)` (their parents were redriven in this
+/// batch). Returns how many executions it made due.
+pub async fn redrive(tx: &mut PgConnection, runs: &[(i64, i64)]) -> Result<u64, Error> {
+    let mut due = 0;
+    for (execution, task) in runs {
+        let Some(row) = sqlx::query(REDRIVE_RUN)
+            .bind(execution)
+            .bind(task)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            continue;
+        };
+        let run: i64 = row.try_get("seq")?;
+        due += sqlx::query(REDRIVE_CHILDREN)
+            .bind(run)
+            .bind(signals::body(&Event::Redrive))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(RECOUNT).bind(run).execute(&mut *tx).await?;
+    }
+    Ok(due)
+}
+
 /// A run as the scheduler driving it holds it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Driven {
@@ -476,6 +541,8 @@ pub struct MapRun {
     pub items_aborted: i64,
     pub started_at: OffsetDateTime,
     pub stopped_at: Option<OffsetDateTime>,
+    pub redrive_count: i32,
+    pub redrive_date: Option<OffsetDateTime>,
 }
 
 const DESCRIBE: &str = "
@@ -483,7 +550,7 @@ const DESCRIBE: &str = "
         r.max_concurrency, r.tolerated_failure_count, r.tolerated_failure_percentage, r.total,
         r.started, r.succeeded, r.failed, r.timed_out, r.aborted, r.all_read, r.items_read,
         r.items_succeeded, r.items_failed, r.items_timed_out, r.items_aborted, r.started_at,
-        r.stopped_at
+        r.stopped_at, r.redrive_count, r.redrive_date
     FROM map_runs r JOIN executions e ON e.seq = r.execution_seq
     WHERE r.arn = $1";
 
@@ -499,7 +566,7 @@ const LIST: &str = "
         r.max_concurrency, r.tolerated_failure_count, r.tolerated_failure_percentage, r.total,
         r.started, r.succeeded, r.failed, r.timed_out, r.aborted, r.all_read, r.items_read,
         r.items_succeeded, r.items_failed, r.items_timed_out, r.items_aborted, r.started_at,
-        r.stopped_at
+        r.stopped_at, r.redrive_count, r.redrive_date
     FROM map_runs r JOIN executions e ON e.seq = r.execution_seq
     WHERE e.arn = $1 AND r.seq < $2
     ORDER BY r.seq DESC

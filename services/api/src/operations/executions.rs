@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use switchback_asl::arn::{Arn, ResourceKind, names_version};
+use switchback_asl::arn::{Arn, ResourceKind, names_express_execution, names_version};
 use switchback_asl::start::{self, Refusal};
 use switchback_store::executions::{self, Execution, NewExecution, Started};
 use switchback_store::signals::Event;
@@ -249,9 +249,27 @@ async fn find(context: &Context<'_>, arn: Option<String>) -> Result<Execution, E
         .ok_or(Error::ExecutionDoesNotExist(arn))
 }
 
+/// As [`find`], for DescribeExecution, which also describes an Express execution a
+/// Distributed Map's run started (AWS's one exception for Express executions).
+async fn find_described(context: &Context<'_>, arn: Option<String>) -> Result<Execution, Error> {
+    let Some(text) = arn.as_deref().filter(|a| names_express_execution(a)) else {
+        return find(context, arn).await;
+    };
+    let as_standard = text.replacen(":express:", ":execution:", 1);
+    match Arn::parse(&as_standard, ResourceKind::Execution) {
+        Ok(parsed) if in_scope(context, &parsed) => {
+            match executions::describe(&context.state.pool, text).await? {
+                Some(child) if child.map_run_arn.is_some() => Ok(child),
+                _ => find(context, arn).await,
+            }
+        }
+        _ => find(context, arn).await,
+    }
+}
+
 pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error> {
     let request: ArnInput = parse(body)?;
-    let execution = find(context, request.execution_arn).await?;
+    let execution = find_described(context, request.execution_arn).await?;
     let mut output = json!({
         "executionArn": execution.arn,
         "stateMachineArn": execution.state_machine_arn,
@@ -292,6 +310,16 @@ pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error
     }
     match execution.not_redrivable(time::OffsetDateTime::now_utc()) {
         None => output["redriveStatus"] = Value::from("REDRIVABLE"),
+        // A Map Run's child that did not succeed: its parent's redrive redrives it.
+        Some(_)
+            if execution.map_run_arn.is_some()
+                && matches!(
+                    execution.status.as_str(),
+                    "FAILED" | "TIMED_OUT" | "ABORTED"
+                ) =>
+        {
+            output["redriveStatus"] = Value::from("REDRIVABLE_BY_MAP_RUN");
+        }
         Some(reason) => {
             output["redriveStatus"] = Value::from("NOT_REDRIVABLE");
             output["redriveStatusReason"] = Value::from(reason);

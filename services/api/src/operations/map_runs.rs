@@ -45,10 +45,13 @@ pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error
         "toleratedFailureCount": run.tolerated_failure_count.unwrap_or(0),
         "itemCounts": items,
         "executionCounts": executions,
-        "redriveCount": 0,
+        "redriveCount": run.redrive_count,
     });
     if let Some(stopped) = run.stopped_at {
         output["stopDate"] = epoch_seconds(stopped);
+    }
+    if let Some(date) = run.redrive_date {
+        output["redriveDate"] = epoch_seconds(date);
     }
     Ok(output)
 }

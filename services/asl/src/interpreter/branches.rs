@@ -459,9 +459,9 @@ impl Runner<'_> {
     }
 }
 
-/// A Parallel or Map state whose branches or iterations failed it: when nothing recovered the
-/// thread (no retry, no catch), it keeps them for a redrive (see `runner::redrive_thread`).
-fn keep_for_redrive(thread: &mut Thread, children: Phase) {
+/// A Parallel or Map state whose branches, iterations or run failed it: when nothing recovered
+/// the thread (no retry, no catch), it keeps them for a redrive (see `runner::redrive_thread`).
+pub(super) fn keep_for_redrive(thread: &mut Thread, children: Phase) {
     if matches!(thread.phase, Phase::Failed { .. }) {
         thread.unfinished = Some(Box::new(children));
     }

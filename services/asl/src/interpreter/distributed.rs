@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::Effect;
-use super::branches::count;
+use super::branches::{count, keep_for_redrive};
 use super::runner::Runner;
 use super::snapshot::{MapRunPhase, Phase, Thread};
 use crate::arn::{Arn, ResourceKind};
@@ -141,7 +141,11 @@ impl Runner<'_> {
             tolerated_percentage,
             gather_results,
         })));
-        thread.phase = Phase::MapRun(MapRunPhase { task_id, arn });
+        thread.phase = Phase::MapRun(MapRunPhase {
+            task_id,
+            arn,
+            redrive_count: 0,
+        });
         Ok(())
     }
 
@@ -182,6 +186,7 @@ impl Runner<'_> {
                 self.exit_with_result(thread, def, result);
             }
             MapRunOutcome::Failed { error, cause } => {
+                let run = thread.phase.clone();
                 let mut last = thread.last_event;
                 self.emit(
                     &mut last,
@@ -191,6 +196,9 @@ impl Runner<'_> {
                 thread.last_event = last;
                 let failure = Failure::new(error.clone(), cause.clone());
                 self.give_up_or_retry(thread, def, failure, "MapStateFailed");
+                // A redrive of the execution redrives the run (its children that did not
+                // succeed, and its items not yet run).
+                keep_for_redrive(thread, run);
             }
         }
     }

@@ -120,6 +120,9 @@ pub enum Effect {
     /// Start a Distributed Map's run; its end comes back as `MapRunEnded` for its task. The
     /// run is aborted when that task is cancelled.
     StartMapRun(Box<MapRunSpec>),
+    /// The execution was redriven while its Map state's run had failed or was aborted: the
+    /// run goes on, its children that did not succeed redriven, its items not yet run started.
+    RedriveMapRun { task_id: u64 },
     /// A task is no longer wanted (its state ended, timed out or was aborted): late results for
     /// it must be refused.
     CancelTask { task_id: u64 },

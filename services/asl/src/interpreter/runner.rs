@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::history::{self, HistoryEvent};
 use super::probe::{Inspection, Probe};
-use super::snapshot::{ExecutionInfo, Phase, Snapshot, Status, Thread};
+use super::snapshot::{ExecutionInfo, MapRunPhase, Phase, Snapshot, Status, Thread};
 use super::{Effect, Event, Transition, clock};
 use crate::dataflow::{self, Pipeline, StateData};
 use crate::entropy::Entropy;
@@ -78,7 +78,7 @@ impl Default for StepBudget {
 /// Parallel or Map state resumes its branches or iterations (those that failed, were stopped
 /// or were never started), redriving each; any other state is entered again with the input it
 /// had. Retries count from zero; what succeeded stays as it is.
-pub(super) fn redrive_thread(thread: &mut Thread, after: u64) {
+pub(super) fn redrive_thread(thread: &mut Thread, after: u64, runs: &mut Vec<MapRunPhase>) {
     if let Some(children) = thread.unfinished.take() {
         thread.phase = *children;
     }
@@ -97,7 +97,7 @@ pub(super) fn redrive_thread(thread: &mut Thread, after: u64) {
         Phase::Enter | Phase::Succeeded { .. } => {}
         Phase::Branches(phase) => {
             for branch in &mut phase.branches {
-                redrive_thread(branch, after);
+                redrive_thread(branch, after, runs);
             }
         }
         Phase::Iterations(phase) => {
@@ -116,14 +116,15 @@ pub(super) fn redrive_thread(thread: &mut Thread, after: u64) {
                 .map(|result| limits::json_size(result) + 1)
                 .sum::<usize>();
             for (_, child) in &mut phase.running {
-                redrive_thread(child, after);
+                redrive_thread(child, after, runs);
             }
         }
-        Phase::Waiting { .. }
-        | Phase::Backoff { .. }
-        | Phase::Task(_)
-        | Phase::MapRun(_)
-        | Phase::Failed { .. } => {
+        // A Distributed Map's run goes on where it stopped (the engine redrives it).
+        Phase::MapRun(run) => {
+            run.redrive_count += 1;
+            runs.push(run.clone());
+        }
+        Phase::Waiting { .. } | Phase::Backoff { .. } | Phase::Task(_) | Phase::Failed { .. } => {
             thread.phase = Phase::Enter;
             thread.last_event = after;
         }
@@ -397,9 +398,32 @@ fn redrive(
         }}),
     };
     snapshot.last_event_id = id;
-    redrive_thread(&mut snapshot.root, id);
+    let mut runs = Vec::new();
+    redrive_thread(&mut snapshot.root, id, &mut runs);
+    // Each Distributed Map run that goes on says so, after ExecutionRedriven.
+    let mut events = vec![redriven];
+    for run in &runs {
+        let run_event = snapshot.last_event_id + 1;
+        events.push(HistoryEvent {
+            id: run_event,
+            previous_event_id: id,
+            timestamp_ms: now,
+            event_type: "MapRunRedriven".into(),
+            details: json!({ "mapRunRedrivenEventDetails": {
+                "mapRunArn": run.arn,
+                "redriveCount": run.redrive_count,
+            }}),
+        });
+        snapshot.last_event_id = run_event;
+        snapshot.root.chain_map_run(run.task_id, run_event);
+    }
     let mut transition = step(machine, snapshot, &Event::Tick, now, seed, budget, None);
-    transition.history.insert(0, redriven);
+    transition.history.splice(0..0, events);
+    transition
+        .effects
+        .extend(runs.iter().map(|run| Effect::RedriveMapRun {
+            task_id: run.task_id,
+        }));
     transition
 }
 

@@ -150,6 +150,9 @@ pub struct MapRunPhase {
     /// The parent's task for the run (`Event::MapRunEnded` names it).
     pub task_id: u64,
     pub arn: String,
+    /// How often the run was redriven with its parent.
+    #[serde(default)]
+    pub redrive_count: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -247,6 +250,23 @@ impl Thread {
     }
 
     /// Task ids outstanding in this subtree.
+    /// Chains the thread waiting on the run of task `task_id` to event `event` (the run's
+    /// next events follow it).
+    pub fn chain_map_run(&mut self, task_id: u64, event: u64) {
+        match &mut self.phase {
+            Phase::MapRun(run) if run.task_id == task_id => self.last_event = event,
+            Phase::Branches(b) => b
+                .branches
+                .iter_mut()
+                .for_each(|t| t.chain_map_run(task_id, event)),
+            Phase::Iterations(i) => i
+                .running
+                .iter_mut()
+                .for_each(|(_, t)| t.chain_map_run(task_id, event)),
+            _ => {}
+        }
+    }
+
     pub fn open_tasks(&self, out: &mut Vec<u64>) {
         match &self.phase {
             Phase::Task(task) => out.push(task.task_id),
