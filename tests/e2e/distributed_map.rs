@@ -833,3 +833,44 @@ async fn express_children_are_listed_and_described() {
     assert_eq!(described.map_run_arn(), Some(run.as_str()));
     assert_eq!(described.status(), &ExecutionStatus::Succeeded);
 }
+
+/// A run started in the step that also ends its parent (a Parallel whose other branch fails at
+/// once) is aborted with it: no child runs for an execution that has ended.
+#[tokio::test]
+async fn a_run_started_as_its_parent_fails_is_aborted() {
+    let app = TestApp::spawn().await;
+    let client = &app.client;
+    let fan = distributed(
+        json!({"ItemsPath": "$.items"}),
+        "Sleep",
+        json!({"Sleep": {"Type": "Wait", "Seconds": 600, "End": true}}),
+    );
+    let definition = json!({"StartAt": "Both", "States": {"Both": {
+        "Type": "Parallel",
+        "Branches": [
+            fan,
+            {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "Boom"}}}
+        ],
+        "End": true}}});
+    let machine_arn = machine(client, "parallel-fan", definition).await;
+    let arn = start(client, &machine_arn, json!({"items": [1, 2, 3]})).await;
+    let done = wait_until_done(client, &arn, Duration::from_secs(30)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Failed);
+    assert_eq!(done.error(), Some("Boom"));
+    let run = map_run_arn(client, &arn).await;
+    let described = client
+        .describe_map_run()
+        .map_run_arn(&run)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(described.status(), &MapRunStatus::Aborted);
+    // Give a scheduler time to (wrongly) start children.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let running = children(client, &run)
+        .await
+        .iter()
+        .filter(|c| c.status() == &ExecutionStatus::Running)
+        .count();
+    assert_eq!(running, 0);
+}

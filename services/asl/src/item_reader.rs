@@ -95,12 +95,10 @@ pub struct Cursor {
     /// A CSV object's headers, once read from its first row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<Vec<String>>,
-    /// A listing: the continuation token of the page being read (none: the first page), and
-    /// how many keys of that page were read.
+    /// A listing: the last key read (the next page starts after it, whatever keys came or went
+    /// in between).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_token: Option<String>,
-    #[serde(default)]
-    pub skip: u64,
+    pub last_key: Option<String>,
     /// Nothing more to read.
     #[serde(default)]
     pub done: bool,

@@ -24,6 +24,11 @@
 //! - `start` — StartExecution's rules (ARN, name, input) and `Refusal`, shared by the API and tasks that start executions.
 //! - `mock_shapes` — TestState's check of a mocked result against the response shape of the call it stands for.
 //! - `test_state` — TestState: one state run once, alone, by the interpreter, a Task answered by its mock.
+//! - `map_run` — Distributed Map runs: the `MapRunSpec` a DISTRIBUTED Map hands the engine, a
+//!   child's input from its item, the tolerated-failure rule, `MapRunOutcome`.
+//! - `item_reader` — `ItemReader` and `ItemBatcher`: the items of an S3 object's bytes, a chunk at
+//!   a time with the cursor after each, listings' items, batches.
+//! - `result_writer` — `ResultWriter`: the result files, their entries and the manifest.
 //! - `wait` — when a Wait state ends.
 //! - `variables` — variables: scopes, `Env` (the context object and the variables a state reads),
 //!   the limits on `Assign`, `assignedVariables` in history.
@@ -33,7 +38,7 @@
 //! - `entropy` — randomness passed in by the caller (jitter, `States.UUID`, `States.MathRandom`).
 //! - `resource` — what a Task's `Resource` names (activity, Lambda function, integration) and its pattern.
 //! - `mocks` — mocked task responses in AWS Step Functions Local's mock configuration format.
-//! - `arn` — ARNs of activities, state machines and executions: formatting and parsing.
+//! - `arn` — ARNs of activities, state machines, executions and map runs: formatting and parsing.
 //! - `names` — the naming rule for activities, state machines and executions.
 //! - `diagnostic` — `Diagnostic`, `Severity`, `DiagnosticCode`, and the InvalidDefinition message AWS renders from them.
 //! - `validate` — `validate()`, `ValidateOptions`, `MachineType`: every problem in a definition, in AWS's words.

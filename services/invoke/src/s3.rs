@@ -56,11 +56,11 @@ pub struct Listed {
     pub storage_class: String,
 }
 
-/// One page of a listing, and the token of the next page.
+/// One page of a listing, and whether more follow (`IsTruncated`).
 #[derive(Debug, Clone, Default)]
 pub struct Page {
     pub objects: Vec<Listed>,
-    pub next: Option<String>,
+    pub truncated: bool,
 }
 
 /// The S3 client. Cheap to clone.
@@ -152,14 +152,18 @@ impl S3 {
             }
             other => other?,
         };
-        let object_size = response
-            .headers
-            .get(header::CONTENT_RANGE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit('/').next())
-            .and_then(|total| total.parse::<u64>().ok())
+        let object_size = if response.status == StatusCode::PARTIAL_CONTENT {
+            response
+                .headers
+                .get(header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit('/').next())
+                .and_then(|total| total.parse::<u64>().ok())
+                .unwrap_or(start + response.body.len() as u64)
+        } else {
             // A server that ignored the range sent the whole object.
-            .unwrap_or(start + response.body.len() as u64);
+            response.body.len() as u64
+        };
         let bytes = if response.status == StatusCode::PARTIAL_CONTENT || start == 0 {
             let end = usize::try_from(length)
                 .unwrap_or(usize::MAX)
@@ -175,19 +179,19 @@ impl S3 {
         Ok(Range { bytes, object_size })
     }
 
-    /// One page of the objects under `prefix`, after `token`.
+    /// One page of the objects under `prefix` whose keys come after `start_after`.
     pub async fn list(
         &self,
         bucket: &str,
         prefix: &str,
-        token: Option<&str>,
+        start_after: Option<&str>,
     ) -> Result<Page, S3Error> {
         let mut query = vec![("list-type", "2".to_owned())];
         if !prefix.is_empty() {
             query.push(("prefix", sigv4::uri_encode(prefix.as_bytes())));
         }
-        if let Some(token) = token {
-            query.push(("continuation-token", sigv4::uri_encode(token.as_bytes())));
+        if let Some(key) = start_after {
+            query.push(("start-after", sigv4::uri_encode(key.as_bytes())));
         }
         query.sort();
         let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -354,12 +358,10 @@ fn parse_listing(body: &[u8]) -> Result<Page, S3Error> {
             "ETag",
             "LastModified",
             "StorageClass",
-            "NextContinuationToken",
             "IsTruncated",
         ],
     )?;
     let mut page = Page::default();
-    let mut truncated = false;
     for (name, value) in fields {
         match name.as_str() {
             "Key" => page.objects.push(Listed {
@@ -369,8 +371,7 @@ fn parse_listing(body: &[u8]) -> Result<Page, S3Error> {
                 last_modified: String::new(),
                 storage_class: "STANDARD".to_owned(),
             }),
-            "NextContinuationToken" => page.next = Some(value),
-            "IsTruncated" => truncated = value == "true",
+            "IsTruncated" => page.truncated = value == "true",
             field => {
                 let Some(object) = page.objects.last_mut() else {
                     continue;
@@ -383,9 +384,6 @@ fn parse_listing(body: &[u8]) -> Result<Page, S3Error> {
                 }
             }
         }
-    }
-    if !truncated {
-        page.next = None;
     }
     Ok(page)
 }
@@ -414,7 +412,7 @@ mod tests {
 <Contents><Key>in/c.json</Key><LastModified>2024-01-02T03:04:06.000Z</LastModified><ETag>"def"</ETag><Size>7</Size></Contents>
 </ListBucketResult>"#;
         let page = parse_listing(body).expect("parsed");
-        assert_eq!(page.next.as_deref(), Some("t&1"));
+        assert!(page.truncated);
         assert_eq!(page.objects.len(), 2);
         assert_eq!(page.objects[0].key, "in/a & b.json");
         assert_eq!(page.objects[0].etag, "\"abc\"");

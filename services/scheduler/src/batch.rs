@@ -201,14 +201,16 @@ async fn write_and_commit(mut tx: Transaction, advanced: Vec<Advanced>) -> Resul
     // Other executions this batch made due (no notification is sent for them).
     let made_due = engine::fail_missing_activities(&mut tx, &new_tasks).await?
         + engine::complete_parents(&mut tx, &children_ended).await?
-        + engine::stop_children(&mut tx, &closed).await?
-        + map_runs::abort(&mut tx, &closed_tasks, &ended_with_tasks).await?;
+        + engine::stop_children(&mut tx, &closed).await?;
+    // Distributed Map runs: the runs started, the ends of children (appended, never written to
+    // the run's row), then the runs redriven (which count their children again, those ended in
+    // this batch included, and drop the ends not yet counted), and last the runs whose task
+    // closed: a run started or redriven in a step that also closed its task is aborted too.
     map_runs::insert(&mut tx, &new_map_runs).await?;
-    // The ends of a run's children are appended, never written to the run's row.
     map_runs::record_ends(&mut tx, &map_run_ends).await?;
-    // After the ends: a redriven run counts its children again, those that ended in this batch
-    // included, and drops the ends not yet counted.
-    let made_due = made_due + map_runs::redrive(&mut tx, &redriven_runs).await?;
+    let made_due = made_due
+        + map_runs::redrive(&mut tx, &redriven_runs).await?
+        + map_runs::abort(&mut tx, &closed_tasks, &ended_with_tasks).await?;
     tx.commit().await.map_err(switchback_store::Error::from)?;
     tracing::debug!(executions = steps.len(), "scheduler batch committed");
     record_metrics(&steps, new_tasks.len(), started.elapsed());

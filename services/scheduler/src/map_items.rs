@@ -144,11 +144,7 @@ impl<'a> Items<'a> {
             .as_ref()
             .is_some_and(|chunk| chunk.from(offset).is_some());
         if !usable {
-            let length = if pointer {
-                MAX_CHUNK_BYTES + 1
-            } else {
-                self.chunk
-            };
+            let length = if pointer { MAX_CHUNK_BYTES } else { self.chunk };
             let range = self
                 .s3
                 .get_range(bucket, key, version_id, offset, length)
@@ -202,23 +198,16 @@ impl<'a> Items<'a> {
     async fn listing(&mut self, bucket: &str, prefix: &str) -> Result<(), Failure> {
         let page = self
             .s3
-            .list(bucket, prefix, self.fetched.page_token.as_deref())
+            .list(bucket, prefix, self.fetched.last_key.as_deref())
             .await
             .map_err(|e| reader_failed(&e))?;
         let count = page.objects.len();
-        let skip = usize::try_from(self.fetched.skip).unwrap_or(usize::MAX);
-        let numbered = (self.fetched.items + 1..).zip(page.objects.iter().enumerate().skip(skip));
+        let numbered = (self.fetched.items + 1..).zip(page.objects.iter().enumerate());
         for (items, (i, object)) in numbered {
-            let last = i + 1 == count;
             let cursor = Cursor {
                 items,
-                page_token: if last {
-                    page.next.clone()
-                } else {
-                    self.fetched.page_token.clone()
-                },
-                skip: if last { 0 } else { (i + 1) as u64 },
-                done: last && page.next.is_none(),
+                last_key: Some(object.key.clone()),
+                done: i + 1 == count && !page.truncated,
                 ..Cursor::default()
             };
             let modified = time::OffsetDateTime::parse(
@@ -236,11 +225,10 @@ impl<'a> Items<'a> {
             );
             self.buffer.push_back((item, cursor));
         }
-        match self.buffer.back() {
-            Some((_, last)) => self.fetched = last.clone(),
-            None => self.exhausted = true,
+        if let Some((_, last)) = self.buffer.back() {
+            self.fetched = last.clone();
         }
-        if page.next.is_none() {
+        if !page.truncated || count == 0 {
             self.exhausted = true;
         }
         Ok(())

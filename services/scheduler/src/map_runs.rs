@@ -17,7 +17,7 @@ use switchback_asl::{limits, map_run, result_writer};
 use switchback_invoke::s3::S3;
 use switchback_store::map_runs::{self, ChildEnd, Driven, NewChild, NewChildren};
 use switchback_store::notify::Coalescer;
-use switchback_store::{PgPool, Transaction};
+use switchback_store::{PgPool, Savepoint, Transaction};
 use tokio::sync::Notify;
 
 use crate::Error;
@@ -78,7 +78,7 @@ pub async fn run(
 struct Specs(HashMap<i64, Arc<MapRunSpec>>, HashMap<i64, Chunk>);
 
 impl Specs {
-    async fn get(&mut self, tx: &mut Transaction, seq: i64) -> Result<Arc<MapRunSpec>, String> {
+    async fn get(&mut self, tx: &mut Savepoint<'_>, seq: i64) -> Result<Arc<MapRunSpec>, String> {
         if let Some(spec) = self.0.get(&seq) {
             return Ok(spec.clone());
         }
@@ -98,6 +98,15 @@ impl Specs {
     fn forget(&mut self, seq: i64) {
         self.0.remove(&seq);
         self.1.remove(&seq);
+    }
+
+    /// Keeps a run's fetched bytes for its next round: a chunk is 1 MiB unless an item needed
+    /// more (up to 8), and a process keeps those of a few runs at most.
+    fn keep_chunk(&mut self, seq: i64, chunk: Chunk) {
+        if self.1.len() >= 8 && !self.1.contains_key(&seq) {
+            self.1.clear();
+        }
+        self.1.insert(seq, chunk);
     }
 }
 
@@ -121,32 +130,94 @@ async fn round(pool: &PgPool, s3: &S3, specs: &mut Specs) -> Result<Round, Error
             map_runs::save(&mut tx, &run, false).await?;
             continue;
         }
-        let spec = match specs.get(&mut tx, run.seq).await {
-            Ok(spec) => spec,
-            Err(reason) => {
-                tracing::error!(run = %run.arn, reason, "unreadable map run");
-                let outcome = MapRunOutcome::Failed {
-                    error: "States.Runtime".to_owned(),
-                    cause: format!("Switchback could not read this map run: {reason}"),
-                };
-                map_runs::finish(&mut tx, &run, outcome).await?;
-                round.made_due = true;
+        // Each run in a savepoint of its own: one the database refuses fails alone, and the
+        // others of the round go on (a run that failed every round would hold them all).
+        let claimed = run.clone();
+        let mut savepoint = switchback_store::savepoint(&mut tx).await?;
+        let driven = drive_claimed(&mut savepoint, &mut run, specs, s3).await;
+        let error = match driven {
+            Ok(step) => {
+                savepoint
+                    .commit()
+                    .await
+                    .map_err(switchback_store::Error::from)?;
+                round.made_due |= step.made_due;
+                round.more |= step.more;
+                if step.ended {
+                    specs.forget(run.seq);
+                }
                 continue;
             }
+            Err(Error::Store(error)) if error.is_refused_data() => error,
+            Err(other) => return Err(other),
         };
-        let cached = specs.1.remove(&run.seq);
-        let (step, cached) = drive(&mut tx, &mut run, &spec, s3, cached).await?;
-        if let Some(chunk) = cached {
-            specs.1.insert(run.seq, chunk);
-        }
-        round.made_due |= step.made_due;
-        round.more |= step.more;
-        if step.ended {
-            specs.forget(run.seq);
+        savepoint
+            .rollback()
+            .await
+            .map_err(switchback_store::Error::from)?;
+        specs.forget(run.seq);
+        tracing::error!(run = %run.arn, %error, "the database refused a map run's round, failing the run");
+        let outcome = MapRunOutcome::Failed {
+            error: "States.Runtime".to_owned(),
+            cause: format!("Switchback could not drive this map run: {error}"),
+        };
+        let mut again = switchback_store::savepoint(&mut tx).await?;
+        match map_runs::finish(&mut again, &claimed, outcome).await {
+            Ok(_) => {
+                again
+                    .commit()
+                    .await
+                    .map_err(switchback_store::Error::from)?;
+                round.made_due = true;
+            }
+            Err(error) => {
+                again
+                    .rollback()
+                    .await
+                    .map_err(switchback_store::Error::from)?;
+                tracing::error!(run = %run.arn, %error, "cannot fail a map run");
+            }
         }
     }
     tx.commit().await.map_err(switchback_store::Error::from)?;
     Ok(round)
+}
+
+/// One claimed, running run: its spec (read once per process), then a look at it.
+async fn drive_claimed(
+    tx: &mut Savepoint<'_>,
+    run: &mut Driven,
+    specs: &mut Specs,
+    s3: &S3,
+) -> Result<Driving, Error> {
+    let spec = match specs.get(tx, run.seq).await {
+        Ok(spec) => spec,
+        Err(reason) => {
+            tracing::error!(run = %run.arn, reason, "unreadable map run");
+            return fail(
+                tx,
+                run,
+                &format!("Switchback could not read this map run: {reason}"),
+            )
+            .await;
+        }
+    };
+    let cached = specs.1.remove(&run.seq);
+    let (step, cached) = drive(tx, run, &spec, s3, cached).await?;
+    if let Some(chunk) = cached {
+        specs.keep_chunk(run.seq, chunk);
+    }
+    Ok(step)
+}
+
+/// Ends a run with `States.Runtime` and `cause`.
+async fn fail(tx: &mut Savepoint<'_>, run: &Driven, cause: &str) -> Result<Driving, Error> {
+    let outcome = MapRunOutcome::Failed {
+        error: "States.Runtime".to_owned(),
+        cause: cause.to_owned(),
+    };
+    map_runs::finish(tx, run, outcome).await?;
+    Ok(Driving::ended())
 }
 
 struct Driving {
@@ -168,20 +239,23 @@ impl Driving {
 /// One look at a running run: fail it past its tolerance, end it when every item ran, else
 /// create children up to its concurrency.
 async fn drive(
-    tx: &mut Transaction,
+    tx: &mut Savepoint<'_>,
     run: &mut Driven,
     spec: &MapRunSpec,
     s3: &S3,
     cached: Option<Chunk>,
 ) -> Result<(Driving, Option<Chunk>), Error> {
-    let total_items = run.total.unwrap_or(run.items_read);
-    let exceeded = map_run::exceeds_tolerance(
-        u64::try_from(run.failures()).unwrap_or(0),
-        u64::try_from(total_items).unwrap_or(0),
-        run.tolerated_failure_count
-            .and_then(|n| u64::try_from(n).ok()),
-        run.tolerated_failure_percentage,
-    );
+    // A percentage is of all items: while a reader has not found them all, it is judged when
+    // it has (a count, or no tolerance at all, is judged at once).
+    let judged = run.total.is_some() || run.tolerated_failure_percentage.is_none();
+    let exceeded = judged
+        && map_run::exceeds_tolerance(
+            u64::try_from(run.failures()).unwrap_or(0),
+            u64::try_from(run.total.unwrap_or(run.items_read)).unwrap_or(0),
+            run.tolerated_failure_count
+                .and_then(|n| u64::try_from(n).ok()),
+            run.tolerated_failure_percentage,
+        );
     if exceeded {
         map_runs::finish(tx, run, MapRunOutcome::exceeded()).await?;
         return Ok((Driving::ended(), None));
@@ -211,11 +285,16 @@ async fn drive(
         };
         return Ok((waiting, cached));
     }
-    let cursor: Cursor = run
-        .cursor
-        .as_deref()
-        .and_then(|text| serde_json::from_str(text).ok())
-        .unwrap_or_default();
+    // An unreadable cursor fails the run: reading again from the start would give items a
+    // second child.
+    let cursor: Cursor = match run.cursor.as_deref().map(serde_json::from_str) {
+        None => Cursor::default(),
+        Some(Ok(cursor)) => cursor,
+        Some(Err(error)) => {
+            let cause = format!("Switchback could not read where this map run stands: {error}");
+            return Ok((fail(tx, run, &cause).await?, None));
+        }
+    };
     let mut items = Items::new(spec, s3, cursor.clone(), cached);
     let read = children_inputs(spec, &mut items, cursor, room).await;
     let cached = items.into_cached();
@@ -253,7 +332,7 @@ async fn drive(
         run.items_read = i64::try_from(last.cursor.items).unwrap_or(i64::MAX);
         run.cursor = serde_json::to_string(&last.cursor).ok();
     }
-    map_runs::insert_children(
+    let inserted = map_runs::insert_children(
         tx,
         &NewChildren {
             run,
@@ -265,6 +344,15 @@ async fn drive(
         },
     )
     .await?;
+    if inserted != created as u64 {
+        // A child of one of these places exists already: the counters, committed with the
+        // children, say none does. Failing beats running an item twice or never ending.
+        let cause = format!(
+            "Switchback found {} of this map run's {created} new children existing already",
+            created as u64 - inserted
+        );
+        return Ok((fail(tx, run, &cause).await?, cached));
+    }
     run.started += created;
     if done {
         run.all_read = true;
@@ -358,18 +446,16 @@ async fn children_inputs(
             open_bytes = batcher.overhead();
         }
     }
+    // The loop leaves a batch open only when the items ran out (a full batch is closed at
+    // once, and one cut by the round's limit is read again next round).
     if let Some(batcher) = &spec.batcher
         && !open.is_empty()
     {
-        if done {
-            batches.push(Batch {
-                items: open.len() as u64,
-                input: batcher.input(open),
-                cursor: open_cursor,
-            });
-        } else {
-            // Not full and more may join it: it is read again next round.
-        }
+        batches.push(Batch {
+            items: open.len() as u64,
+            input: batcher.input(open),
+            cursor: open_cursor,
+        });
     }
     for batch in &batches {
         if let Some(problem) = limits::payload_problem(&batch.input) {
@@ -384,7 +470,7 @@ async fn children_inputs(
 
 /// Reads a run's children in order, a page at a time.
 async fn each_child(
-    tx: &mut Transaction,
+    tx: &mut Savepoint<'_>,
     run: i64,
     mut visit: impl FnMut(&ChildEnd) -> Option<MapRunOutcome>,
 ) -> Result<Option<MapRunOutcome>, Error> {
@@ -414,7 +500,7 @@ fn too_large() -> MapRunOutcome {
 
 /// The run's results: its children's outputs in order (a failed child's error output in its
 /// place), within the payload limit.
-async fn gather(tx: &mut Transaction, run: i64) -> Result<MapRunOutcome, Error> {
+async fn gather(tx: &mut Savepoint<'_>, run: i64) -> Result<MapRunOutcome, Error> {
     let mut text = String::from("[");
     let stopped = each_child(tx, run, |child| {
         if text.len() > 1 {
@@ -462,7 +548,7 @@ fn record(child: &ChildEnd) -> (ChildRecord<'_>, Option<String>, Option<String>)
 /// The `ResultWriter`'s work: the files under `<Prefix>/<run id>/` and the state's output
 /// naming the manifest; or, with `WriterConfig` alone, the output in its form.
 async fn write_results(
-    tx: &mut Transaction,
+    tx: &mut Savepoint<'_>,
     run: &Driven,
     writer: &WriterSpec,
     s3: &S3,
@@ -512,15 +598,16 @@ async fn write_results(
                 record.cause = cause.as_deref();
                 files.failed.add(record.record());
             }
-        }
-        for (list, name) in [
-            (&mut files.succeeded, "SUCCEEDED"),
-            (&mut files.failed, "FAILED"),
-        ] {
-            if list.bytes >= RESULT_FILE_BYTES
-                && let Err(outcome) = list.put(s3, &bucket, writer, &run_id, name).await
-            {
-                return Ok(outcome);
+            // A full file is put at once: a file, and what is held of it, stays near the limit.
+            for (list, name) in [
+                (&mut files.succeeded, "SUCCEEDED"),
+                (&mut files.failed, "FAILED"),
+            ] {
+                if list.bytes >= RESULT_FILE_BYTES
+                    && let Err(outcome) = list.put(s3, &bucket, writer, &run_id, name).await
+                {
+                    return Ok(outcome);
+                }
             }
         }
         if read < OUTPUTS_PER_READ {

@@ -54,6 +54,15 @@ pub use sqlx::PgPool;
 /// A transaction on the pool, for callers that combine store functions in one commit.
 pub type Transaction = sqlx::Transaction<'static, sqlx::Postgres>;
 
+/// A savepoint inside a [`Transaction`]: committing it keeps its work for the transaction's
+/// commit, rolling it back undoes its work alone.
+pub type Savepoint<'t> = sqlx::Transaction<'t, sqlx::Postgres>;
+
+/// Opens a savepoint in `tx`.
+pub async fn savepoint(tx: &mut Transaction) -> Result<Savepoint<'_>, Error> {
+    Ok(sqlx::Acquire::begin(&mut **tx).await?)
+}
+
 /// Which account and region a resource belongs to. Every list is scoped by it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {

@@ -169,14 +169,16 @@ async fn stop_children(tx: &mut PgConnection, runs: &[i64]) -> Result<u64, Error
         .rows_affected())
 }
 
-// A run whose parent was redriven: back to RUNNING and due, its children that did not succeed
-// redriven as RedriveExecution would (those a step could not keep a snapshot of stay as they
-// ended). Then its counters are counted again from its children, in one statement that also
+// A run whose parent was redriven: back to RUNNING and due (a SUCCEEDED one too: its parent
+// ended before it took the run's end, which the driver then gives again), its children that did
+// not succeed redriven as RedriveExecution would (those a step could not keep a snapshot of
+// stay as they ended), and the stops its failing sent to children that have not taken them yet
+// withdrawn. Then its counters are counted again from its children, in one statement that also
 // drops the ends not yet folded in, so that no end counts twice.
 const REDRIVE_RUN: &str = "
     UPDATE map_runs SET status = 'RUNNING', stopped_at = NULL, due_at = now(),
         redrive_count = redrive_count + 1, redrive_date = date_trunc('milliseconds', now())
-    WHERE execution_seq = $1 AND task_id = $2 AND status IN ('FAILED', 'ABORTED')
+    WHERE execution_seq = $1 AND task_id = $2
     RETURNING seq";
 const REDRIVE_CHILDREN: &str = "
     WITH redriven AS (
@@ -188,6 +190,12 @@ const REDRIVE_CHILDREN: &str = "
         RETURNING seq
     )
     INSERT INTO signals (execution_seq, body) SELECT seq, $2 FROM redriven";
+const WITHDRAW_STOPS: &str = "
+    DELETE FROM signals
+    WHERE body = $2
+      AND execution_seq IN (
+          SELECT seq FROM executions WHERE map_run_seq = $1 AND status = 'RUNNING'
+      )";
 const RECOUNT: &str = "
     WITH dropped AS (
         DELETE FROM map_run_ends WHERE map_run_seq = $1
@@ -223,6 +231,15 @@ pub async fn redrive(tx: &mut PgConnection, runs: &[(i64, i64)]) -> Result<u64, 
             continue;
         };
         let run: i64 = row.try_get("seq")?;
+        let stop = Event::Stop {
+            error: None,
+            cause: None,
+        };
+        sqlx::query(WITHDRAW_STOPS)
+            .bind(run)
+            .bind(signals::body(&stop))
+            .execute(&mut *tx)
+            .await?;
         due += sqlx::query(REDRIVE_CHILDREN)
             .bind(run)
             .bind(signals::body(&Event::Redrive))
@@ -280,18 +297,22 @@ impl Driven {
 }
 
 // Runs that are due, and runs (of any status) with ends to fold in; each is held by one
-// scheduler at a time.
+// scheduler at a time. The lock is NO KEY UPDATE: a step appending an end checks its foreign
+// key with KEY SHARE, which this lock lets through, so no step waits on a round.
 const CLAIM: &str = "
     SELECT seq, arn, account, region, execution_seq, task_id, status, max_concurrency,
         tolerated_failure_count, tolerated_failure_percentage, total, started, succeeded,
         failed, timed_out, aborted, cursor, all_read, items_read, items_succeeded, items_failed,
         items_timed_out, items_aborted
     FROM map_runs
-    WHERE (status = 'RUNNING' AND due_at <= now())
-       OR seq IN (SELECT map_run_seq FROM map_run_ends)
+    WHERE seq IN (
+        SELECT seq FROM map_runs WHERE status = 'RUNNING' AND due_at <= now()
+        UNION
+        SELECT map_run_seq FROM map_run_ends
+    )
     ORDER BY seq
     LIMIT $1
-    FOR UPDATE SKIP LOCKED";
+    FOR NO KEY UPDATE SKIP LOCKED";
 const TAKE_ENDS: &str = "
     DELETE FROM map_run_ends WHERE map_run_seq = ANY($1)
     RETURNING map_run_seq, status, count, items";
@@ -373,18 +394,19 @@ const INSERT_CHILDREN: &str = "
         AS c(arn, name, input, idx, items)
     ON CONFLICT DO NOTHING";
 
-/// Creates children of a run (due at once); one item's child is created once, however often
-/// this is repeated.
-pub async fn insert_children(tx: &mut PgConnection, new: &NewChildren<'_>) -> Result<(), Error> {
+/// Creates children of a run (due at once). Returns how many were inserted: fewer than given
+/// means a child of one of these places or ARNs exists already, which the run's counters
+/// (committed with its children) rule out; the caller treats it as the run's failure.
+pub async fn insert_children(tx: &mut PgConnection, new: &NewChildren<'_>) -> Result<u64, Error> {
     if new.children.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let arns: Vec<&str> = new.children.iter().map(|c| c.arn.as_str()).collect();
     let names: Vec<&str> = new.children.iter().map(|c| c.name.as_str()).collect();
     let inputs: Vec<&str> = new.children.iter().map(|c| c.input.as_str()).collect();
     let indexes: Vec<i64> = new.children.iter().map(|c| c.index).collect();
     let items: Vec<Option<i32>> = new.children.iter().map(|c| c.items).collect();
-    sqlx::query(INSERT_CHILDREN)
+    Ok(sqlx::query(INSERT_CHILDREN)
         .bind(&new.run.account)
         .bind(&new.run.region)
         .bind(new.state_machine_arn)
@@ -398,8 +420,8 @@ pub async fn insert_children(tx: &mut PgConnection, new: &NewChildren<'_>) -> Re
         .bind(&indexes)
         .bind(&items)
         .execute(tx)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected())
 }
 
 const SAVE: &str = "
@@ -443,6 +465,10 @@ const SIGNAL_PARENT: &str = "
 
 /// Ends a run (its counters saved first): SUCCEEDED or FAILED, its running children stopped
 /// when it failed, and the parent told. Returns how many executions it made due.
+///
+/// It holds the run and then locks the parent's row; a parent's step aborting the run holds the
+/// parent and then waits for the run. Should both meet, PostgreSQL breaks the deadlock (40P01)
+/// and the round or the batch is retried.
 pub async fn finish(
     tx: &mut PgConnection,
     run: &Driven,

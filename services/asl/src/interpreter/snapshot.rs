@@ -249,7 +249,6 @@ impl Thread {
         }
     }
 
-    /// Task ids outstanding in this subtree.
     /// Chains the thread waiting on the run of task `task_id` to event `event` (the run's
     /// next events follow it).
     pub fn chain_map_run(&mut self, task_id: u64, event: u64) {
@@ -267,6 +266,7 @@ impl Thread {
         }
     }
 
+    /// Task ids outstanding in this subtree (a Distributed Map's run among them).
     pub fn open_tasks(&self, out: &mut Vec<u64>) {
         match &self.phase {
             Phase::Task(task) => out.push(task.task_id),
