@@ -874,3 +874,66 @@ async fn a_run_started_as_its_parent_fails_is_aborted() {
         .count();
     assert_eq!(running, 0);
 }
+
+fn gzip(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+/// `InputType: MANIFEST`: an S3 Inventory's manifest lists gzip-compressed CSV files in its
+/// destination bucket; each row is an item of the `fileSchema`'s fields, file after file.
+#[tokio::test]
+async fn an_s3_inventory_manifest_is_read_row_by_row() {
+    let s3 = S3Server::start().await;
+    s3.bucket("inventory").await;
+    s3.put(
+        "inventory",
+        "data/1.csv.gz",
+        &gzip("\"src\",\"a.txt\",\"12\"\n\"src\",\"b c.txt\",\"3\"\n"),
+    )
+    .await;
+    s3.put(
+        "inventory",
+        "data/2.csv.gz",
+        &gzip("\"src\",\"d.txt\",\"7\"\n"),
+    )
+    .await;
+    let manifest = json!({
+        "sourceBucket": "src",
+        "destinationBucket": "arn:aws:s3:::inventory",
+        "version": "2016-11-30",
+        "fileFormat": "CSV",
+        "fileSchema": "Bucket, Key, Size",
+        "files": [{"key": "data/1.csv.gz", "size": 40}, {"key": "data/2.csv.gz", "size": 30}]
+    });
+    s3.put(
+        "inventory",
+        "manifest.json",
+        manifest.to_string().as_bytes(),
+    )
+    .await;
+    let app = app_with_s3(&s3).await;
+    let client = &app.client;
+    let machine_arn = machine(
+        client,
+        "inventory",
+        reading(
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                   "ReaderConfig": {"InputType": "MANIFEST"},
+                   "Parameters": {"Bucket": "inventory", "Key": "manifest.json"}}),
+            json!({"MaxConcurrency": 1}),
+        ),
+    )
+    .await;
+    let (_, output) = run_to_end(client, &machine_arn, json!({})).await;
+    assert_eq!(
+        output,
+        json!([
+            {"Bucket": "src", "Key": "a.txt", "Size": "12"},
+            {"Bucket": "src", "Key": "b c.txt", "Size": "3"},
+            {"Bucket": "src", "Key": "d.txt", "Size": "7"}
+        ])
+    );
+}

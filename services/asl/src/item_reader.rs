@@ -43,6 +43,9 @@ pub enum InputType {
     Jsonl,
     /// Rows of a CSV file, each an object of header → string.
     Csv,
+    /// An S3 Inventory `manifest.json`: the rows of the CSV files it lists, each an object of
+    /// its `fileSchema`'s fields → string.
+    Manifest,
 }
 
 /// What an `ItemReader` reads, evaluated when the Map state starts.
@@ -95,6 +98,10 @@ pub struct Cursor {
     /// A CSV object's headers, once read from its first row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<Vec<String>>,
+    /// A manifest: the data file being read (its index in the manifest); `offset` is then in
+    /// that file's bytes, decompressed.
+    #[serde(default)]
+    pub file: u64,
     /// A listing: the last key read (the next page starts after it, whatever keys came or went
     /// in between).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,7 +137,8 @@ pub fn parse_object(
     let limit = limit.max(1);
     match spec.input_type {
         InputType::Jsonl => parse_lines(cursor, chunk, at_end, limit),
-        InputType::Csv => parse_csv(spec, cursor, chunk, at_end, limit),
+        // A manifest's data files are CSV without a header row (the caller gives the headers).
+        InputType::Csv | InputType::Manifest => parse_csv(spec, cursor, chunk, at_end, limit),
         InputType::Json if spec.items_pointer.is_some() => {
             parse_pointer(spec, cursor, chunk, limit)
         }
@@ -400,6 +408,53 @@ fn parse_pointer(
     Ok(parsed)
 }
 
+/// An S3 Inventory manifest (`manifest.json`) as a reader needs it: the bucket of its data
+/// files, their keys in order, and the fields of their rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub bucket: String,
+    pub keys: Vec<String>,
+    pub headers: Vec<String>,
+}
+
+/// Reads a manifest; AWS reads CSV inventories only.
+pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, Failure> {
+    let document = parse_item(bytes)?;
+    if document["fileFormat"].as_str().is_some_and(|f| f != "CSV") {
+        return Err(failed(format!(
+            "The manifest's fileFormat is {}: only CSV inventories can be read",
+            document["fileFormat"]
+        )));
+    }
+    let bucket = document["destinationBucket"]
+        .as_str()
+        .map(|arn| arn.rsplit(':').next().unwrap_or(arn).to_owned())
+        .ok_or_else(|| failed("The manifest names no destinationBucket"))?;
+    let headers: Vec<String> = document["fileSchema"]
+        .as_str()
+        .ok_or_else(|| failed("The manifest has no fileSchema"))?
+        .split(',')
+        .map(|field| field.trim().to_owned())
+        .collect();
+    check_headers(&headers)?;
+    let keys = document["files"]
+        .as_array()
+        .ok_or_else(|| failed("The manifest lists no files"))?
+        .iter()
+        .map(|file| {
+            file["key"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| failed("A file of the manifest has no key"))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Manifest {
+        bucket,
+        keys,
+        headers,
+    })
+}
+
 /// An object of a listing as `s3:listObjectsV2` makes it an item (AWS's field names, `Etag`
 /// with a lower-case t, the time in epoch seconds).
 pub fn listed_object(
@@ -547,6 +602,35 @@ mod tests {
         );
         let error = read_all(&spec(InputType::Csv), b"a,a\n1,2\n", 64).expect_err("duplicates");
         assert_eq!(error.cause, "CSV headers cannot contain duplicates.");
+    }
+
+    #[test]
+    fn a_manifest_names_its_files_and_their_fields() {
+        let manifest = br#"{"sourceBucket": "src", "destinationBucket": "arn:aws:s3:::inv",
+            "fileFormat": "CSV", "fileSchema": "Bucket, Key, Size",
+            "files": [{"key": "data/1.csv.gz", "size": 10}, {"key": "data/2.csv.gz", "size": 9}]}"#;
+        let read = parse_manifest(manifest).expect("manifest");
+        assert_eq!(read.bucket, "inv");
+        assert_eq!(read.keys, ["data/1.csv.gz", "data/2.csv.gz"]);
+        assert_eq!(read.headers, ["Bucket", "Key", "Size"]);
+        let orc =
+            br#"{"destinationBucket": "x", "fileFormat": "ORC", "fileSchema": "a", "files": []}"#;
+        assert_eq!(parse_manifest(orc).expect_err("orc").error, READER_FAILED);
+        let mut spec = spec(InputType::Manifest);
+        spec.csv_headers = Some(read.headers);
+        let items = read_all(
+            &spec,
+            b"\"src\",\"a.txt\",\"12\"\n\"src\",\"b c\",\"3\"\n",
+            8,
+        )
+        .expect("rows");
+        assert_eq!(
+            items,
+            vec![
+                json!({"Bucket": "src", "Key": "a.txt", "Size": "12"}),
+                json!({"Bucket": "src", "Key": "b c", "Size": "3"}),
+            ]
+        );
     }
 
     #[test]

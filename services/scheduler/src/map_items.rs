@@ -8,13 +8,16 @@ use std::collections::VecDeque;
 use serde_json::Value;
 use switchback_asl::failure::Failure;
 use switchback_asl::interpreter::MapRunSpec;
-use switchback_asl::item_reader::{self, Cursor, ReaderSpec, Source};
+use switchback_asl::item_reader::{self, Cursor, InputType, Manifest, ReaderSpec, Source};
 use switchback_invoke::s3::{S3, S3Error};
 
 /// The first chunk of an object read at a time; a chunk that holds no whole item doubles.
 const CHUNK_BYTES: u64 = 1024 * 1024;
 /// The largest chunk, and so the largest item (and the largest object `ItemsPointer` reads).
 const MAX_CHUNK_BYTES: u64 = 8 * 1024 * 1024;
+/// The most bytes a manifest's data file may take decompressed: a gzip file is read whole (it
+/// cannot be read from its middle) and kept while its rows are read.
+const MAX_INVENTORY_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Items parsed at a time: a round that needs a few hundred parses about that many, however
 /// many the chunk holds.
 const ITEMS_PER_PARSE: usize = 1_000;
@@ -23,17 +26,19 @@ const ITEMS_PER_PARSE: usize = 1_000;
 /// that a chunk is fetched once, not once per round.
 #[derive(Debug, Clone)]
 pub struct Chunk {
+    /// The data file of a manifest the bytes are of (0 for any other object).
+    file: u64,
     start: u64,
     bytes: switchback_invoke::s3::Bytes,
     object_size: u64,
 }
 
 impl Chunk {
-    /// The chunk's bytes from `offset` on, and whether they reach the object's end; `None`
-    /// when the chunk does not hold `offset`.
-    fn from(&self, offset: u64) -> Option<(&[u8], bool)> {
+    /// The chunk's bytes from `offset` of `file` on, and whether they reach its end; `None`
+    /// when the chunk does not hold them.
+    fn from(&self, file: u64, offset: u64) -> Option<(&[u8], bool)> {
         let end = self.start + self.bytes.len() as u64;
-        if offset < self.start || offset > end {
+        if file != self.file || offset < self.start || offset > end {
             return None;
         }
         let at = usize::try_from(offset - self.start).ok()?;
@@ -50,6 +55,8 @@ pub struct Items<'a> {
     exhausted: bool,
     chunk: u64,
     cached: Option<Chunk>,
+    /// A manifest's contents, read once per round.
+    manifest: Option<Manifest>,
 }
 
 fn reader_failed(error: &S3Error) -> Failure {
@@ -69,6 +76,7 @@ impl<'a> Items<'a> {
             exhausted,
             chunk: CHUNK_BYTES,
             cached,
+            manifest: None,
         }
     }
 
@@ -100,6 +108,14 @@ impl<'a> Items<'a> {
             match &self.spec.reader {
                 None => self.inline(),
                 Some(reader) => match &reader.source {
+                    Source::GetObject {
+                        bucket,
+                        key,
+                        version_id,
+                    } if reader.input_type == InputType::Manifest => {
+                        self.manifest(reader, bucket, key, version_id.as_deref())
+                            .await?
+                    }
                     Source::GetObject {
                         bucket,
                         key,
@@ -142,7 +158,7 @@ impl<'a> Items<'a> {
         let usable = self
             .cached
             .as_ref()
-            .is_some_and(|chunk| chunk.from(offset).is_some());
+            .is_some_and(|chunk| chunk.from(0, offset).is_some());
         if !usable {
             let length = if pointer { MAX_CHUNK_BYTES } else { self.chunk };
             let range = self
@@ -151,12 +167,13 @@ impl<'a> Items<'a> {
                 .await
                 .map_err(|e| reader_failed(&e))?;
             self.cached = Some(Chunk {
+                file: 0,
                 start: offset,
                 bytes: range.bytes,
                 object_size: range.object_size,
             });
         }
-        let Some((bytes, at_end)) = self.cached.as_ref().and_then(|c| c.from(offset)) else {
+        let Some((bytes, at_end)) = self.cached.as_ref().and_then(|c| c.from(0, offset)) else {
             return Err(Failure::new(
                 item_reader::READER_FAILED,
                 "The object changed while it was read",
@@ -193,6 +210,112 @@ impl<'a> Items<'a> {
             self.exhausted = true;
         }
         Ok(())
+    }
+
+    /// An S3 Inventory: the rows of the data files its manifest lists, one file after another,
+    /// each file read whole (and decompressed) once and kept between rounds.
+    async fn manifest(
+        &mut self,
+        reader: &ReaderSpec,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<(), Failure> {
+        if self.manifest.is_none() {
+            let text = self.whole(bucket, key, version_id).await?;
+            self.manifest = Some(item_reader::parse_manifest(&text)?);
+        }
+        let Some(manifest) = self.manifest.clone() else {
+            return Ok(());
+        };
+        let rows = ReaderSpec {
+            csv_headers: Some(manifest.headers.clone()),
+            ..reader.clone()
+        };
+        loop {
+            let file = self.fetched.file;
+            let Some(data_key) = usize::try_from(file)
+                .ok()
+                .and_then(|i| manifest.keys.get(i))
+            else {
+                self.exhausted = true;
+                return Ok(());
+            };
+            let held = self
+                .cached
+                .as_ref()
+                .is_some_and(|c| c.from(file, self.fetched.offset).is_some());
+            if !held {
+                let bytes = self.whole(&manifest.bucket, data_key, None).await?;
+                let bytes = if data_key.ends_with(".gz") {
+                    gunzip(&bytes)?
+                } else {
+                    bytes
+                };
+                let size = bytes.len() as u64;
+                self.cached = Some(Chunk {
+                    file,
+                    start: 0,
+                    bytes: bytes.into(),
+                    object_size: size,
+                });
+            }
+            let Some((bytes, _)) = self
+                .cached
+                .as_ref()
+                .and_then(|c| c.from(file, self.fetched.offset))
+            else {
+                return Err(Failure::new(
+                    item_reader::READER_FAILED,
+                    "The inventory file changed while it was read",
+                ));
+            };
+            let parsed =
+                item_reader::parse_object(&rows, &self.fetched, bytes, true, ITEMS_PER_PARSE)?;
+            let mut items = parsed.items;
+            if parsed.done {
+                // The file's last rows: the next read starts at the next file.
+                let next = |cursor: &mut Cursor| {
+                    cursor.file += 1;
+                    cursor.offset = 0;
+                };
+                match items.last_mut() {
+                    Some((_, last)) => next(last),
+                    None => {
+                        next(&mut self.fetched);
+                        continue;
+                    }
+                }
+            }
+            if let Some((_, last)) = items.last() {
+                self.fetched = last.clone();
+            }
+            self.buffer.extend(items);
+            return Ok(());
+        }
+    }
+
+    /// A whole object of at most 8 MiB.
+    async fn whole(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Vec<u8>, Failure> {
+        let range = self
+            .s3
+            .get_range(bucket, key, version_id, 0, MAX_CHUNK_BYTES)
+            .await
+            .map_err(|e| reader_failed(&e))?;
+        if (range.bytes.len() as u64) < range.object_size {
+            return Err(Failure::new(
+                item_reader::READER_FAILED,
+                format!(
+                    "The object {key} is larger than {MAX_CHUNK_BYTES} bytes, the most read whole"
+                ),
+            ));
+        }
+        Ok(range.bytes.to_vec())
     }
 
     async fn listing(&mut self, bucket: &str, prefix: &str) -> Result<(), Failure> {
@@ -233,4 +356,28 @@ impl<'a> Items<'a> {
         }
         Ok(())
     }
+}
+
+/// A gzip file's contents, at most [`MAX_INVENTORY_FILE_BYTES`] of them.
+fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, Failure> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(MAX_INVENTORY_FILE_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            Failure::new(
+                item_reader::READER_FAILED,
+                format!("An inventory file could not be decompressed: {e}"),
+            )
+        })?;
+    if out.len() as u64 > MAX_INVENTORY_FILE_BYTES {
+        return Err(Failure::new(
+            item_reader::READER_FAILED,
+            format!(
+                "An inventory file is larger than {MAX_INVENTORY_FILE_BYTES} bytes decompressed"
+            ),
+        ));
+    }
+    Ok(out)
 }

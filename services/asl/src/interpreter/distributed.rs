@@ -295,9 +295,10 @@ fn reader_spec(
         None | Some("JSON") => InputType::Json,
         Some("JSONL") => InputType::Jsonl,
         Some("CSV") => InputType::Csv,
+        Some("MANIFEST") => InputType::Manifest,
         Some(other) => {
             return Err(failed(format!(
-                "InputType {other} is not supported by Switchback (JSON, JSONL and CSV are)"
+                "InputType {other} is not supported by Switchback (JSON, JSONL, CSV and MANIFEST are)"
             )));
         }
     };
