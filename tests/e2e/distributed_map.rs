@@ -937,3 +937,46 @@ async fn an_s3_inventory_manifest_is_read_row_by_row() {
         ])
     );
 }
+
+/// A Distributed Map in JSONata: `Items` an expression, the `ItemSelector` reading
+/// `$states.context.Map.Item` and a variable assigned before, the children in JSONata too
+/// (seeing no outer variable), and the state's `Output` over the results.
+#[tokio::test]
+async fn a_jsonata_distributed_map_selects_items_and_shapes_its_output() {
+    let app = TestApp::spawn().await;
+    let client = &app.client;
+    let definition = json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "Set",
+        "States": {
+            "Set": {"Type": "Pass", "Assign": {"factor": 10}, "Next": "Fan"},
+            "Fan": {
+                "Type": "Map",
+                "Items": "{% [1, 2, 3] %}",
+                "ItemSelector": {"n": "{% $states.context.Map.Item.Value %}",
+                                 "i": "{% $states.context.Map.Item.Index %}",
+                                 "f": "{% $factor %}"},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Times",
+                    "States": {"Times": {"Type": "Pass",
+                        "Output": "{% $states.input.n * $states.input.f + $states.input.i %}",
+                        "End": true}}
+                },
+                "Output": "{% $sum($states.result) %}",
+                "End": true
+            }
+        }
+    });
+    let machine_arn = machine(client, "jsonata-fan", definition).await;
+    let arn = start(client, &machine_arn, json!({})).await;
+    let done = wait_until_done(client, &arn, Duration::from_secs(60)).await;
+    assert_eq!(
+        done.status(),
+        &ExecutionStatus::Succeeded,
+        "{:?}",
+        done.cause()
+    );
+    // 10 + 21 + 32
+    assert_eq!(done.output(), Some("63"));
+}
