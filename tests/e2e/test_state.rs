@@ -293,6 +293,32 @@ async fn a_mocked_task_succeeds_is_retried_or_caught() {
             "Mock result schema validation error: Field 'StartDate' must be a string"
         )
     );
+    // Calls Switchback does not make are checked too, against their AWS response shapes.
+    let dynamodb = json!({"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+        "Parameters": {"TableName": "t", "Item": {}}, "End": true});
+    let (code, message) = error_code(
+        client
+            .test_state()
+            .definition(dynamodb.to_string())
+            .mock(mock(r#"{"ConsumedCapacity": {"CapacityUnits": "1.5"}}"#))
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        (
+            "ValidationException",
+            "Mock result schema validation error: Field 'CapacityUnits' must be a number"
+        )
+    );
+    let answer = client
+        .test_state()
+        .definition(dynamodb.to_string())
+        .mock(mock(r#"{"ConsumedCapacity": {"CapacityUnits": 1.5}}"#))
+        .send()
+        .await
+        .expect("a mock of DynamoDB's shape");
+    assert_eq!(answer.status(), Some(&TestExecutionStatus::Succeeded));
     let unchecked = MockInput::builder()
         .result(r#"{"StatusCode": "200", "Payload": 1}"#)
         .field_validation_mode(aws_sdk_sfn::types::MockResponseValidationMode::None)

@@ -4,7 +4,11 @@
 //! NONE nothing. Fields the shape does not name pass (AWS accepts them too).
 //!
 //! The shapes are those of the responses Step Functions passes on, in its PascalCase: Lambda's
-//! `Invoke`, and Step Functions' `StartExecution` and (for `.sync`) `DescribeExecution`.
+//! `Invoke`, and Step Functions' `StartExecution` and (for `.sync`) `DescribeExecution`, written
+//! here; and those of common AWS calls Switchback does not make but whose mocks it checks
+//! (DynamoDB's item calls, EventBridge's `PutEvents`, SNS, SQS, and `aws-sdk` calls of S3, KMS,
+//! Secrets Manager, SSM), generated from botocore's models into `mock_shapes/aws.rs` by
+//! `services/asl/tools/response_shapes.py`. Blobs and timestamps are strings in AWS's JSON.
 
 use serde_json::Value;
 
@@ -18,14 +22,22 @@ pub enum FieldValidation {
     None,
 }
 
+mod aws;
+
 #[derive(Debug, Clone, Copy)]
 enum Shape {
+    /// A string, a blob or a timestamp: AWS's JSON carries all three as text.
     String,
-    /// Checked as a string: AWS's JSON carries timestamps and blobs as text.
-    Timestamp,
-    Integer,
-    /// Any JSON value (a Lambda function's payload).
+    /// One of these strings.
+    Enum(&'static [&'static str]),
+    /// An integer, a long, a float or a double.
+    Number,
+    Boolean,
+    /// Any JSON value (a Lambda function's payload, a recursive shape past its depth).
     Any,
+    List(&'static Shape),
+    /// An object whose values all have this shape.
+    Map(&'static Shape),
     Structure(&'static [Member]),
 }
 
@@ -33,7 +45,7 @@ enum Shape {
 type Member = (&'static str, Shape, bool);
 
 const LAMBDA_INVOKE: &[Member] = &[
-    ("StatusCode", Shape::Integer, false),
+    ("StatusCode", Shape::Number, false),
     ("FunctionError", Shape::String, false),
     ("LogResult", Shape::String, false),
     ("Payload", Shape::Any, false),
@@ -42,7 +54,7 @@ const LAMBDA_INVOKE: &[Member] = &[
 
 const START_EXECUTION: &[Member] = &[
     ("ExecutionArn", Shape::String, true),
-    ("StartDate", Shape::Timestamp, true),
+    ("StartDate", Shape::String, true),
 ];
 
 const DESCRIBE_EXECUTION: &[Member] = &[
@@ -50,24 +62,25 @@ const DESCRIBE_EXECUTION: &[Member] = &[
     ("StateMachineArn", Shape::String, true),
     ("Name", Shape::String, false),
     ("Status", Shape::String, true),
-    ("StartDate", Shape::Timestamp, true),
-    ("StopDate", Shape::Timestamp, false),
+    ("StartDate", Shape::String, true),
+    ("StopDate", Shape::String, false),
     ("Input", Shape::Any, false),
     ("Output", Shape::Any, false),
     ("Error", Shape::String, false),
     ("Cause", Shape::String, false),
     ("StateMachineVersionArn", Shape::String, false),
     ("StateMachineAliasArn", Shape::String, false),
-    ("RedriveCount", Shape::Integer, false),
-    ("RedriveDate", Shape::Timestamp, false),
+    ("RedriveCount", Shape::Number, false),
+    ("RedriveDate", Shape::String, false),
 ];
 
 /// The response shape of a Task resource, when Switchback knows it.
 fn response_shape(resource: &str) -> Option<&'static [Member]> {
     let Resource::Integration {
         integration,
+        service,
+        action,
         pattern,
-        ..
     } = Resource::parse(resource)
     else {
         return None;
@@ -76,6 +89,7 @@ fn response_shape(resource: &str) -> Option<&'static [Member]> {
         (Integration::LambdaInvoke, Pattern::RequestResponse) => Some(LAMBDA_INVOKE),
         (Integration::StartExecution, Pattern::RequestResponse) => Some(START_EXECUTION),
         (Integration::StartExecution, Pattern::Sync | Pattern::Sync2) => Some(DESCRIBE_EXECUTION),
+        (Integration::Unsupported, Pattern::RequestResponse) => aws::response(&service, &action),
         _ => None,
     }
 }
@@ -102,9 +116,29 @@ fn check_value(
     let wrong = |kind: &str| Err(format!("Field '{field}' must be {kind}"));
     match shape {
         Shape::Any => Ok(()),
-        Shape::String | Shape::Timestamp if !value.is_string() => wrong("a string"),
-        Shape::Integer if !value.is_number() => wrong("a number"),
-        Shape::String | Shape::Timestamp | Shape::Integer => Ok(()),
+        Shape::String | Shape::Enum(_) if !value.is_string() => wrong("a string"),
+        Shape::Enum(values) if !values.iter().any(|v| Some(*v) == value.as_str()) => {
+            Err(format!("Field '{field}' is not an expected value"))
+        }
+        Shape::Number if !value.is_number() => wrong("a number"),
+        Shape::Boolean if !value.is_boolean() => wrong("a boolean"),
+        Shape::String | Shape::Enum(_) | Shape::Number | Shape::Boolean => Ok(()),
+        Shape::List(element) => {
+            let Some(items) = value.as_array() else {
+                return wrong("an array");
+            };
+            items
+                .iter()
+                .try_for_each(|item| check_value(element, name, item, mode))
+        }
+        Shape::Map(entry) => {
+            let Some(object) = value.as_object() else {
+                return wrong("an object");
+            };
+            object
+                .iter()
+                .try_for_each(|(key, item)| check_value(entry, Some(key), item, mode))
+        }
         Shape::Structure(members) => {
             let Some(object) = value.as_object() else {
                 return wrong("an object");
@@ -151,15 +185,66 @@ mod tests {
             check(START, &json!({"StartDate": true}), FieldValidation::Present),
             Err("Mock result schema validation error: Field 'StartDate' must be a string".into())
         );
-        // Fields outside the shape, and services whose shapes Switchback does not know, pass.
+        // Fields outside the shape, and calls whose shapes Switchback does not know, pass.
         assert_eq!(
             check(LAMBDA, &json!({"Extra": 1}), FieldValidation::Strict),
             Ok(())
         );
-        let s3 = "arn:aws:states:::aws-sdk:s3:getObject";
+        let glue = "arn:aws:states:::aws-sdk:glue:getJob";
         assert_eq!(
-            check(s3, &json!({"ContentLength": "9"}), FieldValidation::Strict),
+            check(glue, &json!({"Job": "9"}), FieldValidation::Strict),
             Ok(())
         );
+    }
+
+    #[test]
+    fn generated_shapes_check_numbers_enums_lists_and_maps() {
+        let error = |text: &str| Err(format!("Mock result schema validation error: {text}"));
+        let s3 = "arn:aws:states:::aws-sdk:s3:getObject";
+        let strict = FieldValidation::Strict;
+        assert_eq!(
+            check(s3, &json!({"ContentLength": "9"}), strict),
+            error("Field 'ContentLength' must be a number")
+        );
+        assert_eq!(
+            check(s3, &json!({"StorageClass": "Papyrus"}), strict),
+            error("Field 'StorageClass' is not an expected value")
+        );
+        assert_eq!(
+            check(
+                s3,
+                &json!({"ContentLength": 9, "StorageClass": "STANDARD", "Metadata": {"a": "b"}}),
+                strict
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(s3, &json!({"Metadata": {"a": 1}}), strict),
+            error("Field 'a' must be a string")
+        );
+        let events = "arn:aws:states:::events:putEvents";
+        assert_eq!(
+            check(events, &json!({"Entries": "x"}), strict),
+            error("Field 'Entries' must be an array")
+        );
+        assert_eq!(
+            check(
+                events,
+                &json!({"Entries": [{"EventId": "a"}, {"EventId": ["b"]}]}),
+                strict
+            ),
+            error("Field 'EventId' must be a string")
+        );
+        // DynamoDB's recursive AttributeValue is checked to a depth, and anything past it passes.
+        let put = "arn:aws:states:::dynamodb:putItem";
+        let deep = json!({"Attributes": {"k": {"M": {"a": {"M": {"b": {"M": {"c": {"M": {"d": {"S": 1}}}}}}}}}}});
+        assert_eq!(check(put, &deep, strict), Ok(()));
+        assert_eq!(
+            check(put, &json!({"Attributes": {"k": {"BOOL": "yes"}}}), strict),
+            error("Field 'BOOL' must be a boolean")
+        );
+        // Only request-response answers with the service's response.
+        let callback = "arn:aws:states:::sqs:sendMessage.waitForTaskToken";
+        assert_eq!(check(callback, &json!({"MessageId": 1}), strict), Ok(()));
     }
 }
