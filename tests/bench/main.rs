@@ -54,6 +54,8 @@ pub enum Scenario {
     /// A Distributed Map of `--count` items (100,000) × one Pass state, read from an S3 object
     /// on `--s3-endpoint`: wall time, child executions/s, VmRSS of each `--pids` process.
     Distributed,
+    /// TestState latency, one call at a time: a Pass state and a mocked Lambda Task.
+    TestState,
     /// The chaos suite's long run on processes and a PostgreSQL it starts itself (no
     /// `--endpoint`): `--duration` seconds of faults while `--rate` executions/s start, then
     /// every execution checked exactly. Exits non-zero on any shortcoming.
@@ -229,6 +231,8 @@ pub fn client(endpoint: &str, region: &str) -> aws_sdk_sfn::Client {
         .behavior_version(BehaviorVersion::latest())
         .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())
         .http_client(aws_smithy_http_client::Builder::new().build_http())
+        // TestState and StartSyncExecution go to the endpoint itself, not `sync-<host>`.
+        .interceptor(switchback_tests::app::NoHostPrefix)
         .build();
     aws_sdk_sfn::Client::from_conf(config)
 }

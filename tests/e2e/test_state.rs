@@ -559,3 +559,30 @@ async fn an_http_task_shows_its_request_and_response_at_trace() {
     let (code, _) = error_code(test(true).await);
     assert_eq!(code, "AccessDeniedException");
 }
+
+/// docs/testing.md's example: the unit tests of `docs/examples/order.asl.json`'s states, written
+/// with boto3 as a user would, pass against the server.
+#[tokio::test]
+async fn the_documented_example_tests_pass() {
+    let app = TestApp::spawn().await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/examples/test_order_states.py"
+    );
+    let endpoint = app.endpoint();
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .env("SWITCHBACK_ENDPOINT", endpoint)
+            .output()
+            .expect("python3 (with boto3)")
+    })
+    .await
+    .expect("the example ran");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(String::from_utf8_lossy(&run.stderr).contains("Ran 5 tests"));
+}

@@ -10,6 +10,7 @@ mod history;
 pub(crate) mod idle;
 mod pass5;
 mod start;
+mod test_state;
 mod wait;
 
 use aws_sdk_sfn::Client;
@@ -30,6 +31,7 @@ pub async fn run(client: &Client, args: &Args, report: &mut Report) -> anyhow::R
         Scenario::Growth => growth::run(client, args, report).await,
         Scenario::Console => console::run(client, args, report).await,
         Scenario::Distributed => distributed::run(client, args, report).await,
+        Scenario::TestState => test_state::run(client, args, report).await,
         Scenario::Chaos => anyhow::bail!("chaos starts its own processes and needs no client"),
     }
 }
