@@ -171,19 +171,19 @@ impl Runner<'_> {
                         return;
                     }
                 };
-                // AWS chains MapRunSucceeded to MapRunStarted, MapStateSucceeded to
-                // MapRunSucceeded, and the state's Exited event to MapRunStarted.
-                let mut run_last = thread.last_event;
-                self.emit(&mut run_last, "MapRunSucceeded", json!({}));
+                // AWS chains MapRunSucceeded to MapRunStarted, and both MapStateSucceeded and
+                // the state's Exited event to MapRunSucceeded. (Its recordings since November
+                // 2024 chain the Exited event to MapRunStarted; the earlier ones, most of them,
+                // as here: docs/compatibility.md, Conformance.)
+                let mut last = thread.last_event;
+                self.emit(&mut last, "MapRunSucceeded", json!({}));
+                thread.last_event = last;
                 if let Some(problem) = limits::payload_problem(&result) {
-                    thread.last_event = run_last;
                     let failure = Failure::data_limit_exceeded(problem);
                     self.give_up_or_retry(thread, def, failure, "MapStateFailed");
                     return;
                 }
-                let mut succeeded_after = run_last;
-                self.emit(&mut succeeded_after, "MapStateSucceeded", json!({}));
-                self.exit_with_result(thread, def, result);
+                self.finish_with_result(thread, def, result, "MapStateSucceeded");
             }
             MapRunOutcome::Failed { error, cause } => {
                 let run = thread.phase.clone();
