@@ -79,6 +79,16 @@ impl Paging {
         };
         Ok(Page { after, size })
     }
+
+    /// As [`Paging::page`], for a list read newest first (positions decreasing): `after` is the
+    /// position the page starts below, every position for the first page.
+    pub fn newest_first(&self, context: &Context<'_>, list: &str) -> Result<Page, Error> {
+        let mut page = self.page(context, list)?;
+        if self.next_token.is_none() {
+            page.after = i64::MAX;
+        }
+        Ok(page)
+    }
 }
 
 /// Tokens are bound to the list and to the scope they were issued in.

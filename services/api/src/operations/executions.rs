@@ -407,13 +407,9 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         request.status_filter.as_deref().unwrap_or("*"),
         request.redrive_filter.as_deref().unwrap_or("*")
     );
-    let page = request.paging.page(context, &list)?;
-    // Newest first: positions decrease; the first page starts above every position.
-    let before = if request.paging.next_token.is_some() {
-        page.after
-    } else {
-        i64::MAX
-    };
+    // Newest first: positions decrease.
+    let page = request.paging.newest_first(context, &list)?;
+    let before = page.after;
     let rows = executions::list(
         &context.state.pool,
         &base_arn,
@@ -457,12 +453,9 @@ async fn list_map_run(
         request.status_filter.as_deref().unwrap_or("*"),
         request.redrive_filter.as_deref().unwrap_or("*")
     );
-    let page = request.paging.page(context, &list)?;
-    let before = if request.paging.next_token.is_some() {
-        page.after
-    } else {
-        i64::MAX
-    };
+    // Newest first: positions decrease.
+    let page = request.paging.newest_first(context, &list)?;
+    let before = page.after;
     let filter = executions::Filter {
         status: request.status_filter.as_deref(),
         redriven,

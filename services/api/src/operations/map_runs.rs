@@ -136,12 +136,9 @@ pub async fn list(context: &Context<'_>, body: Value) -> Result<Value, Error> {
         return Err(missing());
     }
     let list = format!("map-runs/{arn}");
-    let page = request.paging.page(context, &list)?;
-    let before = if request.paging.next_token.is_some() {
-        page.after
-    } else {
-        i64::MAX
-    };
+    // Newest first: positions decrease.
+    let page = request.paging.newest_first(context, &list)?;
+    let before = page.after;
     let rows = map_runs::list(&context.state.pool, &arn, before, page.size + 1).await?;
     Ok(page_of(
         context,

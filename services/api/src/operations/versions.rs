@@ -175,13 +175,9 @@ pub async fn list_versions(context: &Context<'_>, body: Value) -> Result<Value, 
     machine_in_scope(context, &arn)?;
     // A token is good only for the machine it listed.
     let list = format!("{VERSIONS}/{arn}");
-    let page = input.paging.page(context, &list)?;
     // Newest first: a page continues below the last version number it listed.
-    let below = if page.after == 0 {
-        i64::MAX
-    } else {
-        page.after
-    };
+    let page = input.paging.newest_first(context, &list)?;
+    let below = page.after;
     let rows = versions::list_versions(&context.state.pool, &arn, below, page.size + 1).await?;
     Ok(page_of(
         context,
