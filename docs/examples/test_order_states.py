@@ -71,9 +71,13 @@ class OrderStates(unittest.TestCase):
         with self.assertRaises(client.exceptions.ValidationException) as refused:
             test_state("ReserveStock", mock=mock)
         self.assertIn("Field 'CapacityUnits' must be a number", str(refused.exception))
-        # Checking only the types of the fields given passes an empty answer.
+        # A wrong type passes when validation is off.
         answer = test_state(
-            "ReserveStock", mock={"result": "{}", "fieldValidationMode": "PRESENT"}
+            "ReserveStock",
+            mock={
+                "result": json.dumps({"ConsumedCapacity": {"CapacityUnits": "lots"}}),
+                "fieldValidationMode": "NONE",
+            },
         )
         self.assertEqual(answer["nextState"], "Summarize")
 

@@ -571,8 +571,8 @@ async fn the_documented_example_tests_pass() {
     );
     let endpoint = app.endpoint();
     let run = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .arg(script)
+        std::process::Command::new("timeout")
+            .args(["120", "python3", script])
             .env("SWITCHBACK_ENDPOINT", endpoint)
             .output()
             .expect("python3 (with boto3)")

@@ -239,6 +239,11 @@ mod tests {
         let put = "arn:aws:states:::dynamodb:putItem";
         let deep = json!({"Attributes": {"k": {"M": {"a": {"M": {"b": {"M": {"c": {"M": {"d": {"S": 1}}}}}}}}}}});
         assert_eq!(check(put, &deep, strict), Ok(()));
+        let get = "arn:aws:states:::dynamodb:getItem";
+        assert_eq!(
+            check(get, &json!({"Item": {"k": {"M": {"a": {"S": 1}}}}}), strict),
+            error("Field 'S' must be a string")
+        );
         assert_eq!(
             check(put, &json!({"Attributes": {"k": {"BOOL": "yes"}}}), strict),
             error("Field 'BOOL' must be a boolean")

@@ -3,10 +3,12 @@
 results against (`mock.fieldValidationMode`), for the AWS calls listed in CALLS, from botocore's
 service models (the reference of every AWS API's fields and types).
 
-    python3 -m pip install botocore   # any recent release
+    python3 -m pip install botocore==1.43.11   # the release the committed file came from
     python3 services/asl/tools/response_shapes.py
 
-Recursive shapes (DynamoDB's AttributeValue) stop at MAX_DEPTH, where any value passes.
+Shapes are followed to MAX_DEPTH levels (recursive ones such as DynamoDB's AttributeValue
+included); past it any value passes. AWS's models mark few response fields required, so for
+most of these calls STRICT checks what PRESENT does.
 """
 
 import gzip
@@ -75,7 +77,7 @@ class Writer:
             return "Shape::Number"
         if kind == "boolean":
             return "Shape::Boolean"
-        if name in stack or len(stack) >= MAX_DEPTH:
+        if len(stack) >= MAX_DEPTH:
             return "Shape::Any"
         stack = stack + [name]
         if kind == "list":
@@ -89,8 +91,8 @@ class Writer:
     def structure(self, service, shapes, name, stack):
         const = f"{service}_{name}".upper().replace("-", "_")
         if len(stack) > 1:
-            # Nested structures are named by their path: a recursive shape cut at different
-            # depths gives different members.
+            # Nested structures are named by their depth: a recursive shape cut at different
+            # depths has different members.
             const = f"{const}_{len(stack)}"
         if const in self.consts:
             return const

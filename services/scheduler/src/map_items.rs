@@ -34,6 +34,11 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// The bytes it holds.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// The chunk's bytes from `offset` of `file` on, and whether they reach its end; `None`
     /// when the chunk does not hold them.
     fn from(&self, file: u64, offset: u64) -> Option<(&[u8], bool)> {
@@ -248,7 +253,15 @@ impl<'a> Items<'a> {
             if !held {
                 let bytes = self.whole(&manifest.bucket, data_key, None).await?;
                 let bytes = if data_key.ends_with(".gz") {
-                    gunzip(&bytes)?
+                    // Decompressing up to 64 MiB is work for a blocking thread, not the runtime.
+                    tokio::task::spawn_blocking(move || gunzip(&bytes))
+                        .await
+                        .map_err(|e| {
+                            Failure::new(
+                                item_reader::READER_FAILED,
+                                format!("An inventory file could not be decompressed: {e}"),
+                            )
+                        })??
                 } else {
                     bytes
                 };

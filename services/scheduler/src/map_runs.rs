@@ -28,6 +28,8 @@ use crate::map_items::{Chunk, Items};
 const RUNS_PER_ROUND: i64 = 8;
 /// The most children one run gets in one round (one INSERT).
 const CHILDREN_PER_ROUND: usize = 500;
+/// The most bytes of fetched objects a process keeps between rounds (see `Specs::keep_chunk`).
+const CACHED_BYTES: usize = 96 * 1024 * 1024;
 /// Children's outputs read at a time when a run gathers or writes its results.
 const OUTPUTS_PER_READ: i64 = 1_000;
 /// A result file is written once it holds this many bytes, and another begun (AWS starts a
@@ -101,9 +103,12 @@ impl Specs {
     }
 
     /// Keeps a run's fetched bytes for its next round: a chunk is 1 MiB unless an item needed
-    /// more (up to 8), and a process keeps those of a few runs at most.
+    /// more (up to 8), or a manifest's whole data file (up to 64). A process keeps at most
+    /// [`CACHED_BYTES`] of them; past that it forgets the others'.
     fn keep_chunk(&mut self, seq: i64, chunk: Chunk) {
-        if self.1.len() >= 8 && !self.1.contains_key(&seq) {
+        self.1.remove(&seq);
+        let held: usize = self.1.values().map(Chunk::len).sum();
+        if held + chunk.len() > CACHED_BYTES {
             self.1.clear();
         }
         self.1.insert(seq, chunk);
@@ -176,6 +181,8 @@ async fn round(pool: &PgPool, s3: &S3, specs: &mut Specs) -> Result<Round, Error
                     .await
                     .map_err(switchback_store::Error::from)?;
                 tracing::error!(run = %run.arn, %error, "cannot fail a map run");
+                // The ends the claim took are kept in its counters, whatever comes of the run.
+                map_runs::save(&mut tx, &claimed, false).await?;
             }
         }
     }
@@ -328,10 +335,6 @@ async fn drive(
         });
     }
     let created = children.len() as i64;
-    if let Some(last) = batches.last() {
-        run.items_read = i64::try_from(last.cursor.items).unwrap_or(i64::MAX);
-        run.cursor = serde_json::to_string(&last.cursor).ok();
-    }
     let inserted = map_runs::insert_children(
         tx,
         &NewChildren {
@@ -352,6 +355,10 @@ async fn drive(
             created as u64 - inserted
         );
         return Ok((fail(tx, run, &cause).await?, cached));
+    }
+    if let Some(last) = batches.last() {
+        run.items_read = i64::try_from(last.cursor.items).unwrap_or(i64::MAX);
+        run.cursor = serde_json::to_string(&last.cursor).ok();
     }
     run.started += created;
     if done {

@@ -169,17 +169,29 @@ async fn stop_children(tx: &mut PgConnection, runs: &[i64]) -> Result<u64, Error
         .rows_affected())
 }
 
-// A run whose parent was redriven: back to RUNNING and due (a SUCCEEDED one too: its parent
-// ended before it took the run's end, which the driver then gives again), its children that did
-// not succeed redriven as RedriveExecution would (those a step could not keep a snapshot of
-// stay as they ended), and the stops its failing sent to children that have not taken them yet
-// withdrawn. Then its counters are counted again from its children, in one statement that also
+// A run whose parent was redriven: back to RUNNING and due (a SUCCEEDED one too, nothing more:
+// its parent ended before it took the run's end, which the driver then gives again); a FAILED
+// or ABORTED one has its children that did not succeed redriven as RedriveExecution would
+// (those a step could not keep a snapshot of stay as they ended), and the stops its failing
+// sent to children that have not taken them yet withdrawn. Then its counters are counted again from its children, in one statement that also
 // drops the ends not yet folded in, so that no end counts twice.
 const REDRIVE_RUN: &str = "
+    WITH old AS (
+        SELECT seq, status, stopped_at FROM map_runs
+        WHERE execution_seq = $1 AND task_id = $2
+        FOR NO KEY UPDATE
+    )
     UPDATE map_runs SET status = 'RUNNING', stopped_at = NULL, due_at = now(),
-        redrive_count = redrive_count + 1, redrive_date = date_trunc('milliseconds', now())
-    WHERE execution_seq = $1 AND task_id = $2
-    RETURNING seq";
+        redrive_count = redrive_count + CASE WHEN old.status = 'SUCCEEDED' THEN 0 ELSE 1 END,
+        redrive_date = CASE WHEN old.status = 'SUCCEEDED' THEN redrive_date
+                            ELSE date_trunc('milliseconds', now()) END
+    FROM old
+    WHERE map_runs.seq = old.seq
+    RETURNING map_runs.seq, old.status, old.stopped_at";
+// The run's running children, locked: a step that has taken a stop and is ending one commits
+// first, so the child is found ABORTED and redriven rather than missed.
+const LOCK_RUNNING_CHILDREN: &str = "
+    SELECT seq FROM executions WHERE map_run_seq = $1 AND status = 'RUNNING' FOR UPDATE";
 const REDRIVE_CHILDREN: &str = "
     WITH redriven AS (
         UPDATE executions SET status = 'RUNNING', stopped_at = NULL, output = NULL,
@@ -190,9 +202,11 @@ const REDRIVE_CHILDREN: &str = "
         RETURNING seq
     )
     INSERT INTO signals (execution_seq, body) SELECT seq, $2 FROM redriven";
+// The stops the run's failing sent (recorded when it stopped, or after: a user's stop of a
+// child before the run failed is kept).
 const WITHDRAW_STOPS: &str = "
     DELETE FROM signals
-    WHERE body = $2
+    WHERE body = $2 AND created_at >= $3
       AND execution_seq IN (
           SELECT seq FROM executions WHERE map_run_seq = $1 AND status = 'RUNNING'
       )";
@@ -231,15 +245,29 @@ pub async fn redrive(tx: &mut PgConnection, runs: &[(i64, i64)]) -> Result<u64, 
             continue;
         };
         let run: i64 = row.try_get("seq")?;
+        let status: String = row.try_get("status")?;
+        let stopped_at: Option<OffsetDateTime> = row.try_get("stopped_at")?;
+        due += 1;
+        if status == "SUCCEEDED" {
+            // Its parent ended before it took the run's end: the driver gives it again.
+            continue;
+        }
+        sqlx::query(LOCK_RUNNING_CHILDREN)
+            .bind(run)
+            .execute(&mut *tx)
+            .await?;
         let stop = Event::Stop {
             error: None,
             cause: None,
         };
-        sqlx::query(WITHDRAW_STOPS)
-            .bind(run)
-            .bind(signals::body(&stop))
-            .execute(&mut *tx)
-            .await?;
+        if let Some(stopped_at) = stopped_at {
+            sqlx::query(WITHDRAW_STOPS)
+                .bind(run)
+                .bind(signals::body(&stop))
+                .bind(stopped_at)
+                .execute(&mut *tx)
+                .await?;
+        }
         due += sqlx::query(REDRIVE_CHILDREN)
             .bind(run)
             .bind(signals::body(&Event::Redrive))

@@ -303,6 +303,15 @@ fn reader_spec(
         }
     };
     if let Some(other) = config
+        .get("ManifestType")
+        .and_then(Value::as_str)
+        .filter(|t| *t != "S3_INVENTORY")
+    {
+        return Err(failed(format!(
+            "ReaderConfig ManifestType {other} is not supported by Switchback (S3_INVENTORY is)"
+        )));
+    }
+    if let Some(other) = config
         .get("Transformation")
         .and_then(Value::as_str)
         .filter(|t| *t != "NONE")

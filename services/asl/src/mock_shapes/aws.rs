@@ -31,7 +31,7 @@ pub(super) fn response(service: &str, action: &str) -> Option<&'static [Member]>
     }
 }
 
-const DYNAMODB_ATTRIBUTEVALUE_3: &[Member] = &[
+const DYNAMODB_ATTRIBUTEVALUE_5: &[Member] = &[
     ("S", Shape::String, false),
     ("N", Shape::String, false),
     ("B", Shape::String, false),
@@ -40,6 +40,27 @@ const DYNAMODB_ATTRIBUTEVALUE_3: &[Member] = &[
     ("BS", Shape::List(&Shape::String), false),
     ("M", Shape::Map(&Shape::Any), false),
     ("L", Shape::List(&Shape::Any), false),
+    ("NULL", Shape::Boolean, false),
+    ("BOOL", Shape::Boolean, false),
+];
+
+const DYNAMODB_ATTRIBUTEVALUE_3: &[Member] = &[
+    ("S", Shape::String, false),
+    ("N", Shape::String, false),
+    ("B", Shape::String, false),
+    ("SS", Shape::List(&Shape::String), false),
+    ("NS", Shape::List(&Shape::String), false),
+    ("BS", Shape::List(&Shape::String), false),
+    (
+        "M",
+        Shape::Map(&Shape::Structure(DYNAMODB_ATTRIBUTEVALUE_5)),
+        false,
+    ),
+    (
+        "L",
+        Shape::List(&Shape::Structure(DYNAMODB_ATTRIBUTEVALUE_5)),
+        false,
+    ),
     ("NULL", Shape::Boolean, false),
     ("BOOL", Shape::Boolean, false),
 ];
@@ -87,6 +108,19 @@ const DYNAMODB_GETITEMOUTPUT: &[Member] = &[
     ),
 ];
 
+const DYNAMODB_ATTRIBUTEVALUE_6: &[Member] = &[
+    ("S", Shape::String, false),
+    ("N", Shape::String, false),
+    ("B", Shape::String, false),
+    ("SS", Shape::Any, false),
+    ("NS", Shape::Any, false),
+    ("BS", Shape::Any, false),
+    ("M", Shape::Any, false),
+    ("L", Shape::Any, false),
+    ("NULL", Shape::Boolean, false),
+    ("BOOL", Shape::Boolean, false),
+];
+
 const DYNAMODB_ATTRIBUTEVALUE_4: &[Member] = &[
     ("S", Shape::String, false),
     ("N", Shape::String, false),
@@ -94,8 +128,16 @@ const DYNAMODB_ATTRIBUTEVALUE_4: &[Member] = &[
     ("SS", Shape::List(&Shape::String), false),
     ("NS", Shape::List(&Shape::String), false),
     ("BS", Shape::List(&Shape::String), false),
-    ("M", Shape::Map(&Shape::Any), false),
-    ("L", Shape::List(&Shape::Any), false),
+    (
+        "M",
+        Shape::Map(&Shape::Structure(DYNAMODB_ATTRIBUTEVALUE_6)),
+        false,
+    ),
+    (
+        "L",
+        Shape::List(&Shape::Structure(DYNAMODB_ATTRIBUTEVALUE_6)),
+        false,
+    ),
     ("NULL", Shape::Boolean, false),
     ("BOOL", Shape::Boolean, false),
 ];
