@@ -980,3 +980,29 @@ async fn a_jsonata_distributed_map_selects_items_and_shapes_its_output() {
     // 10 + 21 + 32
     assert_eq!(done.output(), Some("63"));
 }
+
+/// `ItemsPointer`: the items are the array at a JSON pointer of the object, read over many
+/// rounds (one child at a time) from the document parsed once.
+#[tokio::test]
+async fn items_pointer_reads_an_array_inside_a_document() {
+    let s3 = S3Server::start().await;
+    s3.bucket("data").await;
+    let document = json!({"meta": {"n": 3}, "data": {"list": [{"a": 1}, {"a": 2}, {"a": 3}]}});
+    s3.put("data", "doc.json", document.to_string().as_bytes())
+        .await;
+    let app = app_with_s3(&s3).await;
+    let client = &app.client;
+    let machine_arn = machine(
+        client,
+        "pointer",
+        reading(
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                   "ReaderConfig": {"InputType": "JSON", "ItemsPointer": "/data/list"},
+                   "Parameters": {"Bucket": "data", "Key": "doc.json"}}),
+            json!({"MaxConcurrency": 1}),
+        ),
+    )
+    .await;
+    let (_, output) = run_to_end(client, &machine_arn, json!({})).await;
+    assert_eq!(output, json!([{"a": 1}, {"a": 2}, {"a": 3}]));
+}

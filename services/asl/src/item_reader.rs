@@ -388,13 +388,23 @@ fn parse_pointer(
     chunk: &[u8],
     limit: usize,
 ) -> Result<Parsed, Failure> {
+    let items = pointer_array(spec, chunk)?;
+    Ok(pointer_items(cursor, &items, limit))
+}
+
+/// The array `ItemsPointer` points to in a whole document (the engine keeps it between rounds).
+pub fn pointer_array(spec: &ReaderSpec, document: &[u8]) -> Result<Vec<Value>, Failure> {
     let pointer = spec.items_pointer.as_deref().unwrap_or_default();
-    let document = parse_item(chunk)?;
-    let Some(Value::Array(items)) = document.pointer(pointer) else {
-        return Err(failed(format!(
+    match parse_item(document)?.pointer_mut(pointer).map(Value::take) {
+        Some(Value::Array(items)) => Ok(items),
+        _ => Err(failed(format!(
             "The ItemsPointer '{pointer}' does not point to a JSON array"
-        )));
-    };
+        ))),
+    }
+}
+
+/// At most `limit` items of a pointed-to array from `cursor` on.
+pub fn pointer_items(cursor: &Cursor, items: &[Value], limit: usize) -> Parsed {
     let from = usize::try_from(cursor.items).unwrap_or(usize::MAX);
     let mut parsed = Parsed {
         items: Vec::new(),
@@ -405,7 +415,7 @@ fn parse_pointer(
         current = next_cursor(&current, 0);
         parsed.items.push((item.clone(), current.clone()));
     }
-    Ok(parsed)
+    parsed
 }
 
 /// An S3 Inventory manifest (`manifest.json`) as a reader needs it: the bucket of its data

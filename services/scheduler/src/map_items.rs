@@ -4,6 +4,7 @@
 //! cursor just after it, which the driver commits with the child the item went to.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use serde_json::Value;
 use switchback_asl::failure::Failure;
@@ -31,12 +32,14 @@ pub struct Chunk {
     start: u64,
     bytes: switchback_invoke::s3::Bytes,
     object_size: u64,
+    /// An `ItemsPointer` document's array, parsed once.
+    pointed: Option<Arc<Vec<Value>>>,
 }
 
 impl Chunk {
-    /// The bytes it holds.
+    /// The bytes it holds (twice a document's when its array is kept parsed too).
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.bytes.len() * if self.pointed.is_some() { 2 } else { 1 }
     }
 
     /// The chunk's bytes from `offset` of `file` on, and whether they reach its end; `None`
@@ -176,6 +179,7 @@ impl<'a> Items<'a> {
                 start: offset,
                 bytes: range.bytes,
                 object_size: range.object_size,
+                pointed: None,
             });
         }
         let Some((bytes, at_end)) = self.cached.as_ref().and_then(|c| c.from(0, offset)) else {
@@ -192,8 +196,22 @@ impl<'a> Items<'a> {
                 ),
             ));
         }
-        let parsed =
-            item_reader::parse_object(reader, &self.fetched, bytes, at_end, ITEMS_PER_PARSE)?;
+        let parsed = if pointer {
+            // The document's array is parsed once and kept with its bytes.
+            let pointed = match self.cached.as_ref().and_then(|c| c.pointed.clone()) {
+                Some(pointed) => pointed,
+                None => {
+                    let pointed = Arc::new(item_reader::pointer_array(reader, bytes)?);
+                    if let Some(chunk) = self.cached.as_mut() {
+                        chunk.pointed = Some(pointed.clone());
+                    }
+                    pointed
+                }
+            };
+            item_reader::pointer_items(&self.fetched, &pointed, ITEMS_PER_PARSE)
+        } else {
+            item_reader::parse_object(reader, &self.fetched, bytes, at_end, ITEMS_PER_PARSE)?
+        };
         if parsed.items.is_empty() && !parsed.done {
             if self.chunk >= MAX_CHUNK_BYTES {
                 return Err(Failure::new(
@@ -271,6 +289,7 @@ impl<'a> Items<'a> {
                     start: 0,
                     bytes: bytes.into(),
                     object_size: size,
+                    pointed: None,
                 });
             }
             let Some((bytes, _)) = self
