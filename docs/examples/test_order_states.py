@@ -1,7 +1,7 @@
 """Unit tests of docs/examples/order.asl.json's states with TestState and mocks: no workflow
 runs, no Lambda or DynamoDB is called, nothing is stored. Run against `switchback dev`:
 
-    SWITCHBACK_ENDPOINT=http://127.0.0.1:8080 python3 docs/examples/test_order_states.py
+    SWITCHBACK_ENDPOINT=http://127.0.0.1:8083 python3 docs/examples/test_order_states.py
 
 (needs boto3; any credentials do unless the server checks signatures).
 """
@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 
 DEFINITION = (pathlib.Path(__file__).parent / "order.asl.json").read_text()
-ENDPOINT = os.environ.get("SWITCHBACK_ENDPOINT", "http://127.0.0.1:8080")
+ENDPOINT = os.environ.get("SWITCHBACK_ENDPOINT", "http://127.0.0.1:8083")
 ORDER = {"orderId": "o-1", "quantity": 2}
 
 # TestState is a `sync-` operation: SDKs would send it to sync-<host>, which does not resolve
