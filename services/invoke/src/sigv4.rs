@@ -29,14 +29,17 @@ impl Credentials {
         secret_access_key: Option<&str>,
         session_token: Option<&str>,
     ) -> Result<Option<Self>, crate::Error> {
-        match (access_key_id, secret_access_key) {
-            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => Ok(Some(Self {
+        // An empty value (as a compose file passes for an unset variable) means unset.
+        fn set(value: Option<&str>) -> Option<&str> {
+            value.filter(|v| !v.is_empty())
+        }
+        match (set(access_key_id), set(secret_access_key)) {
+            (Some(id), Some(secret)) => Ok(Some(Self {
                 access_key_id: id.to_owned(),
                 secret_access_key: secret.to_owned(),
-                session_token: session_token.filter(|t| !t.is_empty()).map(str::to_owned),
+                session_token: set(session_token).map(str::to_owned),
             })),
             (None, None) => Ok(None),
-            (Some(""), None) => Ok(None),
             _ => Err(crate::Error::Config(format!(
                 "{section}.access_key_id and {section}.secret_access_key must be set together"
             ))),

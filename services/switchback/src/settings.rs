@@ -268,6 +268,11 @@ impl Settings {
             .lambda
             .endpoint
             .filter(|e| !e.trim().is_empty());
+        settings.integrations.s3.endpoint = settings
+            .integrations
+            .s3
+            .endpoint
+            .filter(|e| !e.trim().is_empty());
         if settings.database.url.is_none() {
             settings.database.url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
         }
@@ -617,6 +622,39 @@ mod tests {
         // Operation names are matched in any case (environment variables are lowercased).
         let throttle = settings.api_config(None).map(|config| config.throttle);
         assert!(matches!(throttle, Ok(Some(_))), "{throttle:?}");
+    }
+
+    #[test]
+    fn s3_settings_read_and_empty_values_mean_unset() {
+        let settings = from(
+            "",
+            &[
+                (
+                    "SWITCHBACK__INTEGRATIONS__S3__ENDPOINT",
+                    "http://minio:9000",
+                ),
+                ("SWITCHBACK__INTEGRATIONS__S3__ACCESS_KEY_ID", "key"),
+                ("SWITCHBACK__INTEGRATIONS__S3__SECRET_ACCESS_KEY", "secret"),
+            ],
+        )
+        .expect("s3 settings");
+        assert_eq!(
+            settings.integrations.s3.endpoint.as_deref(),
+            Some("http://minio:9000")
+        );
+        // As a compose file passes unset variables: the default endpoint, unsigned requests.
+        let settings = from(
+            "",
+            &[
+                ("SWITCHBACK__INTEGRATIONS__S3__ENDPOINT", ""),
+                ("SWITCHBACK__INTEGRATIONS__S3__ACCESS_KEY_ID", ""),
+                ("SWITCHBACK__INTEGRATIONS__S3__SECRET_ACCESS_KEY", ""),
+            ],
+        )
+        .expect("empty s3 settings");
+        assert_eq!(settings.integrations.s3.endpoint, None);
+        switchback_invoke::Invoker::new(settings.integrations, "us-east-1")
+            .expect("empty keys mean unsigned requests");
     }
 
     #[test]
