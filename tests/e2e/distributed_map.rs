@@ -1006,3 +1006,56 @@ async fn items_pointer_reads_an_array_inside_a_document() {
     let (_, output) = run_to_end(client, &machine_arn, json!({})).await;
     assert_eq!(output, json!([{"a": 1}, {"a": 2}, {"a": 3}]));
 }
+
+/// A run that fails with a ResultWriter still writes its results: its children stopped, the
+/// succeeded ones go to SUCCEEDED_0.json and the failed one, with its error, to FAILED_0.json,
+/// and the Map state fails with the run's error.
+#[tokio::test]
+async fn a_failed_run_writes_its_results_before_the_map_fails() {
+    let s3 = S3Server::start().await;
+    s3.bucket("results").await;
+    let app = app_with_s3(&s3).await;
+    let client = &app.client;
+    let definition = distributed(
+        json!({"MaxConcurrency": 1,
+               "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                                "Parameters": {"Bucket": "results", "Prefix": "failed"}}}),
+        "Check",
+        json!({
+            "Check": {"Type": "Choice",
+                      "Choices": [{"Variable": "$", "NumericEquals": 3, "Next": "Boom"}],
+                      "Default": "Fine"},
+            "Boom": {"Type": "Fail", "Error": "Three", "Cause": "no threes"},
+            "Fine": {"Type": "Succeed"}
+        }),
+    );
+    let machine_arn = machine(client, "failing-writer", definition).await;
+    let arn = start(client, &machine_arn, json!([1, 2, 3, 4])).await;
+    let done = wait_until_done(client, &arn, Duration::from_secs(60)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Failed);
+    assert_eq!(done.error(), Some("States.ExceedToleratedFailureThreshold"));
+    let run = map_run_arn(client, &arn).await;
+    let run_id = run.rsplit(':').next().expect("run id");
+    let manifest: Value = serde_json::from_slice(
+        &s3.get("results", &format!("failed/{run_id}/manifest.json"))
+            .await,
+    )
+    .expect("manifest");
+    let read = |kind: &str| {
+        manifest["ResultFiles"][kind][0]["Key"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    let succeeded_key = read("SUCCEEDED").expect("a SUCCEEDED file");
+    let failed_key = read("FAILED").expect("a FAILED file");
+    let succeeded: Value =
+        serde_json::from_slice(&s3.get("results", &succeeded_key).await).expect("json");
+    let failed: Value =
+        serde_json::from_slice(&s3.get("results", &failed_key).await).expect("json");
+    assert_eq!(succeeded.as_array().map(Vec::len), Some(2));
+    assert_eq!(failed.as_array().map(Vec::len), Some(1));
+    assert_eq!(failed[0]["Status"], "FAILED");
+    assert_eq!(failed[0]["Error"], "Three");
+    assert_eq!(failed[0]["Cause"], "no threes");
+    assert_eq!(failed[0]["Input"], "3");
+}

@@ -234,6 +234,15 @@ struct Driving {
 }
 
 impl Driving {
+    /// Nothing to do until children end (or the run changes).
+    fn waiting() -> Self {
+        Driving {
+            ended: false,
+            more: false,
+            made_due: false,
+        }
+    }
+
     fn ended() -> Self {
         Driving {
             ended: true,
@@ -252,6 +261,30 @@ async fn drive(
     s3: &S3,
     cached: Option<Chunk>,
 ) -> Result<(Driving, Option<Chunk>), Error> {
+    // A run that failed with a ResultWriter ends once its children stopped: its results, the
+    // failed and aborted children among them, are written first.
+    if let Some(text) = run.failing.clone() {
+        if run.ended() < run.started {
+            map_runs::save(tx, run, false).await?;
+            return Ok((Driving::waiting(), cached));
+        }
+        let mut outcome: MapRunOutcome = match serde_json::from_str(&text) {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                let cause = format!("Switchback could not read how this map run failed: {error}");
+                return Ok((fail(tx, run, &cause).await?, None));
+            }
+        };
+        if let Some(writer) = &spec.writer
+            && let written @ MapRunOutcome::Failed { .. } =
+                write_results(tx, run, writer, s3).await?
+            && writer_failed_outcome(&written)
+        {
+            outcome = written;
+        }
+        map_runs::finish(tx, run, outcome).await?;
+        return Ok((Driving::ended(), None));
+    }
     // A percentage is of all items: while a reader has not found them all, it is judged when
     // it has (a count, or no tolerance at all, is judged at once).
     let judged = run.total.is_some() || run.tolerated_failure_percentage.is_none();
@@ -264,6 +297,10 @@ async fn drive(
             run.tolerated_failure_percentage,
         );
     if exceeded {
+        if spec.writer.as_ref().is_some_and(|w| w.bucket.is_some()) {
+            map_runs::begin_failing(tx, run, &MapRunOutcome::exceeded()).await?;
+            return Ok((Driving::waiting(), None));
+        }
         map_runs::finish(tx, run, MapRunOutcome::exceeded()).await?;
         return Ok((Driving::ended(), None));
     }
@@ -285,12 +322,7 @@ async fn drive(
         .min(CHILDREN_PER_ROUND);
     if room == 0 || run.all_read {
         map_runs::save(tx, run, false).await?;
-        let waiting = Driving {
-            ended: false,
-            more: false,
-            made_due: false,
-        };
-        return Ok((waiting, cached));
+        return Ok((Driving::waiting(), cached));
     }
     // An unreadable cursor fails the run: reading again from the start would give items a
     // second child.
@@ -649,6 +681,12 @@ async fn write_results(
     Ok(MapRunOutcome::Succeeded {
         results: Some(writer.details(&run.arn, &run_id).to_string()),
     })
+}
+
+/// Whether an outcome is a ResultWriter's failure (which a failing run ends with instead of
+/// its own).
+fn writer_failed_outcome(outcome: &MapRunOutcome) -> bool {
+    matches!(outcome, MapRunOutcome::Failed { error, .. } if error == result_writer::WRITER_FAILED)
 }
 
 fn writer_failed(error: &switchback_invoke::s3::S3Error) -> MapRunOutcome {

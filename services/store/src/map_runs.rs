@@ -181,7 +181,7 @@ const REDRIVE_RUN: &str = "
         WHERE execution_seq = $1 AND task_id = $2
         FOR NO KEY UPDATE
     )
-    UPDATE map_runs SET status = 'RUNNING', stopped_at = NULL, due_at = now(),
+    UPDATE map_runs SET status = 'RUNNING', stopped_at = NULL, due_at = now(), failing = NULL,
         redrive_count = redrive_count + CASE WHEN old.status = 'SUCCEEDED' THEN 0 ELSE 1 END,
         redrive_date = CASE WHEN old.status = 'SUCCEEDED' THEN redrive_date
                             ELSE date_trunc('milliseconds', now()) END
@@ -309,6 +309,9 @@ pub struct Driven {
     pub items_failed: i64,
     pub items_timed_out: i64,
     pub items_aborted: i64,
+    /// The outcome a run that failed ends with once its children stopped and its results were
+    /// written (`MapRunOutcome`, as JSON).
+    pub failing: Option<String>,
 }
 
 impl Driven {
@@ -331,7 +334,7 @@ const CLAIM: &str = "
     SELECT seq, arn, account, region, execution_seq, task_id, status, max_concurrency,
         tolerated_failure_count, tolerated_failure_percentage, total, started, succeeded,
         failed, timed_out, aborted, cursor, all_read, items_read, items_succeeded, items_failed,
-        items_timed_out, items_aborted
+        items_timed_out, items_aborted, failing
     FROM map_runs
     WHERE seq IN (
         SELECT seq FROM map_runs WHERE status = 'RUNNING' AND due_at <= now()
@@ -483,8 +486,31 @@ pub async fn save(tx: &mut PgConnection, run: &Driven, due: bool) -> Result<(), 
 }
 
 const FINISH: &str = "
-    UPDATE map_runs SET status = $2, stopped_at = date_trunc('milliseconds', now()), due_at = NULL
+    UPDATE map_runs SET status = $2, stopped_at = date_trunc('milliseconds', now()), due_at = NULL,
+        failing = NULL
     WHERE seq = $1";
+const BEGIN_FAILING: &str = "
+    UPDATE map_runs SET failing = $2, due_at = CASE WHEN $3 THEN now() END WHERE seq = $1";
+
+/// A run that failed and writes its results: its running children are stopped and it waits
+/// for them (their ends make it due again) before it ends with `outcome`. Returns how many
+/// executions it made due.
+pub async fn begin_failing(
+    tx: &mut PgConnection,
+    run: &Driven,
+    outcome: &MapRunOutcome,
+) -> Result<u64, Error> {
+    save(tx, run, false).await?;
+    // With no child left running, no end will wake it: it is due at once.
+    let idle = run.ended() >= run.started;
+    sqlx::query(BEGIN_FAILING)
+        .bind(run.seq)
+        .bind(serde_json::to_string(outcome).unwrap_or_default())
+        .bind(idle)
+        .execute(&mut *tx)
+        .await?;
+    stop_children(tx, &[run.seq]).await
+}
 const SIGNAL_PARENT: &str = "
     WITH signalled AS (
         INSERT INTO signals (execution_seq, task_id, body) VALUES ($1, $2, $3)
