@@ -73,6 +73,18 @@ async fn map_run_arn(client: &aws_sdk_sfn::Client, execution_arn: &str) -> Strin
     .await
 }
 
+async fn describe_run(
+    client: &aws_sdk_sfn::Client,
+    run: &str,
+) -> aws_sdk_sfn::operation::describe_map_run::DescribeMapRunOutput {
+    client
+        .describe_map_run()
+        .map_run_arn(run)
+        .send()
+        .await
+        .expect("describe map run")
+}
+
 async fn children(
     client: &aws_sdk_sfn::Client,
     run: &str,
@@ -158,12 +170,7 @@ async fn a_distributed_map_runs_each_item_as_a_child_execution() {
         "arn:aws:states:us-east-1:123456789012:stateMachine:fan/Double"
     );
 
-    let described = client
-        .describe_map_run()
-        .map_run_arn(&run)
-        .send()
-        .await
-        .expect("describe map run");
+    let described = describe_run(client, &run).await;
     assert_eq!(described.status(), &MapRunStatus::Succeeded);
     assert_eq!(described.execution_arn(), arn);
     assert_eq!(described.max_concurrency(), 2);
@@ -297,12 +304,7 @@ async fn failures_count_against_what_the_map_tolerates() {
         Some("States.ExceedToleratedFailureThreshold")
     );
     let run = map_run_arn(client, &arn).await;
-    let described = client
-        .describe_map_run()
-        .map_run_arn(&run)
-        .send()
-        .await
-        .expect("describe");
+    let described = describe_run(client, &run).await;
     assert_eq!(described.status(), &MapRunStatus::Failed);
     assert_eq!(described.tolerated_failure_count(), 1);
 }
@@ -342,12 +344,7 @@ async fn update_map_run_changes_a_running_run_and_a_stop_aborts_it() {
         || async { (children(client, &run).await.len() == 3).then_some(()) },
     )
     .await;
-    let described = client
-        .describe_map_run()
-        .map_run_arn(&run)
-        .send()
-        .await
-        .expect("describe");
+    let described = describe_run(client, &run).await;
     assert_eq!(described.max_concurrency(), 3);
     assert_eq!(described.status(), &MapRunStatus::Running);
 
@@ -365,12 +362,7 @@ async fn update_map_run_changes_a_running_run_and_a_stop_aborts_it() {
             .then_some(())
     })
     .await;
-    let described = client
-        .describe_map_run()
-        .map_run_arn(&run)
-        .send()
-        .await
-        .expect("describe");
+    let described = describe_run(client, &run).await;
     assert_eq!(described.status(), &MapRunStatus::Aborted);
     assert_eq!(
         children(client, &run).await.len(),
@@ -497,12 +489,7 @@ async fn items_are_read_from_s3_objects_and_listings() {
         "a reader's items are not known when the state starts"
     );
     let run = map_run_arn(client, &arn).await;
-    let described = client
-        .describe_map_run()
-        .map_run_arn(&run)
-        .send()
-        .await
-        .expect("describe");
+    let described = describe_run(client, &run).await;
     let items_counted = described.item_counts().expect("item counts");
     assert_eq!(
         (items_counted.total(), items_counted.succeeded()),
@@ -679,12 +666,7 @@ async fn batches_run_as_children_and_results_are_written_to_s3() {
             .is_some_and(|a| a.contains(":execution:batched/"))
     );
 
-    let described = client
-        .describe_map_run()
-        .map_run_arn(&run)
-        .send()
-        .await
-        .expect("describe");
+    let described = describe_run(client, &run).await;
     let items = described.item_counts().expect("items");
     let executions = described.execution_counts().expect("executions");
     assert_eq!((items.total(), items.succeeded()), (25, 25));
@@ -790,12 +772,7 @@ async fn redriving_the_parent_redrives_the_failed_children_of_its_run() {
             .iter()
             .all(|c| c.status() == &ExecutionStatus::Succeeded)
     );
-    let described = client
-        .describe_map_run()
-        .map_run_arn(&run)
-        .send()
-        .await
-        .expect("describe map run");
+    let described = describe_run(client, &run).await;
     assert_eq!(described.status(), &MapRunStatus::Succeeded);
     assert_eq!(described.redrive_count(), Some(1));
     assert!(described.redrive_date().is_some());
@@ -858,12 +835,7 @@ async fn a_run_started_as_its_parent_fails_is_aborted() {
     assert_eq!(done.status(), &ExecutionStatus::Failed);
     assert_eq!(done.error(), Some("Boom"));
     let run = map_run_arn(client, &arn).await;
-    let described = client
-        .describe_map_run()
-        .map_run_arn(&run)
-        .send()
-        .await
-        .expect("describe");
+    let described = describe_run(client, &run).await;
     assert_eq!(described.status(), &MapRunStatus::Aborted);
     // Give a scheduler time to (wrongly) start children.
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -477,7 +477,10 @@ fn called_task(transition: &Transition) -> Option<u64> {
     transition.effects.iter().find_map(|effect| match effect {
         Effect::ScheduleActivity { task_id, .. } => Some(*task_id),
         Effect::Invoke(invocation) => Some(invocation.task_id),
-        Effect::CancelTask { .. } | Effect::StartMapRun(_) | Effect::RedriveMapRun { .. } => None,
+        Effect::CancelTask { .. }
+        | Effect::StartMapRun(_)
+        | Effect::AbortMapRun { .. }
+        | Effect::RedriveMapRun { .. } => None,
     })
 }
 

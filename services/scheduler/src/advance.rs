@@ -27,6 +27,10 @@ pub struct Advanced {
     pub new_map_runs: Vec<NewMapRun>,
     /// The execution is a child of a Distributed Map's run and ended.
     pub map_run_end: Option<ChildEnded>,
+    /// Runs of Distributed Map states no longer wanted: (execution, task).
+    pub aborted_runs: Vec<(i64, i64)>,
+    /// The execution failed without a step (an internal error): every run it has is aborted.
+    pub aborts_every_run: bool,
     /// Runs of Distributed Map states that go on with the execution's redrive: (execution,
     /// task).
     pub redriven_runs: Vec<(i64, i64)>,
@@ -137,6 +141,7 @@ fn run(
     let mut closed_tasks = Vec::new();
     let mut new_map_runs = Vec::new();
     let mut redriven_runs = Vec::new();
+    let mut aborted_runs = Vec::new();
     for effect in effects {
         match effect {
             Effect::ScheduleActivity {
@@ -171,6 +176,9 @@ fn run(
                 closed_tasks.push((execution.seq, i64::try_from(task_id).unwrap_or(i64::MAX)));
             }
             Effect::StartMapRun(spec) => new_map_runs.push(new_map_run(execution, &spec)?),
+            Effect::AbortMapRun { task_id } => {
+                aborted_runs.push((execution.seq, i64::try_from(task_id).unwrap_or(i64::MAX)))
+            }
             Effect::RedriveMapRun { task_id } => {
                 redriven_runs.push((execution.seq, i64::try_from(task_id).unwrap_or(i64::MAX)))
             }
@@ -217,6 +225,8 @@ fn run(
         ended_with_tasks: ended && snapshot.next_task_id > 1,
         child_ended,
         new_map_runs,
+        aborted_runs,
+        aborts_every_run: false,
         redriven_runs,
         map_run_end: ended
             .then(|| map_run_end(execution, snapshot.status.as_str()))
@@ -355,6 +365,8 @@ pub fn poisoned(execution: &Claimed, reason: &str, now_ms: i64) -> Advanced {
         closed_tasks: Vec::new(),
         ended_with_tasks: true,
         new_map_runs: Vec::new(),
+        aborted_runs: Vec::new(),
+        aborts_every_run: true,
         redriven_runs: Vec::new(),
         map_run_end: map_run_end(execution, "FAILED"),
         child_ended: child_ended(

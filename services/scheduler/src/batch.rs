@@ -176,8 +176,14 @@ async fn write_and_commit(mut tx: Transaction, advanced: Vec<Advanced>) -> Resul
     let mut new_map_runs = Vec::new();
     let mut map_run_ends = Vec::new();
     let mut redriven_runs = Vec::new();
+    let mut aborted_runs = Vec::new();
+    let mut runs_of_failed = Vec::new();
     for advanced in advanced {
         redriven_runs.extend(advanced.redriven_runs);
+        aborted_runs.extend(advanced.aborted_runs);
+        if advanced.aborts_every_run {
+            runs_of_failed.push(advanced.step.seq);
+        }
         new_map_runs.extend(advanced.new_map_runs);
         map_run_ends.extend(advanced.map_run_end);
         new_tasks.extend(advanced.new_tasks);
@@ -205,12 +211,12 @@ async fn write_and_commit(mut tx: Transaction, advanced: Vec<Advanced>) -> Resul
     // Distributed Map runs: the runs started, the ends of children (appended, never written to
     // the run's row), then the runs redriven (which count their children again, those ended in
     // this batch included, and drop the ends not yet counted), and last the runs whose task
-    // closed: a run started or redriven in a step that also closed its task is aborted too.
+    // no longer wanted: a run started or redriven in a step that also left it is aborted too.
     map_runs::insert(&mut tx, &new_map_runs).await?;
     map_runs::record_ends(&mut tx, &map_run_ends).await?;
     let made_due = made_due
         + map_runs::redrive(&mut tx, &redriven_runs).await?
-        + map_runs::abort(&mut tx, &closed_tasks, &ended_with_tasks).await?;
+        + map_runs::abort(&mut tx, &aborted_runs, &runs_of_failed).await?;
     tx.commit().await.map_err(switchback_store::Error::from)?;
     tracing::debug!(executions = steps.len(), "scheduler batch committed");
     record_metrics(&steps, new_tasks.len(), started.elapsed());

@@ -264,7 +264,7 @@ async fn drive(
     // A run that failed with a ResultWriter ends once its children stopped: its results, the
     // failed and aborted children among them, are written first.
     if let Some(text) = run.failing.clone() {
-        if run.ended() < run.started {
+        if run.counts.ended() < run.counts.started {
             map_runs::save(tx, run, false).await?;
             return Ok((Driving::waiting(), cached));
         }
@@ -287,11 +287,11 @@ async fn drive(
     }
     // A percentage is of all items: while a reader has not found them all, it is judged when
     // it has (a count, or no tolerance at all, is judged at once).
-    let judged = run.total.is_some() || run.tolerated_failure_percentage.is_none();
+    let judged = run.counts.total.is_some() || run.tolerated_failure_percentage.is_none();
     let exceeded = judged
         && map_run::exceeds_tolerance(
-            u64::try_from(run.failures()).unwrap_or(0),
-            u64::try_from(run.total.unwrap_or(run.items_read)).unwrap_or(0),
+            u64::try_from(run.counts.failures()).unwrap_or(0),
+            u64::try_from(run.counts.total.unwrap_or(run.counts.items_read)).unwrap_or(0),
             run.tolerated_failure_count
                 .and_then(|n| u64::try_from(n).ok()),
             run.tolerated_failure_percentage,
@@ -304,7 +304,7 @@ async fn drive(
         map_runs::finish(tx, run, MapRunOutcome::exceeded()).await?;
         return Ok((Driving::ended(), None));
     }
-    if run.all_read && run.ended() >= run.started {
+    if run.counts.all_read && run.counts.ended() >= run.counts.started {
         let outcome = match &spec.writer {
             Some(writer) => write_results(tx, run, writer, s3).await?,
             None if spec.gather_results => gather(tx, run.seq).await?,
@@ -316,11 +316,11 @@ async fn drive(
     let concurrency = i64::from(MapRunSpec::concurrency(
         u32::try_from(run.max_concurrency).unwrap_or(0),
     ));
-    let running = run.started - run.ended();
+    let running = run.counts.started - run.counts.ended();
     let room = usize::try_from(concurrency - running)
         .unwrap_or(0)
         .min(CHILDREN_PER_ROUND);
-    if room == 0 || run.all_read {
+    if room == 0 || run.counts.all_read {
         map_runs::save(tx, run, false).await?;
         return Ok((Driving::waiting(), cached));
     }
@@ -359,7 +359,7 @@ async fn drive(
             arn: format!("{child_base}:{name}"),
             name,
             input: batch.input.to_string(),
-            index: run.started + offset as i64,
+            index: run.counts.started + offset as i64,
             items: spec
                 .batcher
                 .is_some()
@@ -389,13 +389,13 @@ async fn drive(
         return Ok((fail(tx, run, &cause).await?, cached));
     }
     if let Some(last) = batches.last() {
-        run.items_read = i64::try_from(last.cursor.items).unwrap_or(i64::MAX);
+        run.counts.items_read = i64::try_from(last.cursor.items).unwrap_or(i64::MAX);
         run.cursor = serde_json::to_string(&last.cursor).ok();
     }
-    run.started += created;
+    run.counts.started += created;
     if done {
-        run.all_read = true;
-        run.total = Some(run.items_read);
+        run.counts.all_read = true;
+        run.counts.total = Some(run.counts.items_read);
     }
     // More at once when the round was cut short by its own limit, or every item is read and
     // the run may have ended already (a run of no items).

@@ -110,15 +110,19 @@ pub async fn record_ends(tx: &mut PgConnection, ends: &[ChildEnded]) -> Result<(
     Ok(())
 }
 
-// Runs whose parent task closed (the parent stopped, timed out, failed elsewhere or left the
-// state), and those of executions that ended: aborted, and their running children stopped as
-// StopExecution would.
+// Runs no longer wanted (the parent stopped, timed out, failed elsewhere or left the state),
+// and every run of executions failed without a step: aborted, and their running children
+// stopped as StopExecution would.
 const ABORT: &str = "
     UPDATE map_runs SET status = 'ABORTED', stopped_at = date_trunc('milliseconds', now()),
         due_at = NULL
     WHERE status = 'RUNNING'
-      AND ((execution_seq, task_id) IN (SELECT * FROM UNNEST($1::bigint[], $2::bigint[]))
-           OR execution_seq = ANY($3))
+      AND (execution_seq, task_id) IN (SELECT * FROM UNNEST($1::bigint[], $2::bigint[]))
+    RETURNING seq";
+const ABORT_EVERY: &str = "
+    UPDATE map_runs SET status = 'ABORTED', stopped_at = date_trunc('milliseconds', now()),
+        due_at = NULL
+    WHERE status = 'RUNNING' AND execution_seq = ANY($1)
     RETURNING seq";
 const STOP_CHILDREN: &str = "
     WITH children AS (
@@ -129,27 +133,35 @@ const STOP_CHILDREN: &str = "
     )
     UPDATE executions SET due_at = now() WHERE seq IN (SELECT seq FROM children)";
 
-/// Aborts the runs of closed tasks `(execution, task)` and of ended executions, stopping their
-/// children. Returns how many executions it made due.
+/// Aborts the runs of these tasks `(execution, task)` and every run of the executions in
+/// `every`, stopping their children. Returns how many executions it made due.
 pub async fn abort(
     tx: &mut PgConnection,
-    closed: &[(i64, i64)],
-    ended: &[i64],
+    runs: &[(i64, i64)],
+    every: &[i64],
 ) -> Result<u64, Error> {
-    if closed.is_empty() && ended.is_empty() {
-        return Ok(0);
+    let mut aborted: Vec<i64> = Vec::new();
+    if !runs.is_empty() {
+        let executions: Vec<i64> = runs.iter().map(|c| c.0).collect();
+        let tasks: Vec<i64> = runs.iter().map(|c| c.1).collect();
+        for row in sqlx::query(ABORT)
+            .bind(&executions)
+            .bind(&tasks)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            aborted.push(row.try_get("seq")?);
+        }
     }
-    let executions: Vec<i64> = closed.iter().map(|c| c.0).collect();
-    let tasks: Vec<i64> = closed.iter().map(|c| c.1).collect();
-    let aborted: Vec<i64> = sqlx::query(ABORT)
-        .bind(&executions)
-        .bind(&tasks)
-        .bind(ended)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| row.try_get("seq"))
-        .collect::<Result<_, _>>()?;
+    if !every.is_empty() {
+        for row in sqlx::query(ABORT_EVERY)
+            .bind(every)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            aborted.push(row.try_get("seq")?);
+        }
+    }
     stop_children(tx, &aborted).await
 }
 
@@ -292,32 +304,46 @@ pub struct Driven {
     pub max_concurrency: i32,
     pub tolerated_failure_count: Option<i64>,
     pub tolerated_failure_percentage: Option<f64>,
+    #[sqlx(flatten)]
+    pub counts: Counts,
+    /// Where reading stands (`item_reader::Cursor`, JSON); none before the first child.
+    pub cursor: Option<String>,
+    /// The outcome a run that failed ends with once its children stopped and its results were
+    /// written (`MapRunOutcome`, as JSON).
+    pub failing: Option<String>,
+}
+
+/// What a run has read and run: its items and its children, by how they ended.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Counts {
     /// Items in all, once known.
     pub total: Option<i64>,
+    /// Every item was read.
+    pub all_read: bool,
     /// Children created, and children ended by status.
     pub started: i64,
     pub succeeded: i64,
     pub failed: i64,
     pub timed_out: i64,
     pub aborted: i64,
-    /// Where reading stands (`item_reader::Cursor`, JSON); none before the first child.
-    pub cursor: Option<String>,
-    pub all_read: bool,
-    /// Items given to children, and items ended by their child's status.
+    /// Items given to children, and items ended by their child's status (a child runs one
+    /// item, or a batch of them).
     pub items_read: i64,
     pub items_succeeded: i64,
     pub items_failed: i64,
     pub items_timed_out: i64,
     pub items_aborted: i64,
-    /// The outcome a run that failed ends with once its children stopped and its results were
-    /// written (`MapRunOutcome`, as JSON).
-    pub failing: Option<String>,
 }
 
-impl Driven {
+impl Counts {
     /// Children ended.
     pub fn ended(&self) -> i64 {
         self.succeeded + self.failed + self.timed_out + self.aborted
+    }
+
+    /// Items whose child ended.
+    pub fn items_ended(&self) -> i64 {
+        self.items_succeeded + self.items_failed + self.items_timed_out + self.items_aborted
     }
 
     /// Items that count against the tolerated failures: those whose child failed or timed out
@@ -371,10 +397,10 @@ pub async fn claim(tx: &mut PgConnection, limit: i64) -> Result<Vec<Driven>, Err
             continue;
         };
         let (children, of_items) = match status.as_str() {
-            "SUCCEEDED" => (&mut run.succeeded, &mut run.items_succeeded),
-            "TIMED_OUT" => (&mut run.timed_out, &mut run.items_timed_out),
-            "ABORTED" => (&mut run.aborted, &mut run.items_aborted),
-            _ => (&mut run.failed, &mut run.items_failed),
+            "SUCCEEDED" => (&mut run.counts.succeeded, &mut run.counts.items_succeeded),
+            "TIMED_OUT" => (&mut run.counts.timed_out, &mut run.counts.items_timed_out),
+            "ABORTED" => (&mut run.counts.aborted, &mut run.counts.items_aborted),
+            _ => (&mut run.counts.failed, &mut run.counts.items_failed),
         };
         *children += count;
         *of_items += items;
@@ -466,20 +492,20 @@ const SAVE: &str = "
 pub async fn save(tx: &mut PgConnection, run: &Driven, due: bool) -> Result<(), Error> {
     sqlx::query(SAVE)
         .bind(run.seq)
-        .bind(run.started)
-        .bind(run.succeeded)
-        .bind(run.failed)
-        .bind(run.timed_out)
-        .bind(run.aborted)
+        .bind(run.counts.started)
+        .bind(run.counts.succeeded)
+        .bind(run.counts.failed)
+        .bind(run.counts.timed_out)
+        .bind(run.counts.aborted)
         .bind(due)
         .bind(run.cursor.as_deref())
-        .bind(run.all_read)
-        .bind(run.total)
-        .bind(run.items_read)
-        .bind(run.items_succeeded)
-        .bind(run.items_failed)
-        .bind(run.items_timed_out)
-        .bind(run.items_aborted)
+        .bind(run.counts.all_read)
+        .bind(run.counts.total)
+        .bind(run.counts.items_read)
+        .bind(run.counts.items_succeeded)
+        .bind(run.counts.items_failed)
+        .bind(run.counts.items_timed_out)
+        .bind(run.counts.items_aborted)
         .execute(tx)
         .await?;
     Ok(())
@@ -502,7 +528,7 @@ pub async fn begin_failing(
 ) -> Result<u64, Error> {
     save(tx, run, false).await?;
     // With no child left running, no end will wake it: it is due at once.
-    let idle = run.ended() >= run.started;
+    let idle = run.counts.ended() >= run.counts.started;
     sqlx::query(BEGIN_FAILING)
         .bind(run.seq)
         .bind(serde_json::to_string(outcome).unwrap_or_default())
@@ -607,18 +633,8 @@ pub struct MapRun {
     pub max_concurrency: i32,
     pub tolerated_failure_count: Option<i64>,
     pub tolerated_failure_percentage: Option<f64>,
-    pub total: Option<i64>,
-    pub started: i64,
-    pub succeeded: i64,
-    pub failed: i64,
-    pub timed_out: i64,
-    pub aborted: i64,
-    pub all_read: bool,
-    pub items_read: i64,
-    pub items_succeeded: i64,
-    pub items_failed: i64,
-    pub items_timed_out: i64,
-    pub items_aborted: i64,
+    #[sqlx(flatten)]
+    pub counts: Counts,
     pub started_at: OffsetDateTime,
     pub stopped_at: Option<OffsetDateTime>,
     pub redrive_count: i32,

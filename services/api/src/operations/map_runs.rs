@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchback_asl::arn::ResourceKind;
 use switchback_store::executions;
-use switchback_store::map_runs::{self, MapRun, Settings, Updated};
+use switchback_store::map_runs::{self, Counts, MapRun, Settings, Updated};
 
 use super::Context;
 use super::common::{Paging, page_of, parse_scoped_arn};
@@ -34,7 +34,7 @@ pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error
         .finish()?;
     let arn = request.map_run_arn.unwrap_or_default();
     let run = find(context, &arn).await?;
-    let (items, executions) = counts(&run);
+    let (items, executions) = counts(&run.counts);
     let mut output = json!({
         "mapRunArn": run.arn,
         "executionArn": run.execution_arn,
@@ -71,10 +71,9 @@ async fn find(context: &Context<'_>, arn: &str) -> Result<MapRun, Error> {
 /// `ItemBatcher`, else one). Pending: not given to a child yet (children: those still to
 /// create, as far as they are known). The counts follow the children's ends within a
 /// scheduler's poll interval. AWS counts the results of succeeded children as written.
-fn counts(run: &MapRun) -> (Value, Value) {
-    let ended = run.succeeded + run.failed + run.timed_out + run.aborted;
-    let items_ended =
-        run.items_succeeded + run.items_failed + run.items_timed_out + run.items_aborted;
+fn counts(run: &Counts) -> (Value, Value) {
+    let ended = run.ended();
+    let items_ended = run.items_ended();
     let items_total = run.total.unwrap_or(run.items_read);
     // Children still to create are known only while each runs one item.
     let one_each = run.items_read == run.started;

@@ -117,9 +117,11 @@ pub enum Effect {
     /// Call something outside (Lambda, HTTP, another state machine); its result comes back as
     /// `TaskSucceeded`/`TaskFailed`/`TaskSubmitted`/`ChildEnded` for `task_id`.
     Invoke(Invocation),
-    /// Start a Distributed Map's run; its end comes back as `MapRunEnded` for its task. The
-    /// run is aborted when that task is cancelled.
+    /// Start a Distributed Map's run; its end comes back as `MapRunEnded` for its task.
     StartMapRun(Box<MapRunSpec>),
+    /// A Distributed Map's run is no longer wanted (its state was left, the execution ended):
+    /// it is aborted and its children stopped.
+    AbortMapRun { task_id: u64 },
     /// The execution was redriven while its Map state's run had failed or was aborted: the
     /// run goes on, its children that did not succeed redriven, its items not yet run started.
     RedriveMapRun { task_id: u64 },

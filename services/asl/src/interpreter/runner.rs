@@ -870,11 +870,16 @@ impl<'a> Runner<'a> {
 
     /// Refuses every task still open in this subtree.
     pub fn cancel_tasks(&mut self, thread: &Thread) {
-        let mut open = Vec::new();
-        thread.open_tasks(&mut open);
+        let (mut tasks, mut runs) = (Vec::new(), Vec::new());
+        thread.open_tasks(&mut tasks, &mut runs);
         self.effects.extend(
-            open.into_iter()
+            tasks
+                .into_iter()
                 .map(|task_id| Effect::CancelTask { task_id }),
+        );
+        self.effects.extend(
+            runs.into_iter()
+                .map(|task_id| Effect::AbortMapRun { task_id }),
         );
     }
 }

@@ -266,13 +266,16 @@ impl Thread {
         }
     }
 
-    /// Task ids outstanding in this subtree (a Distributed Map's run among them).
-    pub fn open_tasks(&self, out: &mut Vec<u64>) {
+    /// What is outstanding in this subtree: task ids, and the task ids of Distributed Map runs.
+    pub fn open_tasks(&self, tasks: &mut Vec<u64>, runs: &mut Vec<u64>) {
         match &self.phase {
-            Phase::Task(task) => out.push(task.task_id),
-            Phase::MapRun(run) => out.push(run.task_id),
-            Phase::Branches(b) => b.branches.iter().for_each(|t| t.open_tasks(out)),
-            Phase::Iterations(i) => i.running.iter().for_each(|(_, t)| t.open_tasks(out)),
+            Phase::Task(task) => tasks.push(task.task_id),
+            Phase::MapRun(run) => runs.push(run.task_id),
+            Phase::Branches(b) => b.branches.iter().for_each(|t| t.open_tasks(tasks, runs)),
+            Phase::Iterations(i) => i
+                .running
+                .iter()
+                .for_each(|(_, t)| t.open_tasks(tasks, runs)),
             _ => {}
         }
     }
