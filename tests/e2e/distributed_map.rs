@@ -146,6 +146,13 @@ async fn a_distributed_map_runs_each_item_as_a_child_execution() {
             "ExecutionSucceeded"
         ]
     );
+    // As AWS chains them since November 2024: MapStateSucceeded to MapRunSucceeded, and
+    // MapStateExited back to MapRunStarted.
+    let chained: Vec<(i64, i64)> = events
+        .iter()
+        .map(|e| (e.id(), e.previous_event_id()))
+        .collect();
+    assert_eq!(&chained[3..7], [(4, 3), (5, 4), (6, 5), (7, 4)]);
     let run = events
         .iter()
         .find_map(|e| e.map_run_started_event_details())

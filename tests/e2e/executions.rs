@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use aws_sdk_sfn::types::{EncryptionType, ExecutionStatus, HistoryEventType};
 use switchback_tests::TestApp;
 
 use crate::error_code;
@@ -148,6 +148,10 @@ async fn a_pass_chain_runs_to_success() {
         .await
         .unwrap();
     assert_eq!(for_execution.definition(), PASS_CHAIN);
+    assert_eq!(
+        for_execution.encryption_configuration().map(|e| e.r#type()),
+        Some(&EncryptionType::AwsOwnedKey)
+    );
     app.stop().await;
 }
 

@@ -61,7 +61,11 @@ async fn create_describe_list_delete() {
         described.tracing_configuration().map(|t| t.enabled()),
         Some(false)
     );
-    assert!(described.encryption_configuration().is_none());
+    // AWS names the key it encrypts with even when none was chosen.
+    assert_eq!(
+        described.encryption_configuration().map(|e| e.r#type()),
+        Some(&EncryptionType::AwsOwnedKey)
+    );
     assert!(described.revision_id().is_none());
 
     let listed = app.client.list_state_machines().send().await.unwrap();

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_sfn::types::{ExecutionStatus, RoutingConfigurationListItem, Tag};
+use aws_sdk_sfn::types::{EncryptionType, ExecutionStatus, RoutingConfigurationListItem, Tag};
 use switchback_tests::TestApp;
 
 use crate::error_code;
@@ -138,6 +138,10 @@ async fn updates_and_versions() {
     assert_eq!(described.definition(), wait);
     assert_eq!(described.description(), Some("first"));
     assert_eq!(described.revision_id(), Some(revision.as_str()));
+    assert_eq!(
+        described.encryption_configuration().map(|e| e.r#type()),
+        Some(&EncryptionType::AwsOwnedKey)
+    );
     let listed = app
         .client
         .list_state_machine_versions()

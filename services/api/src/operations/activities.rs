@@ -7,6 +7,7 @@ use switchback_store::activities::{self, Activity, Created, NewActivity};
 
 use super::Context;
 use super::common::{Paging, Tag, check_name, check_tags, next_token, parse_scoped_arn};
+use super::state_machines::{check_encryption, described_encryption};
 use crate::Error;
 use crate::input::{Checks, parse};
 use crate::protocol::epoch_seconds;
@@ -33,7 +34,7 @@ pub async fn create(context: &Context<'_>, body: Value) -> Result<Value, Error> 
     checks.finish()?;
     check_name(&name)?;
     if let Some(config) = &input.encryption_configuration {
-        super::state_machines::check_encryption(config)?;
+        check_encryption(config)?;
     }
 
     let scope = context.scope.clone();
@@ -54,8 +55,8 @@ pub async fn create(context: &Context<'_>, body: Value) -> Result<Value, Error> 
         Created::New(a) => a,
         // The same name again answers the activity, unless it asks for another encryption.
         Created::Existing(a)
-            if encryption_of(a.encryption_configuration.as_ref().map(|c| &c.0))
-                != encryption_of(new.encryption_configuration.as_ref()) =>
+            if described_encryption(a.encryption_configuration.as_ref().map(|c| &c.0))
+                != described_encryption(new.encryption_configuration.as_ref()) =>
         {
             return Err(Error::ActivityAlreadyExists(format!(
                 "Activity already exists. EncryptionConfiguration may not be updated: '{}'",
@@ -95,9 +96,8 @@ pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error
     };
     let activity = found.ok_or(Error::ActivityDoesNotExist(arn))?;
     let mut output = summary(&activity);
-    // AWS always describes an activity's encryption, AWS_OWNED_KEY when none was chosen.
     output["encryptionConfiguration"] =
-        encryption_of(activity.encryption_configuration.as_ref().map(|c| &c.0));
+        described_encryption(activity.encryption_configuration.as_ref().map(|c| &c.0));
     Ok(output)
 }
 
@@ -141,11 +141,4 @@ fn summary(activity: &Activity) -> Value {
         "name": activity.name,
         "creationDate": epoch_seconds(activity.created_at),
     })
-}
-
-/// An activity's encryption as AWS describes it: AWS_OWNED_KEY when none was chosen.
-fn encryption_of(chosen: Option<&Value>) -> Value {
-    chosen
-        .cloned()
-        .unwrap_or_else(|| json!({ "type": "AWS_OWNED_KEY" }))
 }

@@ -675,9 +675,6 @@ pub async fn describe_state_machine(context: &Context<'_>, body: Value) -> Resul
         Some(machine) => {
             output["loggingConfiguration"] = machine.logging_configuration.0.clone();
             output["tracingConfiguration"] = machine.tracing_configuration.0.clone();
-            if let Some(config) = &machine.encryption_configuration {
-                output["encryptionConfiguration"] = config.0.clone();
-            }
         }
         None => {
             output["loggingConfiguration"] =
@@ -685,6 +682,12 @@ pub async fn describe_state_machine(context: &Context<'_>, body: Value) -> Resul
             output["tracingConfiguration"] = json!({ "enabled": false });
         }
     }
+    output["encryptionConfiguration"] = super::state_machines::described_encryption(
+        machine
+            .as_ref()
+            .and_then(|m| m.encryption_configuration.as_ref())
+            .map(|c| &c.0),
+    );
     super::state_machines::add_variable_references(&mut output, &execution.definition);
     Ok(output)
 }

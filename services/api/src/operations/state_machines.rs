@@ -243,6 +243,15 @@ pub fn check_tracing(config: Option<Value>) -> Result<Value, Error> {
     }
 }
 
+/// An `encryptionConfiguration` as AWS describes it: the one chosen, or `AWS_OWNED_KEY` (AWS
+/// always encrypts at rest; since customer managed keys came in 2024 every description of a
+/// state machine, version or activity names the key, the default included).
+pub fn described_encryption(chosen: Option<&Value>) -> Value {
+    chosen
+        .cloned()
+        .unwrap_or_else(|| json!({ "type": "AWS_OWNED_KEY" }))
+}
+
 /// Checks an `EncryptionConfiguration` (state machines and activities share the shape).
 pub fn check_encryption(config: &Value) -> Result<(), Error> {
     let kind = config.get("type").and_then(Value::as_str);
@@ -349,9 +358,8 @@ fn version_description(machine: &StateMachine, version: &Version) -> Value {
         "loggingConfiguration": version.logging_configuration.0,
         "tracingConfiguration": version.tracing_configuration.0,
     });
-    if let Some(config) = &version.encryption_configuration {
-        output["encryptionConfiguration"] = config.0.clone();
-    }
+    output["encryptionConfiguration"] =
+        described_encryption(version.encryption_configuration.as_ref().map(|c| &c.0));
     if let Some(revision) = version.revision_id {
         output["revisionId"] = Value::from(revision.to_string());
     }
@@ -381,9 +389,8 @@ fn description(machine: &StateMachine) -> Value {
         "loggingConfiguration": machine.logging_configuration.0,
         "tracingConfiguration": machine.tracing_configuration.0,
     });
-    if let Some(config) = &machine.encryption_configuration {
-        output["encryptionConfiguration"] = config.0.clone();
-    }
+    output["encryptionConfiguration"] =
+        described_encryption(machine.encryption_configuration.as_ref().map(|c| &c.0));
     if let Some(revision) = machine.revision_id {
         output["revisionId"] = Value::from(revision.to_string());
     }

@@ -171,19 +171,22 @@ impl Runner<'_> {
                         return;
                     }
                 };
-                // AWS chains MapRunSucceeded to MapRunStarted, and both MapStateSucceeded and
-                // the state's Exited event to MapRunSucceeded. (Its recordings since November
-                // 2024 chain the Exited event to MapRunStarted; the earlier ones, most of them,
-                // as here: docs/compatibility.md, Conformance.)
-                let mut last = thread.last_event;
+                // AWS chains MapRunSucceeded to MapRunStarted, MapStateSucceeded to
+                // MapRunSucceeded, and the state's Exited event to MapRunStarted. (So its
+                // recordings since November 2024; earlier ones chained Exited to
+                // MapRunSucceeded: docs/compatibility.md, "Where AWS changed".)
+                let started = thread.last_event;
+                let mut last = started;
                 self.emit(&mut last, "MapRunSucceeded", json!({}));
-                thread.last_event = last;
                 if let Some(problem) = limits::payload_problem(&result) {
+                    thread.last_event = last;
                     let failure = Failure::data_limit_exceeded(problem);
                     self.give_up_or_retry(thread, def, failure, "MapStateFailed");
                     return;
                 }
-                self.finish_with_result(thread, def, result, "MapStateSucceeded");
+                self.emit(&mut last, "MapStateSucceeded", json!({}));
+                thread.last_event = started;
+                self.exit_with_result(thread, def, result);
             }
             MapRunOutcome::Failed { error, cause } => {
                 let run = thread.phase.clone();
