@@ -1037,4 +1037,95 @@ async fn a_failed_run_writes_its_results_before_the_map_fails() {
     assert_eq!(failed[0]["Error"], "Three");
     assert_eq!(failed[0]["Cause"], "no threes");
     assert_eq!(failed[0]["Input"], "3");
+    // The item no child was started for, as its child's input would have been.
+    let pending_key = read("PENDING").expect("a PENDING file");
+    let pending: Value =
+        serde_json::from_slice(&s3.get("results", &pending_key).await).expect("json");
+    assert_eq!(
+        pending,
+        json!([{"Input": "4", "InputDetails": {"Included": true}, "Status": "PENDING"}])
+    );
+}
+
+/// A run aborted with its parent writes its results too, once its children stopped: the
+/// succeeded children, the stopped ones (ABORTED, among the FAILED), and the items never
+/// started (PENDING); the run stays ABORTED.
+#[tokio::test]
+async fn a_run_aborted_with_its_parent_writes_its_results() {
+    let s3 = S3Server::start().await;
+    s3.bucket("results").await;
+    let app = app_with_s3(&s3).await;
+    let client = &app.client;
+    let definition = distributed(
+        json!({"MaxConcurrency": 2,
+               "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                                "Parameters": {"Bucket": "results", "Prefix": "aborted"}}}),
+        "Quick",
+        json!({
+            "Quick": {"Type": "Choice",
+                      "Choices": [{"Variable": "$", "NumericLessThanEquals": 2, "Next": "Done"}],
+                      "Default": "Sleep"},
+            "Done": {"Type": "Succeed"},
+            "Sleep": {"Type": "Wait", "Seconds": 600, "End": true}
+        }),
+    );
+    let machine_arn = machine(client, "aborted-writer", definition).await;
+    let arn = start(client, &machine_arn, json!([1, 2, 3, 4, 5, 6])).await;
+    let run = map_run_arn(client, &arn).await;
+    wait_for("two children sleeping", Duration::from_secs(30), || async {
+        let listed = children(client, &run).await;
+        let running = listed
+            .iter()
+            .filter(|c| c.status() == &ExecutionStatus::Running)
+            .count();
+        (listed.len() == 4 && running == 2).then_some(())
+    })
+    .await;
+    client
+        .stop_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("stop");
+    let run_id = run.rsplit(':').next().expect("run id").to_owned();
+    let manifest_key = format!("aborted/{run_id}/manifest.json");
+    let manifest = wait_for("the manifest", Duration::from_secs(30), || async {
+        s3.try_get("results", &manifest_key).await
+    })
+    .await;
+    let manifest: Value = serde_json::from_slice(&manifest).expect("manifest");
+    let file = |kind: &str| {
+        let key = manifest["ResultFiles"][kind][0]["Key"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a {kind} file in {manifest}"))
+            .to_owned();
+        let s3 = &s3;
+        async move { serde_json::from_slice::<Value>(&s3.get("results", &key).await).expect("json") }
+    };
+    let succeeded = file("SUCCEEDED").await;
+    let failed = file("FAILED").await;
+    let pending = file("PENDING").await;
+    let inputs = |entries: &Value| -> Vec<String> {
+        entries
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|e| e["Input"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(inputs(&succeeded), ["1", "2"]);
+    assert_eq!(inputs(&failed), ["3", "4"]);
+    assert!(
+        failed
+            .as_array()
+            .is_some_and(|l| l.iter().all(|e| e["Status"] == "ABORTED")),
+        "{failed}"
+    );
+    assert_eq!(inputs(&pending), ["5", "6"]);
+    let described = describe_run(client, &run).await;
+    assert_eq!(described.status(), &MapRunStatus::Aborted);
+    let done = wait_until_done(client, &arn, Duration::from_secs(5)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Aborted);
 }

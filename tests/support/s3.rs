@@ -91,12 +91,16 @@ impl S3Server {
 
     /// An object's bytes.
     pub async fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
+        self.try_get(bucket, key).await.expect("get object")
+    }
+
+    /// An object's bytes, if it exists.
+    pub async fn try_get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
         self.client
             .get_range(bucket, key, None, 0, 1 << 30)
             .await
-            .expect("get object")
-            .bytes
-            .to_vec()
+            .ok()
+            .map(|object| object.bytes.to_vec())
     }
 }
 

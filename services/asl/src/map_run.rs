@@ -109,6 +109,12 @@ impl MapRunSpec {
         }
     }
 
+    /// Whether its `ResultWriter` puts the results in S3 (rather than only shaping the state's
+    /// output): such a run writes them however it ends.
+    pub fn exports(&self) -> bool {
+        self.writer.as_ref().is_some_and(|w| w.bucket.is_some())
+    }
+
     /// The most children to run at once.
     pub fn concurrency(max_concurrency: u32) -> u32 {
         match max_concurrency {

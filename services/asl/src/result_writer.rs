@@ -151,6 +151,16 @@ impl ChildRecord<'_> {
     }
 }
 
+/// The entry of an item no child was started for (`PENDING_n.json`): the input its child
+/// would have had.
+pub fn pending_entry(input: &Value) -> Value {
+    json!({
+        "Input": input.to_string(),
+        "InputDetails": { "Included": true },
+        "Status": "PENDING",
+    })
+}
+
 /// `manifest.json`: the bucket, the run, and every file written by status, each with its key
 /// and size.
 pub fn manifest(

@@ -267,6 +267,7 @@ fn new_map_run(
             .reader
             .is_none()
             .then(|| i64::try_from(spec.items.len()).unwrap_or(i64::MAX)),
+        exports: spec.exports(),
     })
 }
 

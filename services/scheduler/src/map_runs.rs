@@ -15,7 +15,7 @@ use switchback_asl::item_reader::Cursor;
 use switchback_asl::result_writer::{ChildRecord, WriterSpec};
 use switchback_asl::{limits, map_run, result_writer};
 use switchback_invoke::s3::S3;
-use switchback_store::map_runs::{self, ChildEnd, Driven, NewChild, NewChildren};
+use switchback_store::map_runs::{self, ChildEnd, Driven, Ending, NewChild, NewChildren};
 use switchback_store::notify::Coalescer;
 use switchback_store::{PgPool, Savepoint, Transaction};
 use tokio::sync::Notify;
@@ -130,8 +130,9 @@ async fn round(pool: &PgPool, s3: &S3, specs: &mut Specs) -> Result<Round, Error
         made_due: false,
     };
     for mut run in runs {
-        if run.status != "RUNNING" {
-            // Ends of children of a run that already ended: counted, nothing more.
+        if run.status != "RUNNING" && run.failing.is_none() {
+            // Ends of children of a run that already ended: counted, nothing more. (An aborted
+            // run that writes its results is driven until it wrote them.)
             map_runs::save(&mut tx, &run, false).await?;
             continue;
         }
@@ -162,12 +163,9 @@ async fn round(pool: &PgPool, s3: &S3, specs: &mut Specs) -> Result<Round, Error
             .map_err(switchback_store::Error::from)?;
         specs.forget(run.seq);
         tracing::error!(run = %run.arn, %error, "the database refused a map run's round, failing the run");
-        let outcome = MapRunOutcome::Failed {
-            error: "States.Runtime".to_owned(),
-            cause: format!("Switchback could not drive this map run: {error}"),
-        };
+        let cause = format!("Switchback could not drive this map run: {error}");
         let mut again = switchback_store::savepoint(&mut tx).await?;
-        match map_runs::finish(&mut again, &claimed, outcome).await {
+        match give_up(&mut again, &claimed, &cause).await {
             Ok(_) => {
                 again
                     .commit()
@@ -201,7 +199,7 @@ async fn drive_claimed(
         Ok(spec) => spec,
         Err(reason) => {
             tracing::error!(run = %run.arn, reason, "unreadable map run");
-            return fail(
+            return give_up(
                 tx,
                 run,
                 &format!("Switchback could not read this map run: {reason}"),
@@ -215,6 +213,17 @@ async fn drive_claimed(
         specs.keep_chunk(run.seq, chunk);
     }
     Ok(step)
+}
+
+/// Ends a run that cannot go on: a running one fails with `States.Runtime` and `cause`; an
+/// aborted one stays ABORTED without the results it was writing.
+async fn give_up(tx: &mut Savepoint<'_>, run: &Driven, cause: &str) -> Result<Driving, Error> {
+    if run.status != "RUNNING" {
+        tracing::error!(run = %run.arn, cause, "an aborted map run cannot write its results");
+        map_runs::written(tx, run).await?;
+        return Ok(Driving::ended());
+    }
+    fail(tx, run, cause).await
 }
 
 /// Ends a run with `States.Runtime` and `cause`.
@@ -261,28 +270,40 @@ async fn drive(
     s3: &S3,
     cached: Option<Chunk>,
 ) -> Result<(Driving, Option<Chunk>), Error> {
-    // A run that failed with a ResultWriter ends once its children stopped: its results, the
-    // failed and aborted children among them, are written first.
-    if let Some(text) = run.failing.clone() {
+    // A run that exports its results and failed, or was aborted with its parent, ends once
+    // its children stopped: its results, the failed and aborted children and the items never
+    // started among them, are written first.
+    if let Some(ending) = run.ending() {
         if run.counts.ended() < run.counts.started {
             map_runs::save(tx, run, false).await?;
             return Ok((Driving::waiting(), cached));
         }
-        let mut outcome: MapRunOutcome = match serde_json::from_str(&text) {
-            Ok(outcome) => outcome,
+        let ending = match ending {
+            Ok(ending) => ending,
             Err(error) => {
-                let cause = format!("Switchback could not read how this map run failed: {error}");
-                return Ok((fail(tx, run, &cause).await?, None));
+                let cause = format!("Switchback could not read how this map run ends: {error}");
+                return Ok((give_up(tx, run, &cause).await?, None));
             }
         };
-        if let Some(writer) = &spec.writer
-            && let written @ MapRunOutcome::Failed { .. } =
-                write_results(tx, run, writer, s3).await?
-            && writer_failed_outcome(&written)
-        {
-            outcome = written;
+        let written = match &spec.writer {
+            Some(writer) => Some(write_results(tx, run, spec, writer, s3, cached).await?),
+            None => None,
+        };
+        match ending {
+            Ending::Failed(mut outcome) => {
+                // A writer that could not write fails the state with its own error.
+                if let Some(failed @ MapRunOutcome::Failed { .. }) = written {
+                    outcome = failed;
+                }
+                map_runs::finish(tx, run, outcome).await?;
+            }
+            Ending::Aborted => {
+                if let Some(MapRunOutcome::Failed { error, cause }) = written {
+                    tracing::warn!(run = %run.arn, error, cause, "an aborted map run could not write its results");
+                }
+                map_runs::written(tx, run).await?;
+            }
         }
-        map_runs::finish(tx, run, outcome).await?;
         return Ok((Driving::ended(), None));
     }
     // A percentage is of all items: while a reader has not found them all, it is judged when
@@ -297,7 +318,7 @@ async fn drive(
             run.tolerated_failure_percentage,
         );
     if exceeded {
-        if spec.writer.as_ref().is_some_and(|w| w.bucket.is_some()) {
+        if spec.exports() {
             map_runs::begin_failing(tx, run, &MapRunOutcome::exceeded()).await?;
             return Ok((Driving::waiting(), None));
         }
@@ -306,7 +327,7 @@ async fn drive(
     }
     if run.counts.all_read && run.counts.ended() >= run.counts.started {
         let outcome = match &spec.writer {
-            Some(writer) => write_results(tx, run, writer, s3).await?,
+            Some(writer) => write_results(tx, run, spec, writer, s3, cached).await?,
             None if spec.gather_results => gather(tx, run.seq).await?,
             None => MapRunOutcome::Succeeded { results: None },
         };
@@ -585,12 +606,15 @@ fn record(child: &ChildEnd) -> (ChildRecord<'_>, Option<String>, Option<String>)
 }
 
 /// The `ResultWriter`'s work: the files under `<Prefix>/<run id>/` and the state's output
-/// naming the manifest; or, with `WriterConfig` alone, the output in its form.
+/// naming the manifest; or, with `WriterConfig` alone, the output in its form. The items of a
+/// run that ended before reading them all are read now, for `PENDING_n.json`.
 async fn write_results(
     tx: &mut Savepoint<'_>,
     run: &Driven,
+    spec: &MapRunSpec,
     writer: &WriterSpec,
     s3: &S3,
+    cached: Option<Chunk>,
 ) -> Result<MapRunOutcome, Error> {
     let run_id = run.arn.rsplit(':').next().unwrap_or_default().to_owned();
     let Some(bucket) = writer.bucket.clone() else {
@@ -654,9 +678,25 @@ async fn write_results(
         }
         page_from = page.last().map_or(page_from + read, |c| c.map_index + 1);
     }
+    if !run.counts.all_read
+        && let Err(outcome) = write_pending(
+            run,
+            spec,
+            writer,
+            s3,
+            cached,
+            &mut files.pending,
+            &bucket,
+            &run_id,
+        )
+        .await
+    {
+        return Ok(outcome);
+    }
     for (list, name) in [
         (&mut files.succeeded, "SUCCEEDED"),
         (&mut files.failed, "FAILED"),
+        (&mut files.pending, "PENDING"),
     ] {
         if !list.entries.is_empty()
             && let Err(outcome) = list.put(s3, &bucket, writer, &run_id, name).await
@@ -669,7 +709,7 @@ async fn write_results(
         &run.arn,
         &files.succeeded.written,
         &files.failed.written,
-        &[],
+        &files.pending.written,
     );
     let key = writer.key(&run_id, "manifest.json");
     if let Err(error) = s3
@@ -683,10 +723,49 @@ async fn write_results(
     })
 }
 
-/// Whether an outcome is a ResultWriter's failure (which a failing run ends with instead of
-/// its own).
-fn writer_failed_outcome(outcome: &MapRunOutcome) -> bool {
-    matches!(outcome, MapRunOutcome::Failed { error, .. } if error == result_writer::WRITER_FAILED)
+/// The items no child was started for, from where the run stopped reading: each child's input
+/// as it would have been (through the selector and the batcher) in `PENDING_n.json`, the files
+/// put as they fill. A reader that fails now fails the writer with its error.
+#[allow(clippy::too_many_arguments)]
+async fn write_pending(
+    run: &Driven,
+    spec: &MapRunSpec,
+    writer: &WriterSpec,
+    s3: &S3,
+    mut cached: Option<Chunk>,
+    pending: &mut ResultFile,
+    bucket: &str,
+    run_id: &str,
+) -> Result<(), MapRunOutcome> {
+    let mut cursor: Cursor = match run.cursor.as_deref().map(serde_json::from_str) {
+        None => Cursor::default(),
+        Some(Ok(cursor)) => cursor,
+        Some(Err(error)) => {
+            return Err(MapRunOutcome::Failed {
+                error: result_writer::WRITER_FAILED.to_owned(),
+                cause: format!("Switchback could not read where this map run stands: {error}"),
+            });
+        }
+    };
+    loop {
+        let mut items = Items::new(spec, s3, cursor.clone(), cached);
+        let read = children_inputs(spec, &mut items, cursor.clone(), CHILDREN_PER_ROUND).await;
+        cached = items.into_cached();
+        let (batches, done) = read.map_err(|failure| MapRunOutcome::Failed {
+            error: failure.error,
+            cause: failure.cause,
+        })?;
+        for batch in &batches {
+            pending.add(result_writer::pending_entry(&batch.input));
+        }
+        if pending.bytes >= RESULT_FILE_BYTES {
+            pending.put(s3, bucket, writer, run_id, "PENDING").await?;
+        }
+        match batches.last() {
+            Some(last) if !done => cursor = last.cursor.clone(),
+            _ => return Ok(()),
+        }
+    }
 }
 
 fn writer_failed(error: &switchback_invoke::s3::S3Error) -> MapRunOutcome {
@@ -700,6 +779,7 @@ fn writer_failed(error: &switchback_invoke::s3::S3Error) -> MapRunOutcome {
 struct ResultFiles {
     succeeded: ResultFile,
     failed: ResultFile,
+    pending: ResultFile,
 }
 
 /// The entries of the file being filled, and the files written: (key, size).

@@ -30,17 +30,33 @@ pub struct NewMapRun {
     pub tolerated_failure_percentage: Option<f64>,
     /// The number of items, when the state's input held them (none: a reader finds out).
     pub total: Option<i64>,
+    /// Its `ResultWriter` puts files in S3 (`MapRunSpec::exports`): it writes them when it is
+    /// aborted too.
+    pub exports: bool,
+}
+
+/// How a run that writes its results ends, once its children stopped and its files are put
+/// (`map_runs.failing`, as JSON).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Ending {
+    /// Aborted with its parent: it stays ABORTED, and nobody is told.
+    Aborted,
+    /// It failed: it ends FAILED with this outcome, told to its parent. (Written as the
+    /// outcome itself, `{"status": "FAILED", …}`, as runs failing before aborts were kept.)
+    #[serde(untagged)]
+    Failed(MapRunOutcome),
 }
 
 const INSERT: &str = "
     INSERT INTO map_runs (arn, account, region, execution_seq, task_id, spec, max_concurrency,
-        tolerated_failure_count, tolerated_failure_percentage, total, started_at, due_at)
+        tolerated_failure_count, tolerated_failure_percentage, total, exports, started_at, due_at)
     SELECT r.arn, r.account, r.region, r.execution_seq, r.task_id, r.spec, r.max_concurrency,
-        r.count, r.percentage, r.total, date_trunc('milliseconds', now()), now()
+        r.count, r.percentage, r.total, r.exports, date_trunc('milliseconds', now()), now()
     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],
-                $7::integer[], $8::bigint[], $9::float8[], $10::bigint[])
+                $7::integer[], $8::bigint[], $9::float8[], $10::bigint[], $11::boolean[])
         AS r(arn, account, region, execution_seq, task_id, spec, max_concurrency, count,
-             percentage, total)
+             percentage, total, exports)
     ON CONFLICT (execution_seq, task_id) DO NOTHING";
 
 /// Records the runs steps started, in the batch's transaction.
@@ -68,6 +84,7 @@ pub async fn insert(tx: &mut PgConnection, runs: &[NewMapRun]) -> Result<(), Err
                 .collect::<Vec<_>>(),
         )
         .bind(runs.iter().map(|r| r.total).collect::<Vec<_>>())
+        .bind(runs.iter().map(|r| r.exports).collect::<Vec<_>>())
         .execute(tx)
         .await?;
     Ok(())
@@ -112,16 +129,17 @@ pub async fn record_ends(tx: &mut PgConnection, ends: &[ChildEnded]) -> Result<(
 
 // Runs no longer wanted (the parent stopped, timed out, failed elsewhere or left the state),
 // and every run of executions failed without a step: aborted, and their running children
-// stopped as StopExecution would.
+// stopped as StopExecution would. One that exports its results stays due to write them once
+// its children stopped ($3: `Ending::Aborted`).
 const ABORT: &str = "
     UPDATE map_runs SET status = 'ABORTED', stopped_at = date_trunc('milliseconds', now()),
-        due_at = NULL
+        due_at = CASE WHEN exports THEN now() END, failing = CASE WHEN exports THEN $3 END
     WHERE status = 'RUNNING'
       AND (execution_seq, task_id) IN (SELECT * FROM UNNEST($1::bigint[], $2::bigint[]))
     RETURNING seq";
 const ABORT_EVERY: &str = "
     UPDATE map_runs SET status = 'ABORTED', stopped_at = date_trunc('milliseconds', now()),
-        due_at = NULL
+        due_at = CASE WHEN exports THEN now() END, failing = CASE WHEN exports THEN $2 END
     WHERE status = 'RUNNING' AND execution_seq = ANY($1)
     RETURNING seq";
 const STOP_CHILDREN: &str = "
@@ -147,6 +165,7 @@ pub async fn abort(
         for row in sqlx::query(ABORT)
             .bind(&executions)
             .bind(&tasks)
+            .bind(ending(&Ending::Aborted))
             .fetch_all(&mut *tx)
             .await?
         {
@@ -156,6 +175,7 @@ pub async fn abort(
     if !every.is_empty() {
         for row in sqlx::query(ABORT_EVERY)
             .bind(every)
+            .bind(ending(&Ending::Aborted))
             .fetch_all(&mut *tx)
             .await?
         {
@@ -163,6 +183,10 @@ pub async fn abort(
         }
     }
     stop_children(tx, &aborted).await
+}
+
+fn ending(ending: &Ending) -> String {
+    serde_json::to_string(ending).unwrap_or_default()
 }
 
 async fn stop_children(tx: &mut PgConnection, runs: &[i64]) -> Result<u64, Error> {
@@ -308,9 +332,16 @@ pub struct Driven {
     pub counts: Counts,
     /// Where reading stands (`item_reader::Cursor`, JSON); none before the first child.
     pub cursor: Option<String>,
-    /// The outcome a run that failed ends with once its children stopped and its results were
-    /// written (`MapRunOutcome`, as JSON).
+    /// How a run that writes its results ends once its children stopped and its files are
+    /// put (an [`Ending`], as JSON); none for every other run.
     pub failing: Option<String>,
+}
+
+impl Driven {
+    /// How the run ends once its results are written, if it is waiting to write them.
+    pub fn ending(&self) -> Option<Result<Ending, serde_json::Error>> {
+        self.failing.as_deref().map(serde_json::from_str)
+    }
 }
 
 /// What a run has read and run: its items and its children, by how they ended.
@@ -353,7 +384,8 @@ impl Counts {
     }
 }
 
-// Runs that are due, and runs (of any status) with ends to fold in; each is held by one
+// Runs that are due (RUNNING, or ABORTED and writing their results), and runs (of any status)
+// with ends to fold in; each is held by one
 // scheduler at a time. The lock is NO KEY UPDATE: a step appending an end checks its foreign
 // key with KEY SHARE, which this lock lets through, so no step waits on a round.
 const CLAIM: &str = "
@@ -363,7 +395,7 @@ const CLAIM: &str = "
         items_timed_out, items_aborted, failing
     FROM map_runs
     WHERE seq IN (
-        SELECT seq FROM map_runs WHERE status = 'RUNNING' AND due_at <= now()
+        SELECT seq FROM map_runs WHERE due_at <= now()
         UNION
         SELECT map_run_seq FROM map_run_ends
     )
@@ -531,12 +563,21 @@ pub async fn begin_failing(
     let idle = run.counts.ended() >= run.counts.started;
     sqlx::query(BEGIN_FAILING)
         .bind(run.seq)
-        .bind(serde_json::to_string(outcome).unwrap_or_default())
+        .bind(ending(&Ending::Failed(outcome.clone())))
         .bind(idle)
         .execute(&mut *tx)
         .await?;
     stop_children(tx, &[run.seq]).await
 }
+const WRITTEN: &str = "UPDATE map_runs SET failing = NULL, due_at = NULL WHERE seq = $1";
+
+/// An aborted run whose results are written: nothing more to do (it stays ABORTED).
+pub async fn written(tx: &mut PgConnection, run: &Driven) -> Result<(), Error> {
+    save(tx, run, false).await?;
+    sqlx::query(WRITTEN).bind(run.seq).execute(tx).await?;
+    Ok(())
+}
+
 const SIGNAL_PARENT: &str = "
     WITH signalled AS (
         INSERT INTO signals (execution_seq, task_id, body) VALUES ($1, $2, $3)
@@ -729,4 +770,22 @@ pub async fn update(pool: &PgPool, arn: &str, settings: Settings) -> Result<Upda
     } else {
         Updated::Missing
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ending_is_a_failed_outcome_as_written_before_aborts_or_aborted() {
+        let outcome = MapRunOutcome::exceeded();
+        // A failing run recorded before aborted runs wrote results kept the outcome alone.
+        let earlier = serde_json::to_string(&outcome).expect("json");
+        let read: Ending = serde_json::from_str(&earlier).expect("an ending");
+        assert_eq!(read, Ending::Failed(outcome.clone()));
+        assert_eq!(ending(&Ending::Failed(outcome)), earlier);
+        assert_eq!(ending(&Ending::Aborted), r#"{"status":"ABORTED"}"#);
+        let aborted: Ending = serde_json::from_str(r#"{"status":"ABORTED"}"#).expect("aborted");
+        assert_eq!(aborted, Ending::Aborted);
+    }
 }
