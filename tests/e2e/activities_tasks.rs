@@ -407,6 +407,13 @@ async fn a_missing_activity_fails_the_state() {
             .unwrap_or_default()
             .ends_with(&format!("The activity {activity} does not exist."))
     );
+    // As AWS records it: no task is scheduled for an activity that does not exist.
+    let events = crate::executions::history(&app.client, execution.execution_arn()).await;
+    let types: Vec<&str> = events.iter().map(|e| e.r#type().as_str()).collect();
+    assert_eq!(
+        types,
+        ["ExecutionStarted", "TaskStateEntered", "ExecutionFailed"]
+    );
     app.stop().await;
 }
 

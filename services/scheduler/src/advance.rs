@@ -36,7 +36,8 @@ pub struct Advanced {
     pub redriven_runs: Vec<(i64, i64)>,
 }
 
-/// Advances `execution` by its signals, then by time, at `now_ms`. A panic or an unreadable
+/// Advances `execution` by its signals, then by time, at `now_ms`, within `budget` (one for
+/// the whole step: the start, every signal and the passing of time). A panic or an unreadable
 /// snapshot fails the execution with `States.Runtime` instead of stalling the scheduler.
 pub fn advance(
     execution: &Claimed,
@@ -44,17 +45,10 @@ pub fn advance(
     signals: &[Result<Event, String>],
     heartbeats: &[(u64, i64)],
     now_ms: i64,
-    executions_in_batch: usize,
+    budget: StepBudget,
 ) -> Advanced {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        run(
-            execution,
-            machine,
-            signals,
-            heartbeats,
-            now_ms,
-            executions_in_batch,
-        )
+        run(execution, machine, signals, heartbeats, now_ms, budget)
     }));
     match outcome {
         Ok(Ok(advanced)) => advanced,
@@ -76,12 +70,10 @@ fn run(
     signals: &[Result<Event, String>],
     heartbeats: &[(u64, i64)],
     now_ms: i64,
-    executions_in_batch: usize,
+    mut budget: StepBudget,
 ) -> Result<Advanced, String> {
     let mut history: Vec<HistoryEvent> = Vec::new();
     let mut effects: Vec<Effect> = Vec::new();
-    // One budget for the whole step: the start, every signal and the passing of time.
-    let mut budget = StepBudget::shared_by(executions_in_batch);
     let mut snapshot = match &execution.snapshot {
         Some(text) => {
             let mut snapshot =

@@ -5,8 +5,9 @@
 //! the others commit, and one that is refused alone fails with `States.Runtime`. No scheduler
 //! retries the same refused work without end.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
+use switchback_asl::interpreter::StepBudget;
 use switchback_store::engine::{self, Claimed};
 use switchback_store::map_runs;
 use switchback_store::{PgPool, Transaction};
@@ -143,24 +144,61 @@ async fn step_and_commit(
     // The executions of a batch share one step's budget of work (see `StepBudget`).
     let share = claimed.len();
     let batch_span = tracing::info_span!("scheduler_batch", executions = claimed.len());
-    let advanced: Vec<Advanced> = batch_span.in_scope(|| {
-        claimed
+    let mut step = |execution: &Claimed, missing: &BTreeSet<String>| {
+        let _step = tracing::info_span!(parent: &batch_span, "execution_step", execution_arn = %execution.arn)
+            .entered();
+        let machine = machines.get(&execution.definition);
+        advance(
+            execution,
+            &machine,
+            signals.get(&execution.seq).map_or(&[], Vec::as_slice),
+            heartbeats.get(&execution.seq).map_or(&[], Vec::as_slice),
+            now_ms,
+            StepBudget::shared_by(share).without_activities(missing.iter().cloned()),
+        )
+    };
+    let mut missing = BTreeSet::new();
+    let mut advanced: Vec<Advanced> = claimed.iter().map(|e| step(e, &missing)).collect();
+    // A step that scheduled a task for an activity that does not exist is taken again knowing
+    // it: its Task state fails at once, as in AWS, rather than record a task nobody can poll.
+    // (An activity deleted after this look is as one deleted just after its task was
+    // scheduled.) Steps taken again schedule no activity they did not before, but the loop
+    // looks again rather than rely on it.
+    let mut looked: HashSet<String> = HashSet::new();
+    loop {
+        let unseen: Vec<String> = advanced
             .iter()
-            .map(|execution| {
-                let _step =
-                    tracing::info_span!("execution_step", execution_arn = %execution.arn).entered();
-                let machine = machines.get(&execution.definition);
-                advance(
-                    execution,
-                    &machine,
-                    &signals.remove(&execution.seq).unwrap_or_default(),
-                    &heartbeats.remove(&execution.seq).unwrap_or_default(),
-                    now_ms,
-                    share,
-                )
-            })
-            .collect()
-    });
+            .flat_map(|a| &a.new_tasks)
+            .map(|t| &t.activity_arn)
+            .filter(|arn| !looked.contains(*arn))
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if unseen.is_empty() {
+            break;
+        }
+        let found = engine::existing_activities(&mut tx, &unseen).await?;
+        let absent: Vec<String> = unseen
+            .iter()
+            .filter(|arn| !found.contains(*arn))
+            .cloned()
+            .collect();
+        looked.extend(unseen);
+        if absent.is_empty() {
+            break;
+        }
+        missing.extend(absent);
+        for (execution, advanced) in claimed.iter().zip(advanced.iter_mut()) {
+            if advanced
+                .new_tasks
+                .iter()
+                .any(|t| missing.contains(&t.activity_arn))
+            {
+                *advanced = step(execution, &missing);
+            }
+        }
+    }
     write_and_commit(tx, advanced).await
 }
 
@@ -205,8 +243,7 @@ async fn write_and_commit(mut tx: Transaction, advanced: Vec<Advanced>) -> Resul
     .await?;
     engine::apply(&mut tx, &steps).await?;
     // Other executions this batch made due (no notification is sent for them).
-    let made_due = engine::fail_missing_activities(&mut tx, &new_tasks).await?
-        + engine::complete_parents(&mut tx, &children_ended).await?
+    let made_due = engine::complete_parents(&mut tx, &children_ended).await?
         + engine::stop_children(&mut tx, &closed).await?;
     // Distributed Map runs: the runs started, the ends of children (appended, never written to
     // the run's row), then the runs redriven (which count their children again, those ended in

@@ -5,6 +5,8 @@
 //! one scheduler advances an execution at a time, and a crash anywhere before the commit leaves
 //! everything as it was: the executions are claimed again later.
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
@@ -442,55 +444,20 @@ pub async fn heartbeats(
         .map_err(Error::from)
 }
 
-// A task for an activity that does not exist fails its state at once with States.Runtime, as
-// in AWS: the task is closed and a failure signal makes the execution due again.
-const FAIL_MISSING_ACTIVITIES: &str = "
-    WITH scheduled AS (
-        SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[])
-            AS t(execution_seq, task_id, activity_arn, failure)
-    ), missing AS (
-        SELECT s.* FROM scheduled s
-        WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.arn = s.activity_arn)
-    ), closed AS (
-        UPDATE tasks SET status = 'CLOSED'
-        FROM missing m
-        WHERE tasks.execution_seq = m.execution_seq AND tasks.task_id = m.task_id
-    ), signalled AS (
-        INSERT INTO signals (execution_seq, task_id, body)
-        SELECT m.execution_seq, m.task_id, m.failure FROM missing m
-    )
-    UPDATE executions SET due_at = now()
-    WHERE seq IN (SELECT execution_seq FROM missing) AND status = 'RUNNING'";
+const EXISTING_ACTIVITIES: &str = "SELECT arn FROM activities WHERE arn = ANY($1)";
 
-/// Fails the new tasks whose activity does not exist. Run after [`apply`], in its transaction.
-/// Returns how many executions it made due.
-pub async fn fail_missing_activities(tx: &mut PgConnection, new: &[NewTask]) -> Result<u64, Error> {
-    if new.is_empty() {
-        return Ok(0);
-    }
-    let executions: Vec<i64> = new.iter().map(|t| t.execution_seq).collect();
-    let ids: Vec<i64> = new.iter().map(|t| t.task_id).collect();
-    let activities: Vec<&str> = new.iter().map(|t| t.activity_arn.as_str()).collect();
-    // The failure each task gets if its activity turns out to be missing.
-    let failures: Vec<String> = new
-        .iter()
-        .map(|t| {
-            signals::body(&Event::TaskFailed {
-                task_id: 0,
-                error: switchback_asl::failure::errors::RUNTIME.to_owned(),
-                cause: format!("The activity {} does not exist.", t.activity_arn),
-            })
-        })
-        .collect();
-    let due = sqlx::query(FAIL_MISSING_ACTIVITIES)
-        .bind(&executions)
-        .bind(&ids)
-        .bind(&activities)
-        .bind(&failures)
-        .execute(tx)
+/// Which of these activities exist (a step that scheduled a task for one that does not is
+/// taken again: its state fails with States.Runtime, as in AWS).
+pub async fn existing_activities(
+    tx: &mut PgConnection,
+    arns: &[String],
+) -> Result<HashSet<String>, Error> {
+    Ok(sqlx::query_scalar(EXISTING_ACTIVITIES)
+        .bind(arns)
+        .fetch_all(tx)
         .await?
-        .rows_affected();
-    Ok(due)
+        .into_iter()
+        .collect())
 }
 
 /// Executions waiting for a scheduler: how many are due now, and how late the oldest is.

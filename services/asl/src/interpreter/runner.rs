@@ -49,10 +49,14 @@ pub(super) struct Runner<'a> {
 /// for that execution (its signals, then time), so the budget holds for the whole step; the
 /// executions of a batch of `n` each get `1/n` of it, so that a batch of long runs takes about
 /// as long as one and the short executions in it are not held up.
+///
+/// It also bounds what the step may schedule: the activities the scheduler found not to exist
+/// when it tried the step before (see [`StepBudget::without_activities`]).
 #[derive(Debug, Clone)]
 pub struct StepBudget {
     events: usize,
     bytes: Budget,
+    missing_activities: std::collections::BTreeSet<String>,
 }
 
 impl StepBudget {
@@ -64,7 +68,21 @@ impl StepBudget {
         Self {
             events: part(limits::STEP_MAX_EVENTS),
             bytes: Budget::new(part(limits::STEP_MAX_HISTORY_BYTES)),
+            missing_activities: Default::default(),
         }
+    }
+
+    /// The activities that do not exist: a Task state for one fails with `States.Runtime`
+    /// ("The activity … does not exist.") instead of scheduling a task no worker could poll,
+    /// as AWS does. The step function cannot look them up; the scheduler steps again with
+    /// those it found missing.
+    pub fn without_activities(mut self, missing: impl IntoIterator<Item = String>) -> Self {
+        self.missing_activities.extend(missing);
+        self
+    }
+
+    pub(super) fn activity_missing(&self, arn: &str) -> bool {
+        self.missing_activities.contains(arn)
     }
 }
 

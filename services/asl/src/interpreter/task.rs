@@ -78,6 +78,11 @@ impl Runner<'_> {
         drop(env);
         let input = history::text(&parameters);
         let (kind, call) = match resource {
+            Resource::Activity if self.budget.activity_missing(resource_text) => {
+                return Err(Failure::runtime(format!(
+                    "The activity {resource_text} does not exist."
+                )));
+            }
             Resource::Activity => {
                 let mut details = json!({
                     "resource": resource_text,
