@@ -1087,6 +1087,9 @@ async fn a_run_aborted_with_its_parent_writes_its_results() {
         .send()
         .await
         .expect("stop");
+    let done = wait_until_done(client, &arn, Duration::from_secs(10)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Aborted);
+    let events = history(client, &arn).await.len();
     let run_id = run.rsplit(':').next().expect("run id").to_owned();
     let manifest_key = format!("aborted/{run_id}/manifest.json");
     let manifest = wait_for("the manifest", Duration::from_secs(30), || async {
@@ -1124,8 +1127,10 @@ async fn a_run_aborted_with_its_parent_writes_its_results() {
         "{failed}"
     );
     assert_eq!(inputs(&pending), ["5", "6"]);
+    // Once written (the files are put before the run's round commits), the run stays ABORTED
+    // and its parent hears nothing more.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let described = describe_run(client, &run).await;
     assert_eq!(described.status(), &MapRunStatus::Aborted);
-    let done = wait_until_done(client, &arn, Duration::from_secs(5)).await;
-    assert_eq!(done.status(), &ExecutionStatus::Aborted);
+    assert_eq!(history(client, &arn).await.len(), events);
 }

@@ -162,7 +162,7 @@ async fn round(pool: &PgPool, s3: &S3, specs: &mut Specs) -> Result<Round, Error
             .await
             .map_err(switchback_store::Error::from)?;
         specs.forget(run.seq);
-        tracing::error!(run = %run.arn, %error, "the database refused a map run's round, failing the run");
+        tracing::error!(run = %run.arn, %error, "the database refused a map run's round, giving up on the run");
         let cause = format!("Switchback could not drive this map run: {error}");
         let mut again = switchback_store::savepoint(&mut tx).await?;
         match give_up(&mut again, &claimed, &cause).await {
@@ -279,6 +279,9 @@ async fn drive(
             return Ok((Driving::waiting(), cached));
         }
         let ending = match ending {
+            // A run no longer RUNNING was aborted, whatever it was failing with before (runs
+            // aborted before aborted runs wrote results kept a failing outcome).
+            Ok(_) if run.status != "RUNNING" => Ending::Aborted,
             Ok(ending) => ending,
             Err(error) => {
                 let cause = format!("Switchback could not read how this map run ends: {error}");
@@ -292,7 +295,9 @@ async fn drive(
         match ending {
             Ending::Failed(mut outcome) => {
                 // A writer that could not write fails the state with its own error.
-                if let Some(failed @ MapRunOutcome::Failed { .. }) = written {
+                if let Some(failed) = written
+                    && writer_failed_outcome(&failed)
+                {
                     outcome = failed;
                 }
                 map_runs::finish(tx, run, outcome).await?;
@@ -725,7 +730,9 @@ async fn write_results(
 
 /// The items no child was started for, from where the run stopped reading: each child's input
 /// as it would have been (through the selector and the batcher) in `PENDING_n.json`, the files
-/// put as they fill. A reader that fails now fails the writer with its error.
+/// put as they fill. Only a failed put fails the writer: items that cannot be read now (the
+/// object gone, an item the selector refuses) end the PENDING files there, and the other
+/// files are written all the same.
 #[allow(clippy::too_many_arguments)]
 async fn write_pending(
     run: &Driven,
@@ -741,31 +748,38 @@ async fn write_pending(
         None => Cursor::default(),
         Some(Ok(cursor)) => cursor,
         Some(Err(error)) => {
-            return Err(MapRunOutcome::Failed {
-                error: result_writer::WRITER_FAILED.to_owned(),
-                cause: format!("Switchback could not read where this map run stands: {error}"),
-            });
+            tracing::warn!(run = %run.arn, %error, "unreadable map run cursor, no pending items written");
+            return Ok(());
         }
     };
     loop {
         let mut items = Items::new(spec, s3, cursor.clone(), cached);
         let read = children_inputs(spec, &mut items, cursor.clone(), CHILDREN_PER_ROUND).await;
         cached = items.into_cached();
-        let (batches, done) = read.map_err(|failure| MapRunOutcome::Failed {
-            error: failure.error,
-            cause: failure.cause,
-        })?;
+        let (batches, done) = match read {
+            Ok(read) => read,
+            Err(failure) => {
+                tracing::warn!(run = %run.arn, error = failure.error, cause = failure.cause, "cannot read a map run's pending items, the rest are not written");
+                return Ok(());
+            }
+        };
         for batch in &batches {
             pending.add(result_writer::pending_entry(&batch.input));
-        }
-        if pending.bytes >= RESULT_FILE_BYTES {
-            pending.put(s3, bucket, writer, run_id, "PENDING").await?;
+            if pending.bytes >= RESULT_FILE_BYTES {
+                pending.put(s3, bucket, writer, run_id, "PENDING").await?;
+            }
         }
         match batches.last() {
             Some(last) if !done => cursor = last.cursor.clone(),
             _ => return Ok(()),
         }
     }
+}
+
+/// Whether an outcome is a ResultWriter's failure (which a failing run ends with instead of
+/// its own).
+fn writer_failed_outcome(outcome: &MapRunOutcome) -> bool {
+    matches!(outcome, MapRunOutcome::Failed { error, .. } if error == result_writer::WRITER_FAILED)
 }
 
 fn writer_failed(error: &switchback_invoke::s3::S3Error) -> MapRunOutcome {

@@ -546,7 +546,7 @@ pub async fn save(tx: &mut PgConnection, run: &Driven, due: bool) -> Result<(), 
 const FINISH: &str = "
     UPDATE map_runs SET status = $2, stopped_at = date_trunc('milliseconds', now()), due_at = NULL,
         failing = NULL
-    WHERE seq = $1";
+    WHERE seq = $1 AND status = 'RUNNING'";
 const BEGIN_FAILING: &str = "
     UPDATE map_runs SET failing = $2, due_at = CASE WHEN $3 THEN now() END WHERE seq = $1";
 
@@ -600,11 +600,16 @@ pub async fn finish(
         MapRunOutcome::Succeeded { .. } => "SUCCEEDED",
         MapRunOutcome::Failed { .. } => "FAILED",
     };
-    sqlx::query(FINISH)
+    let finished = sqlx::query(FINISH)
         .bind(run.seq)
         .bind(status)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+    if finished == 0 {
+        // Aborted meanwhile (its parent no longer waits): nobody is told.
+        return Ok(0);
+    }
     let stopped = if status == "FAILED" {
         stop_children(tx, &[run.seq]).await?
     } else {
