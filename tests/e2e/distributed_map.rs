@@ -986,6 +986,38 @@ async fn items_pointer_reads_an_array_inside_a_document() {
     assert_eq!(output, json!([{"a": 1}, {"a": 2}, {"a": 3}]));
 }
 
+/// A Map's fields for `max_concurrency` children at once, writing its results to the bucket
+/// "results" under `prefix`.
+fn writing_to(prefix: &str, max_concurrency: u32) -> Value {
+    json!({"MaxConcurrency": max_concurrency,
+           "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                            "Parameters": {"Bucket": "results", "Prefix": prefix}}})
+}
+
+/// The first result file of `kind` (SUCCEEDED, FAILED, PENDING) a run's manifest lists, read
+/// once the manifest is written under `prefix`.
+async fn result_file(s3: &S3Server, prefix: &str, run: &str, kind: &str) -> Value {
+    let run_id = run.rsplit(':').next().expect("run id");
+    let manifest_key = format!("{prefix}/{run_id}/manifest.json");
+    let manifest = wait_for("the manifest", Duration::from_secs(30), || async {
+        s3.try_get("results", &manifest_key).await
+    })
+    .await;
+    let manifest: Value = serde_json::from_slice(&manifest).expect("manifest");
+    let key = manifest["ResultFiles"][kind][0]["Key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a {kind} file in {manifest}"));
+    serde_json::from_slice(&s3.get("results", key).await).expect("json")
+}
+
+/// The `Input` of each entry of a result file.
+fn inputs(entries: &Value) -> Vec<&str> {
+    entries
+        .as_array()
+        .map(|list| list.iter().filter_map(|e| e["Input"].as_str()).collect())
+        .unwrap_or_default()
+}
+
 /// A run that fails with a ResultWriter still writes its results: its children stopped, the
 /// succeeded ones go to SUCCEEDED_0.json and the failed one, with its error, to FAILED_0.json,
 /// and the Map state fails with the run's error.
@@ -996,9 +1028,7 @@ async fn a_failed_run_writes_its_results_before_the_map_fails() {
     let app = app_with_s3(&s3).await;
     let client = &app.client;
     let definition = distributed(
-        json!({"MaxConcurrency": 1,
-               "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
-                                "Parameters": {"Bucket": "results", "Prefix": "failed"}}}),
+        writing_to("failed", 1),
         "Check",
         json!({
             "Check": {"Type": "Choice",
@@ -1014,23 +1044,8 @@ async fn a_failed_run_writes_its_results_before_the_map_fails() {
     assert_eq!(done.status(), &ExecutionStatus::Failed);
     assert_eq!(done.error(), Some("States.ExceedToleratedFailureThreshold"));
     let run = map_run_arn(client, &arn).await;
-    let run_id = run.rsplit(':').next().expect("run id");
-    let manifest: Value = serde_json::from_slice(
-        &s3.get("results", &format!("failed/{run_id}/manifest.json"))
-            .await,
-    )
-    .expect("manifest");
-    let read = |kind: &str| {
-        manifest["ResultFiles"][kind][0]["Key"]
-            .as_str()
-            .map(str::to_owned)
-    };
-    let succeeded_key = read("SUCCEEDED").expect("a SUCCEEDED file");
-    let failed_key = read("FAILED").expect("a FAILED file");
-    let succeeded: Value =
-        serde_json::from_slice(&s3.get("results", &succeeded_key).await).expect("json");
-    let failed: Value =
-        serde_json::from_slice(&s3.get("results", &failed_key).await).expect("json");
+    let succeeded = result_file(&s3, "failed", &run, "SUCCEEDED").await;
+    let failed = result_file(&s3, "failed", &run, "FAILED").await;
     assert_eq!(succeeded.as_array().map(Vec::len), Some(2));
     assert_eq!(failed.as_array().map(Vec::len), Some(1));
     assert_eq!(failed[0]["Status"], "FAILED");
@@ -1038,9 +1053,7 @@ async fn a_failed_run_writes_its_results_before_the_map_fails() {
     assert_eq!(failed[0]["Cause"], "no threes");
     assert_eq!(failed[0]["Input"], "3");
     // The item no child was started for, as its child's input would have been.
-    let pending_key = read("PENDING").expect("a PENDING file");
-    let pending: Value =
-        serde_json::from_slice(&s3.get("results", &pending_key).await).expect("json");
+    let pending = result_file(&s3, "failed", &run, "PENDING").await;
     assert_eq!(
         pending,
         json!([{"Input": "4", "InputDetails": {"Included": true}, "Status": "PENDING"}])
@@ -1057,9 +1070,7 @@ async fn a_run_aborted_with_its_parent_writes_its_results() {
     let app = app_with_s3(&s3).await;
     let client = &app.client;
     let definition = distributed(
-        json!({"MaxConcurrency": 2,
-               "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
-                                "Parameters": {"Bucket": "results", "Prefix": "aborted"}}}),
+        writing_to("aborted", 2),
         "Quick",
         json!({
             "Quick": {"Type": "Choice",
@@ -1090,34 +1101,9 @@ async fn a_run_aborted_with_its_parent_writes_its_results() {
     let done = wait_until_done(client, &arn, Duration::from_secs(10)).await;
     assert_eq!(done.status(), &ExecutionStatus::Aborted);
     let events = history(client, &arn).await.len();
-    let run_id = run.rsplit(':').next().expect("run id").to_owned();
-    let manifest_key = format!("aborted/{run_id}/manifest.json");
-    let manifest = wait_for("the manifest", Duration::from_secs(30), || async {
-        s3.try_get("results", &manifest_key).await
-    })
-    .await;
-    let manifest: Value = serde_json::from_slice(&manifest).expect("manifest");
-    let file = |kind: &str| {
-        let key = manifest["ResultFiles"][kind][0]["Key"]
-            .as_str()
-            .unwrap_or_else(|| panic!("a {kind} file in {manifest}"))
-            .to_owned();
-        let s3 = &s3;
-        async move { serde_json::from_slice::<Value>(&s3.get("results", &key).await).expect("json") }
-    };
-    let succeeded = file("SUCCEEDED").await;
-    let failed = file("FAILED").await;
-    let pending = file("PENDING").await;
-    let inputs = |entries: &Value| -> Vec<String> {
-        entries
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .map(|e| e["Input"].as_str().unwrap_or_default().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let succeeded = result_file(&s3, "aborted", &run, "SUCCEEDED").await;
+    let failed = result_file(&s3, "aborted", &run, "FAILED").await;
+    let pending = result_file(&s3, "aborted", &run, "PENDING").await;
     assert_eq!(inputs(&succeeded), ["1", "2"]);
     assert_eq!(inputs(&failed), ["3", "4"]);
     assert!(
