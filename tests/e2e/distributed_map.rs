@@ -1120,3 +1120,109 @@ async fn a_run_aborted_with_its_parent_writes_its_results() {
     assert_eq!(described.status(), &MapRunStatus::Aborted);
     assert_eq!(history(client, &arn).await.len(), events);
 }
+
+/// A write longer than a round's share goes on over several rounds, each ending its files, and
+/// the manifest lists them all in order: here two entries a round, for a run that succeeds
+/// with a tolerated failure and for one that fails with items never started.
+#[tokio::test]
+async fn a_long_write_goes_on_over_rounds() {
+    let s3 = S3Server::start().await;
+    s3.bucket("results").await;
+    let url = switchback_tests::pg::fresh_database().await;
+    let config = s3.config();
+    let app = TestApp::spawn_with(&url, move |settings| {
+        settings.integrations.s3 = config;
+        settings.scheduler.result_entries_per_round = 2;
+    })
+    .await;
+    let client = &app.client;
+    let processor = json!({
+        "Check": {"Type": "Choice",
+                  "Choices": [{"Variable": "$", "NumericEquals": 3, "Next": "Boom"}],
+                  "Default": "Fine"},
+        "Boom": {"Type": "Fail", "Error": "Three"},
+        "Fine": {"Type": "Succeed"}
+    });
+    // Every file of `kind` the manifest lists, in order, with the inputs of its entries.
+    let files = |prefix: &'static str, run: String, kind: &'static str| {
+        let s3 = &s3;
+        async move {
+            let run_id = run.rsplit(':').next().expect("run id").to_owned();
+            let manifest: Value = serde_json::from_slice(
+                &s3.get("results", &format!("{prefix}/{run_id}/manifest.json"))
+                    .await,
+            )
+            .expect("manifest");
+            let mut listed = Vec::new();
+            for file in manifest["ResultFiles"][kind].as_array().expect("files") {
+                let key = file["Key"].as_str().expect("key");
+                let entries: Value =
+                    serde_json::from_slice(&s3.get("results", key).await).expect("json");
+                let name = key.rsplit('/').next().unwrap_or_default().to_owned();
+                let inputs: Vec<String> = inputs(&entries).into_iter().map(str::to_owned).collect();
+                listed.push((name, inputs));
+            }
+            listed
+        }
+    };
+
+    let mut tolerant = writing_to("tolerant", 7);
+    tolerant["ToleratedFailureCount"] = json!(1);
+    let machine_arn = machine(
+        client,
+        "tolerant",
+        distributed(tolerant, "Check", processor.clone()),
+    )
+    .await;
+    let arn = start(client, &machine_arn, json!([1, 2, 3, 4, 5, 6, 7])).await;
+    let done = wait_until_done(client, &arn, Duration::from_secs(60)).await;
+    assert_eq!(done.status(), &ExecutionStatus::Succeeded);
+    let run = map_run_arn(client, &arn).await;
+    let pair = |name: &str, inputs: &[&str]| {
+        (
+            name.to_owned(),
+            inputs.iter().map(|i| (*i).to_owned()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        files("tolerant", run.clone(), "SUCCEEDED").await,
+        [
+            pair("SUCCEEDED_0.json", &["1", "2"]),
+            pair("SUCCEEDED_1.json", &["4"]),
+            pair("SUCCEEDED_2.json", &["5", "6"]),
+            pair("SUCCEEDED_3.json", &["7"]),
+        ]
+    );
+    assert_eq!(
+        files("tolerant", run, "FAILED").await,
+        [pair("FAILED_0.json", &["3"])]
+    );
+
+    let machine_arn = machine(
+        client,
+        "intolerant",
+        distributed(writing_to("intolerant", 1), "Check", processor),
+    )
+    .await;
+    let arn = start(client, &machine_arn, json!([1, 2, 3, 4, 5, 6, 7])).await;
+    let done = wait_until_done(client, &arn, Duration::from_secs(60)).await;
+    assert_eq!(done.error(), Some("States.ExceedToleratedFailureThreshold"));
+    let run = map_run_arn(client, &arn).await;
+    assert_eq!(
+        files("intolerant", run.clone(), "PENDING").await,
+        [
+            // The round that wrote the failed child's entry had room for one more.
+            pair("PENDING_0.json", &["4"]),
+            pair("PENDING_1.json", &["5", "6"]),
+            pair("PENDING_2.json", &["7"]),
+        ]
+    );
+    assert_eq!(
+        files("intolerant", run.clone(), "SUCCEEDED").await,
+        [pair("SUCCEEDED_0.json", &["1", "2"])]
+    );
+    assert_eq!(
+        files("intolerant", run, "FAILED").await,
+        [pair("FAILED_0.json", &["3"])]
+    );
+}

@@ -62,6 +62,10 @@ pub struct SchedulerConfig {
     pub call_lease: Duration,
     /// Calls one scheduler makes at once.
     pub max_concurrent_calls: usize,
+    /// The most result entries a Distributed Map run writes in one round of its driver (and
+    /// at most 64 MiB of them): a run's row is held for a round, so a long write goes on over
+    /// several.
+    pub result_entries_per_round: usize,
     /// The region of Lambda's endpoint when neither the function's ARN nor the settings name one.
     pub default_region: String,
     /// How long ended executions are kept before the retention sweep deletes them; `None`
@@ -78,6 +82,7 @@ impl Default for SchedulerConfig {
             mocks: None,
             call_lease: Duration::from_secs(30),
             max_concurrent_calls: 64,
+            result_entries_per_round: 100_000,
             default_region: "us-east-1".to_owned(),
             retention: Some(Duration::from_secs(90 * 86_400)),
         }
@@ -122,6 +127,7 @@ pub async fn run(
         runs_ready.clone(),
         Coalescer::start(pool.clone(), notify::DUE, stop.clone().cancelled_owned()),
         config.poll_interval,
+        config.result_entries_per_round,
         stop.clone().cancelled_owned(),
     ));
     // Deleting old executions runs beside the batches too, in its own short transactions.

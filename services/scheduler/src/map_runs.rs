@@ -36,6 +36,13 @@ const OUTPUTS_PER_READ: i64 = 1_000;
 /// new file at 5 GB; smaller files keep a scheduler's memory bounded).
 const RESULT_FILE_BYTES: usize = 64 * 1024 * 1024;
 
+/// What the driver reaches outside the database: S3, where items are read and results
+/// written, and how many result entries one round may write (see `write_results`).
+struct Io {
+    s3: S3,
+    entries_per_round: usize,
+}
+
 /// The driver's loop, until `stop`: a round, at once again while there is more to do; else a
 /// wait for this process's batches (`ready`) or the poll interval (runs of other processes'
 /// children, UpdateMapRun).
@@ -45,12 +52,17 @@ pub async fn run(
     ready: Arc<Notify>,
     due: Coalescer,
     poll_interval: Duration,
+    entries_per_round: usize,
     stop: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(stop);
     let mut specs = Specs::default();
+    let io = Io {
+        s3,
+        entries_per_round: entries_per_round.max(1),
+    };
     loop {
-        match round(&pool, &s3, &mut specs).await {
+        match round(&pool, &io, &mut specs).await {
             Ok(round) => {
                 if round.made_due {
                     due.wake();
@@ -122,7 +134,7 @@ struct Round {
     made_due: bool,
 }
 
-async fn round(pool: &PgPool, s3: &S3, specs: &mut Specs) -> Result<Round, Error> {
+async fn round(pool: &PgPool, io: &Io, specs: &mut Specs) -> Result<Round, Error> {
     let mut tx: Transaction = pool.begin().await.map_err(switchback_store::Error::from)?;
     let runs = map_runs::claim(&mut tx, RUNS_PER_ROUND).await?;
     let mut round = Round {
@@ -140,7 +152,7 @@ async fn round(pool: &PgPool, s3: &S3, specs: &mut Specs) -> Result<Round, Error
         // others of the round go on (a run that failed every round would hold them all).
         let claimed = run.clone();
         let mut savepoint = switchback_store::savepoint(&mut tx).await?;
-        let driven = drive_claimed(&mut savepoint, &mut run, specs, s3).await;
+        let driven = drive_claimed(&mut savepoint, &mut run, specs, io).await;
         let error = match driven {
             Ok(step) => {
                 savepoint
@@ -193,7 +205,7 @@ async fn drive_claimed(
     tx: &mut Savepoint<'_>,
     run: &mut Driven,
     specs: &mut Specs,
-    s3: &S3,
+    io: &Io,
 ) -> Result<Driving, Error> {
     let spec = match specs.get(tx, run.seq).await {
         Ok(spec) => spec,
@@ -208,7 +220,7 @@ async fn drive_claimed(
         }
     };
     let cached = specs.1.remove(&run.seq);
-    let (step, cached) = drive(tx, run, &spec, s3, cached).await?;
+    let (step, cached) = drive(tx, run, &spec, io, cached).await?;
     if let Some(chunk) = cached {
         specs.keep_chunk(run.seq, chunk);
     }
@@ -267,9 +279,10 @@ async fn drive(
     tx: &mut Savepoint<'_>,
     run: &mut Driven,
     spec: &MapRunSpec,
-    s3: &S3,
+    io: &Io,
     cached: Option<Chunk>,
 ) -> Result<(Driving, Option<Chunk>), Error> {
+    let s3 = &io.s3;
     // A run that exports its results and failed, or was aborted with its parent, ends once
     // its children stopped: its results, the failed and aborted children and the items never
     // started among them, are written first.
@@ -289,7 +302,10 @@ async fn drive(
             }
         };
         let written = match &spec.writer {
-            Some(writer) => Some(write_results(tx, run, spec, writer, s3, cached).await?),
+            Some(writer) => match write_results(tx, run, spec, writer, io, cached).await? {
+                Wrote::Done(outcome) => Some(outcome),
+                Wrote::More => return Ok((more_to_write(tx, run).await?, None)),
+            },
             None => None,
         };
         match ending {
@@ -332,7 +348,10 @@ async fn drive(
     }
     if run.counts.all_read && run.counts.ended() >= run.counts.started {
         let outcome = match &spec.writer {
-            Some(writer) => write_results(tx, run, spec, writer, s3, cached).await?,
+            Some(writer) => match write_results(tx, run, spec, writer, io, cached).await? {
+                Wrote::Done(outcome) => outcome,
+                Wrote::More => return Ok((more_to_write(tx, run).await?, None)),
+            },
             None if spec.gather_results => gather(tx, run.seq).await?,
             None => MapRunOutcome::Succeeded { results: None },
         };
@@ -610,17 +629,55 @@ fn record(child: &ChildEnd) -> (ChildRecord<'_>, Option<String>, Option<String>)
     (record, error, cause)
 }
 
+/// How far a run's result files are written, kept in its row between rounds
+/// (`map_runs.writing`): a write of more than one round's entries goes on over several, each
+/// ending its files, and a crash repeats at most one round's files (put again under the same
+/// keys, from the same place).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Written {
+    /// The next child whose entry is to be written (children are read in item order).
+    next_child: i64,
+    /// Every child's entry is written.
+    children_done: bool,
+    /// Where reading the items never started goes on; none: from the run's own cursor.
+    pending_from: Option<Cursor>,
+    /// The files put, by status: (key, size).
+    succeeded: Vec<(String, usize)>,
+    failed: Vec<(String, usize)>,
+    pending: Vec<(String, usize)>,
+}
+
+/// What a round of writing came to.
+enum Wrote {
+    /// The run's outcome: the state's output naming the manifest, or the writer's failure.
+    Done(MapRunOutcome),
+    /// The round wrote its share; the run is due again to write the rest.
+    More,
+}
+
+/// A run whose write goes on next round: due again at once.
+async fn more_to_write(tx: &mut Savepoint<'_>, run: &Driven) -> Result<Driving, Error> {
+    map_runs::save(tx, run, true).await?;
+    Ok(Driving {
+        ended: false,
+        more: true,
+        made_due: false,
+    })
+}
+
 /// The `ResultWriter`'s work: the files under `<Prefix>/<run id>/` and the state's output
 /// naming the manifest; or, with `WriterConfig` alone, the output in its form. The items of a
-/// run that ended before reading them all are read now, for `PENDING_n.json`.
+/// run that ended before reading them all are read now, for `PENDING_n.json`. One round writes
+/// at most `entries_per_round` entries and 64 MiB, then puts what it holds and keeps how far
+/// it got (`Written`); the manifest comes once everything is written.
 async fn write_results(
     tx: &mut Savepoint<'_>,
     run: &Driven,
     spec: &MapRunSpec,
     writer: &WriterSpec,
-    s3: &S3,
+    io: &Io,
     cached: Option<Chunk>,
-) -> Result<MapRunOutcome, Error> {
+) -> Result<Wrote, Error> {
     let run_id = run.arn.rsplit(':').next().unwrap_or_default().to_owned();
     let Some(bucket) = writer.bucket.clone() else {
         // No export: the output holds the entries themselves.
@@ -643,61 +700,97 @@ async fn write_results(
         })
         .await?;
         if let Some(stopped) = stopped {
-            return Ok(stopped);
+            return Ok(Wrote::Done(stopped));
         }
-        return Ok(MapRunOutcome::Succeeded {
+        return Ok(Wrote::Done(MapRunOutcome::Succeeded {
             results: Some(Value::Array(entries).to_string()),
-        });
+        }));
     };
-    // Files are filled in order and put when full; a failed put fails the Map state.
+    let s3 = &io.s3;
+    // A record that cannot be read starts the write again: the same files are put again.
+    let mut written: Written = match run.writing.as_deref().map(serde_json::from_str) {
+        None => Written::default(),
+        Some(Ok(written)) => written,
+        Some(Err(error)) => {
+            tracing::warn!(run = %run.arn, %error, "unreadable map run write, writing again");
+            Written::default()
+        }
+    };
     let mut files = ResultFiles::default();
-    let mut page_from = 0i64;
-    loop {
-        let page = map_runs::outputs(tx, run.seq, page_from, OUTPUTS_PER_READ).await?;
-        let read = page.len() as i64;
+    files.succeeded.written = std::mem::take(&mut written.succeeded);
+    files.failed.written = std::mem::take(&mut written.failed);
+    files.pending.written = std::mem::take(&mut written.pending);
+    let mut round = RoundShare::new(io.entries_per_round);
+    // The children's entries, a page at a time in item order; a full file is put at once.
+    while !written.children_done && !round.spent() {
+        let page = map_runs::outputs(tx, run.seq, written.next_child, OUTPUTS_PER_READ).await?;
+        if (page.len() as i64) < OUTPUTS_PER_READ {
+            written.children_done = true;
+        }
         for child in &page {
+            if round.spent() {
+                // The rest of the page is the next round's.
+                written.children_done = false;
+                break;
+            }
+            written.next_child = child.map_index + 1;
             let (mut record, error, cause) = record(child);
-            if child.status == "SUCCEEDED" {
+            let (list, name) = if child.status == "SUCCEEDED" {
                 for entry in writer.succeeded_entries(&record) {
+                    round.count(&entry);
                     files.succeeded.add(entry);
                 }
+                (&mut files.succeeded, "SUCCEEDED")
             } else {
                 record.error = error.as_deref();
                 record.cause = cause.as_deref();
-                files.failed.add(record.record());
-            }
-            // A full file is put at once: a file, and what is held of it, stays near the limit.
-            for (list, name) in [
-                (&mut files.succeeded, "SUCCEEDED"),
-                (&mut files.failed, "FAILED"),
-            ] {
-                if list.bytes >= RESULT_FILE_BYTES
-                    && let Err(outcome) = list.put(s3, &bucket, writer, &run_id, name).await
-                {
-                    return Ok(outcome);
-                }
+                let entry = record.record();
+                round.count(&entry);
+                files.failed.add(entry);
+                (&mut files.failed, "FAILED")
+            };
+            if list.bytes >= RESULT_FILE_BYTES
+                && let Err(outcome) = list.put(s3, &bucket, writer, &run_id, name).await
+            {
+                return Ok(Wrote::Done(outcome));
             }
         }
-        if read < OUTPUTS_PER_READ {
-            break;
-        }
-        page_from = page.last().map_or(page_from + read, |c| c.map_index + 1);
     }
-    if !run.counts.all_read
-        && let Err(outcome) = write_pending(
+    // Then the items never started, from where the run stopped reading.
+    let mut pending_done = run.counts.all_read;
+    if written.children_done && !pending_done && !round.spent() {
+        let from = match written.pending_from.take() {
+            Some(cursor) => Some(cursor),
+            None => match run.cursor.as_deref().map(serde_json::from_str) {
+                None => Some(Cursor::default()),
+                Some(Ok(cursor)) => Some(cursor),
+                Some(Err(error)) => {
+                    tracing::warn!(run = %run.arn, %error, "unreadable map run cursor, no pending items written");
+                    None
+                }
+            },
+        };
+        let pending = Pending {
             run,
             spec,
             writer,
             s3,
-            cached,
-            &mut files.pending,
-            &bucket,
-            &run_id,
-        )
-        .await
-    {
-        return Ok(outcome);
+            bucket: &bucket,
+            run_id: &run_id,
+        };
+        match from {
+            None => pending_done = true,
+            Some(from) => match pending
+                .write(from, cached, &mut files.pending, &mut round)
+                .await
+            {
+                Ok(Some(next)) => written.pending_from = Some(next),
+                Ok(None) => pending_done = true,
+                Err(outcome) => return Ok(Wrote::Done(outcome)),
+            },
+        }
     }
+    // A round ends its files: what it holds is put now.
     for (list, name) in [
         (&mut files.succeeded, "SUCCEEDED"),
         (&mut files.failed, "FAILED"),
@@ -706,8 +799,16 @@ async fn write_results(
         if !list.entries.is_empty()
             && let Err(outcome) = list.put(s3, &bucket, writer, &run_id, name).await
         {
-            return Ok(outcome);
+            return Ok(Wrote::Done(outcome));
         }
+    }
+    if !(written.children_done && pending_done) {
+        written.succeeded = files.succeeded.written;
+        written.failed = files.failed.written;
+        written.pending = files.pending.written;
+        let text = serde_json::to_string(&written).unwrap_or_default();
+        map_runs::save_writing(tx, run.seq, &text).await?;
+        return Ok(Wrote::More);
     }
     let manifest = result_writer::manifest(
         &bucket,
@@ -721,57 +822,101 @@ async fn write_results(
         .put(&bucket, &key, manifest.to_string().into_bytes())
         .await
     {
-        return Ok(writer_failed(&error));
+        return Ok(Wrote::Done(writer_failed(&error)));
     }
-    Ok(MapRunOutcome::Succeeded {
+    Ok(Wrote::Done(MapRunOutcome::Succeeded {
         results: Some(writer.details(&run.arn, &run_id).to_string()),
-    })
+    }))
 }
 
-/// The items no child was started for, from where the run stopped reading: each child's input
-/// as it would have been (through the selector and the batcher) in `PENDING_n.json`, the files
-/// put as they fill. Only a failed put fails the writer: items that cannot be read now (the
-/// object gone, an item the selector refuses) end the PENDING files there, and the other
-/// files are written all the same.
-#[allow(clippy::too_many_arguments)]
-async fn write_pending(
-    run: &Driven,
-    spec: &MapRunSpec,
-    writer: &WriterSpec,
-    s3: &S3,
-    mut cached: Option<Chunk>,
-    pending: &mut ResultFile,
-    bucket: &str,
-    run_id: &str,
-) -> Result<(), MapRunOutcome> {
-    let mut cursor: Cursor = match run.cursor.as_deref().map(serde_json::from_str) {
-        None => Cursor::default(),
-        Some(Ok(cursor)) => cursor,
-        Some(Err(error)) => {
-            tracing::warn!(run = %run.arn, %error, "unreadable map run cursor, no pending items written");
-            return Ok(());
+/// A round's share of writing: entries counted, and their bytes, against what one round may
+/// write (`entries_per_round`, and one file's worth of bytes).
+struct RoundShare {
+    entries: usize,
+    bytes: usize,
+    max_entries: usize,
+}
+
+impl RoundShare {
+    fn new(max_entries: usize) -> Self {
+        RoundShare {
+            entries: 0,
+            bytes: 0,
+            max_entries,
         }
-    };
-    loop {
-        let mut items = Items::new(spec, s3, cursor.clone(), cached);
-        let read = children_inputs(spec, &mut items, cursor.clone(), CHILDREN_PER_ROUND).await;
-        cached = items.into_cached();
-        let (batches, done) = match read {
-            Ok(read) => read,
-            Err(failure) => {
-                tracing::warn!(run = %run.arn, error = failure.error, cause = failure.cause, "cannot read a map run's pending items, the rest are not written");
-                return Ok(());
-            }
-        };
-        for batch in &batches {
-            pending.add(result_writer::pending_entry(&batch.input));
-            if pending.bytes >= RESULT_FILE_BYTES {
-                pending.put(s3, bucket, writer, run_id, "PENDING").await?;
-            }
+    }
+
+    fn count(&mut self, entry: &Value) {
+        self.entries += 1;
+        self.bytes += limits::json_size(entry) + 1;
+    }
+
+    fn spent(&self) -> bool {
+        self.entries >= self.max_entries || self.bytes >= RESULT_FILE_BYTES
+    }
+
+    /// How many more entries the round may write.
+    fn left(&self) -> usize {
+        if self.spent() {
+            0
+        } else {
+            self.max_entries - self.entries
         }
-        match batches.last() {
-            Some(last) if !done => cursor = last.cursor.clone(),
-            _ => return Ok(()),
+    }
+}
+
+/// The items no child was started for, written to `PENDING_n.json`.
+struct Pending<'a> {
+    run: &'a Driven,
+    spec: &'a MapRunSpec,
+    writer: &'a WriterSpec,
+    s3: &'a S3,
+    bucket: &'a str,
+    run_id: &'a str,
+}
+
+impl Pending<'_> {
+    /// From `cursor` on, as much as the round may write: each child's input as it would have
+    /// been (through the selector and the batcher), the files put as they fill. Returns where
+    /// the next round goes on, or none when every item is written. Only a failed put fails the
+    /// writer: items that cannot be read now (the object gone, an item the selector refuses)
+    /// end the PENDING files there, and the other files are written all the same.
+    async fn write(
+        &self,
+        mut cursor: Cursor,
+        mut cached: Option<Chunk>,
+        pending: &mut ResultFile,
+        round: &mut RoundShare,
+    ) -> Result<Option<Cursor>, MapRunOutcome> {
+        loop {
+            let room = round.left().min(CHILDREN_PER_ROUND);
+            if room == 0 {
+                return Ok(Some(cursor));
+            }
+            let mut items = Items::new(self.spec, self.s3, cursor.clone(), cached);
+            let read = children_inputs(self.spec, &mut items, cursor.clone(), room).await;
+            cached = items.into_cached();
+            let (batches, done) = match read {
+                Ok(read) => read,
+                Err(failure) => {
+                    tracing::warn!(run = %self.run.arn, error = failure.error, cause = failure.cause, "cannot read a map run's pending items, the rest are not written");
+                    return Ok(None);
+                }
+            };
+            for batch in &batches {
+                let entry = result_writer::pending_entry(&batch.input);
+                round.count(&entry);
+                pending.add(entry);
+                if pending.bytes >= RESULT_FILE_BYTES {
+                    pending
+                        .put(self.s3, self.bucket, self.writer, self.run_id, "PENDING")
+                        .await?;
+                }
+            }
+            match batches.last() {
+                Some(last) if !done => cursor = last.cursor.clone(),
+                _ => return Ok(None),
+            }
         }
     }
 }

@@ -218,6 +218,7 @@ const REDRIVE_RUN: &str = "
         FOR NO KEY UPDATE
     )
     UPDATE map_runs SET status = 'RUNNING', stopped_at = NULL, due_at = now(), failing = NULL,
+        writing = NULL,
         redrive_count = redrive_count + CASE WHEN old.status = 'SUCCEEDED' THEN 0 ELSE 1 END,
         redrive_date = CASE WHEN old.status = 'SUCCEEDED' THEN redrive_date
                             ELSE date_trunc('milliseconds', now()) END
@@ -335,6 +336,9 @@ pub struct Driven {
     /// How a run that writes its results ends once its children stopped and its files are
     /// put (an [`Ending`], as JSON); none for every other run.
     pub failing: Option<String>,
+    /// How far its result files are written, while a write takes more than one round (the
+    /// scheduler's own JSON); none before and after.
+    pub writing: Option<String>,
 }
 
 impl Driven {
@@ -392,7 +396,7 @@ const CLAIM: &str = "
     SELECT seq, arn, account, region, execution_seq, task_id, status, max_concurrency,
         tolerated_failure_count, tolerated_failure_percentage, total, started, succeeded,
         failed, timed_out, aborted, cursor, all_read, items_read, items_succeeded, items_failed,
-        items_timed_out, items_aborted, failing
+        items_timed_out, items_aborted, failing, writing
     FROM map_runs
     WHERE seq IN (
         SELECT seq FROM map_runs WHERE due_at <= now()
@@ -545,7 +549,7 @@ pub async fn save(tx: &mut PgConnection, run: &Driven, due: bool) -> Result<(), 
 
 const FINISH: &str = "
     UPDATE map_runs SET status = $2, stopped_at = date_trunc('milliseconds', now()), due_at = NULL,
-        failing = NULL
+        failing = NULL, writing = NULL
     WHERE seq = $1 AND status = 'RUNNING'";
 const BEGIN_FAILING: &str = "
     UPDATE map_runs SET failing = $2, due_at = CASE WHEN $3 THEN now() END WHERE seq = $1";
@@ -569,12 +573,25 @@ pub async fn begin_failing(
         .await?;
     stop_children(tx, &[run.seq]).await
 }
-const WRITTEN: &str = "UPDATE map_runs SET failing = NULL, due_at = NULL WHERE seq = $1";
+const WRITTEN: &str =
+    "UPDATE map_runs SET failing = NULL, writing = NULL, due_at = NULL WHERE seq = $1";
 
 /// An aborted run whose results are written: nothing more to do (it stays ABORTED).
 pub async fn written(tx: &mut PgConnection, run: &Driven) -> Result<(), Error> {
     save(tx, run, false).await?;
     sqlx::query(WRITTEN).bind(run.seq).execute(tx).await?;
+    Ok(())
+}
+
+const SAVE_WRITING: &str = "UPDATE map_runs SET writing = $2 WHERE seq = $1";
+
+/// Keeps how far the run's result files are written, for its next round.
+pub async fn save_writing(tx: &mut PgConnection, seq: i64, writing: &str) -> Result<(), Error> {
+    sqlx::query(SAVE_WRITING)
+        .bind(seq)
+        .bind(writing)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 

@@ -106,6 +106,9 @@ pub struct SchedulerSettings {
     pub call_lease_seconds: u64,
     /// Integration calls one scheduler makes at once.
     pub max_concurrent_calls: usize,
+    /// The most result entries a Distributed Map run writes to S3 in one round of its driver;
+    /// a larger write goes on in the next rounds.
+    pub result_entries_per_round: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -210,6 +213,7 @@ batch_size = 64
 poll_interval_ms = 1000
 call_lease_seconds = 30
 max_concurrent_calls = 64
+result_entries_per_round = 100000
 
 [retention]
 days = 90
@@ -396,6 +400,7 @@ impl Settings {
             mocks,
             call_lease: std::time::Duration::from_secs(self.scheduler.call_lease_seconds.max(1)),
             max_concurrent_calls: self.scheduler.max_concurrent_calls.max(1),
+            result_entries_per_round: self.scheduler.result_entries_per_round.max(1),
             default_region: self.aws.region.clone(),
             // 0 means keep forever: a sweep deleting executions as soon as they end would
             // make DescribeExecution fail right after every execution's end. Past a million
