@@ -34,6 +34,9 @@ pub struct Chunk {
     object_size: u64,
     /// An `ItemsPointer` document's array, parsed once.
     pointed: Option<Arc<Vec<Value>>>,
+    /// The S3 Inventory manifest the data file is listed in, read once per run (not per
+    /// round) while its data files are read.
+    manifest: Option<Arc<Manifest>>,
 }
 
 impl Chunk {
@@ -63,8 +66,8 @@ pub struct Items<'a> {
     exhausted: bool,
     chunk: u64,
     cached: Option<Chunk>,
-    /// A manifest's contents, read once per round.
-    manifest: Option<Manifest>,
+    /// A manifest's contents, read once and kept with the fetched bytes between rounds.
+    manifest: Option<Arc<Manifest>>,
 }
 
 fn reader_failed(error: &S3Error) -> Failure {
@@ -76,6 +79,7 @@ impl<'a> Items<'a> {
     /// fetched, if any.
     pub fn new(spec: &'a MapRunSpec, s3: &'a S3, cursor: Cursor, cached: Option<Chunk>) -> Self {
         let exhausted = cursor.done;
+        let manifest = cached.as_ref().and_then(|c| c.manifest.clone());
         Self {
             spec,
             s3,
@@ -84,7 +88,7 @@ impl<'a> Items<'a> {
             exhausted,
             chunk: CHUNK_BYTES,
             cached,
-            manifest: None,
+            manifest,
         }
     }
 
@@ -180,6 +184,7 @@ impl<'a> Items<'a> {
                 bytes: range.bytes,
                 object_size: range.object_size,
                 pointed: None,
+                manifest: None,
             });
         }
         let Some((bytes, at_end)) = self.cached.as_ref().and_then(|c| c.from(0, offset)) else {
@@ -246,7 +251,7 @@ impl<'a> Items<'a> {
     ) -> Result<(), Failure> {
         if self.manifest.is_none() {
             let text = self.whole(bucket, key, version_id).await?;
-            self.manifest = Some(item_reader::parse_manifest(&text)?);
+            self.manifest = Some(Arc::new(item_reader::parse_manifest(&text)?));
         }
         let Some(manifest) = self.manifest.clone() else {
             return Ok(());
@@ -290,6 +295,7 @@ impl<'a> Items<'a> {
                     bytes: bytes.into(),
                     object_size: size,
                     pointed: None,
+                    manifest: Some(manifest.clone()),
                 });
             }
             let Some((bytes, _)) = self
