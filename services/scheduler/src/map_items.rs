@@ -40,9 +40,14 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    /// The bytes it holds (twice a document's when its array is kept parsed too).
+    /// The bytes it holds (twice a document's when its array is kept parsed too, and the keys
+    /// of a manifest it keeps).
     pub fn len(&self) -> usize {
-        self.bytes.len() * if self.pointed.is_some() { 2 } else { 1 }
+        let manifest = self
+            .manifest
+            .as_ref()
+            .map_or(0, |m| m.keys.iter().map(String::len).sum());
+        self.bytes.len() * if self.pointed.is_some() { 2 } else { 1 } + manifest
     }
 
     /// The chunk's bytes from `offset` of `file` on, and whether they reach its end; `None`

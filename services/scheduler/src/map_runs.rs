@@ -304,7 +304,7 @@ async fn drive(
         let written = match &spec.writer {
             Some(writer) => match write_results(tx, run, spec, writer, io, cached).await? {
                 Wrote::Done(outcome) => Some(outcome),
-                Wrote::More => return Ok((more_to_write(tx, run).await?, None)),
+                Wrote::More(cached) => return Ok((more_to_write(tx, run).await?, cached)),
             },
             None => None,
         };
@@ -330,7 +330,10 @@ async fn drive(
     // A percentage is of all items: while a reader has not found them all, it is judged when
     // it has (a count, or no tolerance at all, is judged at once).
     let judged = run.counts.total.is_some() || run.tolerated_failure_percentage.is_none();
-    let exceeded = judged
+    // A run writing its results (every child ended) is past judging: lowering its tolerance
+    // now (UpdateMapRun) does not turn it into a failure half-way through its files.
+    let exceeded = run.writing.is_none()
+        && judged
         && map_run::exceeds_tolerance(
             u64::try_from(run.counts.failures()).unwrap_or(0),
             u64::try_from(run.counts.total.unwrap_or(run.counts.items_read)).unwrap_or(0),
@@ -350,7 +353,7 @@ async fn drive(
         let outcome = match &spec.writer {
             Some(writer) => match write_results(tx, run, spec, writer, io, cached).await? {
                 Wrote::Done(outcome) => outcome,
-                Wrote::More => return Ok((more_to_write(tx, run).await?, None)),
+                Wrote::More(cached) => return Ok((more_to_write(tx, run).await?, cached)),
             },
             None if spec.gather_results => gather(tx, run.seq).await?,
             None => MapRunOutcome::Succeeded { results: None },
@@ -651,8 +654,9 @@ struct Written {
 enum Wrote {
     /// The run's outcome: the state's output naming the manifest, or the writer's failure.
     Done(MapRunOutcome),
-    /// The round wrote its share; the run is due again to write the rest.
-    More,
+    /// The round wrote its share; the run is due again to write the rest (with the bytes
+    /// fetched for its items never started, kept for that).
+    More(Option<Chunk>),
 }
 
 /// A run whose write goes on next round: due again at once.
@@ -723,8 +727,10 @@ async fn write_results(
     let mut round = RoundShare::new(io.entries_per_round);
     // The children's entries, a page at a time in item order; a full file is put at once.
     while !written.children_done && !round.spent() {
-        let page = map_runs::outputs(tx, run.seq, written.next_child, OUTPUTS_PER_READ).await?;
-        if (page.len() as i64) < OUTPUTS_PER_READ {
+        // No more children than the round may still write (each counts at least once).
+        let limit = OUTPUTS_PER_READ.min(i64::try_from(round.left().max(1)).unwrap_or(1));
+        let page = map_runs::outputs(tx, run.seq, written.next_child, limit).await?;
+        if (page.len() as i64) < limit {
             written.children_done = true;
         }
         for child in &page {
@@ -736,7 +742,12 @@ async fn write_results(
             written.next_child = child.map_index + 1;
             let (mut record, error, cause) = record(child);
             let (list, name) = if child.status == "SUCCEEDED" {
-                for entry in writer.succeeded_entries(&record) {
+                let entries = writer.succeeded_entries(&record);
+                if entries.is_empty() {
+                    // An empty array flattened: the child still counts against the round.
+                    round.count(&Value::Null);
+                }
+                for entry in entries {
                     round.count(&entry);
                     files.succeeded.add(entry);
                 }
@@ -758,6 +769,7 @@ async fn write_results(
     }
     // Then the items never started, from where the run stopped reading.
     let mut pending_done = run.counts.all_read;
+    let mut cached = cached;
     if written.children_done && !pending_done && !round.spent() {
         let from = match written.pending_from.take() {
             Some(cursor) => Some(cursor),
@@ -781,11 +793,14 @@ async fn write_results(
         match from {
             None => pending_done = true,
             Some(from) => match pending
-                .write(from, cached, &mut files.pending, &mut round)
+                .write(from, cached.take(), &mut files.pending, &mut round)
                 .await
             {
-                Ok(Some(next)) => written.pending_from = Some(next),
-                Ok(None) => pending_done = true,
+                Ok((Some(next), kept)) => {
+                    written.pending_from = Some(next);
+                    cached = kept;
+                }
+                Ok((None, _)) => pending_done = true,
                 Err(outcome) => return Ok(Wrote::Done(outcome)),
             },
         }
@@ -808,7 +823,7 @@ async fn write_results(
         written.pending = files.pending.written;
         let text = serde_json::to_string(&written).unwrap_or_default();
         map_runs::save_writing(tx, run.seq, &text).await?;
-        return Ok(Wrote::More);
+        return Ok(Wrote::More(cached));
     }
     let manifest = result_writer::manifest(
         &bucket,
@@ -878,7 +893,7 @@ struct Pending<'a> {
 impl Pending<'_> {
     /// From `cursor` on, as much as the round may write: each child's input as it would have
     /// been (through the selector and the batcher), the files put as they fill. Returns where
-    /// the next round goes on, or none when every item is written. Only a failed put fails the
+    /// the next round goes on, or none when every item is written, and the bytes fetched. Only a failed put fails the
     /// writer: items that cannot be read now (the object gone, an item the selector refuses)
     /// end the PENDING files there, and the other files are written all the same.
     async fn write(
@@ -887,11 +902,11 @@ impl Pending<'_> {
         mut cached: Option<Chunk>,
         pending: &mut ResultFile,
         round: &mut RoundShare,
-    ) -> Result<Option<Cursor>, MapRunOutcome> {
+    ) -> Result<(Option<Cursor>, Option<Chunk>), MapRunOutcome> {
         loop {
             let room = round.left().min(CHILDREN_PER_ROUND);
             if room == 0 {
-                return Ok(Some(cursor));
+                return Ok((Some(cursor), cached));
             }
             let mut items = Items::new(self.spec, self.s3, cursor.clone(), cached);
             let read = children_inputs(self.spec, &mut items, cursor.clone(), room).await;
@@ -900,7 +915,7 @@ impl Pending<'_> {
                 Ok(read) => read,
                 Err(failure) => {
                     tracing::warn!(run = %self.run.arn, error = failure.error, cause = failure.cause, "cannot read a map run's pending items, the rest are not written");
-                    return Ok(None);
+                    return Ok((None, None));
                 }
             };
             for batch in &batches {
@@ -915,7 +930,7 @@ impl Pending<'_> {
             }
             match batches.last() {
                 Some(last) if !done => cursor = last.cursor.clone(),
-                _ => return Ok(None),
+                _ => return Ok((None, None)),
             }
         }
     }
@@ -974,5 +989,47 @@ impl ResultFile {
         self.entries.clear();
         self.bytes = 0;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_round_share_is_spent_by_its_entries_or_one_file_of_bytes() {
+        let mut round = RoundShare::new(2);
+        assert_eq!(round.left(), 2);
+        round.count(&json!(1));
+        assert!(!round.spent());
+        assert_eq!(round.left(), 1);
+        round.count(&json!({"a": 2}));
+        assert!(round.spent());
+        assert_eq!(round.left(), 0);
+        let mut bytes = RoundShare::new(1_000_000);
+        bytes.count(&Value::String("x".repeat(RESULT_FILE_BYTES)));
+        assert!(bytes.spent());
+        assert_eq!(bytes.left(), 0);
+    }
+
+    #[test]
+    fn how_far_a_write_got_reads_back_as_it_was_kept() {
+        let written = Written {
+            next_child: 7,
+            children_done: true,
+            pending_from: Some(Cursor::default()),
+            succeeded: vec![("out/r/SUCCEEDED_0.json".to_owned(), 12)],
+            failed: Vec::new(),
+            pending: vec![("out/r/PENDING_0.json".to_owned(), 3)],
+        };
+        let text = serde_json::to_string(&written).expect("json");
+        let read: Written = serde_json::from_str(&text).expect("written");
+        assert_eq!(read.next_child, 7);
+        assert!(read.children_done);
+        assert_eq!(read.pending_from, Some(Cursor::default()));
+        assert_eq!(read.succeeded, written.succeeded);
+        assert_eq!(read.pending, written.pending);
     }
 }
