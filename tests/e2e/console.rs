@@ -769,3 +769,75 @@ async fn a_state_named_with_control_characters_is_coloured() {
     );
     app.stop().await;
 }
+
+/// A Distributed Map's run has a page of its own, reached from its parent's page: where its
+/// items and children stand, and its children, each linking to its execution page.
+#[tokio::test]
+async fn a_map_run_is_shown_from_its_parents_page() {
+    let app = TestApp::spawn().await;
+    let machine = create_machine(
+        &app,
+        "fans",
+        r#"{"StartAt": "Fan", "States": {"Fan": {"Type": "Map", "Label": "Each",
+            "ToleratedFailureCount": 1,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Check", "States": {
+                    "Check": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "Boom"}], "Default": "Fine"},
+                    "Boom": {"Type": "Fail", "Error": "Two"},
+                    "Fine": {"Type": "Succeed"}}},
+            "End": true}}}"#,
+    )
+    .await;
+    let started = app
+        .client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input("[1, 2, 3]")
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(
+        wait_for_end(&app, started.execution_arn()).await,
+        "SUCCEEDED"
+    );
+
+    let browser = Browser::start().await;
+    let page = &browser.client;
+    page.goto(&execution_page(&app, started.execution_arn()))
+        .await
+        .expect("the execution's page");
+    page.find(Locator::Css("#map-runs a"))
+        .await
+        .expect("a link to the run")
+        .click()
+        .await
+        .expect("the run's page");
+    let text = |css: &'static str| async move {
+        page.find(Locator::Css(css))
+            .await
+            .expect("shown")
+            .text()
+            .await
+            .expect("text")
+    };
+    let counts = text("#map-run-counts").await;
+    // Items, then child executions, one each here.
+    assert!(counts.contains("Succeeded 2 2"), "{counts}");
+    assert!(counts.contains("Failed 1 1"), "{counts}");
+    assert!(counts.contains("Total 3 3"), "{counts}");
+    assert!(text("h1").await.contains("SUCCEEDED"));
+    let children = page
+        .find_all(Locator::Css("#map-run-children tbody tr"))
+        .await
+        .expect("children");
+    assert_eq!(children.len(), 3);
+    // The failed child (item 1) leads to its own execution's page.
+    let failed = page
+        .find(Locator::Css("#map-run-children tr[data-status='FAILED'] a"))
+        .await
+        .expect("the failed child");
+    failed.click().await.expect("the child's page");
+    assert_eq!(text("#error").await, "Two");
+    browser.close().await;
+    app.stop().await;
+}

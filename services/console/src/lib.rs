@@ -45,6 +45,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/console/executions", get(pages::executions::list))
         .route("/console/execution", get(pages::execution::show))
         .route("/console/activities", get(pages::activities::list))
+        .route("/console/map-run", get(pages::map_run::show))
         .route("/console/region", post(pages::login::region))
         .route(
             "/console/login",

@@ -386,6 +386,57 @@ impl Counts {
     pub fn failures(&self) -> i64 {
         self.items_failed + self.items_timed_out
     }
+
+    /// The run's items and children by where they stand, as DescribeMapRun and the console
+    /// report them: (items, children). A child runs a batch of items with an `ItemBatcher`,
+    /// else one. Pending: not given to a child yet (children: those still to create, as far as
+    /// they are known). AWS counts the results of succeeded children as written.
+    pub fn tallies(&self) -> (Tally, Tally) {
+        let ended = self.ended();
+        let items_ended = self.items_ended();
+        let items_total = self.total.unwrap_or(self.items_read);
+        // Children still to create are known only while each runs one item.
+        let one_each = self.items_read == self.started;
+        let children_total = if self.all_read || !one_each {
+            self.started
+        } else {
+            items_total.max(self.started)
+        };
+        let children = Tally {
+            pending: (children_total - self.started).max(0),
+            running: (self.started - ended).max(0),
+            succeeded: self.succeeded,
+            failed: self.failed,
+            timed_out: self.timed_out,
+            aborted: self.aborted,
+            total: children_total,
+            results_written: self.succeeded,
+        };
+        let items = Tally {
+            pending: (items_total - self.items_read).max(0),
+            running: (self.items_read - items_ended).max(0),
+            succeeded: self.items_succeeded,
+            failed: self.items_failed,
+            timed_out: self.items_timed_out,
+            aborted: self.items_aborted,
+            total: items_total,
+            results_written: self.items_succeeded,
+        };
+        (items, children)
+    }
+}
+
+/// A run's items, or its children, by where they stand (see [`Counts::tallies`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub pending: i64,
+    pub running: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub timed_out: i64,
+    pub aborted: i64,
+    pub total: i64,
+    pub results_written: i64,
 }
 
 // Runs that are due (RUNNING, or ABORTED and writing their results), and runs (of any status)

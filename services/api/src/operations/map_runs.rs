@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchback_asl::arn::ResourceKind;
 use switchback_store::executions;
-use switchback_store::map_runs::{self, Counts, MapRun, Settings, Updated};
+use switchback_store::map_runs::{self, MapRun, Settings, Tally, Updated};
 
 use super::Context;
 use super::common::{Paging, page_of, parse_scoped_arn};
@@ -34,7 +34,8 @@ pub async fn describe(context: &Context<'_>, body: Value) -> Result<Value, Error
         .finish()?;
     let arn = request.map_run_arn.unwrap_or_default();
     let run = find(context, &arn).await?;
-    let (items, executions) = counts(&run.counts);
+    let (items, executions) = run.counts.tallies();
+    let (items, executions) = (described(items), described(executions));
     let mut output = json!({
         "mapRunArn": run.arn,
         "executionArn": run.execution_arn,
@@ -67,46 +68,21 @@ async fn find(context: &Context<'_>, arn: &str) -> Result<MapRun, Error> {
         .ok_or_else(missing)
 }
 
-/// DescribeMapRun's counts of children and of items (a child runs a batch of items with an
-/// `ItemBatcher`, else one). Pending: not given to a child yet (children: those still to
-/// create, as far as they are known). The counts follow the children's ends within a
-/// scheduler's poll interval. AWS counts the results of succeeded children as written.
-fn counts(run: &Counts) -> (Value, Value) {
-    let ended = run.ended();
-    let items_ended = run.items_ended();
-    let items_total = run.total.unwrap_or(run.items_read);
-    // Children still to create are known only while each runs one item.
-    let one_each = run.items_read == run.started;
-    let children_total = if run.all_read || !one_each {
-        run.started
-    } else {
-        items_total.max(run.started)
-    };
-    let executions = json!({
-        "pending": (children_total - run.started).max(0),
-        "running": (run.started - ended).max(0),
-        "succeeded": run.succeeded,
-        "failed": run.failed,
-        "timedOut": run.timed_out,
-        "aborted": run.aborted,
-        "total": children_total,
-        "resultsWritten": run.succeeded,
+/// DescribeMapRun's `itemCounts` or `executionCounts` (`map_runs::Counts::tallies` holds the
+/// rule; nothing is counted as not redrivable or waiting for a redrive).
+fn described(tally: Tally) -> Value {
+    json!({
+        "pending": tally.pending,
+        "running": tally.running,
+        "succeeded": tally.succeeded,
+        "failed": tally.failed,
+        "timedOut": tally.timed_out,
+        "aborted": tally.aborted,
+        "total": tally.total,
+        "resultsWritten": tally.results_written,
         "failuresNotRedrivable": 0,
         "pendingRedrive": 0,
-    });
-    let items = json!({
-        "pending": (items_total - run.items_read).max(0),
-        "running": (run.items_read - items_ended).max(0),
-        "succeeded": run.items_succeeded,
-        "failed": run.items_failed,
-        "timedOut": run.items_timed_out,
-        "aborted": run.items_aborted,
-        "total": items_total,
-        "resultsWritten": run.items_succeeded,
-        "failuresNotRedrivable": 0,
-        "pendingRedrive": 0,
-    });
-    (items, executions)
+    })
 }
 
 #[derive(Deserialize)]

@@ -11,7 +11,7 @@ use serde_json::Value;
 use switchback_api::ApiState;
 use switchback_asl::arn::{Arn, ResourceKind, names_express_execution};
 use switchback_asl::model::StateMachine;
-use switchback_store::executions;
+use switchback_store::{executions, map_runs};
 use time::OffsetDateTime;
 
 use super::layout::{duration, link, name_of, page, pretty, status, when};
@@ -24,6 +24,8 @@ use crate::session::Viewer;
 const EVENTS_PAGE: i64 = 100;
 /// Every event is read for the colours, up to AWS's limit on a history.
 const MAX_EVENTS: i64 = switchback_asl::limits::MAX_HISTORY_EVENTS as i64;
+/// Distributed Map runs listed on an execution's page (its newest).
+const MAP_RUNS_SHOWN: i64 = 20;
 /// Rows of the timeline shown (loops and Map iterations can enter states thousands of times).
 const TIMELINE_ROWS: usize = 200;
 
@@ -120,6 +122,8 @@ pub async fn show(
         .not_redrivable(OffsetDateTime::now_utc())
         .is_none();
     let machine_arn = &execution.state_machine_arn;
+    // The Distributed Map runs it started, newest first (each retry or entry is a run).
+    let runs = map_runs::list(&state.pool, &execution.arn, i64::MAX, MAP_RUNS_SHOWN).await?;
 
     let body = html! {
         div #live data-refresh=[running.then_some("2000")] {
@@ -135,6 +139,13 @@ pub async fn show(
                 }
                 @if execution.redrive_count > 0 {
                     dt { "Redriven" } dd { (execution.redrive_count) " time(s)" }
+                }
+                @if !runs.is_empty() {
+                    dt { "Map Runs" } dd #map-runs {
+                        @for run in &runs {
+                            a href=(link("map-run", &run.arn)) { (name_of(&run.arn)) } " " (status(&run.status)) br;
+                        }
+                    }
                 }
             }
             @if !viewer.read_only() && (running || redrivable) {

@@ -6,3 +6,4 @@ pub mod executions;
 pub mod layout;
 pub mod login;
 pub mod machines;
+pub mod map_run;
