@@ -129,8 +129,8 @@ pub async fn record_ends(tx: &mut PgConnection, ends: &[ChildEnded]) -> Result<(
 
 // Runs no longer wanted (the parent stopped, timed out, failed elsewhere or left the state),
 // and every run of executions failed without a step: aborted, and their running children
-// stopped as StopExecution would. One that exports its results stays due to write them once
-// its children stopped ($3: `Ending::Aborted`).
+// stopped as StopExecution would. One that exports its results keeps `Ending::Aborted` ($3) and
+// is driven on, to write them once its children stopped.
 const ABORT: &str = "
     UPDATE map_runs SET status = 'ABORTED', stopped_at = date_trunc('milliseconds', now()),
         due_at = CASE WHEN exports THEN now() END, failing = CASE WHEN exports THEN $3 END
@@ -440,9 +440,9 @@ pub struct Tally {
 }
 
 // Runs that are due (RUNNING, or ABORTED and writing their results), and runs (of any status)
-// with ends to fold in; each is held by one
-// scheduler at a time. The lock is NO KEY UPDATE: a step appending an end checks its foreign
-// key with KEY SHARE, which this lock lets through, so no step waits on a round.
+// with ends to fold in; each is held by one scheduler at a time. The lock is NO KEY UPDATE: a
+// step appending an end checks its foreign key with KEY SHARE, which this lock lets through, so
+// no step waits on a round.
 const CLAIM: &str = "
     SELECT seq, arn, account, region, execution_seq, task_id, status, max_concurrency,
         tolerated_failure_count, tolerated_failure_percentage, total, started, succeeded,
@@ -624,6 +624,7 @@ pub async fn begin_failing(
         .await?;
     stop_children(tx, &[run.seq]).await
 }
+
 const WRITTEN: &str =
     "UPDATE map_runs SET failing = NULL, writing = NULL, due_at = NULL WHERE seq = $1";
 
