@@ -13,6 +13,7 @@ use switchback_tests::s3::S3Server;
 
 use crate::error_code;
 use crate::executions::{history, wait_for, wait_until_done};
+use crate::language::start;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/r";
 
@@ -26,18 +27,6 @@ async fn machine(client: &aws_sdk_sfn::Client, name: &str, definition: Value) ->
         .await
         .expect("create state machine")
         .state_machine_arn()
-        .to_owned()
-}
-
-async fn start(client: &aws_sdk_sfn::Client, machine_arn: &str, input: Value) -> String {
-    client
-        .start_execution()
-        .state_machine_arn(machine_arn)
-        .input(input.to_string())
-        .send()
-        .await
-        .expect("start execution")
-        .execution_arn()
         .to_owned()
 }
 
@@ -503,57 +492,36 @@ async fn items_are_read_from_s3_objects_and_listings() {
         (300, 300)
     );
 
-    let lines_machine = machine(
-        client,
-        "lines-reader",
-        reading(
+    // Readers whose items are the children's inputs as read: (name, ItemReader, output).
+    let cases = [
+        (
+            "lines-reader",
             json!({"Resource": "arn:aws:states:::s3:getObject",
                    "ReaderConfig": {"InputType": "JSONL", "MaxItems": 4},
                    "Parameters": {"Bucket": "data", "Key": "in/lines.jsonl"}}),
-            json!({}),
+            json!([{"line": 0}, {"line": 1}, {"line": 2}, {"line": 3}]),
         ),
-    )
-    .await;
-    let (_, output) = run_to_end(client, &lines_machine, json!({})).await;
-    assert_eq!(
-        output,
-        json!([{"line": 0}, {"line": 1}, {"line": 2}, {"line": 3}])
-    );
-
-    let csv_machine = machine(
-        client,
-        "csv-reader",
-        reading(
+        (
+            "csv-reader",
             json!({"Resource": "arn:aws:states:::s3:getObject",
                    "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
                    "Parameters": {"Bucket": "data", "Key": "in/rows.csv"}}),
-            json!({}),
+            json!([{"id": "1", "name": "ann"}, {"id": "2", "name": "b, c"}]),
         ),
-    )
-    .await;
-    let (_, output) = run_to_end(client, &csv_machine, json!({})).await;
-    assert_eq!(
-        output,
-        json!([{"id": "1", "name": "ann"}, {"id": "2", "name": "b, c"}])
-    );
-
-    let given_machine = machine(
-        client,
-        "given-headers",
-        reading(
+        (
+            "given-headers",
             json!({"Resource": "arn:aws:states:::s3:getObject",
                    "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "GIVEN",
                                     "CSVHeaders": ["id", "who"], "CSVDelimiter": "PIPE"},
                    "Parameters": {"Bucket": "data", "Key": "other/rows.psv"}}),
-            json!({}),
+            json!([{"id": "1", "who": "ann"}, {"id": "2", "who": "bob"}]),
         ),
-    )
-    .await;
-    let (_, output) = run_to_end(client, &given_machine, json!({})).await;
-    assert_eq!(
-        output,
-        json!([{"id": "1", "who": "ann"}, {"id": "2", "who": "bob"}])
-    );
+    ];
+    for (name, reader, expected) in cases {
+        let machine_arn = machine(client, name, reading(reader, json!({}))).await;
+        let (_, output) = run_to_end(client, &machine_arn, json!({})).await;
+        assert_eq!(output, expected, "{name}");
+    }
 
     let listing_machine = machine(
         client,
